@@ -1,0 +1,195 @@
+/**
+ * Rolling deploy: per batch, drain -> out of traffic -> deploy-command -> direct probes -> the load balancer's own
+ * check (while draining, so no new request reaches it) -> back in traffic with its original weight and state ->
+ * one analysis window. Never more than one batch out of traffic; a failure stops the rollout after its batch.
+ */
+import * as core from '@actions/core';
+import type { AdminState, Driver, Server } from '../lb/driver.js';
+import type { Plan } from '../plan/plan.js';
+import { formatDuration } from '../plan/durations.js';
+import { probeUrl, type Prober } from '../probes/http.js';
+import type { Settings } from '../settings.js';
+import { runCommand } from '../exec.js';
+import type { WindowData } from '../analysis/window.js';
+import { waitDrained, waitLbHealthy, waitProbesPass, watchWindow } from './gates.js';
+import type { Timeline } from './timeline.js';
+
+export type ServerVersion = 'old' | 'new' | 'unknown' | 'rolled back';
+
+export interface ServerReport {
+  readonly id: string;
+  readonly version: ServerVersion;
+  readonly inTraffic: boolean;
+}
+
+export interface BatchReport {
+  readonly index: number;
+  readonly servers: readonly string[];
+  readonly startedAt: Date;
+  readonly durationMs: number;
+  readonly verdict: string;
+  readonly window: WindowData | undefined;
+  readonly passed: boolean;
+}
+
+export interface RollingOutcome {
+  readonly result: 'succeeded' | 'failed';
+  readonly message: string;
+  readonly batches: readonly BatchReport[];
+  readonly servers: readonly ServerReport[];
+}
+
+export interface EngineContext {
+  readonly settings: Settings;
+  readonly driver: Driver;
+  readonly prober: Prober;
+  readonly timeline: Timeline;
+  readonly signal: AbortSignal;
+}
+
+/** Problems with the targets themselves, found before anything moves. */
+export function checkRollingTargets(settings: Settings, targets: readonly Server[]): string | undefined {
+  const unchecked = targets.filter((s) => !s.check);
+  if (unchecked.length && !settings.probe.healthUrl) {
+    return `health-url: ${unchecked.map((s) => s.id).join(', ')} ha${unchecked.length === 1 ? 's' : 've'} no HAProxy health check, so nothing could tell whether the new version works before it takes traffic; set health-url (e.g. http://{address}/health) or add 'check' to the server lines`;
+  }
+  const bad = targets.filter((s) => !s.host || !s.port);
+  if (bad.length && settings.probe.healthUrl) return `health-url: ${bad.map((s) => s.id).join(', ')} has no address the action can probe`;
+  return undefined;
+}
+
+class BatchFailure extends Error {}
+
+export async function runRolling(ctx: EngineContext, plan: Plan, targets: readonly Server[]): Promise<RollingOutcome> {
+  const { settings, driver, timeline } = ctx;
+  const versions = new Map<string, ServerVersion>(targets.map((s) => [s.id, 'old']));
+  const inTraffic = new Map<string, boolean>(targets.map((s) => [s.id, s.admin === 'ready' && s.weight > 0]));
+  const batches: BatchReport[] = [];
+  const stages = plan.stages.filter((s) => s.kind === 'batch');
+  let failure: string | undefined;
+
+  const apply = async (servers: readonly Server[], admin: AdminState, why: string) => {
+    await driver.apply(servers.map((s) => ({ server: s.id, admin })));
+    timeline.note(`${servers.map((s) => s.id).join(', ')}: state ${admin} (${why})`);
+  };
+
+  for (const stage of stages) {
+    const batch = targets.filter((t) => stage.servers?.includes(t.id));
+    const started = new Date();
+    let window: WindowData | undefined;
+    let verdict = '';
+    const outcome = await core.group(`Batch ${stage.index}/${stages.length}: ${batch.map((s) => s.id).join(', ')}`, async () => {
+      // Phases per server: what may safely be done with it if the run stops now.
+      const deployed = new Set<string>();
+      const verified = new Set<string>();
+      const failed = new Map<string, string>();
+      try {
+        await apply(batch, 'drain', 'new requests stop, in-flight ones finish');
+        batch.forEach((s) => inTraffic.set(s.id, false));
+        const left = await waitDrained(driver, batch.map((s) => s.id), settings.drainTimeoutMs, ctx.signal);
+        if (left > 0) timeline.note(`drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`);
+        await apply(batch, 'maint', 'out of traffic for the deploy');
+
+        const deadline = Date.now() + settings.startupTimeoutMs;
+        await Promise.all(
+          batch.map(async (server) => {
+            if (settings.deployCommand) {
+              versions.set(server.id, 'unknown');
+              const result = await runCommand(settings.deployCommand, { server, version: settings.version });
+              if (result.exitCode !== 0) {
+                failed.set(server.id, `deploy-command exited ${result.exitCode}${result.tail ? `: ${result.tail}` : ''}`);
+                return;
+              }
+            }
+            deployed.add(server.id);
+            versions.set(server.id, 'new');
+            if (settings.probe.healthUrl) {
+              try {
+                await waitProbesPass(ctx.prober, probeUrl(settings.probe.healthUrl, server), settings, deadline, ctx.signal);
+                timeline.note(`${server.id}: passed ${settings.probe.healthyThreshold} direct probes`);
+              } catch (error) {
+                if (ctx.signal.aborted) throw error;
+                failed.set(server.id, (error as Error).message);
+              }
+            }
+          }),
+        );
+        const candidates = batch.filter((s) => !failed.has(s.id));
+        if (candidates.length) {
+          // Checks are paused in maint; in drain they resume while new requests still go elsewhere.
+          await apply(candidates, 'drain', 'HAProxy health checks resume, still no new requests');
+          const unhealthy = await waitLbHealthy(driver, candidates.map((s) => s.id), deadline, ctx.signal);
+          for (const [id, status] of unhealthy) failed.set(id, `HAProxy's own check did not pass within startup-timeout (${status})`);
+          const ready = candidates.filter((s) => !unhealthy.has(s.id));
+          ready.forEach((s) => verified.add(s.id));
+          if (ready.length) {
+            // Each server returns to the state and weight it had before the rollout (an operator's drain stays).
+            await driver.apply(ready.map((s) => ({ server: s.id, weight: s.weight, admin: s.admin })));
+            timeline.note(`${ready.map((s) => `${s.id} -> ${s.admin} weight ${s.weight}`).join(', ')} (verified, original state and weight restored)`);
+            ready.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
+          }
+        }
+        if (failed.size) {
+          const stillOut = batch.filter((s) => failed.has(s.id));
+          if (stillOut.some((s) => verified.has(s.id) || deployed.has(s.id))) await apply(stillOut, 'maint', 'failed its checks, kept out of traffic');
+          throw new BatchFailure([...failed].map(([id, why]) => `${id}: ${why}`).join('; '));
+        }
+        const watched = batch.filter((s) => inTraffic.get(s.id));
+        if (watched.length) {
+          const result = await watchWindow(driver, ctx.prober, watched, settings, ctx.signal);
+          window = result.data;
+          verdict = result.verdict.summary;
+          timeline.note(`batch ${stage.index} window: ${result.verdict.kind}: ${verdict}`);
+          if (result.verdict.kind === 'fail') {
+            await apply(watched, 'maint', 'failed its analysis window');
+            watched.forEach((s) => {
+              inTraffic.set(s.id, false);
+              failed.set(s.id, `analysis window failed: ${verdict}`);
+            });
+            throw new BatchFailure(`batch ${stage.index} (${watched.map((s) => s.id).join(', ')}) failed its analysis window: ${verdict}`);
+          }
+        } else {
+          verdict = 'no server of the batch takes traffic by its original state: nothing to watch';
+        }
+        return undefined;
+      } catch (error) {
+        if (ctx.signal.aborted) {
+          // Stopped by timeout or cancel: servers not yet changed go back as they were; unverified ones stay out.
+          const untouched = batch.filter((s) => !deployed.has(s.id) && versions.get(s.id) === 'old' && !failed.has(s.id));
+          if (untouched.length) {
+            await driver.apply(untouched.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight }))).catch(() => undefined);
+            untouched.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
+            timeline.note(`${untouched.map((s) => s.id).join(', ')}: not yet deployed, restored to its original state`);
+          }
+          throw error;
+        }
+        if (!(error instanceof BatchFailure)) throw error;
+        for (const [id] of failed) {
+          const server = batch.find((s) => s.id === id);
+          if (!server || !settings.rollbackCommand) continue;
+          const result = await runCommand(settings.rollbackCommand, { server, version: settings.version });
+          versions.set(id, result.exitCode === 0 ? 'rolled back' : 'unknown');
+          timeline.note(`${id}: rollback-command exited ${result.exitCode}; the server stays out of traffic`);
+        }
+        verdict = error.message;
+        return error.message;
+      }
+    });
+    batches.push({ index: stage.index, servers: batch.map((s) => s.id), startedAt: started, durationMs: Date.now() - started.getTime(), verdict, window, passed: outcome === undefined });
+    if (outcome !== undefined) {
+      failure = outcome;
+      break;
+    }
+  }
+  const servers = targets.map((s) => ({ id: s.id, version: versions.get(s.id) ?? 'old', inTraffic: inTraffic.get(s.id) ?? false }));
+  if (failure) {
+    const untouched = servers.filter((s) => s.version === 'old').map((s) => s.id);
+    return {
+      result: 'failed',
+      message: `Rolling deploy stopped: ${failure}. ${untouched.length ? `Untouched, still on the old version: ${untouched.join(', ')}.` : ''}`.trim(),
+      batches,
+      servers,
+    };
+  }
+  return { result: 'succeeded', message: `All ${targets.length} servers run version ${settings.version} and are back in traffic.`, batches, servers };
+}

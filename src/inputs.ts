@@ -1,0 +1,366 @@
+/**
+ * Every input the action reads, in one place: raw strings -> zod -> one typed Settings object.
+ * All problems are reported at once, each prefixed with the input's name.
+ */
+import { z } from 'zod';
+import { parseDuration } from './plan/durations.js';
+import { parseSelector, splitList, type Selector } from './plan/selectors.js';
+import { parseLoadBalancerUrl } from './lb/url.js';
+import {
+  ACTIONS,
+  STRATEGIES,
+  type ActionName,
+  type BatchSize,
+  type CanaryStep,
+  type PoolSpec,
+  type Settings,
+  type StatusRanges,
+  type Strategy,
+  type StrategyName,
+} from './settings.js';
+
+/**
+ * Defaults applied when an input is empty. action.yml declares the same ones (a test keeps them equal), so a
+ * run outside the Actions runner, where nothing fills INPUT_* from action.yml, behaves the same.
+ */
+export const INPUT_DEFAULTS = {
+  action: 'deploy',
+  strategy: '',
+  'load-balancer': '',
+  'load-balancer-token': '',
+  targets: '',
+  pools: '',
+  steps: '10% 1m, 50% 1m, 100%',
+  'batch-size': '1',
+  'deploy-command': '',
+  'rollback-command': '',
+  'health-url': '',
+  'check-url': '',
+  'expect-status': '200-399',
+  'expect-body': '',
+  'probe-interval': '2s',
+  'probe-timeout': '2s',
+  'healthy-threshold': '2',
+  'unhealthy-threshold': '2',
+  'max-error-rate': '1%',
+  'min-requests': '20',
+  'analysis-interval': '30s',
+  'drain-timeout': '30s',
+  'startup-timeout': '2m',
+  timeout: '30m',
+  version: '',
+  environment: '',
+  'environment-url': '',
+  'github-token': '',
+  'preview-key': '',
+  'preview-address': '',
+  'dry-run': 'false',
+} as const satisfies Record<string, string>;
+
+export type InputName = keyof typeof INPUT_DEFAULTS;
+export const INPUT_NAMES = Object.keys(INPUT_DEFAULTS) as InputName[];
+
+/** Inputs whose values are masked in every log line. */
+export const SECRET_INPUTS: readonly InputName[] = ['load-balancer-token', 'github-token'];
+
+/** Reads one input's raw text (core.getInput in the action, a map in tests). */
+export type InputReader = (name: InputName) => string;
+
+/** What the run's context supplies for defaults: the commit and the pull request, if any. */
+export interface RunContext {
+  readonly sha: string;
+  readonly pullRequestNumber: number | undefined;
+}
+
+/** Bad input: every problem, each naming its input. */
+export class InputError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`${problems.length === 1 ? 'Invalid input' : `${problems.length} invalid inputs`}:\n- ${problems.join('\n- ')}`);
+    this.name = 'InputError';
+  }
+}
+
+/** A zod schema from a string through a parser that returns a value or `{ error }`. */
+function parsed<T>(parse: (text: string) => T | { error: string }) {
+  return z.string().transform((text, ctx): T => {
+    const result = parse(text);
+    if (typeof result === 'object' && result !== null && 'error' in result && typeof result.error === 'string') {
+      ctx.addIssue({ code: 'custom', message: result.error });
+      return z.NEVER;
+    }
+    return result as T;
+  });
+}
+
+function oneOf<T extends string>(allowed: readonly T[]) {
+  return parsed((text): T | { error: string } =>
+    (allowed as readonly string[]).includes(text) ? (text as T) : { error: `'${text}' is not one of ${allowed.join(', ')}` },
+  );
+}
+
+function duration(min: number, minText: string) {
+  return parsed((text) => {
+    const ms = parseDuration(text);
+    if (typeof ms !== 'number') return ms;
+    return ms < min ? { error: `'${text}' is shorter than ${minText}` } : ms;
+  });
+}
+
+function integer(min: number, max: number) {
+  return parsed((text) => {
+    if (!/^\d+$/.test(text.trim())) return { error: `'${text}' is not a whole number` };
+    const n = Number(text);
+    return n < min || n > max ? { error: `${n} is outside ${min}-${max}` } : n;
+  });
+}
+
+function percent(text: string): number | { error: string } {
+  const match = /^(\d+(?:\.\d+)?)\s*%$/.exec(text.trim());
+  if (!match) return { error: `'${text}' is not a percentage (e.g. 1% or 0.5%)` };
+  const value = Number(match[1]);
+  return value > 100 ? { error: `${value}% is over 100%` } : value;
+}
+
+function selectors(text: string): Selector[] | { error: string } {
+  const items = splitList(text);
+  if (items.length === 0) return { error: 'names no servers (e.g. app/*)' };
+  const result: Selector[] = [];
+  for (const item of items) {
+    const selector = parseSelector(item);
+    if ('error' in selector) return selector;
+    result.push(selector);
+  }
+  return result;
+}
+
+export function parseSteps(text: string): CanaryStep[] | { error: string } {
+  const items = text.split(/[,\n]/).map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) return { error: 'needs at least one step, ending with 100%' };
+  const steps: CanaryStep[] = [];
+  for (const item of items) {
+    const match = /^(\d+(?:\.\d+)?)%(?:\s+(\S+))?$/.exec(item);
+    if (!match) return { error: `'${item}' is not WEIGHT% [PAUSE] (e.g. 10% 1m, 50% approval, 100%)` };
+    const weight = Number(match[1]);
+    if (weight > 100) return { error: `weight ${weight}% is over 100%` };
+    if (weight <= 0) return { error: `weight ${weight}% must be above 0%` };
+    const previous = steps.at(-1);
+    if (previous && weight <= previous.weight) {
+      return { error: `weights must increase: ${weight}% comes after ${previous.weight}%` };
+    }
+    const pauseText = match[2];
+    let pause: CanaryStep['pause'] = { kind: 'none' };
+    if (pauseText === 'approval') pause = { kind: 'approval' };
+    else if (pauseText !== undefined) {
+      const ms = parseDuration(pauseText);
+      if (typeof ms !== 'number') return { error: `pause of step ${weight}%: ${ms.error}` };
+      pause = { kind: 'duration', ms };
+    }
+    steps.push({ weight, pause });
+  }
+  const last = steps.at(-1);
+  if (last && last.weight !== 100) return { error: `the last step must be 100%, got ${last.weight}%` };
+  if (last && last.pause.kind === 'approval') return { error: 'the last step (100%) cannot wait for approval: nothing follows it' };
+  return steps;
+}
+
+export function parsePools(text: string): [PoolSpec, PoolSpec] | { error: string } {
+  const items = text.split(/[,\n]/).map((s) => s.trim()).filter(Boolean);
+  const pools: PoolSpec[] = [];
+  for (const item of items) {
+    const match = /^([A-Za-z0-9_-]+)\s*=\s*(.+)$/.exec(item);
+    if (!match) return { error: `'${item}' is not NAME=SELECTOR [SELECTOR...] (e.g. blue=app/blue*)` };
+    const list = selectors(match[2] ?? '');
+    if ('error' in list) return { error: `pool ${match[1]}: ${list.error}` };
+    const name = match[1] ?? '';
+    if (pools.some((p) => p.name === name)) return { error: `pool '${name}' is named twice` };
+    pools.push({ name, selectors: list });
+  }
+  if (pools.length !== 2) return { error: `needs exactly two pools, got ${pools.length} (e.g. blue=app/blue*, green=app/green*)` };
+  return [pools[0], pools[1]] as [PoolSpec, PoolSpec];
+}
+
+function batchSize(text: string): BatchSize | { error: string } {
+  const value = text.trim();
+  if (value.endsWith('%')) {
+    const p = percent(value);
+    if (typeof p !== 'number') return p;
+    return p <= 0 ? { error: 'must be above 0%' } : { kind: 'percent', percent: p };
+  }
+  if (!/^\d+$/.test(value) || Number(value) < 1) return { error: `'${value}' is not a whole number of servers (1 or more) or a percentage` };
+  return { kind: 'count', count: Number(value) };
+}
+
+function statusRanges(text: string): StatusRanges | { error: string } {
+  const ranges: [number, number][] = [];
+  for (const item of splitList(text)) {
+    const match = /^(\d{3})(?:-(\d{3}))?$/.exec(item);
+    if (!match) return { error: `'${item}' is not a status code or range (e.g. 200, 200-299)` };
+    const low = Number(match[1]);
+    const high = Number(match[2] ?? match[1]);
+    if (low < 100 || high > 599 || low > high) return { error: `'${item}' is not a range within 100-599` };
+    ranges.push([low, high]);
+  }
+  return ranges.length ? ranges : { error: 'is empty' };
+}
+
+const PLACEHOLDERS = ['address', 'host', 'port', 'server', 'backend', 'pool'];
+
+function httpUrl(text: string, allowPlaceholders: boolean): string | { error: string } {
+  if (text === '') return '';
+  let sample = text;
+  if (allowPlaceholders) {
+    for (const name of text.match(/\{[^}]*\}/g) ?? []) {
+      if (!PLACEHOLDERS.includes(name.slice(1, -1))) {
+        return { error: `unknown placeholder ${name}; use ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}` };
+      }
+    }
+    sample = text.replaceAll('{address}', '127.0.0.1:80').replaceAll('{host}', '127.0.0.1').replaceAll('{port}', '80')
+      .replace(/\{(server|backend|pool)\}/g, 'x');
+  }
+  try {
+    const url = new URL(sample);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: `'${text}' must start with http:// or https://` };
+  } catch {
+    return { error: `'${text}' is not a URL (e.g. http://{address}/health)` };
+  }
+  return text;
+}
+
+function boolean(text: string): boolean | { error: string } {
+  if (['true', 'True', 'TRUE'].includes(text)) return true;
+  if (['false', 'False', 'FALSE'].includes(text)) return false;
+  return { error: `'${text}' is not true or false` };
+}
+
+function optional<T>(parse: (text: string) => T | { error: string }) {
+  return (text: string) => (text.trim() === '' ? undefined : parse(text));
+}
+
+const schema = z.object({
+  action: oneOf(ACTIONS),
+  strategy: parsed(optional((t) => (STRATEGIES as readonly string[]).includes(t) ? (t as StrategyName) : { error: `'${t}' is not one of ${STRATEGIES.join(', ')}` })),
+  'load-balancer': parsed((t) => (t.trim() === '' ? { error: 'is required (e.g. haproxy://127.0.0.1:9999)' } : parseLoadBalancerUrl(t))),
+  'load-balancer-token': z.string(),
+  targets: parsed(optional(selectors)),
+  pools: parsed(optional(parsePools)),
+  steps: parsed(parseSteps),
+  'batch-size': parsed(batchSize),
+  'deploy-command': z.string(),
+  'rollback-command': z.string(),
+  'health-url': parsed((t) => httpUrl(t, true)),
+  'check-url': parsed((t) => httpUrl(t, false)),
+  'expect-status': parsed(statusRanges),
+  'expect-body': z.string(),
+  'probe-interval': duration(100, '100ms'),
+  'probe-timeout': duration(100, '100ms'),
+  'healthy-threshold': integer(1, 100),
+  'unhealthy-threshold': integer(1, 100),
+  'max-error-rate': parsed(percent),
+  'min-requests': integer(0, 1_000_000),
+  'analysis-interval': duration(1000, '1s'),
+  'drain-timeout': duration(0, '0s'),
+  'startup-timeout': duration(1000, '1s'),
+  timeout: duration(1000, '1s'),
+  version: parsed((t) => (/^[\x21-\x7e]{1,128}$/.test(t) ? t : { error: `'${t}' must be 1-128 printable characters without spaces` })),
+  environment: parsed((t) => (t.length <= 255 && !/[\n\r]/.test(t) ? t : { error: 'must be a GitHub environment name (one line, at most 255 characters)' })),
+  'environment-url': parsed((t) => httpUrl(t, false)),
+  'github-token': z.string(),
+  'preview-key': parsed((t) => (t === '' || /^[A-Za-z0-9._-]{1,63}$/.test(t) ? t : { error: `'${t}' may hold only letters, digits, '.', '_' and '-' (at most 63)` })),
+  'preview-address': parsed((t) => (t === '' || /^[A-Za-z0-9.-]+:\d{1,5}$/.test(t) ? t : { error: `'${t}' is not HOST:PORT` })),
+  'dry-run': parsed(boolean),
+});
+
+type Parsed = z.infer<typeof schema>;
+
+/** Rules between inputs; each problem names the input to change. */
+function crossCheck(v: Parsed, raw: Record<InputName, string>): string[] {
+  const problems: string[] = [];
+  const action: ActionName = v.action;
+  const strategy = v.strategy;
+  const usesPools = strategy === 'blue-green' || strategy === 'canary';
+  if (action === 'deploy' && !strategy) problems.push(`strategy: is required for action deploy (${STRATEGIES.join(', ')})`);
+  if (strategy === 'rolling' && !v.targets) problems.push('targets: is required for strategy rolling (e.g. app/*)');
+  if (strategy === 'rolling' && v.pools) problems.push('pools: strategy rolling updates targets in place; use targets, or strategy blue-green or canary');
+  if (usesPools && !v.pools) problems.push(`pools: is required for strategy ${strategy} (e.g. blue=app/blue*, green=app/green*)`);
+  if (usesPools && v.targets && action !== 'preview') problems.push(`targets: strategy ${strategy} moves traffic between pools; use pools instead`);
+  if (raw.steps !== INPUT_DEFAULTS.steps && raw.steps !== '' && strategy !== 'canary') problems.push('steps: only used by strategy canary');
+  if (raw['batch-size'] !== INPUT_DEFAULTS['batch-size'] && raw['batch-size'] !== '' && strategy !== 'rolling') problems.push('batch-size: only used by strategy rolling');
+  if (!usesPools && v['health-url'].includes('{pool}')) problems.push('health-url: {pool} needs strategy blue-green or canary');
+  if (v['environment-url'] && !v.environment) problems.push('environment-url: needs environment');
+  if (v['dry-run'] && action !== 'deploy') problems.push(`dry-run: only applies to action deploy, not ${action}`);
+  if (strategy === 'canary' && v.steps.some((s) => s.pause.kind === 'approval') && !v.environment) {
+    problems.push('steps: an approval step needs environment (the paused rollout is recorded on its GitHub deployment)');
+  }
+  if (v['rollback-command'] && !v['deploy-command'] && action === 'deploy') {
+    problems.push('rollback-command: needs deploy-command (there is nothing of ours to roll back)');
+  }
+  if (action === 'preview' && !v['preview-address'] && !v.targets) problems.push('preview-address: action preview needs preview-address or targets');
+  if (action === 'preview' && v['preview-address'] && v.targets) problems.push('preview-address: give preview-address or targets, not both');
+  if ((action === 'preview' || action === 'close-preview') && !v['preview-key']) {
+    problems.push(`preview-key: action ${action} needs preview-key outside a pull_request event`);
+  }
+  if (v['probe-timeout'] > v['probe-interval'] * 10) problems.push('probe-timeout: is more than ten probe-intervals; a hung server would stall the checks');
+  return problems;
+}
+
+function toStrategy(v: Parsed): Strategy | undefined {
+  switch (v.strategy) {
+    case 'rolling':
+      return v.targets ? { name: 'rolling', targets: v.targets, batchSize: v['batch-size'] } : undefined;
+    case 'blue-green':
+      return v.pools ? { name: 'blue-green', pools: v.pools } : undefined;
+    case 'canary':
+      return v.pools ? { name: 'canary', pools: v.pools, steps: v.steps } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Reads and checks every input. Throws InputError naming every problem; touches nothing. */
+export function readInputs(read: InputReader, context: RunContext): Settings {
+  const raw = {} as Record<InputName, string>;
+  for (const name of INPUT_NAMES) {
+    const text = read(name).trim();
+    raw[name] = text === '' ? INPUT_DEFAULTS[name] : text;
+  }
+  if (raw.version === '') raw.version = context.sha ? context.sha.slice(0, 7) : 'unversioned';
+  if (raw['preview-key'] === '' && context.pullRequestNumber !== undefined) raw['preview-key'] = `pr-${context.pullRequestNumber}`;
+
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${String(issue.path[0] ?? 'input')}: ${issue.message}`);
+    throw new InputError(problems);
+  }
+  const v = result.data;
+  const problems = crossCheck(v, raw);
+  if (problems.length) throw new InputError(problems);
+  return {
+    action: v.action,
+    strategy: toStrategy(v),
+    loadBalancer: v['load-balancer'],
+    loadBalancerToken: v['load-balancer-token'],
+    deployCommand: v['deploy-command'],
+    rollbackCommand: v['rollback-command'],
+    probe: {
+      healthUrl: v['health-url'],
+      checkUrl: v['check-url'],
+      expectStatus: v['expect-status'],
+      expectBody: v['expect-body'],
+      intervalMs: v['probe-interval'],
+      timeoutMs: v['probe-timeout'],
+      healthyThreshold: v['healthy-threshold'],
+      unhealthyThreshold: v['unhealthy-threshold'],
+    },
+    analysis: { maxErrorRate: v['max-error-rate'] / 100, minRequests: v['min-requests'], intervalMs: v['analysis-interval'] },
+    drainTimeoutMs: v['drain-timeout'],
+    startupTimeoutMs: v['startup-timeout'],
+    timeoutMs: v.timeout,
+    version: v.version,
+    environment: v.environment,
+    environmentUrl: v['environment-url'],
+    githubToken: v['github-token'],
+    previewKey: v['preview-key'],
+    previewAddress: v['preview-address'],
+    dryRun: v['dry-run'],
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * The HAProxy Runtime API protocol: many commands in one connection (one round trip), replies split per command.
+ * Prompt mode ends every reply with "\n> ", even errors that lack a blank-line terminator.
+ */
+import { exchange, TransportError } from './transport.js';
+import type { Transport } from '../url.js';
+
+export interface Reply {
+  readonly command: string;
+  readonly text: string;
+}
+
+export interface RuntimeApiOptions {
+  readonly transport: Transport;
+  readonly timeoutMs: number;
+  /** Further attempts after a connection failure (commands we send are idempotent: absolute weights and states). */
+  readonly retries: number;
+  readonly retryDelayMs: number;
+}
+
+/** Runtime API commands take names we validated; a newline or ';' would split a command, so refuse them outright. */
+function assertSafe(command: string): void {
+  if (/[\n\r;]/.test(command)) throw new Error(`refusing to send a Runtime API command with a newline or ';': ${JSON.stringify(command)}`);
+}
+
+export function splitReplies(text: string, commands: readonly string[]): Reply[] {
+  const parts = text.split('\n> ');
+  // parts: [after prompt, after severity-output, ...one per command, trailing after quit]
+  const expected = commands.length + 2;
+  if (parts.length < expected) {
+    throw new TransportError(`HAProxy closed the connection after ${Math.max(0, parts.length - 3)} of ${commands.length} replies`, true);
+  }
+  return commands.map((command, i) => ({ command, text: (parts[i + 2] ?? '').replace(/\n+$/, '') }));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class RuntimeApi {
+  roundTrips = 0;
+
+  constructor(private readonly options: RuntimeApiOptions) {}
+
+  /** Runs the commands in order on one connection and returns each one's reply. */
+  async run(commands: readonly string[]): Promise<Reply[]> {
+    commands.forEach(assertSafe);
+    const request = `prompt\nset severity-output number\n${commands.join('\n')}\nquit\n`;
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= this.options.retries; attempt++) {
+      if (attempt > 0) await sleep(this.options.retryDelayMs * 2 ** (attempt - 1));
+      try {
+        this.roundTrips++;
+        const text = await exchange(this.options.transport, request, this.options.timeoutMs);
+        return splitReplies(text, commands);
+      } catch (error) {
+        lastError = error;
+        if (!(error instanceof TransportError) || !error.retryable) break;
+      }
+    }
+    const reason = lastError instanceof Error ? lastError.message : String(lastError);
+    throw new Error(`HAProxy Runtime API failed after ${this.options.retries + 1} attempts: ${reason}`);
+  }
+}
+
+/** A reply that carries an error: HAProxy answers a successful `set` with nothing at all. */
+export function refusal(reply: Reply): string | undefined {
+  const text = reply.text.trim();
+  if (text === '') return undefined;
+  return text.replace(/^\[\d\]: /, '').split('\n')[0];
+}

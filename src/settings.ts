@@ -1,0 +1,69 @@
+/** The typed settings every later stage works from; built once by inputs.ts. */
+import type { Selector } from './plan/selectors.js';
+import type { LoadBalancerUrl } from './lb/url.js';
+
+export const ACTIONS = ['deploy', 'promote', 'abort', 'status', 'preview', 'close-preview'] as const;
+export type ActionName = (typeof ACTIONS)[number];
+
+export const STRATEGIES = ['rolling', 'blue-green', 'canary'] as const;
+export type StrategyName = (typeof STRATEGIES)[number];
+
+export interface PoolSpec {
+  readonly name: string;
+  readonly selectors: readonly Selector[];
+}
+
+/** A canary step: the new version's share of traffic and what happens before the next step. */
+export interface CanaryStep {
+  readonly weight: number;
+  readonly pause: { readonly kind: 'none' } | { readonly kind: 'duration'; readonly ms: number } | { readonly kind: 'approval' };
+}
+
+export type BatchSize = { readonly kind: 'count'; readonly count: number } | { readonly kind: 'percent'; readonly percent: number };
+
+export type Strategy =
+  | { readonly name: 'rolling'; readonly targets: readonly Selector[]; readonly batchSize: BatchSize }
+  | { readonly name: 'blue-green'; readonly pools: readonly [PoolSpec, PoolSpec] }
+  | { readonly name: 'canary'; readonly pools: readonly [PoolSpec, PoolSpec]; readonly steps: readonly CanaryStep[] };
+
+/** Inclusive ranges of accepted HTTP status codes. */
+export type StatusRanges = readonly (readonly [number, number])[];
+
+export interface ProbeSettings {
+  readonly healthUrl: string;
+  readonly checkUrl: string;
+  readonly expectStatus: StatusRanges;
+  readonly expectBody: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+}
+
+export interface AnalysisSettings {
+  /** Largest accepted failure share, 0..1. */
+  readonly maxErrorRate: number;
+  readonly minRequests: number;
+  readonly intervalMs: number;
+}
+
+export interface Settings {
+  readonly action: ActionName;
+  readonly strategy: Strategy | undefined;
+  readonly loadBalancer: LoadBalancerUrl;
+  readonly loadBalancerToken: string;
+  readonly deployCommand: string;
+  readonly rollbackCommand: string;
+  readonly probe: ProbeSettings;
+  readonly analysis: AnalysisSettings;
+  readonly drainTimeoutMs: number;
+  readonly startupTimeoutMs: number;
+  readonly timeoutMs: number;
+  readonly version: string;
+  readonly environment: string;
+  readonly environmentUrl: string;
+  readonly githubToken: string;
+  readonly previewKey: string;
+  readonly previewAddress: string;
+  readonly dryRun: boolean;
+}

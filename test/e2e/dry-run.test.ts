@@ -1,0 +1,99 @@
+/** The bundle run as the runner runs it, with dry-run: a plan for each strategy, nothing touched. */
+import { afterAll, describe, expect, it } from 'vitest';
+import { errors, runAction } from '../helpers/action.js';
+import { startHaproxy } from '../helpers/haproxy.js';
+import { connectionCounter, freePort } from '../helpers/ports.js';
+
+describe('dry run without a load balancer', async () => {
+  const port = await freePort(); // nothing listens here
+  const lb = `haproxy://127.0.0.1:${port}`;
+
+  it.each([
+    ['rolling', { strategy: 'rolling', targets: 'app/*', 'batch-size': '25%' }, /Servers are read from the load balancer at run time; batches of 25% of app\/\*/],
+    ['blue-green', { strategy: 'blue-green', pools: 'blue=app/blue*, green=app/green*' }, /\| 2 \| shift traffic, wait - \| at run time \| 100% \| 1 window of 30s \|/],
+    ['canary', { strategy: 'canary', pools: 'blue=app/blue*, green=app/green*', steps: '5% 1m, 25% 2m, 100%' }, /\| 3 \| shift traffic, wait 2m \| at run time \| 25% \| 4 windows of 30s \|/],
+  ])('prints a %s plan, writes it to the summary, result=unchanged, exit 0', async (_name, inputs, row) => {
+    const run = await runAction({ ...inputs, 'load-balancer': lb, 'dry-run': 'true' });
+    expect(run.code).toBe(0);
+    expect(run.outputs.result).toBe('unchanged');
+    expect(run.outputs.weight).toBe('0');
+    expect(run.summary).toContain('Dry run: this is the plan; the load balancer was not changed.');
+    expect(run.summary).toMatch(row);
+    expect(run.summary).toMatch(/Worst case to detect a failing version:\*\* 31s/);
+    expect(run.summary).toMatch(/Largest share of traffic on the new version before its first verdict/);
+    expect(run.stdout).toContain('::group::Plan (dry run: nothing is changed)');
+    expect(run.stdout).toContain('Load balancer not read');
+  });
+
+  it('shows the first canary step as the largest share exposed before the first verdict', async () => {
+    const run = await runAction({ strategy: 'canary', pools: 'a=app/a*, b=app/b*', steps: '5% 1m, 100%', 'load-balancer': lb, 'dry-run': 'true' });
+    expect(run.summary).toMatch(/before its first verdict:\*\* 5%/);
+  });
+
+  it('warns when the plan cannot fit in timeout', async () => {
+    const run = await runAction({ strategy: 'canary', pools: 'a=app/a*, b=app/b*', steps: '50% 1h, 100%', timeout: '10m', 'load-balancer': lb, 'dry-run': 'true' });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/::warning::timeout: 10m is shorter than the plan's waits alone \(1h0\.5m|::warning::timeout: 10m is shorter than the plan's waits alone/);
+  });
+});
+
+describe('dry run against a real HAProxy', () => {
+  const started: Awaited<ReturnType<typeof startHaproxy>>[] = [];
+  afterAll(async () => Promise.all(started.map((h) => h.stop())));
+
+  it('shows the real weights each canary step will set, and changes nothing', async () => {
+    const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const haproxy = await startHaproxy({
+      servers: [
+        { name: 'blue1', port: ports[0] ?? 0 },
+        { name: 'blue2', port: ports[1] ?? 0 },
+        { name: 'green1', port: ports[2] ?? 0, options: 'check weight 0' },
+        { name: 'green2', port: ports[3] ?? 0, options: 'check weight 0' },
+      ],
+    });
+    started.push(haproxy);
+    const changeable = async () => [...(await haproxy.servers())].map(([id, s]) => `${id} weight ${s.weight} admin ${s.adminState}`);
+    const before = await changeable();
+    const run = await runAction({
+      strategy: 'canary',
+      pools: 'blue=app/blue*, green=app/green*',
+      steps: '20% 1m, 50% 1m, 100%',
+      'load-balancer': `haproxy://127.0.0.1:${haproxy.adminPort}`,
+      'dry-run': 'true',
+    });
+    expect(run.code).toBe(0);
+    expect(run.outputs['live-pool']).toBe('blue');
+    expect(run.summary).toContain('Live pool **blue** keeps serving; the new version goes to idle pool **green**.');
+    expect(run.summary).toContain('app/blue1=256 app/blue2=256 app/green1=64 app/green2=64');
+    expect(run.summary).toContain('app/blue1=256 app/blue2=256 app/green1=256 app/green2=256');
+    expect(run.summary).toContain('app/blue1=0 app/blue2=0 app/green1=256 app/green2=256');
+    expect(await changeable()).toEqual(before);
+    expect(before).toContain('app/green1 weight 0 admin 0');
+  });
+});
+
+describe('bad input', async () => {
+  const { BAD_INPUTS } = await import('../fixtures/bad-inputs.js');
+  const counter = await connectionCounter();
+  afterAll(() => counter.close());
+
+  it(`fails each of ${BAD_INPUTS.length} malformed inputs with exit 1, naming the input, opening no connection`, async () => {
+    const lb = { 'load-balancer': `haproxy://127.0.0.1:${counter.port}` };
+    const failures: string[] = [];
+    // Four at a time: each is a whole node process.
+    for (let i = 0; i < BAD_INPUTS.length; i += 4) {
+      await Promise.all(
+        BAD_INPUTS.slice(i, i + 4).map(async (bad) => {
+          const run = await runAction({ ...lb, ...bad.inputs });
+          const text = errors(run).join('\n');
+          if (run.code !== 1) failures.push(`${bad.why}: exit ${run.code}`);
+          else if (!new RegExp(`(^|\\n- )${bad.input}: `).test(text)) failures.push(`${bad.why}: error does not name ${bad.input}: ${text}`);
+          else if (!bad.message.test(text)) failures.push(`${bad.why}: ${text} does not match ${bad.message}`);
+          else if (run.outputs.result !== 'failed') failures.push(`${bad.why}: result=${run.outputs.result}`);
+        }),
+      );
+    }
+    expect(failures).toEqual([]);
+    expect(counter.count()).toBe(0);
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * Steady keep-alive load through the load balancer, bounded in requests and time. Counts every failure a user
+ * would see (non-2xx, resets, timeouts) and which version answered.
+ */
+import http from 'node:http';
+
+export interface LoadStats {
+  readonly sent: number;
+  readonly ok: number;
+  readonly failed: number;
+  readonly failures: Record<string, number>;
+  readonly versions: Record<string, number>;
+  /** Responses in arrival order: [ms since start, version, status]. */
+  readonly timeline: readonly (readonly [number, string, number])[];
+}
+
+export interface Load {
+  stop(): Promise<LoadStats>;
+  /** Stats so far, without stopping. */
+  snapshot(): LoadStats;
+}
+
+export function startLoad(url: string, options: { rps: number; connections?: number; maxRequests?: number; maxMs?: number; headers?: Record<string, string> }): Load {
+  const connections = options.connections ?? 4;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const maxRequests = options.maxRequests ?? 20_000;
+  const maxMs = options.maxMs ?? 90_000;
+  const started = Date.now();
+  const stats = { sent: 0, ok: 0, failed: 0, failures: {} as Record<string, number>, versions: {} as Record<string, number>, timeline: [] as [number, string, number][] };
+  const inFlight = new Set<Promise<void>>();
+  let running = true;
+  const fail = (why: string) => {
+    stats.failed++;
+    stats.failures[why] = (stats.failures[why] ?? 0) + 1;
+  };
+  const one = () =>
+    new Promise<void>((resolve) => {
+      stats.sent++;
+      const req = http.get(url, { agent, timeout: 5000, headers: options.headers }, (res) => {
+        const version = String(res.headers['x-version'] ?? 'none');
+        res.resume();
+        res.on('end', () => {
+          stats.timeline.push([Date.now() - started, version, res.statusCode ?? 0]);
+          if (res.statusCode && res.statusCode < 400) {
+            stats.ok++;
+            stats.versions[version] = (stats.versions[version] ?? 0) + 1;
+          } else fail(`status ${res.statusCode}`);
+          resolve();
+        });
+        res.on('error', (e: NodeJS.ErrnoException) => {
+          fail(e.code ?? e.message);
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        fail(e.code ?? e.message);
+        resolve();
+      });
+    });
+  const interval = 1000 / options.rps;
+  let next = Date.now();
+  const tick = () => {
+    if (!running) return;
+    const now = Date.now();
+    while (next <= now && running) {
+      if (stats.sent >= maxRequests || now - started > maxMs) {
+        running = false;
+        break;
+      }
+      const p = one();
+      inFlight.add(p);
+      void p.then(() => inFlight.delete(p));
+      next += interval;
+    }
+    if (running) setTimeout(tick, Math.max(1, next - Date.now()));
+  };
+  tick();
+  const snapshot = (): LoadStats => ({ ...stats, failures: { ...stats.failures }, versions: { ...stats.versions }, timeline: [...stats.timeline] });
+  return {
+    snapshot,
+    async stop() {
+      running = false;
+      await Promise.all(inFlight);
+      agent.destroy();
+      return snapshot();
+    },
+  };
+}
