@@ -68,8 +68,11 @@ export async function runRolling(ctx: EngineContext, plan: Plan, targets: readon
   const stages = plan.stages.filter((s) => s.kind === 'batch');
   let failure: string | undefined;
 
+  // The last state each server was set to, so a failure can say exactly what it left behind.
+  const lastSet = new Map<string, AdminState>();
   const apply = async (servers: readonly Server[], admin: AdminState, why: string) => {
     await driver.apply(servers.map((s) => ({ server: s.id, admin })));
+    servers.forEach((s) => lastSet.set(s.id, admin));
     timeline.note(`${servers.map((s) => s.id).join(', ')}: state ${admin} (${why})`);
   };
 
@@ -125,6 +128,7 @@ export async function runRolling(ctx: EngineContext, plan: Plan, targets: readon
           if (ready.length) {
             // Each server returns to the state and weight it had before the rollout (an operator's drain stays).
             await driver.apply(ready.map((s) => ({ server: s.id, weight: s.weight, admin: s.admin })));
+            ready.forEach((s) => lastSet.set(s.id, s.admin));
             timeline.note(`${ready.map((s) => `${s.id} -> ${s.admin} weight ${s.weight}`).join(', ')} (verified, original state and weight restored)`);
             ready.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
           }
@@ -163,7 +167,15 @@ export async function runRolling(ctx: EngineContext, plan: Plan, targets: readon
           }
           throw error;
         }
-        if (!(error instanceof BatchFailure)) throw error;
+        if (!(error instanceof BatchFailure)) {
+          // The load balancer or a command failed under us: say what each server of the batch was left in.
+          const left = batch.filter((s) => lastSet.has(s.id) && lastSet.get(s.id) !== s.admin);
+          const state = left.length
+            ? `Left on the load balancer: ${left.map((s) => `${s.id} in ${lastSet.get(s.id)}`).join(', ')}; once each answers its health check, restore it with 'set server ${left[0]?.id} state ${left[0]?.admin}' (HAProxy Runtime API).`
+            : 'No server was left changed.';
+          verdict = `could not finish batch ${stage.index}: ${(error as Error).message}. ${state}`;
+          return verdict;
+        }
         for (const [id] of failed) {
           const server = batch.find((s) => s.id === id);
           if (!server || !settings.rollbackCommand) continue;

@@ -10,6 +10,7 @@ import { APP_CTL, startFleet, type Fleet } from '../helpers/fleet.js';
 import { startHaproxy, type HaproxyInstance } from '../helpers/haproxy.js';
 import { startLoad } from '../helpers/load.js';
 import { waitForPort } from '../helpers/ports.js';
+import { startRelay } from '../helpers/relay.js';
 
 let haproxy: HaproxyInstance | undefined;
 let fleet: Fleet | undefined;
@@ -98,6 +99,27 @@ describe('rolling deploy on HAProxy', () => {
     expect(Object.keys(stats.versions)).toEqual(['v1']);
     expect(run.summary).toMatch(/\| app\/web1 \| unknown \| \*\*no\*\* \||\| app\/web1 \| v2 \| \*\*no\*\* \|/);
     expect(run.summary).toMatch(/\| app\/web2 \| previous \| yes \|/);
+  });
+
+  it('says what state it left when the Runtime API becomes unreachable mid-batch, and no request fails', async () => {
+    const { fleet, haproxy } = await setup();
+    const relay = await startRelay(haproxy.adminPort);
+    relay.cutAfter(/state maint/);
+    const load = startLoad(`http://127.0.0.1:${haproxy.frontendPort}/`, { rps: 200, maxMs: 60_000 });
+    const run = await runAction(
+      { ...FAST, 'load-balancer': `haproxy://127.0.0.1:${relay.port}`, 'deploy-command': fleet.restartCommand, 'health-url': 'http://{address}/health' },
+      { env: fleet.env },
+    );
+    const stats = await load.stop();
+    await relay.close();
+    expect(run.code).toBe(1);
+    expect(run.outputs.result).toBe('failed');
+    const message = errors(run).join("\n");
+    expect(message).toMatch(/HAProxy Runtime API failed after 4 attempts: cannot talk to 127\.0\.0\.1:\d+: ECONNRESET|HAProxy Runtime API failed after 4 attempts/);
+    expect(message).toContain("Left on the load balancer: app/web1 in maint; once each answers its health check, restore it with 'set server app/web1 state ready'");
+    expect(message).toContain('Untouched, still on the old version: app/web2, app/web3, app/web4.');
+    expect((await haproxy.servers()).get('app/web1')?.status).toBe('MAINT');
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
   });
 
   it('a naive restart in place (no drain), with the same app and load, fails requests', async () => {
