@@ -2,16 +2,19 @@
 import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
 import { InputError, readInputs, SECRET_INPUTS, type RunContext } from './inputs.js';
-import type { Driver } from './lb/driver.js';
+import type { Driver, Server } from './lb/driver.js';
 import { createDriver } from './lb/registry.js';
 import { buildPlan, checkPlanFitsTimeout, type LbState } from './plan/build.js';
 import type { Plan } from './plan/plan.js';
 import { Prober } from './probes/http.js';
 import { markdownToLog, renderPlan } from './report/plan.js';
 import { writeOutputs, type Outcome } from './report/outputs.js';
-import { headline, renderRolling, writeSummary } from './report/summary.js';
+import { headline, renderRolling, renderShift, writeSummary } from './report/summary.js';
 import { checkRollingTargets, runRolling } from './engine/rolling.js';
 import { Timeline } from './engine/timeline.js';
+import { runShift } from './engine/shift.js';
+import { assignPools, poolRoles } from './plan/pools.js';
+import { formatDuration } from './plan/durations.js';
 import type { Settings } from './settings.js';
 import type { Selector } from './plan/selectors.js';
 
@@ -55,31 +58,60 @@ async function dryRun(settings: Settings, driver: Driver | { error: string }): P
   return { result: 'unchanged', livePool: plan.pools?.live, weight: 0 };
 }
 
-async function deployRolling(settings: Settings, driver: Driver, signal: AbortSignal): Promise<Outcome> {
-  const strategy = settings.strategy;
-  if (strategy?.name !== 'rolling') throw new Error('internal: rolling without targets');
-  const targets = await core.group('Read the load balancer', async () => {
-    const servers = await driver.servers(strategy.targets);
-    core.info(servers.map((s) => `${s.id} ${s.address} weight ${s.weight} ${s.admin} ${s.check?.status ?? 'no check'}`).join('\n'));
-    return servers;
+/** Reads the servers the strategy names and builds the plan; throws InputError for anything the user must fix. */
+async function readAndPlan(settings: Settings, driver: Driver): Promise<{ servers: Server[]; plan: Plan }> {
+  const servers = await core.group('Read the load balancer', async () => {
+    const found = await driver.servers(selectorsOf(settings));
+    core.info(found.map((s) => `${s.id} ${s.address} weight ${s.weight} ${s.admin} ${s.check?.status ?? 'no check'}`).join('\n'));
+    return found;
   });
-  const plan = buildPlan(settings, { reachable: true, servers: targets });
+  const plan = buildPlan(settings, { reachable: true, servers });
   if ('error' in plan) throw new InputError([plan.error]);
-  const problems = [checkRollingTargets(settings, targets), checkPlanFitsTimeout(plan, settings)].filter((p): p is string => !!p);
-  if (problems.length) throw new InputError(problems);
+  const problems = [settings.strategy?.name === 'rolling' ? checkRollingTargets(settings, servers) : checkIdleTargets(settings, plan, servers), checkPlanFitsTimeout(plan, settings)];
+  const found = problems.filter((p): p is string => !!p);
+  if (found.length) throw new InputError(found);
   core.info(markdownToLog(renderPlan(plan, settings)));
+  return { servers, plan };
+}
+
+/** The idle pool must be checkable before it takes traffic, like rolling targets. */
+function checkIdleTargets(settings: Settings, plan: Plan, servers: readonly Server[]): string | undefined {
+  const idle = servers.filter((s) => plan.stages.some((st) => st.kind === 'deploy-idle' && st.servers?.includes(s.id)));
+  return checkRollingTargets(settings, idle);
+}
+
+async function deploy(settings: Settings, driver: Driver, signal: AbortSignal): Promise<Outcome> {
+  const { servers, plan } = await readAndPlan(settings, driver);
   const timeline = new Timeline();
   const prober = new Prober(settings.probe);
+  const ctx = { settings, driver, prober, timeline, signal };
   try {
-    const outcome = await runRolling({ settings, driver, prober, timeline, signal }, plan as Plan, targets);
-    await writeSummary(renderRolling(outcome, settings, timeline.events));
-    if (outcome.result === 'failed') throw new Error(outcome.message);
+    if (settings.strategy?.name === 'rolling') {
+      const outcome = await runRolling(ctx, plan, servers);
+      await writeSummary(renderRolling(outcome, settings, timeline.events));
+      writeOutputs({ result: outcome.result, weight: outcome.weight });
+      if (outcome.result === 'failed') throw new ReportedFailure(outcome.message);
+      core.info(outcome.message);
+      return { result: 'succeeded', weight: outcome.weight };
+    }
+    const strategy = settings.strategy;
+    if (!strategy) throw new Error('internal: deploy without a strategy');
+    const states = assignPools(strategy.pools, servers);
+    const roles = 'error' in states ? states : poolRoles(states);
+    if ('error' in roles) throw new InputError([roles.error]);
+    const outcome = await runShift(ctx, plan, roles);
+    await writeSummary(renderShift(outcome, settings, timeline.events));
+    writeOutputs({ result: outcome.result, livePool: outcome.livePool, weight: outcome.weight });
+    if (outcome.result !== 'succeeded') throw new ReportedFailure(outcome.message);
     core.info(outcome.message);
-    return { result: 'succeeded', weight: 100 };
+    return { result: 'succeeded', livePool: outcome.livePool, weight: outcome.weight };
   } finally {
     await prober.close();
   }
 }
+
+/** A failure whose outputs and summary are already written. */
+class ReportedFailure extends Error {}
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -110,14 +142,14 @@ export async function runMain(): Promise<void> {
     driver = createDriver(settings.loadBalancer);
     if ('error' in driver) throw new InputError([driver.error]);
     if (settings.action !== 'deploy') throw new InputError([`action: '${settings.action}' is not supported by this release yet; supported: deploy`]);
-    if (settings.strategy?.name !== 'rolling') {
-      throw new InputError([`strategy: ${settings.strategy?.name} runs are not supported by this release yet (rolling is; dry-run: true prints a ${settings.strategy?.name} plan)`]);
+    if (settings.strategy?.name === 'canary' && settings.strategy.steps.some((s) => s.pause.kind === 'approval')) {
+      throw new InputError(['steps: approval steps are not supported by this release yet (dry-run: true prints the plan)']);
     }
-    timer = setTimeout(() => controller.abort(new Error(`timeout ${settings.timeoutMs}ms reached`)), settings.timeoutMs);
-    writeOutputs(await deployRolling(settings, driver, controller.signal));
+    timer = setTimeout(() => controller.abort(new Error(`timeout ${formatDuration(settings.timeoutMs)} reached`)), settings.timeoutMs);
+    writeOutputs(await deploy(settings, driver, controller.signal));
   } catch (error) {
-    writeOutputs({ result: 'failed', weight: 0 });
-    if (!(error instanceof InputError)) await writeSummary(headline('failed', errorMessage(error)));
+    if (!(error instanceof ReportedFailure)) writeOutputs({ result: 'failed', weight: 0 });
+    if (!(error instanceof InputError) && !(error instanceof ReportedFailure)) await writeSummary(headline('failed', errorMessage(error)));
     core.setFailed(errorMessage(error));
   } finally {
     clearTimeout(timer);

@@ -68,39 +68,52 @@ function sum(counters: Map<string, Counters>, ids: readonly string[]): Counters 
 export interface WindowResult {
   readonly verdict: Verdict;
   readonly data: WindowData;
+  /** The stable servers' numbers over the same window, when asked for. */
+  readonly stable: { readonly requests: number; readonly failures: number } | undefined;
+}
+
+export interface WindowSubjects {
+  /** The servers on the new version, judged. */
+  readonly watched: readonly Server[];
+  /** The servers on the stable version, measured over the same window for comparison. */
+  readonly stable?: readonly Server[];
+  /** The pool name for {pool} in health-url. */
+  readonly pool?: string;
 }
 
 /**
- * Watches the servers for one analysis window: counter deltas polled every second, and health-url probes when
- * set. Fails as soon as the numbers say so; extends while fewer than min-requests were served.
+ * Watches one analysis window: counter deltas polled every second (new and stable servers in one round trip),
+ * health-url probes of each new server and check-url probes through the load balancer, when set. Fails as soon
+ * as the numbers say so; extends while fewer than min-requests were served.
  */
-export async function watchWindow(
-  driver: Driver,
-  prober: Prober,
-  servers: readonly Server[],
-  settings: Settings,
-  signal: AbortSignal,
-  pool = '',
-): Promise<WindowResult> {
-  const ids = servers.map((s) => s.id);
-  const start = sum(await driver.counters(ids), ids);
+export async function watchWindow(driver: Driver, prober: Prober, subjects: WindowSubjects, settings: Settings, signal: AbortSignal): Promise<WindowResult> {
+  const ids = subjects.watched.map((s) => s.id);
+  const stableIds = (subjects.stable ?? []).map((s) => s.id);
+  const first = await driver.counters([...ids, ...stableIds]);
+  const start = sum(first, ids);
+  const stableStart = sum(first, stableIds);
   const started = Date.now();
   let probesPassed = 0;
   let probesFailed = 0;
   const streaks = new Map<string, number>();
   let nextProbe = started;
+  const urls: [string, string][] = subjects.watched.map((s) => [s.id, settings.probe.healthUrl ? probeUrl(settings.probe.healthUrl, s, subjects.pool) : '']);
+  if (settings.probe.checkUrl) urls.push(['check-url', settings.probe.checkUrl]);
+  const probed = urls.filter(([, url]) => url !== '');
   for (;;) {
-    if (settings.probe.healthUrl && Date.now() >= nextProbe) {
+    if (probed.length && Date.now() >= nextProbe) {
       nextProbe = Date.now() + settings.probe.intervalMs;
-      const results = await Promise.all(servers.map((s) => prober.probe(probeUrl(settings.probe.healthUrl, s, pool))));
+      const results = await Promise.all(probed.map(([, url]) => prober.probe(url)));
       results.forEach((r, i) => {
-        const id = ids[i] ?? '';
+        const id = probed[i]?.[0] ?? '';
         if (r.ok) probesPassed++;
         else probesFailed++;
         streaks.set(id, r.ok ? 0 : (streaks.get(id) ?? 0) + 1);
       });
     }
-    const now = sum(await driver.counters(ids), ids);
+    const counters = await driver.counters([...ids, ...stableIds]);
+    const now = sum(counters, ids);
+    const stableNow = sum(counters, stableIds);
     const data: WindowData = {
       requests: now.requests - start.requests,
       failures: now.failures - start.failures,
@@ -110,7 +123,10 @@ export async function watchWindow(
       elapsedMs: Date.now() - started,
     };
     const verdict = judgeWindow(data, settings.analysis, settings.analysis.intervalMs, settings.probe.unhealthyThreshold);
-    if (verdict.kind !== 'wait') return { verdict, data };
+    if (verdict.kind !== 'wait') {
+      const stable = stableIds.length ? { requests: stableNow.requests - stableStart.requests, failures: stableNow.failures - stableStart.failures } : undefined;
+      return { verdict, data, stable };
+    }
     await sleep(COUNTER_POLL_MS, signal);
   }
 }

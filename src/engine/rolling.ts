@@ -4,17 +4,13 @@
  * one analysis window. Never more than one batch out of traffic; a failure stops the rollout after its batch.
  */
 import * as core from '@actions/core';
-import type { AdminState, Driver, Server } from '../lb/driver.js';
+import type { AdminState, Server } from '../lb/driver.js';
 import type { Plan } from '../plan/plan.js';
 import { formatDuration } from '../plan/durations.js';
-import { probeUrl, type Prober } from '../probes/http.js';
 import type { Settings } from '../settings.js';
-import { runCommand } from '../exec.js';
 import type { WindowData } from '../analysis/window.js';
-import { waitDrained, waitLbHealthy, waitProbesPass, watchWindow } from './gates.js';
-import type { Timeline } from './timeline.js';
-
-export type ServerVersion = 'old' | 'new' | 'unknown' | 'rolled back';
+import { waitDrained, watchWindow } from './gates.js';
+import { rollBack, updateServers, type ServerVersion, type UpdateContext } from './update.js';
 
 export interface ServerReport {
   readonly id: string;
@@ -35,17 +31,13 @@ export interface BatchReport {
 export interface RollingOutcome {
   readonly result: 'succeeded' | 'failed';
   readonly message: string;
+  /** The new version's share of the targets' traffic at the end, by weight, in percent. */
+  readonly weight: number;
   readonly batches: readonly BatchReport[];
   readonly servers: readonly ServerReport[];
 }
 
-export interface EngineContext {
-  readonly settings: Settings;
-  readonly driver: Driver;
-  readonly prober: Prober;
-  readonly timeline: Timeline;
-  readonly signal: AbortSignal;
-}
+export type EngineContext = UpdateContext;
 
 /** Problems with the targets themselves, found before anything moves. */
 export function checkRollingTargets(settings: Settings, targets: readonly Server[]): string | undefined {
@@ -82,9 +74,6 @@ export async function runRolling(ctx: EngineContext, plan: Plan, targets: readon
     let window: WindowData | undefined;
     let verdict = '';
     const outcome = await core.group(`Batch ${stage.index}/${stages.length}: ${batch.map((s) => s.id).join(', ')}`, async () => {
-      // Phases per server: what may safely be done with it if the run stops now.
-      const deployed = new Set<string>();
-      const verified = new Set<string>();
       const failed = new Map<string, string>();
       try {
         await apply(batch, 'drain', 'new requests stop, in-flight ones finish');
@@ -93,54 +82,20 @@ export async function runRolling(ctx: EngineContext, plan: Plan, targets: readon
         if (left > 0) timeline.note(`drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`);
         await apply(batch, 'maint', 'out of traffic for the deploy');
 
-        const deadline = Date.now() + settings.startupTimeoutMs;
-        await Promise.all(
-          batch.map(async (server) => {
-            if (settings.deployCommand) {
-              versions.set(server.id, 'unknown');
-              const result = await runCommand(settings.deployCommand, { server, version: settings.version });
-              if (result.exitCode !== 0) {
-                failed.set(server.id, `deploy-command exited ${result.exitCode}${result.tail ? `: ${result.tail}` : ''}`);
-                return;
-              }
-            }
-            deployed.add(server.id);
-            versions.set(server.id, 'new');
-            if (settings.probe.healthUrl) {
-              try {
-                await waitProbesPass(ctx.prober, probeUrl(settings.probe.healthUrl, server), settings, deadline, ctx.signal);
-                timeline.note(`${server.id}: passed ${settings.probe.healthyThreshold} direct probes`);
-              } catch (error) {
-                if (ctx.signal.aborted) throw error;
-                failed.set(server.id, (error as Error).message);
-              }
-            }
-          }),
-        );
-        const candidates = batch.filter((s) => !failed.has(s.id));
-        if (candidates.length) {
-          // Checks are paused in maint; in drain they resume while new requests still go elsewhere.
-          await apply(candidates, 'drain', 'HAProxy health checks resume, still no new requests');
-          const unhealthy = await waitLbHealthy(driver, candidates.map((s) => s.id), deadline, ctx.signal);
-          for (const [id, status] of unhealthy) failed.set(id, `HAProxy's own check did not pass within startup-timeout (${status})`);
-          const ready = candidates.filter((s) => !unhealthy.has(s.id));
-          ready.forEach((s) => verified.add(s.id));
-          if (ready.length) {
-            // Each server returns to the state and weight it had before the rollout (an operator's drain stays).
-            await driver.apply(ready.map((s) => ({ server: s.id, weight: s.weight, admin: s.admin })));
-            ready.forEach((s) => lastSet.set(s.id, s.admin));
-            timeline.note(`${ready.map((s) => `${s.id} -> ${s.admin} weight ${s.weight}`).join(', ')} (verified, original state and weight restored)`);
-            ready.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
-          }
+        const update = await updateServers(ctx, batch, (id, v) => versions.set(id, v), apply);
+        update.failed.forEach((why, id) => failed.set(id, why));
+        const ready = update.verified;
+        if (ready.length) {
+          // Each server returns to the state and weight it had before the rollout (an operator's drain stays).
+          await driver.apply(ready.map((s) => ({ server: s.id, weight: s.weight, admin: s.admin })));
+          ready.forEach((s) => lastSet.set(s.id, s.admin));
+          timeline.note(`${ready.map((s) => `${s.id} -> ${s.admin} weight ${s.weight}`).join(', ')} (verified, original state and weight restored)`);
+          ready.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
         }
-        if (failed.size) {
-          const stillOut = batch.filter((s) => failed.has(s.id));
-          if (stillOut.some((s) => verified.has(s.id) || deployed.has(s.id))) await apply(stillOut, 'maint', 'failed its checks, kept out of traffic');
-          throw new BatchFailure([...failed].map(([id, why]) => `${id}: ${why}`).join('; '));
-        }
+        if (failed.size) throw new BatchFailure([...failed].map(([id, why]) => `${id}: ${why}`).join('; '));
         const watched = batch.filter((s) => inTraffic.get(s.id));
         if (watched.length) {
-          const result = await watchWindow(driver, ctx.prober, watched, settings, ctx.signal);
+          const result = await watchWindow(driver, ctx.prober, { watched }, settings, ctx.signal);
           window = result.data;
           verdict = result.verdict.summary;
           timeline.note(`batch ${stage.index} window: ${result.verdict.kind}: ${verdict}`);
@@ -159,7 +114,7 @@ export async function runRolling(ctx: EngineContext, plan: Plan, targets: readon
       } catch (error) {
         if (ctx.signal.aborted) {
           // Stopped by timeout or cancel: servers not yet changed go back as they were; unverified ones stay out.
-          const untouched = batch.filter((s) => !deployed.has(s.id) && versions.get(s.id) === 'old' && !failed.has(s.id));
+          const untouched = batch.filter((s) => versions.get(s.id) === 'old' && !failed.has(s.id));
           if (untouched.length) {
             await driver.apply(untouched.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight }))).catch(() => undefined);
             untouched.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
@@ -176,13 +131,8 @@ export async function runRolling(ctx: EngineContext, plan: Plan, targets: readon
           verdict = `could not finish batch ${stage.index}: ${(error as Error).message}. ${state}`;
           return verdict;
         }
-        for (const [id] of failed) {
-          const server = batch.find((s) => s.id === id);
-          if (!server || !settings.rollbackCommand) continue;
-          const result = await runCommand(settings.rollbackCommand, { server, version: settings.version });
-          versions.set(id, result.exitCode === 0 ? 'rolled back' : 'unknown');
-          timeline.note(`${id}: rollback-command exited ${result.exitCode}; the server stays out of traffic`);
-        }
+        const failedServers = batch.filter((srv) => failed.has(srv.id));
+        (await rollBack(settings, failedServers, timeline)).forEach((v, id) => versions.set(id, v));
         verdict = error.message;
         return error.message;
       }
@@ -194,14 +144,19 @@ export async function runRolling(ctx: EngineContext, plan: Plan, targets: readon
     }
   }
   const servers = targets.map((s) => ({ id: s.id, version: versions.get(s.id) ?? 'old', inTraffic: inTraffic.get(s.id) ?? false }));
+  const serving = targets.filter((s) => inTraffic.get(s.id));
+  const total = serving.reduce((n, s) => n + s.weight, 0);
+  const onNew = serving.filter((s) => versions.get(s.id) === 'new').reduce((n, s) => n + s.weight, 0);
+  const weight = total ? (100 * onNew) / total : 0;
   if (failure) {
     const untouched = servers.filter((s) => s.version === 'old').map((s) => s.id);
     return {
       result: 'failed',
       message: `Rolling deploy stopped: ${failure}. ${untouched.length ? `Untouched, still on the old version: ${untouched.join(', ')}.` : ''}`.trim(),
+      weight,
       batches,
       servers,
     };
   }
-  return { result: 'succeeded', message: `All ${targets.length} servers run version ${settings.version} and are back in traffic.`, batches, servers };
+  return { result: 'succeeded', message: `All ${targets.length} servers run version ${settings.version} and are back in traffic.`, weight, batches, servers };
 }

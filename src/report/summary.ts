@@ -2,6 +2,7 @@
 import * as core from '@actions/core';
 import { errorRate } from '../analysis/window.js';
 import type { RollingOutcome } from '../engine/rolling.js';
+import type { ShiftOutcome } from '../engine/shift.js';
 import type { Event } from '../engine/timeline.js';
 import { formatDuration } from '../plan/durations.js';
 import type { Settings } from '../settings.js';
@@ -42,8 +43,46 @@ export function renderRolling(outcome: RollingOutcome, settings: Settings, event
   if (outcome.result !== 'succeeded') {
     lines.push('', '### What to do next', '', 'Servers marked **no** are in maintenance on the load balancer. Fix the version and deploy again; the rollout starts from the first target. To put a server back by hand on HAProxy: `set server BACKEND/SERVER state ready`.');
   }
-  lines.push('', '<details><summary>Timeline</summary>', '', ...events.map((e) => `- ${e.at.toISOString().slice(11, 23)} ${e.text}`), '', '</details>');
-  return lines.join('\n') + runLink();
+  return [...lines, ...timelineDetails(events)].join('\n') + runLink();
+}
+
+function timelineDetails(events: readonly Event[]): string[] {
+  return ['', '<details><summary>Timeline</summary>', '', ...events.map((e) => `- ${e.at.toISOString()} ${e.text.replace(/\n/g, ' ')}`), '', '</details>'];
+}
+
+function rate(requests: number, failures: number): string {
+  return requests ? `${Math.round((1000 * failures) / requests) / 10}%` : '-';
+}
+
+export function renderShift(outcome: ShiftOutcome, settings: Settings, events: readonly Event[]): string {
+  const strategy = settings.strategy?.name ?? 'canary';
+  const lines = [headline(outcome.result, outcome.message), '', `### Steps (${strategy} of version \`${settings.version}\`, ${settings.loadBalancer.display})`, ''];
+  lines.push('| step | started | duration | share on new | new: requests | new: failed | new: error rate | stable: requests | stable: error rate | verdict |', '|---|---|---|---|---|---|---|---|---|---|');
+  for (const step of outcome.steps) {
+    const req = step.windows.reduce((n, w) => n + w.data.requests, 0);
+    const fail = step.windows.reduce((n, w) => n + w.data.failures + w.data.probesFailed, 0);
+    const sreq = step.windows.reduce((n, w) => n + (w.stable?.requests ?? 0), 0);
+    const sfail = step.windows.reduce((n, w) => n + (w.stable?.failures ?? 0), 0);
+    const last = step.windows.at(-1)?.verdict ?? '';
+    lines.push(
+      `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${Math.round(step.achieved * 10) / 10}% | ${req} | ${fail} | ${rate(req, fail)} | ${sreq || '-'} | ${rate(sreq, sfail)} | ${step.passed ? '✅' : '❌'} ${last.replace(/\|/g, '\\|')} |`,
+    );
+  }
+  if (outcome.newShare && outcome.newShare.total > 0) {
+    const { requests, total } = outcome.newShare;
+    lines.push('', `The new version answered ${requests} of ${total} requests (${Math.round((1000 * requests) / total) / 10}%) from the first shift to the end.`);
+  }
+  lines.push('', '### Servers at the end', '', '| server | pool | version | weight |', '|---|---|---|---|');
+  for (const s of outcome.servers) {
+    const version = s.version === 'new' ? settings.version : s.version === 'old' ? 'previous' : s.version;
+    lines.push(`| ${s.id} | ${s.pool} | ${version} | ${s.weight} |`);
+  }
+  if (outcome.result !== 'succeeded') {
+    lines.push('', '### What to do next', '', `Pool **${outcome.livePool}** serves the traffic. Fix the version and deploy again: it goes to the idle pool as before.`);
+  } else {
+    lines.push('', '### What to do next', '', `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand on HAProxy: set the weights of **${outcome.livePool}** to 0 and the other pool's back.`);
+  }
+  return [...lines, ...timelineDetails(events)].join('\n') + runLink();
 }
 
 export async function writeSummary(markdown: string): Promise<void> {

@@ -78,3 +78,8 @@ export function errors(run: ActionRun): string[] {
   const unescape = (text: string) => text.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%');
   return run.stdout.split('\n').filter((l) => l.startsWith('::error')).map((l) => unescape(l.replace(/^::error[^:]*::/, '')));
 }
+
+/** The timeline the summary lists: [epoch ms, text] for each event. */
+export function summaryTimeline(run: ActionRun): [number, string][] {
+  return [...run.summary.matchAll(/^- (\d{4}-\d\d-\d\dT[\d:.]+Z) (.*)$/gm)].map((m) => [Date.parse(m[1] ?? ''), m[2] ?? '']);
+}

@@ -10,8 +10,15 @@ export interface LoadStats {
   readonly failed: number;
   readonly failures: Record<string, number>;
   readonly versions: Record<string, number>;
-  /** Responses in arrival order: [ms since start, version, status]. */
-  readonly timeline: readonly (readonly [number, string, number])[];
+  /** Every request: when it started and ended (epoch ms), the version that answered and the status (0: no answer). */
+  readonly requests: readonly Sample[];
+}
+
+export interface Sample {
+  readonly start: number;
+  readonly end: number;
+  readonly version: string;
+  readonly status: number;
 }
 
 export interface Load {
@@ -21,40 +28,44 @@ export interface Load {
 }
 
 export function startLoad(url: string, options: { rps: number; connections?: number; maxRequests?: number; maxMs?: number; headers?: Record<string, string> }): Load {
-  const connections = options.connections ?? 4;
+  const connections = options.connections ?? 16;
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const maxRequests = options.maxRequests ?? 20_000;
   const maxMs = options.maxMs ?? 90_000;
   const started = Date.now();
-  const stats = { sent: 0, ok: 0, failed: 0, failures: {} as Record<string, number>, versions: {} as Record<string, number>, timeline: [] as [number, string, number][] };
+  const stats = { sent: 0, ok: 0, failed: 0, failures: {} as Record<string, number>, versions: {} as Record<string, number>, requests: [] as Sample[] };
   const inFlight = new Set<Promise<void>>();
   let running = true;
-  const fail = (why: string) => {
+  const fail = (why: string, start: number) => {
     stats.failed++;
     stats.failures[why] = (stats.failures[why] ?? 0) + 1;
+    if (!why.startsWith('status')) stats.requests.push({ start, end: Date.now(), version: 'none', status: 0 });
   };
   const one = () =>
     new Promise<void>((resolve) => {
       stats.sent++;
+      // The request's start is when it leaves for the wire, not when it waits in this client for a free connection.
+      let start = Date.now();
       const req = http.get(url, { agent, timeout: 5000, headers: options.headers }, (res) => {
         const version = String(res.headers['x-version'] ?? 'none');
         res.resume();
         res.on('end', () => {
-          stats.timeline.push([Date.now() - started, version, res.statusCode ?? 0]);
+          stats.requests.push({ start, end: Date.now(), version, status: res.statusCode ?? 0 });
           if (res.statusCode && res.statusCode < 400) {
             stats.ok++;
             stats.versions[version] = (stats.versions[version] ?? 0) + 1;
-          } else fail(`status ${res.statusCode}`);
+          } else fail(`status ${res.statusCode}`, start);
           resolve();
         });
         res.on('error', (e: NodeJS.ErrnoException) => {
-          fail(e.code ?? e.message);
+          fail(e.code ?? e.message, start);
           resolve();
         });
       });
+      req.on('finish', () => (start = Date.now()));
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (e: NodeJS.ErrnoException) => {
-        fail(e.code ?? e.message);
+        fail(e.code ?? e.message, start);
         resolve();
       });
     });
@@ -76,7 +87,7 @@ export function startLoad(url: string, options: { rps: number; connections?: num
     if (running) setTimeout(tick, Math.max(1, next - Date.now()));
   };
   tick();
-  const snapshot = (): LoadStats => ({ ...stats, failures: { ...stats.failures }, versions: { ...stats.versions }, timeline: [...stats.timeline] });
+  const snapshot = (): LoadStats => ({ ...stats, failures: { ...stats.failures }, versions: { ...stats.versions }, requests: [...stats.requests] });
   return {
     snapshot,
     async stop() {

@@ -1,0 +1,83 @@
+/**
+ * Puts the new version on servers that are already out of traffic (maint), and verifies it before they may take
+ * traffic again: deploy-command, direct probes, then drain so HAProxy's own checks resume while new requests
+ * still go elsewhere, and a check passed since. Shared by rolling batches and idle pools.
+ */
+import type { AdminState, Driver, Server } from '../lb/driver.js';
+import { probeUrl, type Prober } from '../probes/http.js';
+import type { Settings } from '../settings.js';
+import { runCommand } from '../exec.js';
+import { waitLbHealthy, waitProbesPass } from './gates.js';
+import type { Timeline } from './timeline.js';
+
+export type ServerVersion = 'old' | 'new' | 'unknown' | 'rolled back';
+
+export interface UpdateContext {
+  readonly settings: Settings;
+  readonly driver: Driver;
+  readonly prober: Prober;
+  readonly timeline: Timeline;
+  readonly signal: AbortSignal;
+}
+
+export interface UpdateResult {
+  /** Verified servers, now in drain: ready to be given their traffic back. */
+  readonly verified: readonly Server[];
+  /** Servers that failed, with why; left in maint. */
+  readonly failed: ReadonlyMap<string, string>;
+}
+
+export async function updateServers(
+  ctx: UpdateContext,
+  servers: readonly Server[],
+  setVersion: (id: string, version: ServerVersion) => void,
+  setState: (servers: readonly Server[], admin: AdminState, why: string) => Promise<void>,
+  pool?: string,
+): Promise<UpdateResult> {
+  const { settings } = ctx;
+  const failed = new Map<string, string>();
+  const deadline = Date.now() + settings.startupTimeoutMs;
+  await Promise.all(
+    servers.map(async (server) => {
+      if (settings.deployCommand) {
+        setVersion(server.id, 'unknown');
+        const result = await runCommand(settings.deployCommand, { server, pool, version: settings.version });
+        if (result.exitCode !== 0) {
+          failed.set(server.id, `deploy-command exited ${result.exitCode}${result.tail ? `: ${result.tail}` : ''}`);
+          return;
+        }
+      }
+      setVersion(server.id, 'new');
+      if (!settings.probe.healthUrl) return;
+      try {
+        await waitProbesPass(ctx.prober, probeUrl(settings.probe.healthUrl, server, pool), settings, deadline, ctx.signal);
+        ctx.timeline.note(`${server.id}: passed ${settings.probe.healthyThreshold} direct probes`);
+      } catch (error) {
+        if (ctx.signal.aborted) throw error;
+        failed.set(server.id, (error as Error).message);
+      }
+    }),
+  );
+  const candidates = servers.filter((s) => !failed.has(s.id));
+  if (candidates.length) {
+    // Checks are paused in maint; in drain they resume while new requests still go elsewhere.
+    await setState(candidates, 'drain', 'HAProxy health checks resume, still no new requests');
+    const unhealthy = await waitLbHealthy(ctx.driver, candidates.map((s) => s.id), deadline, ctx.signal);
+    for (const [id, status] of unhealthy) failed.set(id, `HAProxy's own check did not pass within startup-timeout (${status})`);
+  }
+  const stillOut = servers.filter((s) => failed.has(s.id));
+  if (stillOut.some((s) => candidates.includes(s))) await setState(stillOut, 'maint', 'failed its checks, kept out of traffic');
+  return { verified: candidates.filter((s) => !failed.has(s.id)), failed };
+}
+
+/** Runs rollback-command for each failed server; returns the version each is left on. */
+export async function rollBack(settings: Settings, servers: readonly Server[], timeline: Timeline, pool?: string): Promise<Map<string, ServerVersion>> {
+  const versions = new Map<string, ServerVersion>();
+  if (!settings.rollbackCommand) return versions;
+  for (const server of servers) {
+    const result = await runCommand(settings.rollbackCommand, { server, pool, version: settings.version });
+    versions.set(server.id, result.exitCode === 0 ? 'rolled back' : 'unknown');
+    timeline.note(`${server.id}: rollback-command exited ${result.exitCode}; the server stays out of traffic`);
+  }
+  return versions;
+}
