@@ -51,6 +51,7 @@ export const INPUT_DEFAULTS = {
   version: '',
   environment: '',
   'environment-url': '',
+  'production-environment': 'false',
   'github-token': '',
   'preview-key': '',
   'preview-address': '',
@@ -264,6 +265,7 @@ const schema = z.object({
   version: parsed((t) => (/^[\x21-\x7e]{1,128}$/.test(t) ? t : { error: `'${t}' must be 1-128 printable characters without spaces` })),
   environment: parsed((t) => (t.length <= 255 && !/[\n\r]/.test(t) ? t : { error: 'must be a GitHub environment name (one line, at most 255 characters)' })),
   'environment-url': parsed((t) => httpUrl(t, false)),
+  'production-environment': parsed(boolean),
   'github-token': z.string(),
   'preview-key': parsed((t) => (t === '' || /^[A-Za-z0-9._-]{1,63}$/.test(t) ? t : { error: `'${t}' may hold only letters, digits, '.', '_' and '-' (at most 63)` })),
   'preview-address': parsed((t) => (t === '' || /^[A-Za-z0-9.-]+:\d{1,5}$/.test(t) ? t : { error: `'${t}' is not HOST:PORT` })),
@@ -287,6 +289,7 @@ function crossCheck(v: Parsed, raw: Record<InputName, string>): string[] {
   if (raw['batch-size'] !== INPUT_DEFAULTS['batch-size'] && raw['batch-size'] !== '' && strategy !== 'rolling') problems.push('batch-size: only used by strategy rolling');
   if (!usesPools && v['health-url'].includes('{pool}')) problems.push('health-url: {pool} needs strategy blue-green or canary');
   if (v['environment-url'] && !v.environment) problems.push('environment-url: needs environment');
+  if (v['production-environment'] && !v.environment) problems.push('production-environment: needs environment');
   if (v['dry-run'] && action !== 'deploy') problems.push(`dry-run: only applies to action deploy, not ${action}`);
   if (strategy === 'canary' && v.steps.some((s) => s.pause.kind === 'approval') && !v.environment) {
     problems.push('steps: an approval step needs environment (the paused rollout is recorded on its GitHub deployment)');
@@ -358,6 +361,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     version: v.version,
     environment: v.environment,
     environmentUrl: v['environment-url'],
+    productionEnvironment: v['production-environment'],
     githubToken: v['github-token'],
     previewKey: v['preview-key'],
     previewAddress: v['preview-address'],

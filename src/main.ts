@@ -13,6 +13,8 @@ import { headline, renderRolling, renderShift, writeSummary } from './report/sum
 import { checkRollingTargets, runRolling } from './engine/rolling.js';
 import { Timeline } from './engine/timeline.js';
 import { runShift } from './engine/shift.js';
+import type { Hooks } from './engine/update.js';
+import { startDeployment, type Deployment } from './report/deployment.js';
 import { assignPools, poolRoles } from './plan/pools.js';
 import { formatDuration } from './plan/durations.js';
 import type { Settings } from './settings.js';
@@ -30,6 +32,15 @@ function runContext(): RunContext {
     }
   }
   return { sha: process.env.GITHUB_SHA ?? '', pullRequestNumber };
+}
+
+/** The action's inputs as the runner gives them (main and post alike); secrets are masked as they are read. */
+export function readActionInputs(): Settings {
+  return readInputs((name) => {
+    const value = core.getInput(name);
+    if (value && SECRET_INPUTS.includes(name)) core.setSecret(value);
+    return value;
+  }, runContext());
 }
 
 function selectorsOf(settings: Settings): readonly Selector[] {
@@ -80,31 +91,48 @@ function checkIdleTargets(settings: Settings, plan: Plan, servers: readonly Serv
   return checkRollingTargets(settings, idle);
 }
 
-async function deploy(settings: Settings, driver: Driver, signal: AbortSignal): Promise<Outcome> {
+async function deploy(settings: Settings, driver: Driver, signal: AbortSignal, started: (d: Deployment) => void): Promise<Outcome> {
   const { servers, plan } = await readAndPlan(settings, driver);
+  const strategy = settings.strategy;
+  if (!strategy) throw new Error('internal: deploy without a strategy');
+  const deployment = await startDeployment(settings, `${strategy.name} of ${settings.version}`, {
+    tool: 'zero-downtime-deploy',
+    strategy: strategy.name,
+    version: settings.version,
+    loadBalancer: settings.loadBalancer.display,
+    ...(plan.pools ? { livePool: plan.pools.live, idlePool: plan.pools.idle } : {}),
+  });
+  started(deployment);
+  const deploymentId = deployment.id === undefined ? undefined : String(deployment.id);
+  if (deploymentId) core.saveState('deployment-id', deploymentId);
+  await deployment.status('in_progress', `${strategy.name} of ${settings.version} started`);
   const timeline = new Timeline();
   const prober = new Prober(settings.probe);
-  const ctx = { settings, driver, prober, timeline, signal };
+  const hooks: Hooks = {
+    stage: (text) => deployment.status('in_progress', text),
+    checkpoint: (restore) => core.saveState('rollout', restore ? JSON.stringify({ lb: settings.loadBalancer.display, restore, deploymentId }) : ''),
+  };
+  const ctx = { settings, driver, prober, timeline, signal, hooks };
   try {
-    if (settings.strategy?.name === 'rolling') {
+    if (strategy.name === 'rolling') {
       const outcome = await runRolling(ctx, plan, servers);
       await writeSummary(renderRolling(outcome, settings, timeline.events));
-      writeOutputs({ result: outcome.result, weight: outcome.weight });
+      writeOutputs({ result: outcome.result, weight: outcome.weight, deploymentId });
+      await deployment.status(outcome.result === 'succeeded' ? 'success' : 'failure', outcome.message);
       if (outcome.result === 'failed') throw new ReportedFailure(outcome.message);
       core.info(outcome.message);
-      return { result: 'succeeded', weight: outcome.weight };
+      return { result: 'succeeded', weight: outcome.weight, deploymentId };
     }
-    const strategy = settings.strategy;
-    if (!strategy) throw new Error('internal: deploy without a strategy');
     const states = assignPools(strategy.pools, servers);
     const roles = 'error' in states ? states : poolRoles(states);
     if ('error' in roles) throw new InputError([roles.error]);
     const outcome = await runShift(ctx, plan, roles);
     await writeSummary(renderShift(outcome, settings, timeline.events));
-    writeOutputs({ result: outcome.result, livePool: outcome.livePool, weight: outcome.weight });
+    writeOutputs({ result: outcome.result, livePool: outcome.livePool, weight: outcome.weight, deploymentId });
+    await deployment.status(outcome.result === 'succeeded' ? 'success' : 'failure', outcome.message);
     if (outcome.result !== 'succeeded') throw new ReportedFailure(outcome.message);
     core.info(outcome.message);
-    return { result: 'succeeded', livePool: outcome.livePool, weight: outcome.weight };
+    return { result: 'succeeded', livePool: outcome.livePool, weight: outcome.weight, deploymentId };
   } finally {
     await prober.close();
   }
@@ -125,14 +153,10 @@ export async function runMain(): Promise<void> {
   process.on('SIGTERM', handlers.SIGTERM);
   let driver: Driver | { error: string } | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let deployment: Deployment | undefined;
   try {
-    const settings = readInputs((name) => {
-      const value = core.getInput(name);
-      if (value && SECRET_INPUTS.includes(name)) core.setSecret(value);
-      return value;
-    }, runContext());
+    const settings = readActionInputs();
     core.debug(`settings: ${JSON.stringify({ ...settings, loadBalancerToken: '***', githubToken: '***' })}`);
-    if (settings.environment) core.warning('environment: GitHub deployments are not created by this release yet; the input is ignored');
     if (settings.dryRun) {
       // A dry run only reads, once and quickly: an absent load balancer still gets a plan.
       driver = createDriver(settings.loadBalancer, { retries: 0, timeoutMs: 3000 });
@@ -146,9 +170,12 @@ export async function runMain(): Promise<void> {
       throw new InputError(['steps: approval steps are not supported by this release yet (dry-run: true prints the plan)']);
     }
     timer = setTimeout(() => controller.abort(new Error(`timeout ${formatDuration(settings.timeoutMs)} reached`)), settings.timeoutMs);
-    writeOutputs(await deploy(settings, driver, controller.signal));
+    writeOutputs(await deploy(settings, driver, controller.signal, (d) => (deployment = d)));
   } catch (error) {
-    if (!(error instanceof ReportedFailure)) writeOutputs({ result: 'failed', weight: 0 });
+    if (!(error instanceof ReportedFailure)) {
+      writeOutputs({ result: 'failed', weight: 0, deploymentId: deployment?.id === undefined ? undefined : String(deployment.id) });
+      await deployment?.status('failure', errorMessage(error));
+    }
     if (!(error instanceof InputError) && !(error instanceof ReportedFailure)) await writeSummary(headline('failed', errorMessage(error)));
     core.setFailed(errorMessage(error));
   } finally {

@@ -62,6 +62,7 @@ export interface Settings {
   readonly version: string;
   readonly environment: string;
   readonly environmentUrl: string;
+  readonly productionEnvironment: boolean;
   readonly githubToken: string;
   readonly previewKey: string;
   readonly previewAddress: string;

@@ -1,4 +1,5 @@
 /** Waiting for conditions: drained, healthy by direct probes, healthy by the load balancer, and analysis windows. */
+import * as core from '@actions/core';
 import type { Counters, Driver, Server } from '../lb/driver.js';
 import { judgeWindow, type Verdict, type WindowData } from '../analysis/window.js';
 import { probeUrl, type Prober } from '../probes/http.js';
@@ -70,6 +71,8 @@ export interface WindowResult {
   readonly data: WindowData;
   /** The stable servers' numbers over the same window, when asked for. */
   readonly stable: { readonly requests: number; readonly failures: number } | undefined;
+  /** Latency of every probe in the window, in ms. */
+  readonly latencies: readonly number[];
 }
 
 export interface WindowSubjects {
@@ -95,6 +98,8 @@ export async function watchWindow(driver: Driver, prober: Prober, subjects: Wind
   const started = Date.now();
   let probesPassed = 0;
   let probesFailed = 0;
+  const latencies: number[] = [];
+  let extendedNoted = false;
   const streaks = new Map<string, number>();
   let nextProbe = started;
   const urls: [string, string][] = subjects.watched.map((s) => [s.id, settings.probe.healthUrl ? probeUrl(settings.probe.healthUrl, s, subjects.pool) : '']);
@@ -106,6 +111,7 @@ export async function watchWindow(driver: Driver, prober: Prober, subjects: Wind
       const results = await Promise.all(probed.map(([, url]) => prober.probe(url)));
       results.forEach((r, i) => {
         const id = probed[i]?.[0] ?? '';
+        latencies.push(r.latencyMs);
         if (r.ok) probesPassed++;
         else probesFailed++;
         streaks.set(id, r.ok ? 0 : (streaks.get(id) ?? 0) + 1);
@@ -123,9 +129,14 @@ export async function watchWindow(driver: Driver, prober: Prober, subjects: Wind
       elapsedMs: Date.now() - started,
     };
     const verdict = judgeWindow(data, settings.analysis, settings.analysis.intervalMs, settings.probe.unhealthyThreshold);
+    if (verdict.kind === 'wait' && data.elapsedMs >= settings.analysis.intervalMs && !extendedNoted) {
+      // Say once per window why it goes on: too little traffic to judge is not a pass.
+      extendedNoted = true;
+      core.info(`${verdict.summary} (min-requests ${settings.analysis.minRequests}); waiting for more traffic, up to timeout`);
+    }
     if (verdict.kind !== 'wait') {
       const stable = stableIds.length ? { requests: stableNow.requests - stableStart.requests, failures: stableNow.failures - stableStart.failures } : undefined;
-      return { verdict, data, stable };
+      return { verdict, data, stable, latencies };
     }
     await sleep(COUNTER_POLL_MS, signal);
   }

@@ -25,6 +25,7 @@ export interface BatchReport {
   readonly durationMs: number;
   readonly verdict: string;
   readonly window: WindowData | undefined;
+  readonly latencies: readonly number[];
   readonly passed: boolean;
 }
 
@@ -33,6 +34,8 @@ export interface RollingOutcome {
   readonly message: string;
   /** The new version's share of the targets' traffic at the end, by weight, in percent. */
   readonly weight: number;
+  /** That share after each batch. */
+  readonly shares: readonly { readonly at: Date; readonly share: number }[];
   readonly batches: readonly BatchReport[];
   readonly servers: readonly ServerReport[];
 }
@@ -59,6 +62,12 @@ export async function runRolling(ctx: EngineContext, plan: Plan, targets: readon
   const batches: BatchReport[] = [];
   const stages = plan.stages.filter((s) => s.kind === 'batch');
   let failure: string | undefined;
+  const shareNow = () => {
+    const serving = targets.filter((s) => inTraffic.get(s.id));
+    const total = serving.reduce((n, s) => n + s.weight, 0);
+    return total ? (100 * serving.filter((s) => versions.get(s.id) === 'new').reduce((n, s) => n + s.weight, 0)) / total : 0;
+  };
+  const shares = [{ at: new Date(), share: 0 }];
 
   // The last state each server was set to, so a failure can say exactly what it left behind.
   const lastSet = new Map<string, AdminState>();
@@ -72,31 +81,40 @@ export async function runRolling(ctx: EngineContext, plan: Plan, targets: readon
     const batch = targets.filter((t) => stage.servers?.includes(t.id));
     const started = new Date();
     let window: WindowData | undefined;
+    let latencies: readonly number[] = [];
     let verdict = '';
     const outcome = await core.group(`Batch ${stage.index}/${stages.length}: ${batch.map((s) => s.id).join(', ')}`, async () => {
       const failed = new Map<string, string>();
       try {
+        await ctx.hooks.stage(`Batch ${stage.index}/${stages.length}: ${batch.map((s) => s.id).join(', ')}`);
+        // Until the deploy starts, putting the batch back as it was is safe.
+        ctx.hooks.checkpoint(batch.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
         await apply(batch, 'drain', 'new requests stop, in-flight ones finish');
         batch.forEach((s) => inTraffic.set(s.id, false));
         const left = await waitDrained(driver, batch.map((s) => s.id), settings.drainTimeoutMs, ctx.signal);
         if (left > 0) timeline.note(`drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`);
         await apply(batch, 'maint', 'out of traffic for the deploy');
+        // From here a server's version is unknown until verified: stopped now, the batch stays out of traffic.
+        ctx.hooks.checkpoint([]);
 
         const update = await updateServers(ctx, batch, (id, v) => versions.set(id, v), apply);
         update.failed.forEach((why, id) => failed.set(id, why));
         const ready = update.verified;
         if (ready.length) {
+          ctx.hooks.checkpoint(ready.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
           // Each server returns to the state and weight it had before the rollout (an operator's drain stays).
           await driver.apply(ready.map((s) => ({ server: s.id, weight: s.weight, admin: s.admin })));
           ready.forEach((s) => lastSet.set(s.id, s.admin));
           timeline.note(`${ready.map((s) => `${s.id} -> ${s.admin} weight ${s.weight}`).join(', ')} (verified, original state and weight restored)`);
           ready.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
         }
+        ctx.hooks.checkpoint(undefined);
         if (failed.size) throw new BatchFailure([...failed].map(([id, why]) => `${id}: ${why}`).join('; '));
         const watched = batch.filter((s) => inTraffic.get(s.id));
         if (watched.length) {
           const result = await watchWindow(driver, ctx.prober, { watched }, settings, ctx.signal);
           window = result.data;
+          latencies = result.latencies;
           verdict = result.verdict.summary;
           timeline.note(`batch ${stage.index} window: ${result.verdict.kind}: ${verdict}`);
           if (result.verdict.kind === 'fail') {
@@ -137,26 +155,25 @@ export async function runRolling(ctx: EngineContext, plan: Plan, targets: readon
         return error.message;
       }
     });
-    batches.push({ index: stage.index, servers: batch.map((s) => s.id), startedAt: started, durationMs: Date.now() - started.getTime(), verdict, window, passed: outcome === undefined });
+    shares.push({ at: new Date(), share: shareNow() });
+    batches.push({ index: stage.index, servers: batch.map((s) => s.id), startedAt: started, durationMs: Date.now() - started.getTime(), verdict, window, latencies, passed: outcome === undefined });
     if (outcome !== undefined) {
       failure = outcome;
       break;
     }
   }
   const servers = targets.map((s) => ({ id: s.id, version: versions.get(s.id) ?? 'old', inTraffic: inTraffic.get(s.id) ?? false }));
-  const serving = targets.filter((s) => inTraffic.get(s.id));
-  const total = serving.reduce((n, s) => n + s.weight, 0);
-  const onNew = serving.filter((s) => versions.get(s.id) === 'new').reduce((n, s) => n + s.weight, 0);
-  const weight = total ? (100 * onNew) / total : 0;
+  const weight = shareNow();
   if (failure) {
     const untouched = servers.filter((s) => s.version === 'old').map((s) => s.id);
     return {
       result: 'failed',
       message: `Rolling deploy stopped: ${failure}. ${untouched.length ? `Untouched, still on the old version: ${untouched.join(', ')}.` : ''}`.trim(),
       weight,
+      shares,
       batches,
       servers,
     };
   }
-  return { result: 'succeeded', message: `All ${targets.length} servers run version ${settings.version} and are back in traffic.`, weight, batches, servers };
+  return { result: 'succeeded', message: `All ${targets.length} servers run version ${settings.version} and are back in traffic.`, weight, shares, batches, servers };
 }

@@ -17,7 +17,12 @@ export interface StepReport {
   readonly achieved: number;
   readonly startedAt: Date;
   readonly durationMs: number;
-  readonly windows: readonly { readonly data: WindowData; readonly stable: { requests: number; failures: number } | undefined; readonly verdict: string }[];
+  readonly windows: readonly {
+    readonly data: WindowData;
+    readonly stable: { requests: number; failures: number } | undefined;
+    readonly latencies: readonly number[];
+    readonly verdict: string;
+  }[];
   readonly passed: boolean;
 }
 
@@ -28,6 +33,8 @@ export interface ShiftOutcome {
   /** The new version's share of traffic at the end, in percent. */
   readonly weight: number;
   readonly steps: readonly StepReport[];
+  /** The new version's share of traffic each time it changed. */
+  readonly shares: readonly { readonly at: Date; readonly share: number }[];
   readonly servers: readonly { readonly id: string; readonly pool: string; readonly version: ServerVersion; readonly weight: number }[];
   /** Of all requests both pools served from the first shift to the end, the share the new version answered. */
   readonly newShare: { readonly requests: number; readonly total: number } | undefined;
@@ -58,17 +65,22 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles)
   const stable: Change[] = [...live.map((s) => ({ server: s.id, weight: s.weight })), ...idle.map((s) => ({ server: s.id, weight: 0 }))];
   const steps: StepReport[] = [];
   let share = 0;
+  const shares: { at: Date; share: number }[] = [];
 
   const setState = async (servers: readonly Server[], admin: AdminState, why: string) => {
     await driver.apply(servers.map((s) => ({ server: s.id, admin })));
     timeline.note(`${servers.map((s) => s.id).join(', ')}: state ${admin} (${why})`);
   };
-  const setWeights = async (changes: readonly Change[], why: string) => {
+  /** Sets the weights in one call; the new share counts only once the load balancer took it. */
+  const setWeights = async (changes: readonly Change[], newShare: number, why: string) => {
     await driver.apply(changes);
     changes.forEach((c) => weights.set(c.server, c.weight ?? 0));
+    share = newShare;
+    shares.push({ at: new Date(), share });
     timeline.note(`weights ${changes.map((c) => `${c.server}=${c.weight}`).join(' ')} (${why})`);
   };
   const outcome = async (result: ShiftOutcome['result'], message: string, livePool: string, before?: Map<string, Counters>): Promise<ShiftOutcome> => {
+    shares.push({ at: new Date(), share });
     let newShare: ShiftOutcome['newShare'];
     if (before) {
       const after = await driver.counters(all.map((s) => s.id)).catch(() => undefined);
@@ -83,6 +95,7 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles)
       livePool,
       weight: share,
       steps,
+      shares,
       newShare,
       servers: all.map((s) => ({ id: s.id, pool: idle.includes(s) ? roles.idle.name : roles.live.name, version: versions.get(s.id) ?? 'old', weight: weights.get(s.id) ?? 0 })),
     };
@@ -90,6 +103,9 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles)
 
   // 1. The new version on the idle pool, verified before it has any traffic.
   const deployed = await core.group(`Deploy ${settings.version} to idle pool ${roles.idle.name}: ${idle.map((s) => s.id).join(', ')}`, async () => {
+    await ctx.hooks.stage(`Deploying ${settings.version} to idle pool ${roles.idle.name}`);
+    // The live pool is untouched while the idle one is out of traffic: stopped now, nothing needs restoring.
+    ctx.hooks.checkpoint([]);
     await setState(idle, 'maint', 'out of traffic for the deploy');
     const update = await updateServers(ctx, idle, (id, v) => versions.set(id, v), setState, roles.idle.name);
     if (update.failed.size) {
@@ -102,12 +118,15 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles)
     return undefined;
   });
   if (deployed !== undefined) {
+    ctx.hooks.checkpoint(undefined);
     return outcome('failed', `The new version failed its checks on pool ${roles.idle.name} before taking any traffic: ${deployed}. Pool ${roles.live.name} still serves all traffic.`, roles.live.name);
   }
 
   // 2. Traffic moves step by step; every step is judged by at least one analysis window.
   const stages = plan.stages.filter((s): s is ShiftStage => s.kind === 'shift');
   const before = await driver.counters(all.map((s) => s.id));
+  shares.push({ at: new Date(), share: 0 });
+  ctx.hooks.checkpoint(stable);
   try {
     for (const [i, stage] of stages.entries()) {
       const target = stage.weights;
@@ -115,8 +134,8 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles)
       const started = new Date();
       const windows: StepReport['windows'][number][] = [];
       const failure = await core.group(`Step ${i + 1}/${stages.length}: ${pct(stage.weight)} of traffic on ${roles.idle.name}`, async () => {
-        await setWeights([...target].map(([server, weight]) => ({ server, weight })), `${pct(stage.achieved ?? stage.weight)} on ${roles.idle.name}`);
-        share = stage.achieved ?? stage.weight;
+        await ctx.hooks.stage(`Step ${i + 1}/${stages.length}: ${pct(stage.weight)} of traffic on ${roles.idle.name}`);
+        await setWeights([...target].map(([server, weight]) => ({ server, weight })), stage.achieved ?? stage.weight, `${pct(stage.achieved ?? stage.weight)} on ${roles.idle.name}`);
         const pauseMs = stage.wait.kind === 'duration' ? stage.wait.ms : 0;
         while (windows.length < stage.windows || Date.now() - started.getTime() < pauseMs) {
           const result = await watchWindow(driver, ctx.prober, { watched: idle, stable: share < 100 ? live : undefined, pool: roles.idle.name }, settings, ctx.signal);
@@ -124,7 +143,7 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles)
             ? `; ${roles.live.name} (stable) in the same window: ${describeWindow({ requests: result.stable.requests, failures: result.stable.failures, probesPassed: 0, probesFailed: 0, probeFailStreak: 0, elapsedMs: 0 })}`
             : '';
           const verdict = `${roles.idle.name} (new): ${result.verdict.summary}${comparison}`;
-          windows.push({ data: result.data, stable: result.stable, verdict });
+          windows.push({ data: result.data, stable: result.stable, latencies: result.latencies, verdict });
           timeline.note(`window ${windows.length} at ${pct(share)}: ${result.verdict.kind}: ${verdict}`);
           if (result.verdict.kind === 'fail') return verdict;
         }
@@ -133,20 +152,24 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles)
       steps.push({ index: i + 1, weight: stage.weight, achieved: stage.achieved ?? stage.weight, startedAt: started, durationMs: Date.now() - started.getTime(), windows, passed: failure === undefined });
       if (failure !== undefined) {
         const at = share;
-        await setWeights(stable, `rollback: all traffic back on ${roles.live.name}`);
-        share = 0;
+        await setWeights(stable, 0, `rollback: all traffic back on ${roles.live.name}`);
+        ctx.hooks.checkpoint(undefined);
         return outcome('rolled-back', `Rolled back at ${pct(at)} on ${roles.idle.name}: ${failure}. All traffic is back on ${roles.live.name}.`, roles.live.name, before);
       }
     }
   } catch (error) {
     // Cancelled, timed out, or the load balancer failed under us: put traffic back on the stable pool if we can.
     const why = error instanceof Error ? error.message : String(error);
-    if (share === 0) return outcome('failed', `Stopped before any traffic moved: ${why}. Pool ${roles.live.name} still serves all traffic.`, roles.live.name, before);
+    if (share === 0) {
+      ctx.hooks.checkpoint(undefined);
+      return outcome('failed', `Stopped before any traffic moved: ${why}. Pool ${roles.live.name} still serves all traffic.`, roles.live.name, before);
+    }
     try {
-      await setWeights(stable, `stopped: all traffic back on ${roles.live.name}`);
-      share = 0;
+      await setWeights(stable, 0, `stopped: all traffic back on ${roles.live.name}`);
+      ctx.hooks.checkpoint(undefined);
       return outcome('failed', `Stopped at step ${steps.length + 1}: ${why}. All traffic was moved back to ${roles.live.name}.`, roles.live.name, before);
     } catch (restoreError) {
+      // The checkpoint still holds the stable weights: the post step tries again.
       const left = [...weights].map(([id, w]) => `${id}=${w}`).join(' ');
       return outcome(
         'failed',
@@ -156,5 +179,6 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles)
       );
     }
   }
+  ctx.hooks.checkpoint(undefined);
   return outcome('succeeded', `All traffic is on ${roles.idle.name}, version ${settings.version}; ${roles.live.name} stays warm at weight 0 for an instant switch back.`, roles.idle.name, before);
 }

@@ -3,7 +3,7 @@
  * traffic again: deploy-command, direct probes, then drain so HAProxy's own checks resume while new requests
  * still go elsewhere, and a check passed since. Shared by rolling batches and idle pools.
  */
-import type { AdminState, Driver, Server } from '../lb/driver.js';
+import type { AdminState, Change, Driver, Server } from '../lb/driver.js';
 import { probeUrl, type Prober } from '../probes/http.js';
 import type { Settings } from '../settings.js';
 import { runCommand } from '../exec.js';
@@ -12,7 +12,19 @@ import type { Timeline } from './timeline.js';
 
 export type ServerVersion = 'old' | 'new' | 'unknown' | 'rolled back';
 
+/** How the engine tells the outside world where it is; the engine itself stays free of GitHub and state files. */
+export interface Hooks {
+  /** A stage begins (deployment status). */
+  stage(text: string): Promise<void>;
+  /**
+   * What to apply to the load balancer to reach safe traffic if the run stops now (the post step does it);
+   * an empty list means "leave everything as it is"; undefined means no rollout is in flight.
+   */
+  checkpoint(restore: readonly Change[] | undefined): void;
+}
+
 export interface UpdateContext {
+  readonly hooks: Hooks;
   readonly settings: Settings;
   readonly driver: Driver;
   readonly prober: Prober;

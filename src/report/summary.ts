@@ -7,6 +7,7 @@ import type { Event } from '../engine/timeline.js';
 import { formatDuration } from '../plan/durations.js';
 import type { Settings } from '../settings.js';
 import type { Result } from './outputs.js';
+import { runUrl } from './deployment.js';
 
 const HEADLINE: Record<Result, string> = {
   succeeded: '✅ Succeeded',
@@ -22,19 +23,45 @@ export function headline(result: Result, sentence: string): string {
 }
 
 function runLink(): string {
-  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = process.env;
-  return server && repo && run ? `\n\n[Workflow run](${server}/${repo}/actions/runs/${run})` : '';
+  const url = runUrl();
+  return url ? `\n\n[Workflow run and logs](${url})` : '';
+}
+
+/** p50 / p95 of probe latencies, e.g. `3ms / 9ms`. */
+export function latencyText(latencies: readonly number[]): string {
+  if (latencies.length === 0) return '-';
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+  return `${at(0.5)}ms / ${at(0.95)}ms`;
+}
+
+/** A mermaid chart (GitHub renders it) of the new version's share of traffic over the run, as a step function. */
+export function shareChart(points: readonly { at: Date; share: number }[], version: string): string[] {
+  if (points.length < 2) return [];
+  const start = points[0]?.at.getTime() ?? 0;
+  const end = Math.max(points.at(-1)?.at.getTime() ?? start, start + 1000);
+  const samples = 16;
+  const xs: string[] = [];
+  const ys: number[] = [];
+  for (let i = 0; i <= samples; i++) {
+    const t = start + ((end - start) * i) / samples;
+    const current = [...points].reverse().find((p) => p.at.getTime() <= t) ?? points[0];
+    xs.push(`"${Math.round((t - start) / 1000)}s"`);
+    ys.push(Math.round((current?.share ?? 0) * 10) / 10);
+  }
+  return ['', '```mermaid', 'xychart-beta', `    title "Share of traffic on ${version.replace(/"/g, '')}"`, `    x-axis [${xs.join(', ')}]`, '    y-axis "%" 0 --> 100', `    line [${ys.join(', ')}]`, '```'];
 }
 
 export function renderRolling(outcome: RollingOutcome, settings: Settings, events: readonly Event[]): string {
   const lines = [headline(outcome.result, outcome.message), '', `### Batches (version \`${settings.version}\`, ${settings.loadBalancer.display})`, ''];
-  lines.push('| batch | servers | started | duration | requests | failed | error rate | verdict |', '|---|---|---|---|---|---|---|---|');
+  lines.push('| batch | servers | started | duration | requests | failed | error rate | probe p50 / p95 | verdict |', '|---|---|---|---|---|---|---|---|---|');
   for (const b of outcome.batches) {
     const w = b.window;
     lines.push(
-      `| ${b.index} | ${b.servers.join(' ')} | ${b.startedAt.toISOString().slice(11, 19)} | ${formatDuration(b.durationMs)} | ${w?.requests ?? '-'} | ${w ? w.failures + w.probesFailed : '-'} | ${w ? `${Math.round(errorRate(w) * 1000) / 10}%` : '-'} | ${b.passed ? '✅' : '❌'} ${b.verdict.replace(/\|/g, '\\|')} |`,
+      `| ${b.index} | ${b.servers.join(' ')} | ${b.startedAt.toISOString().slice(11, 19)} | ${formatDuration(b.durationMs)} | ${w?.requests ?? '-'} | ${w ? w.failures + w.probesFailed : '-'} | ${w ? `${Math.round(errorRate(w) * 1000) / 10}%` : '-'} | ${latencyText(b.latencies)} | ${b.passed ? '✅' : '❌'} ${b.verdict.replace(/\|/g, '\\|')} |`,
     );
   }
+  lines.push(...shareChart(outcome.shares, settings.version));
   lines.push('', '### Servers at the end', '', '| server | version | in traffic |', '|---|---|---|');
   for (const s of outcome.servers) {
     const version = s.version === 'new' ? settings.version : s.version === 'old' ? 'previous' : s.version;
@@ -57,7 +84,7 @@ function rate(requests: number, failures: number): string {
 export function renderShift(outcome: ShiftOutcome, settings: Settings, events: readonly Event[]): string {
   const strategy = settings.strategy?.name ?? 'canary';
   const lines = [headline(outcome.result, outcome.message), '', `### Steps (${strategy} of version \`${settings.version}\`, ${settings.loadBalancer.display})`, ''];
-  lines.push('| step | started | duration | share on new | new: requests | new: failed | new: error rate | stable: requests | stable: error rate | verdict |', '|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| step | started | duration | share on new | new: requests | new: failed | new: error rate | stable: requests | stable: error rate | probe p50 / p95 | verdict |', '|---|---|---|---|---|---|---|---|---|---|---|');
   for (const step of outcome.steps) {
     const req = step.windows.reduce((n, w) => n + w.data.requests, 0);
     const fail = step.windows.reduce((n, w) => n + w.data.failures + w.data.probesFailed, 0);
@@ -65,13 +92,14 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
     const sfail = step.windows.reduce((n, w) => n + (w.stable?.failures ?? 0), 0);
     const last = step.windows.at(-1)?.verdict ?? '';
     lines.push(
-      `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${Math.round(step.achieved * 10) / 10}% | ${req} | ${fail} | ${rate(req, fail)} | ${sreq || '-'} | ${rate(sreq, sfail)} | ${step.passed ? '✅' : '❌'} ${last.replace(/\|/g, '\\|')} |`,
+      `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${Math.round(step.achieved * 10) / 10}% | ${req} | ${fail} | ${rate(req, fail)} | ${sreq || '-'} | ${rate(sreq, sfail)} | ${latencyText(step.windows.flatMap((w) => w.latencies))} | ${step.passed ? '✅' : '❌'} ${last.replace(/\|/g, '\\|')} |`,
     );
   }
   if (outcome.newShare && outcome.newShare.total > 0) {
     const { requests, total } = outcome.newShare;
     lines.push('', `The new version answered ${requests} of ${total} requests (${Math.round((1000 * requests) / total) / 10}%) from the first shift to the end.`);
   }
+  lines.push(...shareChart(outcome.shares, settings.version));
   lines.push('', '### Servers at the end', '', '| server | pool | version | weight |', '|---|---|---|---|');
   for (const s of outcome.servers) {
     const version = s.version === 'new' ? settings.version : s.version === 'old' ? 'previous' : s.version;

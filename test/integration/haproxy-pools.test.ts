@@ -3,69 +3,29 @@
  * blue1/blue2 serve v1 and carry the traffic, green1/green2 are idle at weight 0 and get the new version.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { errors, runAction, summaryTimeline, type ActionRun } from '../helpers/action.js';
-import { startFleet, type Fleet } from '../helpers/fleet.js';
-import { startHaproxy, type HaproxyInstance } from '../helpers/haproxy.js';
+import { errors, runAction, summaryTimeline } from '../helpers/action.js';
 import { startLoad, type Sample } from '../helpers/load.js';
+import { poolInputs, shifts, startPools, weights, type PoolsLab } from '../helpers/pools.js';
 import { startRelay } from '../helpers/relay.js';
 
-let haproxy: HaproxyInstance | undefined;
-let fleet: Fleet | undefined;
+let lab: PoolsLab | undefined;
 
 afterEach(async () => {
-  await haproxy?.stop();
-  fleet?.stopAll();
-  haproxy = undefined;
-  fleet = undefined;
+  await lab?.stop();
+  lab = undefined;
 });
 
-async function setup() {
-  fleet = await startFleet(4, 'v1');
-  const [b1, b2, g1, g2] = fleet.ports as [number, number, number, number];
-  haproxy = await startHaproxy({
-    servers: [
-      { name: 'blue1', port: b1 },
-      { name: 'blue2', port: b2 },
-      { name: 'green1', port: g1, options: 'check weight 0' },
-      { name: 'green2', port: g2, options: 'check weight 0' },
-    ],
-  });
-  await new Promise((r) => setTimeout(r, 1000));
-  return { fleet, haproxy, url: `http://127.0.0.1:${haproxy.frontendPort}/` };
-}
-
-function inputs(fleet: Fleet, haproxy: HaproxyInstance, extra: Record<string, string>) {
-  return {
-    pools: 'blue=app/blue*, green=app/green*',
-    'load-balancer': `haproxy://127.0.0.1:${haproxy.adminPort}`,
-    'deploy-command': fleet.restartCommand,
-    'health-url': 'http://{address}/health',
-    'probe-interval': '200ms',
-    'probe-timeout': '1s',
-    'analysis-interval': '2s',
-    'min-requests': '20',
-    'startup-timeout': '10s',
-    version: 'v2',
-    ...extra,
-  };
-}
-
-/** When the action's timeline says it set the weights for each share (the call had returned). */
-function shifts(run: ActionRun): { at: number; share: string }[] {
-  return summaryTimeline(run)
-    .filter(([, text]) => text.startsWith('weights '))
-    .map(([at, text]) => ({ at, share: /\(([^)]*)\)$/.exec(text)?.[1] ?? '' }));
-}
-
-function weights(servers: Map<string, { weight: number; status: string }>): Record<string, number> {
-  return Object.fromEntries([...servers].map(([id, s]) => [id, s.weight]));
+async function setup(): Promise<PoolsLab> {
+  lab = await startPools();
+  return lab;
 }
 
 describe('canary on HAProxy', () => {
   it('moves 20%, 50%, 100% to the new version with 0 failed requests; each step within 2 points over 1000+ requests', async () => {
-    const { fleet, haproxy, url } = await setup();
+    const lab = await setup();
+    const { fleet, haproxy, url } = lab;
     const load = startLoad(url, { rps: 300, maxMs: 90_000 });
-    const run = await runAction(inputs(fleet, haproxy, { strategy: 'canary', steps: '20% 4s, 50% 4s, 100%' }), { env: fleet.env });
+    const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 4s, 50% 4s, 100%' }), { env: fleet.env });
     const stats = await load.stop();
     expect(errors(run)).toEqual([]);
     expect(run.code).toBe(0);
@@ -94,9 +54,10 @@ describe('canary on HAProxy', () => {
   });
 
   it('rolls back a version that fails 30% of its requests within two analysis windows of the first failure', async () => {
-    const { fleet, haproxy, url } = await setup();
+    const lab = await setup();
+    const { fleet, haproxy, url } = lab;
     const load = startLoad(url, { rps: 300, maxMs: 60_000 });
-    const run = await runAction(inputs(fleet, haproxy, { strategy: 'canary', steps: '20% 10s, 50% 10s, 100%', 'analysis-interval': '3s' }), {
+    const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 10s, 50% 10s, 100%', 'analysis-interval': '3s' }), {
       env: { ...fleet.env, APP_NEXT_FAIL_RATE: '0.3' },
     });
     await new Promise((r) => setTimeout(r, 1500));
@@ -128,11 +89,12 @@ describe('canary on HAProxy', () => {
   });
 
   it('says how traffic was left when the Runtime API becomes unreachable mid-canary; no request fails', async () => {
-    const { fleet, haproxy, url } = await setup();
+    const lab = await setup();
+    const { fleet, haproxy, url } = lab;
     const relay = await startRelay(haproxy.adminPort);
     relay.cutAfter(/weight 64/);
     const load = startLoad(url, { rps: 200, maxMs: 60_000 });
-    const run = await runAction(inputs(fleet, haproxy, { strategy: 'canary', steps: '20% 4s, 100%', 'load-balancer': `haproxy://127.0.0.1:${relay.port}` }), { env: fleet.env });
+    const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 4s, 100%', 'load-balancer': `haproxy://127.0.0.1:${relay.port}` }), { env: fleet.env });
     const stats = await load.stop();
     await relay.close();
     expect(run.code).toBe(1);
@@ -148,12 +110,13 @@ describe('canary on HAProxy', () => {
 
 describe('blue-green on HAProxy', () => {
   it('switches all traffic at once with 0 failed requests, no old answer after the switch, and alternates pools', async () => {
-    const { fleet, haproxy, url } = await setup();
+    const lab = await setup();
+    const { fleet, haproxy, url } = lab;
     const load = startLoad(url, { rps: 300, maxMs: 90_000 });
-    const first = await runAction(inputs(fleet, haproxy, { strategy: 'blue-green' }), { env: fleet.env });
+    const first = await runAction(poolInputs(lab, { strategy: 'blue-green' }), { env: fleet.env });
     expect(errors(first)).toEqual([]);
     expect(first.outputs).toMatchObject({ result: 'succeeded', 'live-pool': 'green', weight: '100' });
-    const second = await runAction(inputs(fleet, haproxy, { strategy: 'blue-green', version: 'v3' }), { env: fleet.env });
+    const second = await runAction(poolInputs(lab, { strategy: 'blue-green', version: 'v3' }), { env: fleet.env });
     await new Promise((r) => setTimeout(r, 500));
     const stats = await load.stop();
     expect(errors(second)).toEqual([]);
@@ -173,10 +136,11 @@ describe('blue-green on HAProxy', () => {
   });
 
   it('refuses an ambiguous starting state without touching HAProxy', async () => {
-    const { fleet, haproxy } = await setup();
+    const lab = await setup();
+    const { fleet, haproxy } = lab;
     await haproxy.cli('set server app/green1 weight 10');
     const before = weights(await haproxy.servers());
-    const run = await runAction(inputs(fleet, haproxy, { strategy: 'blue-green' }), { env: fleet.env });
+    const run = await runAction(poolInputs(lab, { strategy: 'blue-green' }), { env: fleet.env });
     expect(run.code).toBe(1);
     expect(errors(run).join('\n')).toMatch(/pools: both blue and green carry traffic, so neither can be the idle pool to deploy to; give one pool's servers their weight and set the other's to 0/);
     expect(weights(await haproxy.servers())).toEqual(before);

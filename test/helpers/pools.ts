@@ -1,0 +1,63 @@
+/** Two pools behind a real HAProxy: blue1/blue2 live on v1, green1/green2 idle at weight 0 (also on v1). */
+import type { ActionRun } from './action.js';
+import { summaryTimeline } from './action.js';
+import { startFleet, type Fleet } from './fleet.js';
+import { startHaproxy, type HaproxyInstance } from './haproxy.js';
+
+export interface PoolsLab {
+  readonly fleet: Fleet;
+  readonly haproxy: HaproxyInstance;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export async function startPools(): Promise<PoolsLab> {
+  const fleet = await startFleet(4, 'v1');
+  const [b1, b2, g1, g2] = fleet.ports as [number, number, number, number];
+  const haproxy = await startHaproxy({
+    servers: [
+      { name: 'blue1', port: b1 },
+      { name: 'blue2', port: b2 },
+      { name: 'green1', port: g1, options: 'check weight 0' },
+      { name: 'green2', port: g2, options: 'check weight 0' },
+    ],
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  return {
+    fleet,
+    haproxy,
+    url: `http://127.0.0.1:${haproxy.frontendPort}/`,
+    async stop() {
+      await haproxy.stop();
+      fleet.stopAll();
+    },
+  };
+}
+
+/** Inputs for a fast pool rollout on the lab (short probes and windows). */
+export function poolInputs(lab: PoolsLab, extra: Record<string, string>): Record<string, string> {
+  return {
+    pools: 'blue=app/blue*, green=app/green*',
+    'load-balancer': `haproxy://127.0.0.1:${lab.haproxy.adminPort}`,
+    'deploy-command': lab.fleet.restartCommand,
+    'health-url': 'http://{address}/health',
+    'probe-interval': '200ms',
+    'probe-timeout': '1s',
+    'analysis-interval': '2s',
+    'min-requests': '20',
+    'startup-timeout': '10s',
+    version: 'v2',
+    ...extra,
+  };
+}
+
+/** When the action's timeline says it set the weights for each share (the call had returned). */
+export function shifts(run: ActionRun): { at: number; share: string }[] {
+  return summaryTimeline(run)
+    .filter(([, text]) => text.startsWith('weights '))
+    .map(([at, text]) => ({ at, share: /\(([^)]*)\)$/.exec(text)?.[1] ?? '' }));
+}
+
+export function weights(servers: Map<string, { weight: number }>): Record<string, number> {
+  return Object.fromEntries([...servers].map(([id, s]) => [id, s.weight]));
+}
