@@ -297,6 +297,10 @@ function crossCheck(v: Parsed, raw: Record<InputName, string>): string[] {
   if (v['rollback-command'] && !v['deploy-command'] && action === 'deploy') {
     problems.push('rollback-command: needs deploy-command (there is nothing of ours to roll back)');
   }
+  if (action === 'promote' || action === 'abort' || action === 'status') {
+    if (!v.environment) problems.push(`environment: action ${action} needs the environment whose GitHub deployment holds the rollout record`);
+    if (!v.pools) problems.push(`pools: action ${action} needs the pools of the rollout (e.g. blue=app/blue*, green=app/green*)`);
+  }
   if (action === 'preview' && !v['preview-address'] && !v.targets) problems.push('preview-address: action preview needs preview-address or targets');
   if (action === 'preview' && v['preview-address'] && v.targets) problems.push('preview-address: give preview-address or targets, not both');
   if ((action === 'preview' || action === 'close-preview') && !v['preview-key']) {
@@ -340,6 +344,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
   return {
     action: v.action,
     strategy: toStrategy(v),
+    pools: v.pools,
     loadBalancer: v['load-balancer'],
     loadBalancerToken: v['load-balancer-token'],
     deployCommand: v['deploy-command'],

@@ -6,16 +6,16 @@ import type { Driver, Server } from './lb/driver.js';
 import { createDriver } from './lb/registry.js';
 import { buildPlan, checkPlanFitsTimeout, type LbState } from './plan/build.js';
 import type { Plan } from './plan/plan.js';
-import { Prober } from './probes/http.js';
 import { markdownToLog, renderPlan } from './report/plan.js';
-import { writeOutputs, type Outcome } from './report/outputs.js';
+import { ReportedFailure, writeOutputs, type Outcome } from './report/outputs.js';
 import { headline, renderRolling, renderShift, writeSummary } from './report/summary.js';
 import { checkRollingTargets, runRolling } from './engine/rolling.js';
-import { Timeline } from './engine/timeline.js';
 import { runShift } from './engine/shift.js';
-import type { Hooks } from './engine/update.js';
-import { startDeployment, type Deployment } from './report/deployment.js';
-import { assignPools, poolRoles } from './plan/pools.js';
+import { withEngine } from './engine/context.js';
+import { isActive, latestRollout, startDeployment, type Deployment } from './report/deployment.js';
+import { assignPools, poolRoles, type PoolRoles } from './plan/pools.js';
+import { buildRecord } from './rollout/record.js';
+import { abort, promote, status } from './rollout/actions.js';
 import { formatDuration } from './plan/durations.js';
 import type { Settings } from './settings.js';
 import type { Selector } from './plan/selectors.js';
@@ -78,68 +78,68 @@ async function readAndPlan(settings: Settings, driver: Driver): Promise<{ server
   });
   const plan = buildPlan(settings, { reachable: true, servers });
   if ('error' in plan) throw new InputError([plan.error]);
-  const problems = [settings.strategy?.name === 'rolling' ? checkRollingTargets(settings, servers) : checkIdleTargets(settings, plan, servers), checkPlanFitsTimeout(plan, settings)];
+  const idle = servers.filter((s) => plan.stages.some((st) => st.kind === 'deploy-idle' && st.servers?.includes(s.id)));
+  const problems = [checkRollingTargets(settings, settings.strategy?.name === 'rolling' ? servers : idle), checkPlanFitsTimeout(plan, settings)];
   const found = problems.filter((p): p is string => !!p);
   if (found.length) throw new InputError(found);
   core.info(markdownToLog(renderPlan(plan, settings)));
   return { servers, plan };
 }
 
-/** The idle pool must be checkable before it takes traffic, like rolling targets. */
-function checkIdleTargets(settings: Settings, plan: Plan, servers: readonly Server[]): string | undefined {
-  const idle = servers.filter((s) => plan.stages.some((st) => st.kind === 'deploy-idle' && st.servers?.includes(s.id)));
-  return checkRollingTargets(settings, idle);
+/** One rollout at a time per environment: a paused or running one must be promoted or aborted first. */
+async function checkNoActiveRollout(settings: Settings): Promise<void> {
+  if (!settings.environment) return;
+  let rollout;
+  try {
+    rollout = await latestRollout(settings);
+  } catch (error) {
+    core.warning(`${(error as Error).message}; cannot check that no other rollout is in progress`);
+    return;
+  }
+  if (rollout && isActive(rollout)) {
+    throw new Error(
+      `environment: ${settings.environment} already has a rollout in progress: ${rollout.record.version} (deployment ${rollout.deployment.id}: ${rollout.description || rollout.state}). ` +
+        'Continue it with action: promote or undo it with action: abort, then deploy again. Nothing was changed.',
+    );
+  }
 }
 
 async function deploy(settings: Settings, driver: Driver, signal: AbortSignal, started: (d: Deployment) => void): Promise<Outcome> {
-  const { servers, plan } = await readAndPlan(settings, driver);
   const strategy = settings.strategy;
   if (!strategy) throw new Error('internal: deploy without a strategy');
-  const deployment = await startDeployment(settings, `${strategy.name} of ${settings.version}`, {
-    tool: 'zero-downtime-deploy',
-    strategy: strategy.name,
-    version: settings.version,
-    loadBalancer: settings.loadBalancer.display,
-    ...(plan.pools ? { livePool: plan.pools.live, idlePool: plan.pools.idle } : {}),
-  });
+  await checkNoActiveRollout(settings);
+  const { servers, plan } = await readAndPlan(settings, driver);
+  let roles: PoolRoles | undefined;
+  if (strategy.name !== 'rolling') {
+    const states = assignPools(strategy.pools, servers);
+    const found = 'error' in states ? states : poolRoles(states);
+    if ('error' in found) throw new InputError([found.error]);
+    roles = found;
+  }
+  const deployment = await startDeployment(settings, `${strategy.name} of ${settings.version}`, buildRecord(settings, plan, roles));
   started(deployment);
   const deploymentId = deployment.id === undefined ? undefined : String(deployment.id);
   if (deploymentId) core.saveState('deployment-id', deploymentId);
   await deployment.status('in_progress', `${strategy.name} of ${settings.version} started`);
-  const timeline = new Timeline();
-  const prober = new Prober(settings.probe);
-  const hooks: Hooks = {
-    stage: (text) => deployment.status('in_progress', text),
-    checkpoint: (restore) => core.saveState('rollout', restore ? JSON.stringify({ lb: settings.loadBalancer.display, restore, deploymentId }) : ''),
-  };
-  const ctx = { settings, driver, prober, timeline, signal, hooks };
-  try {
-    if (strategy.name === 'rolling') {
+  return withEngine(settings, driver, signal, deployment, async (ctx) => {
+    if (!roles) {
       const outcome = await runRolling(ctx, plan, servers);
-      await writeSummary(renderRolling(outcome, settings, timeline.events));
-      writeOutputs({ result: outcome.result, weight: outcome.weight, deploymentId });
+      await writeSummary(renderRolling(outcome, settings, ctx.timeline.events));
       await deployment.status(outcome.result === 'succeeded' ? 'success' : 'failure', outcome.message);
-      if (outcome.result === 'failed') throw new ReportedFailure(outcome.message);
+      const result: Outcome = { result: outcome.result, weight: outcome.weight, deploymentId };
+      if (outcome.result === 'failed') throw new ReportedFailure(outcome.message, result);
       core.info(outcome.message);
-      return { result: 'succeeded', weight: outcome.weight, deploymentId };
+      return result;
     }
-    const states = assignPools(strategy.pools, servers);
-    const roles = 'error' in states ? states : poolRoles(states);
-    if ('error' in roles) throw new InputError([roles.error]);
     const outcome = await runShift(ctx, plan, roles);
-    await writeSummary(renderShift(outcome, settings, timeline.events));
-    writeOutputs({ result: outcome.result, livePool: outcome.livePool, weight: outcome.weight, deploymentId });
-    await deployment.status(outcome.result === 'succeeded' ? 'success' : 'failure', outcome.message);
-    if (outcome.result !== 'succeeded') throw new ReportedFailure(outcome.message);
+    await writeSummary(renderShift(outcome, settings, ctx.timeline.events));
+    await deployment.status(outcome.result === 'succeeded' ? 'success' : outcome.result === 'paused' ? 'in_progress' : 'failure', outcome.message);
+    const result: Outcome = { result: outcome.result, livePool: outcome.livePool, weight: outcome.weight, deploymentId };
+    if (outcome.result === 'rolled-back' || outcome.result === 'failed') throw new ReportedFailure(outcome.message, result);
     core.info(outcome.message);
-    return { result: 'succeeded', livePool: outcome.livePool, weight: outcome.weight, deploymentId };
-  } finally {
-    await prober.close();
-  }
+    return result;
+  });
 }
-
-/** A failure whose outputs and summary are already written. */
-class ReportedFailure extends Error {}
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -165,18 +165,31 @@ export async function runMain(): Promise<void> {
     }
     driver = createDriver(settings.loadBalancer);
     if ('error' in driver) throw new InputError([driver.error]);
-    if (settings.action !== 'deploy') throw new InputError([`action: '${settings.action}' is not supported by this release yet; supported: deploy`]);
-    if (settings.strategy?.name === 'canary' && settings.strategy.steps.some((s) => s.pause.kind === 'approval')) {
-      throw new InputError(['steps: approval steps are not supported by this release yet (dry-run: true prints the plan)']);
-    }
     timer = setTimeout(() => controller.abort(new Error(`timeout ${formatDuration(settings.timeoutMs)} reached`)), settings.timeoutMs);
-    writeOutputs(await deploy(settings, driver, controller.signal, (d) => (deployment = d)));
+    switch (settings.action) {
+      case 'deploy':
+        writeOutputs(await deploy(settings, driver, controller.signal, (d) => (deployment = d)));
+        return;
+      case 'promote':
+        writeOutputs(await promote(settings, driver, controller.signal));
+        return;
+      case 'abort':
+        writeOutputs(await abort(settings, driver));
+        return;
+      case 'status':
+        writeOutputs(await status(settings, driver));
+        return;
+      default:
+        throw new InputError([`action: '${settings.action}' is not supported by this release yet; supported: deploy, promote, abort, status`]);
+    }
   } catch (error) {
-    if (!(error instanceof ReportedFailure)) {
+    if (error instanceof ReportedFailure) {
+      writeOutputs(error.outcome);
+    } else {
       writeOutputs({ result: 'failed', weight: 0, deploymentId: deployment?.id === undefined ? undefined : String(deployment.id) });
       await deployment?.status('failure', errorMessage(error));
+      if (!(error instanceof InputError)) await writeSummary(headline('failed', errorMessage(error)));
     }
-    if (!(error instanceof InputError) && !(error instanceof ReportedFailure)) await writeSummary(headline('failed', errorMessage(error)));
     core.setFailed(errorMessage(error));
   } finally {
     clearTimeout(timer);

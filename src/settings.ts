@@ -50,6 +50,8 @@ export interface AnalysisSettings {
 export interface Settings {
   readonly action: ActionName;
   readonly strategy: Strategy | undefined;
+  /** The pools input, also for promote, abort and status, which take no strategy. */
+  readonly pools: readonly [PoolSpec, PoolSpec] | undefined;
   readonly loadBalancer: LoadBalancerUrl;
   readonly loadBalancerToken: string;
   readonly deployCommand: string;

@@ -27,7 +27,7 @@ export interface StepReport {
 }
 
 export interface ShiftOutcome {
-  readonly result: 'succeeded' | 'rolled-back' | 'failed';
+  readonly result: 'succeeded' | 'rolled-back' | 'failed' | 'paused';
   readonly message: string;
   readonly livePool: string;
   /** The new version's share of traffic at the end, in percent. */
@@ -55,16 +55,25 @@ function restoreCommands(changes: readonly Change[]): string {
   return changes.map((c) => `set server ${c.server} weight ${c.weight}`).join('; ');
 }
 
-export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles): Promise<ShiftOutcome> {
+export interface ShiftOptions {
+  /** The first step to run (0 for a new rollout; after the paused step for promote). */
+  readonly fromStep: number;
+  /** The weights that put all traffic on the stable pool (a promote reads them from the rollout record). */
+  readonly stable?: readonly Change[];
+}
+
+export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles, options: ShiftOptions = { fromStep: 0 }): Promise<ShiftOutcome> {
   const { settings, driver, timeline } = ctx;
   const live = roles.live.servers;
   const idle = roles.idle.servers;
   const all = [...live, ...idle];
-  const versions = new Map<string, ServerVersion>(all.map((s) => [s.id, 'old']));
+  const resuming = options.fromStep > 0;
+  const versions = new Map<string, ServerVersion>(all.map((s) => [s.id, resuming && idle.includes(s) ? 'new' : 'old']));
   const weights = new Map<string, number>(all.map((s) => [s.id, s.weight]));
-  const stable: Change[] = [...live.map((s) => ({ server: s.id, weight: s.weight })), ...idle.map((s) => ({ server: s.id, weight: 0 }))];
+  const stable: readonly Change[] = options.stable ?? [...live.map((s) => ({ server: s.id, weight: s.weight })), ...idle.map((s) => ({ server: s.id, weight: 0 }))];
   const steps: StepReport[] = [];
-  let share = 0;
+  const stages = plan.stages.filter((s): s is ShiftStage => s.kind === 'shift');
+  let share = resuming ? (stages[options.fromStep - 1]?.achieved ?? 0) : 0;
   const shares: { at: Date; share: number }[] = [];
 
   const setState = async (servers: readonly Server[], admin: AdminState, why: string) => {
@@ -101,8 +110,8 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles)
     };
   };
 
-  // 1. The new version on the idle pool, verified before it has any traffic.
-  const deployed = await core.group(`Deploy ${settings.version} to idle pool ${roles.idle.name}: ${idle.map((s) => s.id).join(', ')}`, async () => {
+  // 1. The new version on the idle pool, verified before it has any traffic (a promote finds it there already).
+  const deployed = resuming ? undefined : await core.group(`Deploy ${settings.version} to idle pool ${roles.idle.name}: ${idle.map((s) => s.id).join(', ')}`, async () => {
     await ctx.hooks.stage(`Deploying ${settings.version} to idle pool ${roles.idle.name}`);
     // The live pool is untouched while the idle one is out of traffic: stopped now, nothing needs restoring.
     ctx.hooks.checkpoint([]);
@@ -123,12 +132,12 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles)
   }
 
   // 2. Traffic moves step by step; every step is judged by at least one analysis window.
-  const stages = plan.stages.filter((s): s is ShiftStage => s.kind === 'shift');
   const before = await driver.counters(all.map((s) => s.id));
-  shares.push({ at: new Date(), share: 0 });
+  shares.push({ at: new Date(), share });
   ctx.hooks.checkpoint(stable);
   try {
     for (const [i, stage] of stages.entries()) {
+      if (i < options.fromStep) continue;
       const target = stage.weights;
       if (!target) throw new Error('internal: a shift stage without weights');
       const started = new Date();
@@ -155,6 +164,16 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles)
         await setWeights(stable, 0, `rollback: all traffic back on ${roles.live.name}`);
         ctx.hooks.checkpoint(undefined);
         return outcome('rolled-back', `Rolled back at ${pct(at)} on ${roles.idle.name}: ${failure}. All traffic is back on ${roles.live.name}.`, roles.live.name, before);
+      }
+      if (stage.wait.kind === 'approval') {
+        // A paused rollout is left as it is: nothing for the post step to restore.
+        ctx.hooks.checkpoint(undefined);
+        return outcome(
+          'paused',
+          `Paused at ${pct(share)} on ${roles.idle.name} (step ${i + 1}/${stages.length}), waiting for approval: run this action with action: promote to continue, or action: abort to send all traffic back to ${roles.live.name}.`,
+          roles.live.name,
+          before,
+        );
       }
     }
   } catch (error) {

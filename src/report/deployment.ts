@@ -7,6 +7,7 @@ import { getOctokit } from '@actions/github';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { Settings } from '../settings.js';
+import { parseRecord, type RolloutRecord } from '../rollout/record.js';
 
 export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive' | 'queued';
 
@@ -75,6 +76,40 @@ export function existingDeployment(settings: Settings, id: number): Deployment {
       }
     },
   };
+}
+
+export interface RolloutOnRecord {
+  readonly deployment: Deployment;
+  readonly record: RolloutRecord;
+  /** The latest status's state and description ('' when it has none yet). */
+  readonly state: string;
+  readonly description: string;
+}
+
+/** Our newest deployment in the environment with its record and latest status; undefined when there is none. */
+export async function latestRollout(settings: Settings): Promise<RolloutOnRecord | undefined> {
+  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
+  if (!owner || !repo) throw new Error('GITHUB_REPOSITORY is not set: the rollout record lives on a GitHub deployment');
+  const octokit = client(settings.githubToken);
+  let deployments;
+  try {
+    deployments = await octokit.rest.repos.listDeployments({ owner, repo, environment: settings.environment, per_page: 20 });
+  } catch (error) {
+    throw new Error(`environment: cannot read the deployments of ${settings.environment}: ${explain(error)}`, { cause: error });
+  }
+  for (const candidate of deployments.data) {
+    const record = parseRecord(candidate.payload);
+    if (!record) continue;
+    const latest = await octokit.rest.repos.listDeploymentStatuses({ owner, repo, deployment_id: candidate.id, per_page: 1 });
+    const status = latest.data[0];
+    return { deployment: existingDeployment(settings, candidate.id), record, state: status?.state ?? '', description: status?.description ?? '' };
+  }
+  return undefined;
+}
+
+/** A rollout whose latest status says it is still under way: running, or paused waiting for approval. */
+export function isActive(rollout: RolloutOnRecord | undefined): boolean {
+  return !!rollout && ['in_progress', 'queued', 'pending'].includes(rollout.state);
 }
 
 /** Creates the deployment for this commit, or reports nothing when `environment` is empty or GitHub refuses. */

@@ -16,3 +16,14 @@ export function writeOutputs(outcome: Outcome): void {
   core.setOutput('weight', String(Math.round(outcome.weight ?? 0)));
   core.setOutput('deployment-id', outcome.deploymentId ?? '');
 }
+
+/** A run that ended red after its summary and deployment status were written: main sets its outputs and fails. */
+export class ReportedFailure extends Error {
+  constructor(
+    message: string,
+    readonly outcome: Outcome,
+  ) {
+    super(message);
+    this.name = 'ReportedFailure';
+  }
+}

@@ -105,7 +105,23 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
     const version = s.version === 'new' ? settings.version : s.version === 'old' ? 'previous' : s.version;
     lines.push(`| ${s.id} | ${s.pool} | ${version} | ${s.weight} |`);
   }
-  if (outcome.result !== 'succeeded') {
+  if (outcome.result === 'paused') {
+    lines.push(
+      '',
+      '### What to do next',
+      '',
+      'Continue in a later job (for example one in an environment with required reviewers), with the same `environment`, `load-balancer` and `pools`:',
+      '',
+      '```yaml',
+      '- uses: <owner>/zero-downtime-deploy@v1',
+      '  with:',
+      '    action: promote        # or: abort, to send all traffic back to the stable pool',
+      `    environment: ${settings.environment}`,
+      `    load-balancer: ${settings.loadBalancer.display}`,
+      `    pools: ${(settings.pools ?? []).map((p) => `${p.name}=${p.selectors.map((s) => s.text).join(' ')}`).join(', ')}`,
+      '```',
+    );
+  } else if (outcome.result !== 'succeeded') {
     lines.push('', '### What to do next', '', `Pool **${outcome.livePool}** serves the traffic. Fix the version and deploy again: it goes to the idle pool as before.`);
   } else {
     lines.push('', '### What to do next', '', `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand on HAProxy: set the weights of **${outcome.livePool}** to 0 and the other pool's back.`);

@@ -74,6 +74,8 @@ export interface GithubApi {
   readonly requests: RecordedRequest[];
   /** Requests that broke the OpenAPI description, with why. */
   readonly violations: string[];
+  /** Forget every deployment (a fresh repository). */
+  reset(): void;
   /** Answer every request with 403 "Resource not accessible by integration", as for a token without the permission. */
   forbid(on: boolean): void;
   close(): Promise<void>;
@@ -85,6 +87,9 @@ export async function startGithubApi(): Promise<GithubApi> {
   const violations: string[] = [];
   let forbidden = false;
   let nextId = 1000;
+  // Stored like GitHub stores them: deployments with their statuses, listed newest first.
+  const deployments: Record<string, unknown>[] = [];
+  const statuses = new Map<number, Record<string, unknown>[]>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -124,8 +129,22 @@ export async function startGithubApi(): Promise<GithubApi> {
       if (forbidden) return send(403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest' });
       const [owner, repo] = path.split('/').slice(2, 4);
       const now = new Date().toISOString();
+      const query = new URL(req.url ?? '/', 'http://x').searchParams;
+      if (op.template === '/repos/{owner}/{repo}/deployments' && method === 'GET') {
+        const environment = query.get('environment');
+        const perPage = Number(query.get('per_page') ?? 30);
+        return send(200, deployments.filter((d) => !environment || d.environment === environment).slice(0, perPage));
+      }
+      if (op.template === '/repos/{owner}/{repo}/deployments/{deployment_id}/statuses' && method === 'GET') {
+        const perPage = Number(query.get('per_page') ?? 30);
+        return send(200, (statuses.get(Number(values[2])) ?? []).slice(0, perPage));
+      }
       if (op.template === '/repos/{owner}/{repo}/deployments' && method === 'POST') {
         const id = nextId++;
+        deployments.unshift({
+          id, node_id: `DE_${id}`, sha: body?.ref, ref: body?.ref, task: 'deploy', environment: body?.environment, payload: body?.payload ?? {},
+          description: body?.description ?? null, creator: null, statuses_url: '', repository_url: '', url: '', created_at: now, updated_at: now,
+        });
         return send(201, {
           id, node_id: `DE_${id}`, sha: body?.ref, ref: body?.ref, task: 'deploy', environment: body?.environment, payload: body?.payload ?? {},
           description: body?.description ?? null, creator: null, statuses_url: `${owner}/${repo}/deployments/${id}/statuses`,
@@ -134,6 +153,9 @@ export async function startGithubApi(): Promise<GithubApi> {
         });
       }
       if (op.template === '/repos/{owner}/{repo}/deployments/{deployment_id}/statuses' && method === 'POST') {
+        const list = statuses.get(Number(values[2])) ?? [];
+        list.unshift({ id: nextId, state: body?.state, description: body?.description ?? '', created_at: now });
+        statuses.set(Number(values[2]), list);
         return send(201, { id: nextId++, node_id: 'DES_1', state: body?.state, description: body?.description ?? '', environment: body?.environment ?? '', created_at: now, updated_at: now });
       }
       return send(200, []);
@@ -147,6 +169,14 @@ export async function startGithubApi(): Promise<GithubApi> {
     requests,
     violations,
     forbid: (on) => (forbidden = on),
+    reset: () => {
+      nextId = 1000;
+      deployments.length = 0;
+      statuses.clear();
+      requests.length = 0;
+      violations.length = 0;
+      forbidden = false;
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -18,9 +18,7 @@ afterAll(() => api.close());
 afterEach(async () => {
   await lab?.stop();
   lab = undefined;
-  api.requests.length = 0;
-  api.violations.length = 0;
-  api.forbid(false);
+  api.reset();
 });
 
 const RUN_URL = 'https://github.example.com/acme/shop/actions/runs/4242';
@@ -33,9 +31,11 @@ function withEnvironment(extra: Record<string, string>) {
   return poolInputs(lab as PoolsLab, { environment: 'production', 'environment-url': 'https://shop.example.com', 'production-environment': 'true', 'github-token': 'ghs_test_token_123', ...extra });
 }
 
-/** The deployment calls, as `create` and the state of each status, in order. */
+/** The deployment calls in order: `list` (the one-rollout-at-a-time check), `create`, and each status's state. */
 function calls(): string[] {
-  return api.requests.map((r) => (r.operation === 'POST /repos/{owner}/{repo}/deployments' ? 'create' : String(r.body?.state)));
+  return api.requests.map((r) =>
+    r.operation === 'GET /repos/{owner}/{repo}/deployments' ? 'list' : r.operation === 'POST /repos/{owner}/{repo}/deployments' ? 'create' : String(r.body?.state),
+  );
 }
 
 function statuses() {
@@ -50,8 +50,8 @@ describe('GitHub deployments', () => {
     await load.stop();
     expect(errors(run)).toEqual([]);
     expect(api.violations).toEqual([]);
-    expect(calls()).toEqual(['create', 'in_progress', 'in_progress', 'in_progress', 'in_progress', 'success']);
-    const create = api.requests[0];
+    expect(calls()).toEqual(['list', 'create', 'in_progress', 'in_progress', 'in_progress', 'in_progress', 'success']);
+    const create = api.requests[1];
     expect(create?.path).toBe('/repos/acme/shop/deployments');
     expect(create?.body).toMatchObject({
       ref: '0123456789abcdef0123456789abcdef01234567',
@@ -60,7 +60,17 @@ describe('GitHub deployments', () => {
       required_contexts: [],
       production_environment: true,
       transient_environment: false,
-      payload: { tool: 'zero-downtime-deploy', strategy: 'canary', version: 'v2', livePool: 'blue', idlePool: 'green' },
+      payload: {
+        tool: 'zero-downtime-deploy',
+        strategy: 'canary',
+        version: 'v2',
+        pools: { live: 'blue', idle: 'green', selectors: { blue: ['app/blue*'], green: ['app/green*'] } },
+        stable: { 'app/blue1': 100, 'app/blue2': 100, 'app/green1': 0, 'app/green2': 0 },
+        steps: [
+          { weight: 50, achieved: 50, pause: '2000ms', windows: 1, weights: { 'app/blue1': 256, 'app/blue2': 256, 'app/green1': 256, 'app/green2': 256 } },
+          { weight: 100, achieved: 100, pause: 'none', windows: 1, weights: { 'app/blue1': 0, 'app/blue2': 0, 'app/green1': 256, 'app/green2': 256 } },
+        ],
+      },
     });
     expect(statuses().map((s) => s.description)).toEqual([
       'canary of v2 started',
@@ -82,7 +92,7 @@ describe('GitHub deployments', () => {
     await load.stop();
     expect(run.outputs.result).toBe('rolled-back');
     expect(api.violations).toEqual([]);
-    expect(calls()).toEqual(['create', 'in_progress', 'in_progress', 'in_progress', 'failure']);
+    expect(calls()).toEqual(['list', 'create', 'in_progress', 'in_progress', 'in_progress', 'failure']);
     const last = statuses().at(-1);
     expect(String(last?.description)).toMatch(/^Rolled back at 20% on green: green \(new\): \d+ of \d+ requests failed/);
     expect(String(last?.description).length).toBeLessThanOrEqual(140);
@@ -105,7 +115,7 @@ describe('GitHub deployments', () => {
     );
     expect(run.outputs.result).toBe('failed');
     expect(api.violations).toEqual([]);
-    expect(calls()).toEqual(['create', 'in_progress', 'in_progress', 'failure']);
+    expect(calls()).toEqual(['list', 'create', 'in_progress', 'in_progress', 'failure']);
     expect(String(statuses().at(-1)?.description)).toMatch(/^Rolling deploy stopped: app\/blue1: /);
   });
 

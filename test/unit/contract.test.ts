@@ -54,3 +54,17 @@ describe('action.yml and the code', () => {
     expect(updateReadme(readme, actionYml)).toBe(readme);
   });
 });
+
+describe('README examples', () => {
+  it.each([
+    ['canary-with-approval', 'example-canary-with-approval.yml'],
+    ['abort', 'example-abort.yml'],
+  ])('the %s example matches .github/workflows/%s, apart from its trigger and how it names the action', (marker, file) => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const block = new RegExp(`<!-- example:${marker} -->\\n\`\`\`yaml\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const fromReadme = parse((block ?? '').replaceAll('<owner>/zero-downtime-deploy@v1', './')) as Record<string, unknown>;
+    const fromFile = parse(readFileSync(join(ROOT, '.github/workflows', file), 'utf8')) as Record<string, unknown>;
+    for (const key of ['concurrency', 'permissions', 'jobs']) expect(fromReadme[key], key).toEqual(fromFile[key]);
+  });
+});

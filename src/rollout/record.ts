@@ -1,0 +1,112 @@
+/**
+ * The rollout record: everything a later job needs to continue or undo a canary, kept as the GitHub deployment's
+ * payload so it survives the runner. Where a rollout stands is not stored but read: the load balancer's actual
+ * weights must equal one step's weights in the record, which also proves the record belongs to this rollout.
+ */
+import { z } from 'zod';
+import type { Change, Server } from '../lb/driver.js';
+import type { Plan, Stage } from '../plan/plan.js';
+import type { PoolRoles } from '../plan/pools.js';
+import type { Settings } from '../settings.js';
+
+export const RECORD_TOOL = 'zero-downtime-deploy';
+
+const weightsSchema = z.record(z.string(), z.number().int().min(0).max(256));
+
+export const recordSchema = z.object({
+  tool: z.literal(RECORD_TOOL),
+  version: z.string(),
+  strategy: z.enum(['rolling', 'blue-green', 'canary']),
+  loadBalancer: z.string(),
+  pools: z.object({ live: z.string(), idle: z.string(), selectors: z.record(z.string(), z.array(z.string())) }).optional(),
+  stable: weightsSchema.optional(),
+  steps: z
+    .array(z.object({ weight: z.number(), achieved: z.number(), pause: z.string(), windows: z.number().int(), weights: weightsSchema }))
+    .optional(),
+  analysis: z.object({ maxErrorRate: z.number(), minRequests: z.number(), intervalMs: z.number() }).optional(),
+  probe: z
+    .object({
+      healthUrl: z.string(),
+      checkUrl: z.string(),
+      expectStatus: z.array(z.tuple([z.number(), z.number()])),
+      expectBody: z.string(),
+      intervalMs: z.number(),
+      timeoutMs: z.number(),
+      healthyThreshold: z.number(),
+      unhealthyThreshold: z.number(),
+    })
+    .optional(),
+});
+
+export type RolloutRecord = z.infer<typeof recordSchema>;
+
+function pauseText(stage: Extract<Stage, { kind: 'shift' }>): string {
+  return stage.wait.kind === 'duration' ? `${stage.wait.ms}ms` : stage.wait.kind;
+}
+
+export function buildRecord(settings: Settings, plan: Plan, roles: PoolRoles | undefined): RolloutRecord {
+  const base = { tool: RECORD_TOOL, version: settings.version, strategy: plan.strategy, loadBalancer: settings.loadBalancer.display } as const;
+  if (!roles || settings.strategy?.name === 'rolling' || !settings.strategy) return base;
+  const shifts = plan.stages.filter((s): s is Extract<Stage, { kind: 'shift' }> => s.kind === 'shift');
+  return {
+    ...base,
+    pools: {
+      live: roles.live.name,
+      idle: roles.idle.name,
+      selectors: Object.fromEntries(settings.strategy.pools.map((p) => [p.name, p.selectors.map((s) => s.text)])),
+    },
+    stable: Object.fromEntries([...roles.live.servers.map((s) => [s.id, s.weight]), ...roles.idle.servers.map((s) => [s.id, 0])]),
+    steps: shifts.map((s) => ({ weight: s.weight, achieved: s.achieved ?? s.weight, pause: pauseText(s), windows: s.windows, weights: Object.fromEntries(s.weights ?? []) })),
+    analysis: { ...settings.analysis },
+    probe: { ...settings.probe, expectStatus: settings.probe.expectStatus.map(([a, b]) => [a, b] as [number, number]) },
+  };
+}
+
+export function parseRecord(payload: unknown): RolloutRecord | undefined {
+  const parsed = recordSchema.safeParse(typeof payload === 'string' ? safeJson(payload) : payload);
+  return parsed.success ? parsed.data : undefined;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export type Position = { readonly kind: 'stable' } | { readonly kind: 'step'; readonly index: number } | { readonly kind: 'mismatch'; readonly detail: string };
+
+function same(expected: Record<string, number>, actual: ReadonlyMap<string, number>): boolean {
+  const ids = Object.keys(expected);
+  return ids.length === actual.size && ids.every((id) => actual.get(id) === expected[id]);
+}
+
+/** Where the rollout stands on the load balancer: its weights must equal the stable ones or one step's exactly. */
+export function locate(record: RolloutRecord, servers: readonly Server[]): Position {
+  const actual = new Map(servers.map((s) => [s.id, s.weight]));
+  const steps = record.steps ?? [];
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const step = steps[i];
+    if (step && same(step.weights, actual)) return { kind: 'step', index: i };
+  }
+  if (record.stable && same(record.stable, actual)) return { kind: 'stable' };
+  const now = [...actual].map(([id, w]) => `${id}=${w}`).join(' ');
+  const expected = steps.map((s) => `${s.weight}%: ${Object.entries(s.weights).map(([id, w]) => `${id}=${w}`).join(' ')}`).join('; ');
+  return { kind: 'mismatch', detail: `the load balancer has ${now}, which is no step of this rollout (${expected})` };
+}
+
+/** The changes that put all traffic back on the stable pool. */
+export function stableChanges(record: RolloutRecord): Change[] {
+  return Object.entries(record.stable ?? {}).map(([server, weight]) => ({ server, weight }));
+}
+
+/** Pools as given must be the pools the record was made with. */
+export function checkPools(record: RolloutRecord, settings: Settings): string | undefined {
+  const given = settings.pools;
+  if (!given || !record.pools) return undefined;
+  const canonical = (pools: Record<string, string[]>) => JSON.stringify(Object.keys(pools).sort().map((name) => [name, pools[name]]));
+  const wanted = canonical(Object.fromEntries(given.map((p) => [p.name, p.selectors.map((s) => s.text)])));
+  const recorded = canonical(record.pools.selectors);
+  return wanted === recorded ? undefined : `pools: ${wanted} differs from the paused rollout's pools ${recorded}; the record belongs to another rollout`;
+}
