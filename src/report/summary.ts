@@ -41,12 +41,13 @@ export function shareChart(points: readonly { at: Date; share: number }[], versi
   const start = points[0]?.at.getTime() ?? 0;
   const end = Math.max(points.at(-1)?.at.getTime() ?? start, start + 1000);
   const samples = 16;
+  const fine = end - start < 30_000; // short runs get tenths of a second, so labels stay distinct
   const xs: string[] = [];
   const ys: number[] = [];
   for (let i = 0; i <= samples; i++) {
     const t = start + ((end - start) * i) / samples;
     const current = [...points].reverse().find((p) => p.at.getTime() <= t) ?? points[0];
-    xs.push(`"${Math.round((t - start) / 1000)}s"`);
+    xs.push(`"${fine ? ((t - start) / 1000).toFixed(1) : Math.round((t - start) / 1000)}s"`);
     ys.push(Math.round((current?.share ?? 0) * 10) / 10);
   }
   return ['', '```mermaid', 'xychart-beta', `    title "Share of traffic on ${version.replace(/"/g, '')}"`, `    x-axis [${xs.join(', ')}]`, '    y-axis "%" 0 --> 100', `    line [${ys.join(', ')}]`, '```'];

@@ -38,6 +38,8 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Called with the child once it runs (e.g. to signal it). */
   readonly onSpawn?: (child: ReturnType<typeof spawn>) => void;
+  /** Called with each line the action prints, as it prints it. */
+  readonly onLine?: (line: string) => void;
 }
 
 export async function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun> {
@@ -56,7 +58,14 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
   options.onSpawn?.(child);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => out.push(c));
+  let partial = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out.push(c);
+    if (!options.onLine) return;
+    const lines = (partial + c.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    lines.forEach(options.onLine);
+  });
   child.stderr.on('data', (c: Buffer) => err.push(c));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 110_000);
   const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)));

@@ -2,56 +2,41 @@
  * GitHub reporting through the bundle: deployment calls checked against GitHub's OpenAPI description, the job
  * summary, and the post step restoring traffic after the main step was killed mid-canary.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { errors, runAction, type ActionRun } from '../helpers/action.js';
-import { githubEnv, startGithubApi, type GithubApi } from '../helpers/github-api.js';
+import { useGithubLab } from '../helpers/github-lab.js';
 import { startLoad } from '../helpers/load.js';
 import { poolInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
 
-let api: GithubApi;
-let lab: PoolsLab | undefined;
-
-beforeAll(async () => {
-  api = await startGithubApi();
-});
-afterAll(() => api.close());
-afterEach(async () => {
-  await lab?.stop();
-  lab = undefined;
-  api.reset();
-});
+const gh = useGithubLab();
 
 const RUN_URL = 'https://github.example.com/acme/shop/actions/runs/4242';
 
-function env(): Record<string, string> {
-  return { ...(lab?.fleet.env ?? {}), ...githubEnv(api) };
-}
-
 function withEnvironment(extra: Record<string, string>) {
-  return poolInputs(lab as PoolsLab, { environment: 'production', 'environment-url': 'https://shop.example.com', 'production-environment': 'true', 'github-token': 'ghs_test_token_123', ...extra });
+  return poolInputs(gh.lab as PoolsLab, { environment: 'production', 'environment-url': 'https://shop.example.com', 'production-environment': 'true', 'github-token': 'ghs_test_token_123', ...extra });
 }
 
 /** The deployment calls in order: `list` (the one-rollout-at-a-time check), `create`, and each status's state. */
 function calls(): string[] {
-  return api.requests.map((r) =>
+  return gh.api.requests.map((r) =>
     r.operation === 'GET /repos/{owner}/{repo}/deployments' ? 'list' : r.operation === 'POST /repos/{owner}/{repo}/deployments' ? 'create' : String(r.body?.state),
   );
 }
 
 function statuses() {
-  return api.requests.filter((r) => r.operation.endsWith('/statuses')).map((r) => r.body ?? {});
+  return gh.api.requests.filter((r) => r.operation.endsWith('/statuses')).map((r) => r.body ?? {});
 }
 
 describe('GitHub deployments', () => {
   it('succeeded canary: create, in_progress for each stage, success; every request valid per the OpenAPI description', async () => {
-    lab = await startPools();
-    const load = startLoad(lab.url, { rps: 150, maxMs: 60_000 });
-    const run = await runAction(withEnvironment({ strategy: 'canary', steps: '50% 2s, 100%' }), { env: env() });
+    gh.lab = await startPools();
+    const load = startLoad(gh.lab.url, { rps: 150, maxMs: 60_000 });
+    const run = await runAction(withEnvironment({ strategy: 'canary', steps: '50% 2s, 100%' }), { env: gh.env() });
     await load.stop();
     expect(errors(run)).toEqual([]);
-    expect(api.violations).toEqual([]);
+    expect(gh.api.violations).toEqual([]);
     expect(calls()).toEqual(['list', 'create', 'in_progress', 'in_progress', 'in_progress', 'in_progress', 'success']);
-    const create = api.requests[1];
+    const create = gh.api.requests[1];
     expect(create?.path).toBe('/repos/acme/shop/deployments');
     expect(create?.body).toMatchObject({
       ref: '0123456789abcdef0123456789abcdef01234567',
@@ -86,12 +71,12 @@ describe('GitHub deployments', () => {
   });
 
   it('rolled-back canary: ends in failure with the numbers; the summary has the stage table, the chart and the failing numbers', async () => {
-    lab = await startPools();
-    const load = startLoad(lab.url, { rps: 300, maxMs: 60_000 });
-    const run = await runAction(withEnvironment({ strategy: 'canary', steps: '20% 10s, 100%', 'analysis-interval': '3s' }), { env: { ...env(), APP_NEXT_FAIL_RATE: '0.3' } });
+    gh.lab = await startPools();
+    const load = startLoad(gh.lab.url, { rps: 300, maxMs: 60_000 });
+    const run = await runAction(withEnvironment({ strategy: 'canary', steps: '20% 10s, 100%', 'analysis-interval': '3s' }), { env: { ...gh.env(), APP_NEXT_FAIL_RATE: '0.3' } });
     await load.stop();
     expect(run.outputs.result).toBe('rolled-back');
-    expect(api.violations).toEqual([]);
+    expect(gh.api.violations).toEqual([]);
     expect(calls()).toEqual(['list', 'create', 'in_progress', 'in_progress', 'in_progress', 'failure']);
     const last = statuses().at(-1);
     expect(String(last?.description)).toMatch(/^Rolled back at 20% on green: green \(new\): \d+ of \d+ requests failed/);
@@ -108,43 +93,43 @@ describe('GitHub deployments', () => {
   });
 
   it('failed rolling deploy: ends in failure', async () => {
-    lab = await startPools();
+    gh.lab = await startPools();
     const run = await runAction(
       { ...withEnvironment({ 'startup-timeout': '2s' }), pools: '', strategy: 'rolling', targets: 'app/blue1' },
-      { env: { ...env(), APP_NEXT_HEALTHY: '0' } },
+      { env: { ...gh.env(), APP_NEXT_HEALTHY: '0' } },
     );
     expect(run.outputs.result).toBe('failed');
-    expect(api.violations).toEqual([]);
+    expect(gh.api.violations).toEqual([]);
     expect(calls()).toEqual(['list', 'create', 'in_progress', 'in_progress', 'failure']);
     expect(String(statuses().at(-1)?.description)).toMatch(/^Rolling deploy stopped: app\/blue1: /);
   });
 
   it('a token without deployments: write is a warning naming the permission; the rollout still completes', async () => {
-    lab = await startPools();
-    api.forbid(true);
-    const load = startLoad(lab.url, { rps: 150, maxMs: 60_000 });
-    const run = await runAction(withEnvironment({ strategy: 'blue-green' }), { env: env() });
+    gh.lab = await startPools();
+    gh.api.forbid(true);
+    const load = startLoad(gh.lab.url, { rps: 150, maxMs: 60_000 });
+    const run = await runAction(withEnvironment({ strategy: 'blue-green' }), { env: gh.env() });
     await load.stop();
     expect(run.outputs.result).toBe('succeeded');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/::warning::environment: could not create a GitHub deployment: Resource not accessible by integration.*add 'deployments: write' to the job's permissions: block/);
-    expect(weights(await lab.haproxy.servers())).toEqual({ 'app/blue1': 0, 'app/blue2': 0, 'app/green1': 256, 'app/green2': 256 });
+    expect(weights(await gh.lab.haproxy.servers())).toEqual({ 'app/blue1': 0, 'app/blue2': 0, 'app/green1': 256, 'app/green2': 256 });
   });
 });
 
 async function killMidCanary(signal: 'SIGTERM' | 'SIGKILL'): Promise<{ main: ActionRun; post: ActionRun; failed: number }> {
-  lab = await startPools();
-  const load = startLoad(lab.url, { rps: 200, maxMs: 60_000 });
+  gh.lab = await startPools();
+  const load = startLoad(gh.lab.url, { rps: 200, maxMs: 60_000 });
   const inputs = withEnvironment({ strategy: 'canary', steps: '30% 30s, 100%' });
   let child: { kill: (s: NodeJS.Signals) => boolean } | undefined;
-  const running = runAction(inputs, { env: env(), onSpawn: (c) => (child = c) });
+  const running = runAction(inputs, { env: gh.env(), onSpawn: (c) => (child = c) });
   // Wait until the canary holds traffic, then stop the main step.
   const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && (await lab.haproxy.servers()).get('app/green1')?.weight === 0) await new Promise((r) => setTimeout(r, 100));
-  expect((await lab.haproxy.servers()).get('app/green1')?.weight).toBeGreaterThan(0);
+  while (Date.now() < deadline && (await gh.lab.haproxy.servers()).get('app/green1')?.weight === 0) await new Promise((r) => setTimeout(r, 100));
+  expect((await gh.lab.haproxy.servers()).get('app/green1')?.weight).toBeGreaterThan(0);
   child?.kill(signal);
   const main = await running;
-  const post = await runAction(inputs, { env: env(), state: { ...main.state, isPost: 'true' } });
+  const post = await runAction(inputs, { env: gh.env(), state: { ...main.state, isPost: 'true' } });
   const stats = await load.stop();
   return { main, post, failed: stats.failed };
 }
@@ -155,9 +140,9 @@ describe('safety on cancel or crash', () => {
     expect(main.outputs.result).toBe('failed');
     expect(errors(main).join('\n')).toMatch(/Stopped at step 1: the run was cancelled \(SIGTERM\)\. All traffic was moved back to blue\./);
     expect(post.code).toBe(0);
-    expect(weights(await (lab as PoolsLab).haproxy.servers())).toEqual({ 'app/blue1': 100, 'app/blue2': 100, 'app/green1': 0, 'app/green2': 0 });
+    expect(weights(await (gh.lab as PoolsLab).haproxy.servers())).toEqual({ 'app/blue1': 100, 'app/blue2': 100, 'app/green1': 0, 'app/green2': 0 });
     expect(calls().at(-1)).toBe('failure');
-    expect(api.violations).toEqual([]);
+    expect(gh.api.violations).toEqual([]);
     expect(failed).toBe(0);
   });
 
@@ -166,10 +151,10 @@ describe('safety on cancel or crash', () => {
     expect(main.code).toBeNull();
     expect(post.code).toBe(0);
     expect(post.stdout).toContain('the post step restored app/blue1 weight 100, app/blue2 weight 100, app/green1 weight 0, app/green2 weight 0');
-    expect(weights(await (lab as PoolsLab).haproxy.servers())).toEqual({ 'app/blue1': 100, 'app/blue2': 100, 'app/green1': 0, 'app/green2': 0 });
+    expect(weights(await (gh.lab as PoolsLab).haproxy.servers())).toEqual({ 'app/blue1': 100, 'app/blue2': 100, 'app/green1': 0, 'app/green2': 0 });
     expect(calls().at(-1)).toBe('failure');
     expect(String(statuses().at(-1)?.description)).toMatch(/^The main step stopped mid-rollout; the post step restored/);
-    expect(api.violations).toEqual([]);
+    expect(gh.api.violations).toEqual([]);
     expect(failed).toBe(0);
   });
 });

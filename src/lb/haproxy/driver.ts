@@ -37,7 +37,7 @@ function toServer(stat: Row, state: Row | undefined): Server {
     address,
     host: colon > 0 ? address.slice(0, colon) : address,
     port: colon > 0 ? Number(address.slice(colon + 1)) : 0,
-    weight: state ? num(state, 'srv_uweight') : num(stat, 'weight'),
+    weight: state ? num(state, 'srv_uweight') : num(stat, stat['uweight'] !== undefined ? 'uweight' : 'weight'),
     admin: state ? adminState(num(state, 'srv_admin_state')) : /^MAINT/.test(status) ? 'maint' : /^DRAIN/.test(status) ? 'drain' : 'ready',
     check: hasCheck
       ? {
@@ -60,6 +60,8 @@ function counters(row: Row): Counters {
 
 export class HaproxyDriver implements Driver {
   private readonly api: RuntimeApi;
+  /** Server ids (`sid`) seen so far: later reads of known servers fetch just those rows, not the whole backend. */
+  private readonly sids = new Map<string, string>();
 
   constructor(options: HaproxyOptions) {
     this.api = new RuntimeApi({
@@ -84,10 +86,37 @@ export class HaproxyDriver implements Driver {
       if (/^\[\d\]: /.test(reply.text)) throw new Error(`HAProxy refused '${reply.command}': ${refusal(reply)}`);
       (i < names.length ? stat : state).push(...(i < names.length ? parseStatCsv(reply.text) : parseServersState(reply.text)));
     });
-    return { stat: stat.filter((r) => r['svname'] !== 'BACKEND' && r['svname'] !== 'FRONTEND'), state };
+    const servers = stat.filter((r) => r['svname'] !== 'BACKEND' && r['svname'] !== 'FRONTEND');
+    this.remember(servers);
+    return { stat: servers, state };
+  }
+
+  private remember(rows: readonly Row[]): void {
+    for (const row of rows) if (row['sid']) this.sids.set(`${row['pxname']}/${row['svname']}`, row['sid']);
+  }
+
+  /** One `show stat BACKEND 4 SID` per server when every id is known; undefined otherwise. */
+  private perServer(ids: readonly string[]): string[] | undefined {
+    if (!ids.every((id) => this.sids.has(id))) return undefined;
+    return ids.map((id) => `show stat ${assertName(id)[0]} 4 ${this.sids.get(id)}`);
+  }
+
+  private async statRows(commands: readonly string[]): Promise<Row[]> {
+    const rows: Row[] = [];
+    for (const reply of await this.api.run(commands)) {
+      if (/^\[\d\]: /.test(reply.text)) throw new Error(`HAProxy refused '${reply.command}': ${refusal(reply)}`);
+      rows.push(...parseStatCsv(reply.text));
+    }
+    this.remember(rows);
+    return rows;
   }
 
   async servers(selectors: readonly Selector[]): Promise<Server[]> {
+    // Exact names already seen: only their rows (a poll during a batch stays small on a 1000-server backend).
+    // The admin state then comes from the status column, which is exact except for a drained server that is down.
+    const exact = selectors.every((sel) => !sel.backend.includes('*') && !sel.server.includes('*'));
+    const fast = exact ? this.perServer(selectors.map((sel) => `${sel.backend}/${sel.server}`)) : undefined;
+    if (fast) return (await this.statRows(fast)).map((row) => toServer(row, undefined));
     // Only the named backends when no selector globs over backends: cheaper on large configurations.
     const backends = selectors.every((sel) => !sel.backend.includes('*')) ? [...new Set(selectors.map((sel) => sel.backend))] : undefined;
     const { stat, state } = await this.stats(backends);
@@ -118,16 +147,12 @@ export class HaproxyDriver implements Driver {
   }
 
   async counters(ids: readonly string[]): Promise<Map<string, Counters>> {
-    const backends = [...new Set(ids.map((id) => assertName(id)[0]))];
-    const replies = await this.api.run(backends.map((b) => `show stat ${b} 4 -1`));
+    const commands = this.perServer(ids) ?? [...new Set(ids.map((id) => assertName(id)[0]))].map((b) => `show stat ${b} 4 -1`);
     const wanted = new Set(ids);
     const result = new Map<string, Counters>();
-    for (const reply of replies) {
-      if (/^\[\d\]: /.test(reply.text)) throw new Error(`HAProxy refused '${reply.command}': ${refusal(reply)}`);
-      for (const row of parseStatCsv(reply.text)) {
-        const id = `${row['pxname']}/${row['svname']}`;
-        if (wanted.has(id)) result.set(id, counters(row));
-      }
+    for (const row of await this.statRows(commands)) {
+      const id = `${row['pxname']}/${row['svname']}`;
+      if (wanted.has(id)) result.set(id, counters(row));
     }
     return result;
   }
