@@ -56,6 +56,10 @@ export const INPUT_DEFAULTS = {
   'preview-key': '',
   'preview-address': '',
   'dry-run': 'false',
+  'nginx-test-command': 'nginx -t',
+  'nginx-reload-command': 'nginx -s reload',
+  'nginx-pid-file': '/run/nginx.pid',
+  'nginx-access-log': '',
 } as const satisfies Record<string, string>;
 
 export type InputName = keyof typeof INPUT_DEFAULTS;
@@ -270,6 +274,10 @@ const schema = z.object({
   'preview-key': parsed((t) => (t === '' || /^[A-Za-z0-9._-]{1,63}$/.test(t) ? t : { error: `'${t}' may hold only letters, digits, '.', '_' and '-' (at most 63)` })),
   'preview-address': parsed((t) => (t === '' || /^[A-Za-z0-9.-]+:\d{1,5}$/.test(t) ? t : { error: `'${t}' is not HOST:PORT` })),
   'dry-run': parsed(boolean),
+  'nginx-test-command': z.string(),
+  'nginx-reload-command': z.string(),
+  'nginx-pid-file': parsed((t) => (t.startsWith('/') ? t : { error: `'${t}' is not an absolute path` })),
+  'nginx-access-log': parsed((t) => (t === '' || t.startsWith('/') ? t : { error: `'${t}' is not an absolute path` })),
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -305,6 +313,15 @@ function crossCheck(v: Parsed, raw: Record<InputName, string>): string[] {
   if (action === 'preview' && v['preview-address'] && v.targets) problems.push('preview-address: give preview-address or targets, not both');
   if ((action === 'preview' || action === 'close-preview') && !v['preview-key']) {
     problems.push(`preview-key: action ${action} needs preview-key outside a pull_request event`);
+  }
+  const nginx = v['load-balancer'].kind === 'nginx';
+  for (const name of ['nginx-test-command', 'nginx-reload-command', 'nginx-pid-file', 'nginx-access-log'] as const) {
+    if (!nginx && raw[name] !== INPUT_DEFAULTS[name]) problems.push(`${name}: only used with an nginx load-balancer`);
+  }
+  if (nginx && action === 'deploy' && !v['dry-run'] && !v['nginx-access-log'] && v['min-requests'] > 0) {
+    problems.push(
+      "nginx-access-log: open-source nginx counts no errors per server, so the action reads them from a JSON access log (see the README's nginx section); give its path, or set min-requests: 0 to judge by health-url and check-url probes alone",
+    );
   }
   if (v['probe-timeout'] > v['probe-interval'] * 10) problems.push('probe-timeout: is more than ten probe-intervals; a hung server would stall the checks');
   return problems;
@@ -371,5 +388,11 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     previewKey: v['preview-key'],
     previewAddress: v['preview-address'],
     dryRun: v['dry-run'],
+    nginx: {
+      testCommand: v['nginx-test-command'],
+      reloadCommand: v['nginx-reload-command'],
+      pidFile: v['nginx-pid-file'],
+      accessLog: v['nginx-access-log'],
+    },
   };
 }

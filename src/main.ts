@@ -159,11 +159,11 @@ export async function runMain(): Promise<void> {
     core.debug(`settings: ${JSON.stringify({ ...settings, loadBalancerToken: '***', githubToken: '***' })}`);
     if (settings.dryRun) {
       // A dry run only reads, once and quickly: an absent load balancer still gets a plan.
-      driver = createDriver(settings.loadBalancer, { retries: 0, timeoutMs: 3000 });
+      driver = createDriver(settings.loadBalancer, settings.nginx, { retries: 0, timeoutMs: 3000 });
       writeOutputs(await dryRun(settings, driver));
       return;
     }
-    driver = createDriver(settings.loadBalancer);
+    driver = createDriver(settings.loadBalancer, settings.nginx);
     if ('error' in driver) throw new InputError([driver.error]);
     timer = setTimeout(() => controller.abort(new Error(`timeout ${formatDuration(settings.timeoutMs)} reached`)), settings.timeoutMs);
     switch (settings.action) {

@@ -9,9 +9,11 @@ import { createDriver } from './lb/registry.js';
 import { parseLoadBalancerUrl } from './lb/url.js';
 import { readActionInputs } from './main.js';
 import { existingDeployment } from './report/deployment.js';
+import type { Settings } from './settings.js';
 
 interface Checkpoint {
   readonly lb: string;
+  readonly nginx: Settings['nginx'];
   readonly restore: readonly Change[];
   readonly deploymentId?: string;
 }
@@ -29,7 +31,7 @@ export async function runPost(): Promise<void> {
   const checkpoint = JSON.parse(saved) as Checkpoint;
   const url = parseLoadBalancerUrl(checkpoint.lb);
   if ('error' in url) throw new Error(`post: saved load balancer ${checkpoint.lb}: ${url.error}`);
-  const driver = createDriver(url);
+  const driver = createDriver(url, checkpoint.nginx);
   if ('error' in driver) throw new Error(driver.error);
   let summary: string;
   try {

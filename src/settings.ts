@@ -69,4 +69,5 @@ export interface Settings {
   readonly previewKey: string;
   readonly previewAddress: string;
   readonly dryRun: boolean;
+  readonly nginx: { readonly testCommand: string; readonly reloadCommand: string; readonly pidFile: string; readonly accessLog: string };
 }

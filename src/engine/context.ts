@@ -18,7 +18,7 @@ export async function withEngine<T>(settings: Settings, driver: Driver, signal: 
     signal,
     hooks: {
       stage: (text) => deployment.status('in_progress', text),
-      checkpoint: (restore) => core.saveState('rollout', restore ? JSON.stringify({ lb: settings.loadBalancer.display, restore, deploymentId }) : ''),
+      checkpoint: (restore) => core.saveState('rollout', restore ? JSON.stringify({ lb: settings.loadBalancer.display, nginx: settings.nginx, restore, deploymentId }) : ''),
     },
   };
   try {

@@ -168,7 +168,7 @@ export async function runRolling(ctx: EngineContext, plan: Plan, targets: readon
     const untouched = servers.filter((s) => s.version === 'old').map((s) => s.id);
     return {
       result: 'failed',
-      message: `Rolling deploy stopped: ${failure}. ${untouched.length ? `Untouched, still on the old version: ${untouched.join(', ')}.` : ''}`.trim(),
+      message: `Rolling deploy stopped: ${failure.replace(/\.+$/, '')}. ${untouched.length ? `Untouched, still on the old version: ${untouched.join(', ')}.` : ''}`.trim(),
       weight,
       shares,
       batches,

@@ -2,17 +2,18 @@
 import type { Driver } from './driver.js';
 import { HaproxyDriver } from './haproxy/driver.js';
 import type { LoadBalancerUrl } from './url.js';
+import { NginxDriver } from './nginx/driver.js';
+import type { Settings } from '../settings.js';
 
-export const SUPPORTED_KINDS = ['haproxy'] as const;
+const SUPPORTED = 'haproxy://, haproxy+unix://, haproxy+ssh://, nginx+file://';
 
 /** A driver for the URL, or an input error when this release has none for its kind. */
-export function createDriver(url: LoadBalancerUrl, options: { retries?: number; timeoutMs?: number } = {}): Driver | { error: string } {
-  switch (url.kind) {
-    case 'haproxy':
-      return new HaproxyDriver({ transport: url.transport, ...options });
-    default:
-      return {
-        error: `load-balancer: ${url.scheme}:// is not supported by this release yet; supported: haproxy://, haproxy+unix://, haproxy+ssh://`,
-      };
-  }
+export function createDriver(
+  url: LoadBalancerUrl,
+  nginx: Settings['nginx'],
+  options: { retries?: number; timeoutMs?: number } = {},
+): Driver | { error: string } {
+  if (url.kind === 'haproxy') return new HaproxyDriver({ transport: url.transport, ...options });
+  if (url.kind === 'nginx' && url.transport.type === 'file') return new NginxDriver({ path: url.transport.path, ...nginx });
+  return { error: `load-balancer: ${url.scheme}:// is not supported by this release yet; supported: ${SUPPORTED}` };
 }

@@ -8,6 +8,8 @@ export interface LoadStats {
   readonly sent: number;
   readonly ok: number;
   readonly failed: number;
+  /** Keep-alive connections reset under a request that was then retried (retryResets). */
+  readonly resets: number;
   readonly failures: Record<string, number>;
   readonly versions: Record<string, number>;
   /** Every request: when it started and ended (epoch ms), the version that answered and the status (0: no answer). */
@@ -27,13 +29,23 @@ export interface Load {
   snapshot(): LoadStats;
 }
 
-export function startLoad(url: string, options: { rps: number; connections?: number; maxRequests?: number; maxMs?: number; headers?: Record<string, string> }): Load {
+export interface LoadOptions {
+  readonly rps: number;
+  readonly connections?: number;
+  readonly maxRequests?: number;
+  readonly maxMs?: number;
+  readonly headers?: Record<string, string>;
+  /** Retry a GET once when its reused keep-alive connection was reset, as HTTP clients do for idempotent requests. */
+  readonly retryResets?: boolean;
+}
+
+export function startLoad(url: string, options: LoadOptions): Load {
   const connections = options.connections ?? 16;
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const maxRequests = options.maxRequests ?? 20_000;
   const maxMs = options.maxMs ?? 90_000;
   const started = Date.now();
-  const stats = { sent: 0, ok: 0, failed: 0, failures: {} as Record<string, number>, versions: {} as Record<string, number>, requests: [] as Sample[] };
+  const stats = { sent: 0, ok: 0, failed: 0, resets: 0, failures: {} as Record<string, number>, versions: {} as Record<string, number>, requests: [] as Sample[] };
   const inFlight = new Set<Promise<void>>();
   let running = true;
   const fail = (why: string, start: number) => {
@@ -41,9 +53,9 @@ export function startLoad(url: string, options: { rps: number; connections?: num
     stats.failures[why] = (stats.failures[why] ?? 0) + 1;
     if (!why.startsWith('status')) stats.requests.push({ start, end: Date.now(), version: 'none', status: 0 });
   };
-  const one = () =>
+  const one = (retry = false) =>
     new Promise<void>((resolve) => {
-      stats.sent++;
+      if (!retry) stats.sent++;
       // The request's start is when it leaves for the wire, not when it waits in this client for a free connection.
       let start = Date.now();
       const req = http.get(url, { agent, timeout: 5000, headers: options.headers }, (res) => {
@@ -65,6 +77,12 @@ export function startLoad(url: string, options: { rps: number; connections?: num
       req.on('finish', () => (start = Date.now()));
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (e: NodeJS.ErrnoException) => {
+        const reused = (req as unknown as { reusedSocket?: boolean }).reusedSocket;
+        if (options.retryResets && !retry && reused && e.code === 'ECONNRESET') {
+          stats.resets++;
+          void one(true).then(resolve);
+          return;
+        }
         fail(e.code ?? e.message, start);
         resolve();
       });

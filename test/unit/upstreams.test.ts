@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { effectiveConfig, parseUpstreams, renderUpstreams, type UpstreamLine } from '../../src/lb/nginx/upstreams.js';
+
+const USER_FILE = `# written by hand
+upstream app {
+    zone app 64k;
+    server 10.0.0.1:8080 weight=100 max_fails=3; # name=blue1
+    server 10.0.0.2:8080;
+    server 10.0.0.3:8080 weight=100 down; # name=green1
+    keepalive 16;
+}
+`;
+
+function servers(lines: UpstreamLine[]) {
+  return lines.flatMap((l) => ('server' in l ? [l.server] : []));
+}
+
+describe('nginx upstreams file', () => {
+  it('reads servers, names, weights and what a user means by down', () => {
+    const lines = parseUpstreams(USER_FILE);
+    if ('error' in lines) throw new Error(lines.error);
+    expect(servers(lines)).toEqual([
+      { backend: 'app', name: 'blue1', address: '10.0.0.1:8080', weight: 100, admin: 'ready', params: ['max_fails=3'] },
+      { backend: 'app', name: '10.0.0.2:8080', address: '10.0.0.2:8080', weight: 1, admin: 'ready', params: [] },
+      // An idle pool as users write it: out of rotation, weight 0, not in maintenance.
+      { backend: 'app', name: 'green1', address: '10.0.0.3:8080', weight: 0, admin: 'ready', params: [] },
+    ]);
+  });
+
+  it('writes weight 0 and any state but ready as down, keeping the state in the comment, and reads it back', () => {
+    const lines = parseUpstreams(USER_FILE);
+    if ('error' in lines) throw new Error(lines.error);
+    const changed = lines.map((l) => ('server' in l && l.server.name === 'blue1' ? { server: { ...l.server, admin: 'drain' as const } } : l));
+    const text = renderUpstreams(changed);
+    expect(text).toContain('    server 10.0.0.1:8080 weight=100 max_fails=3 down; # name=blue1 weight=100 state=drain');
+    expect(text).toContain('    server 10.0.0.3:8080 weight=1 down; # name=green1 weight=0 state=ready');
+    expect(text).toContain('    zone app 64k;');
+    const again = parseUpstreams(text);
+    if ('error' in again) throw new Error(again.error);
+    expect(servers(again)[0]).toMatchObject({ name: 'blue1', weight: 100, admin: 'drain' });
+  });
+
+  it('sees that drain then maint changes nothing nginx reads, so no reload is needed', () => {
+    const lines = parseUpstreams(USER_FILE);
+    if ('error' in lines) throw new Error(lines.error);
+    const set = (admin: 'drain' | 'maint') => lines.map((l) => ('server' in l && l.server.name === 'blue1' ? { server: { ...l.server, admin } } : l));
+    expect(effectiveConfig(set('drain'))).toBe(effectiveConfig(set('maint')));
+    expect(effectiveConfig(set('drain'))).not.toBe(effectiveConfig(lines));
+  });
+
+  it('refuses a file it cannot read safely', () => {
+    expect(parseUpstreams('upstream app {\n  server 10.0.0.1:80;\n')).toEqual({ error: "upstream app is not closed with '}'" });
+  });
+});
