@@ -8,7 +8,7 @@ export interface LoadStats {
   readonly sent: number;
   readonly ok: number;
   readonly failed: number;
-  /** Keep-alive connections reset under a request that was then retried (retryResets). */
+  /** Connections reset under a request before any response, which was then retried once (retryResets). */
   readonly resets: number;
   readonly failures: Record<string, number>;
   readonly versions: Record<string, number>;
@@ -35,7 +35,7 @@ export interface LoadOptions {
   readonly maxRequests?: number;
   readonly maxMs?: number;
   readonly headers?: Record<string, string>;
-  /** Retry a GET once when its reused keep-alive connection was reset, as HTTP clients do for idempotent requests. */
+  /** Retry a GET once when its connection was reset before any response, as HTTP clients do for idempotent requests. */
   readonly retryResets?: boolean;
 }
 
@@ -77,8 +77,8 @@ export function startLoad(url: string, options: LoadOptions): Load {
       req.on('finish', () => (start = Date.now()));
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (e: NodeJS.ErrnoException) => {
-        const reused = (req as unknown as { reusedSocket?: boolean }).reusedSocket;
-        if (options.retryResets && !retry && reused && e.code === 'ECONNRESET') {
+        // Only an error before any response lands here (errors after it are on the response).
+        if (options.retryResets && !retry && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
           stats.resets++;
           void one(true).then(resolve);
           return;
