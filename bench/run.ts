@@ -16,6 +16,7 @@ import { startLoad, type LoadStats } from '../test/helpers/load.js';
 import { poolInputs, startPools, type PoolsLab } from '../test/helpers/pools.js';
 import { freePort, waitForPort } from '../test/helpers/ports.js';
 import { startRelay } from '../test/helpers/relay.js';
+import { startNginx } from '../test/helpers/nginx.js';
 
 const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
 /** `--only fleet` (or deploys, rollback, cold): measure one section and print it, leaving RESULTS.md alone. */
@@ -75,6 +76,32 @@ async function scenario(name: Scenario): Promise<{ stats: LoadStats; run?: Actio
 }
 
 /** Last old answer minus first new answer: 0 or less means the versions never overlapped. */
+// 1b. The same on nginx: a client that retries an idempotent request once on a reset before any response.
+async function nginxScenario(name: 'rolling' | 'blue-green'): Promise<LoadStats> {
+  const fleet = await startFleet(4, 'v1');
+  const [a, b, c, d] = fleet.ports as [number, number, number, number];
+  const pools = name === 'blue-green';
+  const nginx = await startNginx([
+    { name: pools ? 'blue1' : 'web1', port: a },
+    { name: pools ? 'blue2' : 'web2', port: b },
+    { name: pools ? 'green1' : 'web3', port: c, down: pools },
+    { name: pools ? 'green2' : 'web4', port: d, down: pools },
+  ]);
+  try {
+    const load = startLoad(`http://127.0.0.1:${nginx.port}/`, { rps: RPS, maxMs: 90_000, maxRequests: 40_000, retryResets: true });
+    await new Promise((r) => setTimeout(r, 500));
+    const common = { ...nginx.inputs, 'deploy-command': fleet.restartCommand, 'health-url': 'http://{address}/health', 'probe-interval': '200ms', 'probe-timeout': '1s', 'analysis-interval': '2s', 'min-requests': '10', version: 'v2' };
+    const run = await runAction(pools ? { ...common, strategy: 'blue-green', pools: 'blue=app/blue*, green=app/green*' } : { ...common, strategy: 'rolling', targets: 'app/*' }, { env: fleet.env });
+    await new Promise((r) => setTimeout(r, 500));
+    const stats = await load.stop();
+    if (run.outputs.result !== 'succeeded') throw new Error(`nginx ${name}: ${run.outputs.result}\n${run.stdout.slice(-2000)}`);
+    return stats;
+  } finally {
+    await nginx.stop();
+    fleet.stopAll();
+  }
+}
+
 function mixedWindowMs(stats: LoadStats): number {
   const firstNew = Math.min(...stats.requests.filter((r) => r.version === 'v2').map((r) => r.end));
   const lastOld = Math.max(...stats.requests.filter((r) => r.version === 'v1').map((r) => r.end));
@@ -167,6 +194,14 @@ for (const name of wanted('deploys') ? scenarios : []) {
     log(`${name}: ${stats.failed} of ${stats.sent} failed ${JSON.stringify(stats.failures)}`);
   }
 }
+const nginxRuns: Record<string, LoadStats[]> = {};
+for (const name of wanted('deploys') || wanted('nginx') ? (['rolling', 'blue-green'] as const) : []) {
+  for (let i = 0; i < RUNS; i++) {
+    const stats = await nginxScenario(name);
+    (nginxRuns[name] ??= []).push(stats);
+    log(`nginx ${name}: ${stats.failed} of ${stats.sent} failed, ${stats.resets} resets retried`);
+  }
+}
 const bad: { detectMs: number; badShare: number; requests: number }[] = [];
 for (let i = 0; i < (wanted('rollback') ? RUNS : 0); i++) {
   bad.push(await badCanary());
@@ -206,6 +241,12 @@ results.push(
   ...scenarios.map((n) => `| ${n}${n.startsWith('restart') ? ' (baseline)' : ''} | ${median(failed[n] ?? [])} | ${(failed[n] ?? []).join(', ')} | ${median(sent[n] ?? [])} |`),
   '',
   `Target: 0 failed in every strategy: ${yes(ours)}.`,
+  '',
+  'On nginx (open-source, `nginx+file://`), same app and load, with a client that retries an idempotent request once when its connection is reset before any response; each reload closes idle keep-alive connections, so resets are counted apart:',
+  '',
+  '| how | failed requests (median) | resets retried (each run) | requests per run |',
+  '|---|---|---|---|',
+  ...Object.entries(nginxRuns).map(([n, runs]) => `| ${n} on nginx | ${median(runs.map((r) => r.failed))} | ${runs.map((r) => r.resets).join(', ')} | ${median(runs.map((r) => r.sent))} |`),
   '',
   '## 2. Time to roll back a bad canary',
   '',
