@@ -92,3 +92,14 @@ export function errors(run: ActionRun): string[] {
 export function summaryTimeline(run: ActionRun): [number, string][] {
   return [...run.summary.matchAll(/^- (\d{4}-\d\d-\d\dT[\d:.]+Z) (.*)$/gm)].map((m) => [Date.parse(m[1] ?? ''), m[2] ?? '']);
 }
+
+/** Inputs that make a rollout fast enough for tests: short probes and windows, version v2. */
+export const FAST_ROLLOUT: Readonly<Record<string, string>> = {
+  'probe-interval': '200ms',
+  'probe-timeout': '1s',
+  'analysis-interval': '2s',
+  'min-requests': '10',
+  'drain-timeout': '5s',
+  'startup-timeout': '10s',
+  version: 'v2',
+};

@@ -58,7 +58,8 @@ export function startLoad(url: string, options: LoadOptions): Load {
       if (!retry) stats.sent++;
       // The request's start is when it leaves for the wire, not when it waits in this client for a free connection.
       let start = Date.now();
-      const req = http.get(url, { agent, timeout: 5000, headers: options.headers }, (res) => {
+      // A retry goes out on a new connection, as browsers and HTTP libraries do: another pooled one may be stale too.
+      const req = http.get(url, { agent: retry ? false : agent, timeout: 5000, headers: options.headers }, (res) => {
         const version = String(res.headers['x-version'] ?? 'none');
         res.resume();
         res.on('end', () => {
@@ -70,7 +71,7 @@ export function startLoad(url: string, options: LoadOptions): Load {
           resolve();
         });
         res.on('error', (e: NodeJS.ErrnoException) => {
-          fail(e.code ?? e.message, start);
+          fail(`${e.code ?? e.message} during the response`, start);
           resolve();
         });
       });
@@ -83,7 +84,7 @@ export function startLoad(url: string, options: LoadOptions): Load {
           void one(true).then(resolve);
           return;
         }
-        fail(e.code ?? e.message, start);
+        fail(retry ? `${e.code ?? e.message} on the retry` : (e.code ?? e.message), start);
         resolve();
       });
     });

@@ -1,6 +1,6 @@
 /** Two pools behind a real HAProxy: blue1/blue2 live on v1, green1/green2 idle at weight 0 (also on v1). */
 import type { ActionRun } from './action.js';
-import { summaryTimeline } from './action.js';
+import { FAST_ROLLOUT, summaryTimeline } from './action.js';
 import { startFleet, type Fleet } from './fleet.js';
 import { startHaproxy, type HaproxyInstance } from './haproxy.js';
 
@@ -41,12 +41,8 @@ export function poolInputs(lab: PoolsLab, extra: Record<string, string>): Record
     'load-balancer': `haproxy://127.0.0.1:${lab.haproxy.adminPort}`,
     'deploy-command': lab.fleet.restartCommand,
     'health-url': 'http://{address}/health',
-    'probe-interval': '200ms',
-    'probe-timeout': '1s',
-    'analysis-interval': '2s',
+    ...FAST_ROLLOUT,
     'min-requests': '20',
-    'startup-timeout': '10s',
-    version: 'v2',
     ...extra,
   };
 }

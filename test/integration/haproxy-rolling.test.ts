@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errors, runAction } from '../helpers/action.js';
+import { errors, FAST_ROLLOUT, runAction } from '../helpers/action.js';
 import { APP_CTL, startFleet, type Fleet } from '../helpers/fleet.js';
 import { startHaproxy, type HaproxyInstance } from '../helpers/haproxy.js';
 import { startLoad } from '../helpers/load.js';
@@ -31,15 +31,9 @@ async function setup(count = 4) {
 }
 
 const FAST = {
+  ...FAST_ROLLOUT,
   strategy: 'rolling',
   targets: 'app/*',
-  'probe-interval': '200ms',
-  'probe-timeout': '1s',
-  'analysis-interval': '2s',
-  'min-requests': '10',
-  'drain-timeout': '5s',
-  'startup-timeout': '10s',
-  version: 'v2',
 };
 
 describe('rolling deploy on HAProxy', () => {

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errors, ROOT, runAction } from '../helpers/action.js';
+import { errors, FAST_ROLLOUT, ROOT, runAction } from '../helpers/action.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { startLoad } from '../helpers/load.js';
 import { startNginx, type NginxInstance } from '../helpers/nginx.js';
@@ -24,14 +24,8 @@ afterEach(async () => {
 });
 
 const FAST = {
+  ...FAST_ROLLOUT,
   'health-url': 'http://{address}/health',
-  'probe-interval': '200ms',
-  'probe-timeout': '1s',
-  'analysis-interval': '2s',
-  'min-requests': '10',
-  'drain-timeout': '5s',
-  'startup-timeout': '10s',
-  version: 'v2',
 };
 
 /** blue1/blue2 live on v1, green1/green2 idle (down), as a user writes them. */
