@@ -40,13 +40,12 @@ export interface RollingOutcome {
   readonly servers: readonly ServerReport[];
 }
 
-export type EngineContext = UpdateContext;
 
 /** Problems with the targets themselves, found before anything moves. */
 export function checkRollingTargets(settings: Settings, targets: readonly Server[]): string | undefined {
   const unchecked = targets.filter((s) => !s.check);
   if (unchecked.length && !settings.probe.healthUrl) {
-    return `health-url: ${unchecked.map((s) => s.id).join(', ')} ha${unchecked.length === 1 ? 's' : 've'} no HAProxy health check, so nothing could tell whether the new version works before it takes traffic; set health-url (e.g. http://{address}/health) or add 'check' to the server lines`;
+    return `health-url: ${unchecked.map((s) => s.id).join(', ')} ha${unchecked.length === 1 ? 's' : 've'} no health check on the load balancer, so nothing could tell whether the new version works before it takes traffic; set health-url (e.g. http://{address}/health), or on HAProxy add 'check' to the server lines (open-source nginx has no active checks)`;
   }
   const bad = targets.filter((s) => !s.host || !s.port);
   if (bad.length && settings.probe.healthUrl) return `health-url: ${bad.map((s) => s.id).join(', ')} has no address the action can probe`;
@@ -55,7 +54,7 @@ export function checkRollingTargets(settings: Settings, targets: readonly Server
 
 class BatchFailure extends Error {}
 
-export async function runRolling(ctx: EngineContext, plan: Plan, targets: readonly Server[]): Promise<RollingOutcome> {
+export async function runRolling(ctx: UpdateContext, plan: Plan, targets: readonly Server[]): Promise<RollingOutcome> {
   const { settings, driver, timeline } = ctx;
   const versions = new Map<string, ServerVersion>(targets.map((s) => [s.id, 'old']));
   const inTraffic = new Map<string, boolean>(targets.map((s) => [s.id, s.admin === 'ready' && s.weight > 0]));
@@ -144,7 +143,7 @@ export async function runRolling(ctx: EngineContext, plan: Plan, targets: readon
           // The load balancer or a command failed under us: say what each server of the batch was left in.
           const left = batch.filter((s) => lastSet.has(s.id) && lastSet.get(s.id) !== s.admin);
           const state = left.length
-            ? `Left on the load balancer: ${left.map((s) => `${s.id} in ${lastSet.get(s.id)}`).join(', ')}; once each answers its health check, restore it with 'set server ${left[0]?.id} state ${left[0]?.admin}' (HAProxy Runtime API).`
+            ? `Left on the load balancer: ${left.map((s) => `${s.id} in ${lastSet.get(s.id)}`).join(', ')}; once each answers its health check, restore it ${driver.manualSteps(left.map((s) => ({ server: s.id, admin: s.admin })))}.`
             : 'No server was left changed.';
           verdict = `could not finish batch ${stage.index}: ${(error as Error).message}. ${state}`;
           return verdict;

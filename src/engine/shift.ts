@@ -50,11 +50,6 @@ function totals(counters: Map<string, Counters>, servers: readonly Server[]): nu
   return servers.reduce((sum, s) => sum + (counters.get(s.id)?.requests ?? 0), 0);
 }
 
-/** The Runtime API commands that put traffic back as it was, for a message when the action itself cannot. */
-function restoreCommands(changes: readonly Change[]): string {
-  return changes.map((c) => `set server ${c.server} weight ${c.weight}`).join('; ');
-}
-
 export interface ShiftOptions {
   /** The first step to run (0 for a new rollout; after the paused step for promote). */
   readonly fromStep: number;
@@ -193,7 +188,7 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles,
       return outcome(
         'failed',
         `Stopped at ${pct(share)} on ${roles.idle.name}: ${why}. Moving traffic back also failed (${(restoreError as Error).message}), so traffic is left split: ${left}. ` +
-          `Restore it on the Runtime API with: ${restoreCommands(stable)}`,
+          `Restore it ${driver.manualSteps(stable)}`,
         roles.live.name,
       );
     }

@@ -1,6 +1,6 @@
 /**
  * Puts the new version on servers that are already out of traffic (maint), and verifies it before they may take
- * traffic again: deploy-command, direct probes, then drain so HAProxy's own checks resume while new requests
+ * traffic again: deploy-command, direct probes, then drain so the load balancer's own checks resume while new requests
  * still go elsewhere, and a check passed since. Shared by rolling batches and idle pools.
  */
 import type { AdminState, Change, Driver, Server } from '../lb/driver.js';
@@ -73,9 +73,9 @@ export async function updateServers(
   const candidates = servers.filter((s) => !failed.has(s.id));
   if (candidates.length) {
     // Checks are paused in maint; in drain they resume while new requests still go elsewhere.
-    await setState(candidates, 'drain', 'HAProxy health checks resume, still no new requests');
+    await setState(candidates, 'drain', 'the load balancer\'s health checks resume, still no new requests');
     const unhealthy = await waitLbHealthy(ctx.driver, candidates.map((s) => s.id), deadline, ctx.signal);
-    for (const [id, status] of unhealthy) failed.set(id, `HAProxy's own check did not pass within startup-timeout (${status})`);
+    for (const [id, status] of unhealthy) failed.set(id, `the load balancer's own check did not pass within startup-timeout (${status})`);
   }
   const stillOut = servers.filter((s) => failed.has(s.id));
   if (stillOut.some((s) => candidates.includes(s))) await setState(stillOut, 'maint', 'failed its checks, kept out of traffic');

@@ -40,6 +40,8 @@ export interface Driver {
   apply(changes: readonly Change[]): Promise<void>;
   /** Cumulative counters per server id. */
   counters(ids: readonly string[]): Promise<Map<string, Counters>>;
+  /** How a person applies these changes by hand, in this load balancer's own terms (for error messages). */
+  manualSteps(changes: readonly Change[]): string;
   /** Round trips to the load balancer's API so far (for logs and benchmarks). */
   readonly roundTrips: number;
   close(): Promise<void>;

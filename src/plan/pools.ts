@@ -46,7 +46,7 @@ export function poolRoles(states: readonly [PoolState, PoolState]): PoolRoles | 
   const bLive = carriesTraffic(b);
   if (aLive && !bLive) return { live: a, idle: b };
   if (bLive && !aLive) return { live: b, idle: a };
-  const how = `give one pool's servers their weight and set the other's to 0 (e.g. 'server ${b.servers[0]?.name ?? 'green1'} ... weight 0' in haproxy.cfg, or 'set server ${b.servers[0]?.id ?? 'app/green1'} weight 0' on the Runtime API)`;
+  const how = `give one pool's servers their weight and take the other's out of rotation (HAProxy: 'weight 0' on the server lines of ${b.name}; nginx: 'down')`;
   if (aLive && bLive) {
     return { error: `pools: both ${a.name} and ${b.name} carry traffic, so neither can be the idle pool to deploy to; ${how}` };
   }

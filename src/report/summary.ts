@@ -69,7 +69,7 @@ export function renderRolling(outcome: RollingOutcome, settings: Settings, event
     lines.push(`| ${s.id} | ${version} | ${s.inTraffic ? 'yes' : '**no**'} |`);
   }
   if (outcome.result !== 'succeeded') {
-    lines.push('', '### What to do next', '', 'Servers marked **no** are in maintenance on the load balancer. Fix the version and deploy again; the rollout starts from the first target. To put a server back by hand on HAProxy: `set server BACKEND/SERVER state ready`.');
+    lines.push('', '### What to do next', '', 'Servers marked **no** are out of traffic on the load balancer (maint on HAProxy, down on nginx). Fix the version and deploy again; the rollout starts from the first target. The error message says how to put a server back by hand.');
   }
   return [...lines, ...timelineDetails(events)].join('\n') + runLink();
 }
@@ -125,7 +125,7 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
   } else if (outcome.result !== 'succeeded') {
     lines.push('', '### What to do next', '', `Pool **${outcome.livePool}** serves the traffic. Fix the version and deploy again: it goes to the idle pool as before.`);
   } else {
-    lines.push('', '### What to do next', '', `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand on HAProxy: set the weights of **${outcome.livePool}** to 0 and the other pool's back.`);
+    lines.push('', '### What to do next', '', `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand: set the weights of **${outcome.livePool}** to 0 (down on nginx) and the other pool's back.`);
   }
   return [...lines, ...timelineDetails(events)].join('\n') + runLink();
 }

@@ -102,7 +102,7 @@ describe('canary on HAProxy', () => {
     const message = errors(run).join('\n');
     expect(message).toMatch(/Stopped at 20% on green: HAProxy Runtime API failed after 4 attempts/);
     expect(message).toContain('traffic is left split: app/blue1=256 app/blue2=256 app/green1=64 app/green2=64');
-    expect(message).toContain('Restore it on the Runtime API with: set server app/blue1 weight 100; set server app/blue2 weight 100; set server app/green1 weight 0; set server app/green2 weight 0');
+    expect(message).toContain('Restore it on the HAProxy Runtime API: set server app/blue1 weight 100; set server app/blue2 weight 100; set server app/green1 weight 0; set server app/green2 weight 0');
     expect(weights(await haproxy.servers())).toEqual({ 'app/blue1': 256, 'app/blue2': 256, 'app/green1': 64, 'app/green2': 64 });
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
   });
@@ -142,7 +142,7 @@ describe('blue-green on HAProxy', () => {
     const before = weights(await haproxy.servers());
     const run = await runAction(poolInputs(lab, { strategy: 'blue-green' }), { env: fleet.env });
     expect(run.code).toBe(1);
-    expect(errors(run).join('\n')).toMatch(/pools: both blue and green carry traffic, so neither can be the idle pool to deploy to; give one pool's servers their weight and set the other's to 0/);
+    expect(errors(run).join('\n')).toMatch(/pools: both blue and green carry traffic, so neither can be the idle pool to deploy to; give one pool's servers their weight and take the other's out of rotation/);
     expect(weights(await haproxy.servers())).toEqual(before);
   });
 });

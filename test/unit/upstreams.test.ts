@@ -52,3 +52,14 @@ describe('nginx upstreams file', () => {
     expect(parseUpstreams('upstream app {\n  server 10.0.0.1:80;\n')).toEqual({ error: "upstream app is not closed with '}'" });
   });
 });
+
+describe('nginx driver: changes by hand', () => {
+  it('names the file, the server lines and the commands, not HAProxy ones', async () => {
+    const { NginxDriver } = await import('../../src/lb/nginx/driver.js');
+    const { LocalHost } = await import('../../src/lb/nginx/host.js');
+    const driver = new NginxDriver({ host: new LocalHost(), path: '/etc/nginx/conf.d/up.conf', testCommand: 'nginx -t', reloadCommand: 'nginx -s reload', pidFile: '/run/nginx.pid', accessLog: '' });
+    expect(driver.manualSteps([{ server: 'app/blue1', weight: 100 }, { server: 'app/green1', weight: 0 }])).toBe(
+      'in /etc/nginx/conf.d/up.conf on this machine, set app/blue1: weight=100, without down; app/green1: down, then nginx -t and nginx -s reload',
+    );
+  });
+});

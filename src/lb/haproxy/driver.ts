@@ -146,6 +146,14 @@ export class HaproxyDriver implements Driver {
     }
   }
 
+  manualSteps(changes: readonly Change[]): string {
+    const commands = changes.flatMap((c) => [
+      ...(c.weight !== undefined ? [`set server ${c.server} weight ${c.weight}`] : []),
+      ...(c.admin ? [`set server ${c.server} state ${c.admin}`] : []),
+    ]);
+    return `on the HAProxy Runtime API: ${commands.join('; ')}`;
+  }
+
   async counters(ids: readonly string[]): Promise<Map<string, Counters>> {
     const commands = this.perServer(ids) ?? [...new Set(ids.map((id) => assertName(id)[0]))].map((b) => `show stat ${b} 4 -1`);
     const wanted = new Set(ids);

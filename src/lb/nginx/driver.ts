@@ -116,6 +116,14 @@ export class NginxDriver implements Driver {
     );
   }
 
+  manualSteps(changes: readonly Change[]): string {
+    const lines = changes.map((c) => {
+      const out = c.weight === 0 || (c.admin !== undefined && c.admin !== 'ready');
+      return `${c.server}: ${out ? 'down' : `weight=${c.weight ?? 'as before'}, without down`}`;
+    });
+    return `in ${this.options.path} on ${this.options.host.where}, set ${lines.join('; ')}, then ${this.options.testCommand} and ${this.options.reloadCommand}`;
+  }
+
   async counters(ids: readonly string[]): Promise<Map<string, Counters>> {
     await this.readLog();
     const servers = (await this.read()).flatMap((line) => ('server' in line ? [line.server] : []));
