@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from './plan/durations.js';
-import { parseSelector, splitList, type Selector } from './plan/selectors.js';
+import { NAME_PATTERN, parseSelector, splitList, type Selector } from './plan/selectors.js';
 import { parseLoadBalancerUrl } from './lb/url.js';
 import {
   ACTIONS,
@@ -55,6 +55,8 @@ export const INPUT_DEFAULTS = {
   'github-token': '',
   'preview-key': '',
   'preview-address': '',
+  'preview-map': '/etc/haproxy/previews.map',
+  'preview-backend': 'previews',
   'dry-run': 'false',
   'nginx-test-command': 'nginx -t',
   'nginx-reload-command': 'nginx -s reload',
@@ -71,7 +73,7 @@ export const SECRET_INPUTS: readonly InputName[] = ['load-balancer-token', 'gith
 /** Reads one input's raw text (core.getInput in the action, a map in tests). */
 export type InputReader = (name: InputName) => string;
 
-/** What the run's context supplies for defaults: the commit and the pull request, if any. */
+/** What the run's context supplies for defaults: the commit (a pull request's head, not its merge commit) and the pull request, if any. */
 export interface RunContext {
   readonly sha: string;
   readonly pullRequestNumber: number | undefined;
@@ -237,6 +239,18 @@ function boolean(text: string): boolean | { error: string } {
   return { error: `'${text}' is not true or false` };
 }
 
+/** HAProxy resolves no names for servers added at run time, so a preview address is an IPv4 address and a port. */
+function previewAddress(text: string): string | { error: string } {
+  if (text === '') return '';
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):(\d{1,5})$/.exec(text);
+  if (!match) {
+    return { error: `'${text}' is not IP:PORT (e.g. 10.0.3.7:8080); HAProxy does not resolve host names for servers added at run time` };
+  }
+  const port = Number(match[5]);
+  if (match.slice(1, 5).some((octet) => Number(octet) > 255) || port < 1 || port > 65535) return { error: `'${text}' is not a valid IPv4 address and port` };
+  return text;
+}
+
 function optional<T>(parse: (text: string) => T | { error: string }) {
   return (text: string) => (text.trim() === '' ? undefined : parse(text));
 }
@@ -272,7 +286,9 @@ const schema = z.object({
   'production-environment': parsed(boolean),
   'github-token': z.string(),
   'preview-key': parsed((t) => (t === '' || /^[A-Za-z0-9._-]{1,63}$/.test(t) ? t : { error: `'${t}' may hold only letters, digits, '.', '_' and '-' (at most 63)` })),
-  'preview-address': parsed((t) => (t === '' || /^[A-Za-z0-9.-]+:\d{1,5}$/.test(t) ? t : { error: `'${t}' is not HOST:PORT` })),
+  'preview-address': parsed(previewAddress),
+  'preview-map': parsed((t) => (t.startsWith('/') && !/\s/.test(t) ? t : { error: `'${t}' is not an absolute path without spaces (as written in haproxy.cfg)` })),
+  'preview-backend': parsed((t) => (NAME_PATTERN.test(t) ? t : { error: `'${t}' is not a backend name (letters, digits, '-', '_', '.', ':')` })),
   'dry-run': parsed(boolean),
   'nginx-test-command': z.string(),
   'nginx-reload-command': z.string(),
@@ -296,7 +312,7 @@ function crossCheck(v: Parsed, raw: Record<InputName, string>): string[] {
   if (raw.steps !== INPUT_DEFAULTS.steps && raw.steps !== '' && strategy !== 'canary') problems.push('steps: only used by strategy canary');
   if (raw['batch-size'] !== INPUT_DEFAULTS['batch-size'] && raw['batch-size'] !== '' && strategy !== 'rolling') problems.push('batch-size: only used by strategy rolling');
   if (!usesPools && v['health-url'].includes('{pool}')) problems.push('health-url: {pool} needs strategy blue-green or canary');
-  if (v['environment-url'] && !v.environment) problems.push('environment-url: needs environment');
+  if (v['environment-url'] && !v.environment && action !== 'preview' && action !== 'close-preview') problems.push('environment-url: needs environment');
   if (v['production-environment'] && !v.environment) problems.push('production-environment: needs environment');
   if (v['dry-run'] && action !== 'deploy') problems.push(`dry-run: only applies to action deploy, not ${action}`);
   if (strategy === 'canary' && v.steps.some((s) => s.pause.kind === 'approval') && !v.environment) {
@@ -311,9 +327,20 @@ function crossCheck(v: Parsed, raw: Record<InputName, string>): string[] {
   }
   if (action === 'preview' && !v['preview-address'] && !v.targets) problems.push('preview-address: action preview needs preview-address or targets');
   if (action === 'preview' && v['preview-address'] && v.targets) problems.push('preview-address: give preview-address or targets, not both');
-  if ((action === 'preview' || action === 'close-preview') && !v['preview-key']) {
+  const previewing = action === 'preview' || action === 'close-preview';
+  if (previewing && !v['preview-key']) {
     problems.push(`preview-key: action ${action} needs preview-key outside a pull_request event`);
   }
+  if (previewing && v['load-balancer'].kind !== 'haproxy') {
+    problems.push(`load-balancer: action ${action} needs an HAProxy load balancer (haproxy://, haproxy+unix://, haproxy+ssh://); previews on ${v['load-balancer'].scheme}:// are not in this release`);
+  }
+  if (previewing && strategy) problems.push(`strategy: action ${action} takes no strategy (it routes one preview key, nobody else's traffic moves)`);
+  if (previewing && v.pools) problems.push(`pools: action ${action} takes no pools; use preview-address or targets`);
+  if (action === 'close-preview' && (v['preview-address'] || v.targets)) problems.push('preview-address: close-preview removes whatever the key routes to; give only preview-key');
+  for (const name of ['preview-map', 'preview-backend'] as const) {
+    if (!previewing && raw[name] !== INPUT_DEFAULTS[name]) problems.push(`${name}: only used by action preview and close-preview`);
+  }
+  if (action !== 'preview' && v['preview-address']) problems.push('preview-address: only used by action preview');
   const nginx = v['load-balancer'].kind === 'nginx';
   for (const name of ['nginx-test-command', 'nginx-reload-command', 'nginx-pid-file', 'nginx-access-log'] as const) {
     if (!nginx && raw[name] !== INPUT_DEFAULTS[name]) problems.push(`${name}: only used with an nginx load-balancer`);
@@ -387,6 +414,11 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     githubToken: v['github-token'],
     previewKey: v['preview-key'],
     previewAddress: v['preview-address'],
+    previewTargets: v.action === 'preview' ? v.targets : undefined,
+    previewMap: v['preview-map'],
+    previewBackend: v['preview-backend'],
+    pullRequest: context.pullRequestNumber,
+    ref: context.sha,
     dryRun: v['dry-run'],
     nginx: {
       testCommand: v['nginx-test-command'],

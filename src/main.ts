@@ -12,7 +12,11 @@ import { headline, renderRolling, renderShift, writeSummary } from './report/sum
 import { checkRollingTargets, runRolling } from './engine/rolling.js';
 import { runShift } from './engine/shift.js';
 import { withEngine } from './engine/context.js';
-import { isActive, latestRollout, startDeployment, type Deployment } from './report/deployment.js';
+import { deactivateDeployments, isActive, latestRollout, runUrl, startDeployment, type Deployment } from './report/deployment.js';
+import { closePreview, openPreview, previewRouting } from './preview/preview.js';
+import { previewLink, renderPreviewComment, renderPreviewSummary } from './report/preview.js';
+import { upsertComment } from './report/pull-request.js';
+import { RECORD_TOOL } from './rollout/record.js';
 import { assignPools, poolRoles, type PoolRoles } from './plan/pools.js';
 import { buildRecord } from './rollout/record.js';
 import { abort, promote, status } from './rollout/actions.js';
@@ -22,16 +26,18 @@ import type { Selector } from './plan/selectors.js';
 
 function runContext(): RunContext {
   let pullRequestNumber: number | undefined;
+  let headSha: string | undefined;
   const eventPath = process.env.GITHUB_EVENT_PATH;
   if (eventPath) {
     try {
-      const event = JSON.parse(readFileSync(eventPath, 'utf8')) as { pull_request?: { number?: number } };
+      const event = JSON.parse(readFileSync(eventPath, 'utf8')) as { pull_request?: { number?: number; head?: { sha?: string } } };
       pullRequestNumber = event.pull_request?.number;
+      headSha = event.pull_request?.head?.sha;
     } catch {
       // No readable event (a local run): no pull request default.
     }
   }
-  return { sha: process.env.GITHUB_SHA ?? '', pullRequestNumber };
+  return { sha: headSha ?? process.env.GITHUB_SHA ?? '', pullRequestNumber };
 }
 
 /** The action's inputs as the runner gives them (main and post alike); secrets are masked as they are read. */
@@ -141,6 +147,45 @@ async function deploy(settings: Settings, driver: Driver, signal: AbortSignal, s
   });
 }
 
+/** A preview's own GitHub environment: previews of different pull requests never touch each other's deployments. */
+function previewEnvironment(settings: Settings): string {
+  return `${settings.environment || 'preview'}/${settings.previewKey}`;
+}
+
+async function preview(settings: Settings, driver: Driver, signal: AbortSignal, started: (d: Deployment) => void): Promise<Outcome> {
+  const closing = settings.action === 'close-preview';
+  const key = settings.previewKey;
+  const routing = await core.group('Read the load balancer', () => previewRouting(driver));
+  const environment = previewEnvironment(settings);
+  const deployment = closing
+    ? { id: undefined, status: async () => undefined }
+    : await startDeployment(settings, `preview ${key} of ${settings.version}`, { tool: RECORD_TOOL, kind: 'preview', key, version: settings.version, loadBalancer: settings.loadBalancer.display }, { environment, transient: true });
+  started(deployment);
+  const deploymentId = deployment.id === undefined ? undefined : String(deployment.id);
+  await deployment.status('in_progress', `preview ${key} of ${settings.version} started`);
+  return withEngine(settings, driver, signal, deployment, async (ctx) => {
+    const outcome = await core.group(closing ? `Close preview ${key}` : `Preview ${key}`, () => (closing ? closePreview(ctx, routing) : openPreview(ctx, routing)));
+    await writeSummary(renderPreviewSummary(outcome, settings, closing, ctx.timeline.events));
+    await core.group('Report to GitHub', async () => {
+      if (closing) {
+        const changed = await deactivateDeployments(settings, environment);
+        core.info(`${changed} deployment(s) of ${environment} marked inactive`);
+      } else if (outcome.result === 'succeeded') {
+        await deployment.status('success', outcome.message, previewLink(settings.environmentUrl, key) || undefined);
+        // Transient deployments are not made inactive by GitHub when a newer one succeeds.
+        await deactivateDeployments(settings, environment, deployment.id);
+      } else {
+        await deployment.status('failure', outcome.message);
+      }
+      await upsertComment(settings, key, renderPreviewComment(outcome, settings, closing, new Date(), runUrl()));
+    });
+    const result: Outcome = { result: outcome.result, weight: 0, deploymentId };
+    if (outcome.result === 'failed') throw new ReportedFailure(outcome.message, result);
+    core.info(outcome.message);
+    return result;
+  });
+}
+
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -163,7 +208,8 @@ export async function runMain(): Promise<void> {
       writeOutputs(await dryRun(settings, driver));
       return;
     }
-    driver = createDriver(settings.loadBalancer, settings.nginx);
+    const previewing = settings.action === 'preview' || settings.action === 'close-preview';
+    driver = createDriver(settings.loadBalancer, settings.nginx, previewing ? { previews: { map: settings.previewMap, backend: settings.previewBackend } } : {});
     if ('error' in driver) throw new InputError([driver.error]);
     timer = setTimeout(() => controller.abort(new Error(`timeout ${formatDuration(settings.timeoutMs)} reached`)), settings.timeoutMs);
     switch (settings.action) {
@@ -179,8 +225,10 @@ export async function runMain(): Promise<void> {
       case 'status':
         writeOutputs(await status(settings, driver));
         return;
-      default:
-        throw new InputError([`action: '${settings.action}' is not supported by this release yet; supported: deploy, promote, abort, status`]);
+      case 'preview':
+      case 'close-preview':
+        writeOutputs(await preview(settings, driver, controller.signal, (d) => (deployment = d)));
+        return;
     }
   } catch (error) {
     if (error instanceof ReportedFailure) {

@@ -68,6 +68,16 @@ export interface Settings {
   readonly githubToken: string;
   readonly previewKey: string;
   readonly previewAddress: string;
+  /** preview: existing servers the key routes to, instead of preview-address. */
+  readonly previewTargets: readonly Selector[] | undefined;
+  /** HAProxy: the map file (as haproxy.cfg names it) from preview keys to server names. */
+  readonly previewMap: string;
+  /** HAProxy: the backend that holds preview servers. */
+  readonly previewBackend: string;
+  /** The pull request of the triggering event, if any (for the preview comment). */
+  readonly pullRequest: number | undefined;
+  /** The commit deployments are created for: the pull request's head, else GITHUB_SHA. */
+  readonly ref: string;
   readonly dryRun: boolean;
   readonly nginx: { readonly testCommand: string; readonly reloadCommand: string; readonly pidFile: string; readonly accessLog: string };
 }

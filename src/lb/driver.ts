@@ -33,6 +33,36 @@ export interface Change {
   readonly admin?: AdminState;
 }
 
+/** How the load balancer checks a server it registers for a preview. */
+export interface PreviewCheck {
+  readonly intervalMs: number;
+  readonly rise: number;
+  readonly fall: number;
+}
+
+/**
+ * Optional capability: requests that carry a preview key (header or cookie) go to one server; nobody else's traffic
+ * moves. Servers can be registered and removed at run time.
+ */
+export interface PreviewRouting {
+  /** Where preview servers live, in the load balancer's terms (for logs and the summary). */
+  readonly backend: string;
+  /** Checks the load balancer is set up for previews; throws an Error that names what to add. Changes nothing. */
+  check(): Promise<void>;
+  /** Every key's route: key -> server ids (more than one only after hand edits). */
+  routes(): Promise<Map<string, string[]>>;
+  /** The servers of the preview backend. */
+  servers(): Promise<Server[]>;
+  /** Registers a server out of traffic (maint), health checks armed: they run once it leaves maint. */
+  register(name: string, address: string, check: PreviewCheck): Promise<void>;
+  /** Routes the key to the server, replacing the key's earlier route in one step (no moment without a route). */
+  route(key: string, serverId: string): Promise<void>;
+  /** Removes the key's route; nothing happens when it has none. */
+  unroute(key: string): Promise<void>;
+  /** Removes a registered server, which must be in maint; waits up to timeoutMs for its connections to close. */
+  unregister(serverId: string, timeoutMs: number): Promise<void>;
+}
+
 export interface Driver {
   /** Servers matching the selectors, in the load balancer's order. */
   servers(selectors: readonly Selector[]): Promise<Server[]>;
@@ -42,6 +72,8 @@ export interface Driver {
   counters(ids: readonly string[]): Promise<Map<string, Counters>>;
   /** How a person applies these changes by hand, in this load balancer's own terms (for error messages). */
   manualSteps(changes: readonly Change[]): string;
+  /** Present when the load balancer can route previews. */
+  readonly previews?: PreviewRouting;
   /** Round trips to the load balancer's API so far (for logs and benchmarks). */
   readonly roundTrips: number;
   close(): Promise<void>;

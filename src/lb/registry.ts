@@ -12,7 +12,7 @@ const SUPPORTED = 'haproxy://, haproxy+unix://, haproxy+ssh://, nginx+file://, n
 export function createDriver(
   url: LoadBalancerUrl,
   nginx: Settings['nginx'],
-  options: { retries?: number; timeoutMs?: number } = {},
+  options: { retries?: number; timeoutMs?: number; previews?: { map: string; backend: string } } = {},
 ): Driver | { error: string } {
   if (url.kind === 'haproxy') return new HaproxyDriver({ transport: url.transport, ...options });
   if (url.kind === 'nginx') {

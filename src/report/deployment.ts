@@ -13,7 +13,8 @@ export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive'
 
 export interface Deployment {
   readonly id: number | undefined;
-  status(state: DeploymentState, description: string): Promise<void>;
+  /** environmentUrl: shown on the deployment instead of the environment-url input. */
+  status(state: DeploymentState, description: string, environmentUrl?: string): Promise<void>;
 }
 
 /** GitHub allows status descriptions of at most 140 characters. */
@@ -27,18 +28,19 @@ export function runUrl(env: NodeJS.ProcessEnv = process.env): string | undefined
   return server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined;
 }
 
-function explain(error: unknown): string {
+/** An API error in words, with the permission to add when GitHub refused. */
+export function explain(error: unknown, permission = 'deployments: write'): string {
   const status = (error as { status?: number }).status;
   const message = error instanceof Error ? error.message : String(error);
   if (status === 403 || status === 404 || /Resource not accessible by integration/.test(message)) {
-    return `${message}: add 'deployments: write' to the job's permissions: block`;
+    return `${message}: add '${permission}' to the job's permissions: block`;
   }
   return message;
 }
 
 const NONE: Deployment = { id: undefined, status: async () => undefined };
 
-function client(token: string) {
+export function client(token: string) {
   return getOctokit(
     token,
     {
@@ -60,7 +62,8 @@ export function existingDeployment(settings: Settings, id: number): Deployment {
   const octokit = client(settings.githubToken);
   return {
     id,
-    async status(state, description) {
+    async status(state, description, environmentUrl) {
+      const url = environmentUrl ?? settings.environmentUrl;
       try {
         await octokit.rest.repos.createDeploymentStatus({
           owner,
@@ -69,7 +72,7 @@ export function existingDeployment(settings: Settings, id: number): Deployment {
           state,
           description: shortDescription(description),
           log_url: runUrl(),
-          ...(settings.environmentUrl ? { environment_url: settings.environmentUrl } : {}),
+          ...(url ? { environment_url: url } : {}),
         });
       } catch (error) {
         core.warning(`environment: could not set deployment ${id} to ${state}: ${explain(error)}`);
@@ -112,15 +115,23 @@ export function isActive(rollout: RolloutOnRecord | undefined): boolean {
   return !!rollout && ['in_progress', 'queued', 'pending'].includes(rollout.state);
 }
 
-/** Creates the deployment for this commit, or reports nothing when `environment` is empty or GitHub refuses. */
-export async function startDeployment(settings: Settings, description: string, payload: Record<string, unknown>): Promise<Deployment> {
-  if (!settings.environment) return NONE;
+export interface DeploymentOptions {
+  /** The environment, when not the `environment` input (a preview's own). */
+  readonly environment?: string;
+  /** A preview: GitHub shows it as transient, and it is made inactive when closed. */
+  readonly transient?: boolean;
+}
+
+/** Creates the deployment for this commit, or reports nothing when there is no environment or GitHub refuses. */
+export async function startDeployment(settings: Settings, description: string, payload: Record<string, unknown>, options: DeploymentOptions = {}): Promise<Deployment> {
+  const environment = options.environment ?? settings.environment;
+  if (!environment) return NONE;
   if (!settings.githubToken) {
     core.warning('github-token: empty, so no GitHub deployment is created; pass ${{ github.token }} with deployments: write');
     return NONE;
   }
   const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
-  const ref = process.env.GITHUB_SHA;
+  const ref = settings.ref;
   if (!owner || !repo || !ref) {
     core.warning('environment: GITHUB_REPOSITORY or GITHUB_SHA is not set (not on a runner?), so no deployment is created');
     return NONE;
@@ -130,12 +141,12 @@ export async function startDeployment(settings: Settings, description: string, p
       owner,
       repo,
       ref,
-      environment: settings.environment,
+      environment,
       auto_merge: false,
       required_contexts: [],
       description: shortDescription(description),
-      production_environment: settings.productionEnvironment,
-      transient_environment: false,
+      production_environment: options.transient ? false : settings.productionEnvironment,
+      transient_environment: options.transient ?? false,
       payload,
     });
     if (response.status !== 201 || !('id' in response.data)) {
@@ -143,10 +154,34 @@ export async function startDeployment(settings: Settings, description: string, p
       return NONE;
     }
     const deployment = existingDeployment(settings, response.data.id);
-    core.info(`GitHub deployment ${response.data.id} created for ${settings.environment}`);
+    core.info(`GitHub deployment ${response.data.id} created for ${environment}`);
     return deployment;
   } catch (error) {
     core.warning(`environment: could not create a GitHub deployment: ${explain(error)}`);
     return NONE;
   }
+}
+
+/**
+ * Marks every deployment of the environment inactive whose latest status is not (GitHub does this by itself only
+ * for non-transient environments). Returns how many were changed; a refusal is a warning.
+ */
+export async function deactivateDeployments(settings: Settings, environment: string, keep?: number): Promise<number> {
+  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
+  if (!owner || !repo || !settings.githubToken) return 0;
+  const octokit = client(settings.githubToken);
+  let changed = 0;
+  try {
+    const deployments = await octokit.rest.repos.listDeployments({ owner, repo, environment, per_page: 100 });
+    for (const deployment of deployments.data) {
+      if (deployment.id === keep) continue;
+      const latest = await octokit.rest.repos.listDeploymentStatuses({ owner, repo, deployment_id: deployment.id, per_page: 1 });
+      if (latest.data[0]?.state === 'inactive') continue;
+      await octokit.rest.repos.createDeploymentStatus({ owner, repo, deployment_id: deployment.id, state: 'inactive', description: 'preview closed or replaced', log_url: runUrl() });
+      changed++;
+    }
+  } catch (error) {
+    core.warning(`could not mark the deployments of ${environment} inactive: ${explain(error)}`);
+  }
+  return changed;
 }

@@ -22,7 +22,7 @@ export function headline(result: Result, sentence: string): string {
   return `## zero-downtime-deploy: ${HEADLINE[result]}\n\n${sentence}`;
 }
 
-function runLink(): string {
+export function runLink(): string {
   const url = runUrl();
   return url ? `\n\n[Workflow run and logs](${url})` : '';
 }
@@ -74,7 +74,7 @@ export function renderRolling(outcome: RollingOutcome, settings: Settings, event
   return [...lines, ...timelineDetails(events)].join('\n') + runLink();
 }
 
-function timelineDetails(events: readonly Event[]): string[] {
+export function timelineDetails(events: readonly Event[]): string[] {
   return ['', '<details><summary>Timeline</summary>', '', ...events.map((e) => `- ${e.at.toISOString()} ${e.text.replace(/\n/g, ' ')}`), '', '</details>'];
 }
 

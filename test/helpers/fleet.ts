@@ -24,14 +24,14 @@ export interface Fleet {
  */
 export const REALISTIC_APP = { APP_NEXT_DELAY_MS: '20', APP_NEXT_START_DELAY_MS: '1000', APP_NEXT_GRACEFUL: '0' };
 
-export async function startFleet(count: number, version = 'v1'): Promise<Fleet> {
+/** `appEnv`: APP_NEXT_* variables for the processes started here, e.g. { APP_NEXT_HEALTHY: '0' }. */
+export async function startFleet(count: number, version = 'v1', appEnv: Record<string, string> = {}): Promise<Fleet> {
   const stateDir = mkdtempSync(join(tmpdir(), 'zdd-fleet-'));
   const ports: number[] = [];
   for (let i = 0; i < count; i++) ports.push(await freePort());
-  const env: Record<string, string> = { APP_STATE_DIR: stateDir, NODE_BIN: process.execPath, ...REALISTIC_APP };
+  const env: Record<string, string> = { APP_STATE_DIR: stateDir, NODE_BIN: process.execPath, ...REALISTIC_APP, ...appEnv };
   for (const port of ports) execFileSync(process.execPath, [APP_CTL, 'start', String(port), version], { env: { ...process.env, ...env } });
   await Promise.all(ports.map((p) => waitForPort(p)));
-  
   return {
     stateDir,
     ports,

@@ -74,6 +74,10 @@ export interface GithubApi {
   readonly requests: RecordedRequest[];
   /** Requests that broke the OpenAPI description, with why. */
   readonly violations: string[];
+  /** Issue and pull-request comments as stored, oldest first. */
+  readonly comments: { id: number; issue: number; body: string; updates: number }[];
+  /** Deployments as stored, newest first, each with its statuses newest first. */
+  deployments(): { id: number; environment: string; transient: boolean; payload: unknown; states: string[] }[];
   /** Forget every deployment (a fresh repository). */
   reset(): void;
   /** Answer every request with 403 "Resource not accessible by integration", as for a token without the permission. */
@@ -90,6 +94,7 @@ export async function startGithubApi(): Promise<GithubApi> {
   // Stored like GitHub stores them: deployments with their statuses, listed newest first.
   const deployments: Record<string, unknown>[] = [];
   const statuses = new Map<number, Record<string, unknown>[]>();
+  const comments: { id: number; issue: number; body: string; updates: number }[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -144,6 +149,7 @@ export async function startGithubApi(): Promise<GithubApi> {
         deployments.unshift({
           id, node_id: `DE_${id}`, sha: body?.ref, ref: body?.ref, task: 'deploy', environment: body?.environment, payload: body?.payload ?? {},
           description: body?.description ?? null, creator: null, statuses_url: '', repository_url: '', url: '', created_at: now, updated_at: now,
+          transient_environment: body?.transient_environment ?? false, production_environment: body?.production_environment ?? false,
         });
         return send(201, {
           id, node_id: `DE_${id}`, sha: body?.ref, ref: body?.ref, task: 'deploy', environment: body?.environment, payload: body?.payload ?? {},
@@ -158,6 +164,25 @@ export async function startGithubApi(): Promise<GithubApi> {
         statuses.set(Number(values[2]), list);
         return send(201, { id: nextId++, node_id: 'DES_1', state: body?.state, description: body?.description ?? '', environment: body?.environment ?? '', created_at: now, updated_at: now });
       }
+      const comment = (c: (typeof comments)[number]) => ({
+        id: c.id, node_id: `IC_${c.id}`, url: `${owner}/${repo}/issues/comments/${c.id}`, html_url: `https://github.example.com/${owner}/${repo}/pull/${c.issue}#issuecomment-${c.id}`,
+        issue_url: `${owner}/${repo}/issues/${c.issue}`, body: c.body, user: null, author_association: 'NONE', created_at: now, updated_at: now,
+      });
+      if (op.template === '/repos/{owner}/{repo}/issues/{issue_number}/comments' && method === 'GET') {
+        return send(200, comments.filter((c) => c.issue === Number(values[2])).map(comment));
+      }
+      if (op.template === '/repos/{owner}/{repo}/issues/{issue_number}/comments' && method === 'POST') {
+        const created = { id: nextId++, issue: Number(values[2]), body: String(body?.body ?? ''), updates: 0 };
+        comments.push(created);
+        return send(201, comment(created));
+      }
+      if (op.template === '/repos/{owner}/{repo}/issues/comments/{comment_id}' && method === 'PATCH') {
+        const found = comments.find((c) => c.id === Number(values[2]));
+        if (!found) return send(404, { message: 'Not Found' });
+        found.body = String(body?.body ?? '');
+        found.updates++;
+        return send(200, comment(found));
+      }
       return send(200, []);
     });
   });
@@ -168,11 +193,21 @@ export async function startGithubApi(): Promise<GithubApi> {
     url: `http://127.0.0.1:${address.port}`,
     requests,
     violations,
+    comments,
+    deployments: () =>
+      deployments.map((d) => ({
+        id: Number(d.id),
+        environment: String(d.environment),
+        transient: d.transient_environment === true,
+        payload: d.payload,
+        states: (statuses.get(Number(d.id)) ?? []).map((st) => String(st.state)),
+      })),
     forbid: (on) => (forbidden = on),
     reset: () => {
       nextId = 1000;
       deployments.length = 0;
       statuses.clear();
+      comments.length = 0;
       requests.length = 0;
       violations.length = 0;
       forbidden = false;

@@ -23,6 +23,8 @@ export interface HaproxyInstance {
   cli(commands: string): Promise<string>;
   /** `backend/server` -> current weight and status, from show stat. */
   servers(): Promise<Map<string, { weight: number; status: string; adminState: number }>>;
+  /** Reloads the configuration as `systemctl reload haproxy` does (SIGUSR2 to the master); runtime changes are lost. */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -36,7 +38,18 @@ export async function cli(port: number, commands: string): Promise<string> {
   });
 }
 
-export async function startHaproxy(backend: { name?: string; servers: readonly HaproxyServerLine[]; extra?: string }): Promise<HaproxyInstance> {
+export interface HaproxySetup {
+  readonly name?: string;
+  readonly servers: readonly HaproxyServerLine[];
+  /** Lines for the app backend, before its servers. */
+  readonly extra?: string;
+  /** Lines for the frontend, before its default_backend. */
+  readonly frontend?: string;
+  /** Further sections, after the app backend. */
+  readonly sections?: string;
+}
+
+export async function startHaproxy(backend: HaproxySetup): Promise<HaproxyInstance> {
   const dir = mkdtempSync(join(tmpdir(), 'zdd-haproxy-'));
   const [frontendPort, adminPort, operatorPort] = [await freePort(), await freePort(), await freePort()];
   const socketPath = join(dir, 'admin.sock');
@@ -56,6 +69,7 @@ defaults
     default-server inter 300ms fall 2 rise 2 weight 100
 frontend fe_http
     bind 127.0.0.1:${frontendPort}
+${backend.frontend ?? ''}
     default_backend ${name}
     http-response set-header X-Served-By %b/%s
 backend ${name}
@@ -65,10 +79,12 @@ backend ${name}
     http-check expect status 200
 ${backend.extra ?? ''}
 ${backend.servers.map((s) => `    server ${s.name} 127.0.0.1:${s.port} ${s.options ?? 'check'}`).join('\n')}
+${backend.sections ?? ''}
 `;
   const configPath = join(dir, 'haproxy.cfg');
   writeFileSync(configPath, config);
-  const child: ChildProcess = spawn('haproxy', ['-db', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Master-worker, in the foreground: a reload is SIGUSR2 to this process, as systemd does it.
+  const child: ChildProcess = spawn('haproxy', ['-W', '-db', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -104,6 +120,19 @@ ${backend.servers.map((s) => `    server ${s.name} 127.0.0.1:${s.port} ${s.optio
         result.set(id, { weight: Number(get('weight')), status: get('status'), adminState: adminStates.get(id) ?? -1 });
       }
       return result;
+    },
+    async reload() {
+      const before = await cli(adminPort, 'show info');
+      const pid = /^Pid: (\d+)/m.exec(before)?.[1];
+      child.kill('SIGUSR2');
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const info = await cli(adminPort, 'show info').catch(() => '');
+        const now = /^Pid: (\d+)/m.exec(info)?.[1];
+        if (now && now !== pid) return;
+        if (Date.now() > deadline) throw new Error(`HAProxy did not reload: worker ${pid} still answers\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     },
     async stop() {
       child.kill('SIGTERM');

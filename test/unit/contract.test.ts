@@ -59,6 +59,7 @@ describe('README examples', () => {
   it.each([
     ['canary-with-approval', 'example-canary-with-approval.yml'],
     ['abort', 'example-abort.yml'],
+    ['preview', 'example-preview.yml'],
   ])('the %s example matches .github/workflows/%s, apart from its trigger and how it names the action', (marker, file) => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const block = new RegExp(`<!-- example:${marker} -->\\n\`\`\`yaml\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];

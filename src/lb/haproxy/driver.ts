@@ -4,12 +4,15 @@ import { NAME_PATTERN, matchesSelector, type Selector } from '../../plan/selecto
 import type { Transport } from '../url.js';
 import { refusal, RuntimeApi } from './runtime-api.js';
 import { adminState, num, parseServersState, parseStatCsv, type Row } from './stat.js';
+import { HaproxyPreviews, type HaproxyPreviewOptions } from './previews.js';
 
 export interface HaproxyOptions {
   readonly transport: Transport;
   readonly timeoutMs?: number;
   readonly retries?: number;
   readonly retryDelayMs?: number;
+  /** Where previews are routed (map and backend); the driver offers preview routing when given. */
+  readonly previews?: HaproxyPreviewOptions;
 }
 
 function assertName(id: string): [string, string] {
@@ -62,6 +65,7 @@ export class HaproxyDriver implements Driver {
   private readonly api: RuntimeApi;
   /** Server ids (`sid`) seen so far: later reads of known servers fetch just those rows, not the whole backend. */
   private readonly sids = new Map<string, string>();
+  readonly previews: HaproxyPreviews | undefined;
 
   constructor(options: HaproxyOptions) {
     this.api = new RuntimeApi({
@@ -70,6 +74,11 @@ export class HaproxyDriver implements Driver {
       retries: options.retries ?? 3,
       retryDelayMs: options.retryDelayMs ?? 250,
     });
+    this.previews = options.previews ? new HaproxyPreviews(this.api, options.previews, {
+          servers: (selectors) => this.servers(selectors),
+          // A deleted server's id may come back with another sid.
+          forget: (id) => this.sids.delete(id),
+        }) : undefined;
   }
 
   get roundTrips(): number {

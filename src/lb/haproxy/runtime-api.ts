@@ -61,9 +61,12 @@ export class RuntimeApi {
   }
 }
 
-/** A reply that carries an error: HAProxy answers a successful `set` with nothing at all. */
+/**
+ * A reply that carries an error: HAProxy answers a successful `set` with nothing at all, and some successes with a
+ * message of severity warning or below (`[6]: New server registered.`).
+ */
 export function refusal(reply: Reply): string | undefined {
   const text = reply.text.trim();
-  if (text === '') return undefined;
+  if (text === '' || /^\[[4-7]\]: /.test(text)) return undefined;
   return text.replace(/^\[\d\]: /, '').split('\n')[0];
 }

@@ -1,0 +1,140 @@
+/**
+ * Preview routing on HAProxy: a runtime map from preview keys to server names, read by the frontend lines the README
+ * shows, and servers added to the preview backend at run time (`add server`, 2.6+). Map pitfalls handled here:
+ * `add map` does not deduplicate, `set map` does not insert, `del map` of a missing key is an error.
+ */
+import type { PreviewCheck, PreviewRouting, Server } from '../driver.js';
+import { NAME_PATTERN, type Selector } from '../../plan/selectors.js';
+import { refusal, type Reply, type RuntimeApi } from './runtime-api.js';
+
+export interface HaproxyPreviewOptions {
+  /** The map file as haproxy.cfg names it. */
+  readonly map: string;
+  readonly backend: string;
+}
+
+/** The frontend and backend lines a user adds once; the README shows the same text. */
+export function previewConfigHint(options: HaproxyPreviewOptions): string {
+  return `add the preview lines from the README's "Pull-request previews" section to haproxy.cfg (map ${options.map}, backend ${options.backend}) and reload HAProxy once`;
+}
+
+/** `show map FILE` lines: `0x55d0c1 KEY VALUE`. */
+export function parseMapEntries(text: string): [string, string][] {
+  const entries: [string, string][] = [];
+  for (const line of text.split('\n')) {
+    const match = /^0x[0-9a-f]+ (\S+) (\S+)$/i.exec(line.trim());
+    if (match) entries.push([match[1] ?? '', match[2] ?? '']);
+  }
+  return entries;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class HaproxyPreviews implements PreviewRouting {
+  readonly backend: string;
+
+  constructor(
+    private readonly api: RuntimeApi,
+    private readonly options: HaproxyPreviewOptions,
+    private readonly lb: { servers(selectors: readonly Selector[]): Promise<Server[]>; forget(id: string): void },
+  ) {
+    this.backend = options.backend;
+  }
+
+  /** A read's reply is its data; an error comes with severity 0-3 (the batch starts with `set severity-output number`). */
+  private async read(command: string): Promise<string> {
+    const [reply] = await this.api.run([command]);
+    const text = reply?.text ?? '';
+    if (/^\[[0-3]\]: /.test(text)) throw new Error(`HAProxy refused '${command}': ${text.replace(/^\[\d\]: /, '')}`);
+    return text;
+  }
+
+  private async run(commands: readonly string[]): Promise<Reply[]> {
+    const replies = await this.api.run(commands);
+    const refused = replies.map((r) => ({ r, why: refusal(r) })).filter((x) => x.why !== undefined);
+    if (refused.length) throw new Error(`HAProxy refused ${refused.map((x) => `'${x.r.command}': ${x.why}`).join('; ')}`);
+    return replies;
+  }
+
+  private serverOf(id: string): string {
+    const [backend, server, ...rest] = id.split('/');
+    if (backend !== this.backend || !server || rest.length || !NAME_PATTERN.test(server)) {
+      throw new Error(`'${id}' is not a server of the preview backend ${this.backend}`);
+    }
+    return server;
+  }
+
+  async check(): Promise<void> {
+    const [maps, state] = await this.api.run(['show map', `show servers state ${this.options.backend}`]);
+    const problems: string[] = [];
+    if (!maps?.text.includes(`(${this.options.map})`)) {
+      problems.push(`preview-map: HAProxy has no map ${this.options.map}; ${previewConfigHint(this.options)}`);
+    }
+    if (state && /^\[[0-3]\]: /.test(state.text)) {
+      problems.push(`preview-backend: HAProxy has no backend ${this.options.backend}; ${previewConfigHint(this.options)}`);
+    }
+    if (problems.length) throw new Error(problems.join('\n'));
+  }
+
+  async routes(): Promise<Map<string, string[]>> {
+    const routes = new Map<string, string[]>();
+    for (const [key, server] of parseMapEntries(await this.read(`show map ${this.options.map}`))) {
+      routes.set(key, [...(routes.get(key) ?? []), `${this.backend}/${server}`]);
+    }
+    return routes;
+  }
+
+  servers(): Promise<Server[]> {
+    return this.lb.servers([{ text: `${this.backend}/*`, backend: this.backend, server: '*' }]);
+  }
+
+  async register(name: string, address: string, check: PreviewCheck): Promise<void> {
+    const id = `${this.backend}/${this.serverOf(`${this.backend}/${name}`)}`;
+    if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(address)) throw new Error(`'${address}' is not HOST:PORT`);
+    // Dynamic servers inherit nothing from default-server: weight 0 keeps them out of load balancing (only the
+    // key's use-server rule reaches them, so a preview that is down answers 503 rather than another preview).
+    this.lb.forget(id);
+    const options = `check inter ${Math.max(100, Math.round(check.intervalMs))} rise ${check.rise} fall ${check.fall} weight 0`;
+    try {
+      await this.run([`add server ${id} ${address} ${options}`, `enable health ${id}`]);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/dynamic load.?balancing/i.test(message)) {
+        throw new Error(`preview-backend: ${this.backend} must use a dynamic algorithm (e.g. balance roundrobin) for servers added at run time: ${message}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async route(key: string, serverId: string): Promise<void> {
+    const server = this.serverOf(serverId);
+    const existing = (await this.routes()).get(key);
+    // `set map` changes every entry of the key at once; `add map` only for a key with none (it would duplicate).
+    await this.run([existing ? `set map ${this.options.map} ${key} ${server}` : `add map ${this.options.map} ${key} ${server}`]);
+    const after = (await this.routes()).get(key) ?? [];
+    if (after.length === 0 || after.some((id) => id !== serverId)) {
+      throw new Error(`HAProxy's map ${this.options.map} routes ${key} to ${after.join(', ') || 'nothing'} after the change, not ${serverId}`);
+    }
+  }
+
+  async unroute(key: string): Promise<void> {
+    if (!(await this.routes()).has(key)) return;
+    await this.run([`del map ${this.options.map} ${key}`]);
+  }
+
+  async unregister(serverId: string, timeoutMs: number): Promise<void> {
+    const id = `${this.backend}/${this.serverOf(serverId)}`;
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      const [reply] = await this.api.run([`del server ${id}`]);
+      const why = reply ? refusal(reply) : undefined;
+      if (!why) {
+        this.lb.forget(id);
+        return;
+      }
+      // Idle or in-flight connections block the delete for a moment after maint.
+      if (!/connection|queue/i.test(why) || Date.now() >= deadline) throw new Error(`HAProxy refused 'del server ${id}': ${why}`);
+      await sleep(Math.min(1000, 100 * 2 ** attempt));
+    }
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Which preview servers belong to a key, and what a new one is called: `KEY:VERSION` in the preview backend.
+ * Keys may hold letters, digits, '.', '_' and '-', never ':', so a key's servers are exactly those named `KEY:...`.
+ */
+import type { Server } from '../lb/driver.js';
+
+/** Server names HAProxy accepts: the version is reduced to those characters and kept short. */
+function nameSafe(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40) || 'v';
+}
+
+/** The servers this tool registered for the key. */
+export function ownedBy(key: string, servers: readonly Server[]): Server[] {
+  return servers.filter((s) => s.name.startsWith(`${key}:`));
+}
+
+export type ServerChoice = { readonly kind: 'reuse'; readonly server: Server } | { readonly kind: 'register'; readonly name: string };
+
+/**
+ * The server a preview of `version` at `address` uses: the key's server of that version and address when one is
+ * there already (the same job run again), else a new name that no server of the backend has.
+ */
+export function chooseServer(key: string, version: string, address: string, backendServers: readonly Server[]): ServerChoice {
+  const base = `${key}:${nameSafe(version)}`;
+  const same = backendServers.find((s) => s.name === base && s.address === address);
+  if (same) return { kind: 'reuse', server: same };
+  const names = new Set(backendServers.map((s) => s.name));
+  let name = base;
+  for (let n = 2; names.has(name); n++) name = `${base}-${n}`;
+  return { kind: 'register', name };
+}

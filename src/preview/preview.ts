@@ -1,0 +1,191 @@
+/**
+ * Opening, updating and closing a preview: requests that carry the key reach one server; nobody else's traffic
+ * moves. A new server is verified before the key routes to it, the route is switched in one step, and only then are
+ * the key's earlier servers drained and removed, so the key never routes nowhere.
+ */
+import * as core from '@actions/core';
+import type { Driver, PreviewRouting, Server } from '../lb/driver.js';
+import { runCommand } from '../exec.js';
+import { probeUrl } from '../probes/http.js';
+import { exactSelectors, waitDrained, waitLbHealthy, waitProbesPass } from '../engine/gates.js';
+import type { UpdateContext } from '../engine/update.js';
+import { InputError } from '../inputs.js';
+import { chooseServer, ownedBy } from './names.js';
+
+export interface PreviewOutcome {
+  readonly result: 'succeeded' | 'failed';
+  readonly key: string;
+  /** Where the key routes at the end: the new server, the previous one when the new one failed, or none. */
+  readonly routedTo: Server | undefined;
+  /** Whether routedTo runs this run's version. */
+  readonly current: boolean;
+  /** Servers of the key removed by this run. */
+  readonly removed: readonly string[];
+  /** The one-line story, for the log, the deployment status and the comment. */
+  readonly message: string;
+  /** The new server's health when it failed, in words. */
+  readonly failure?: string;
+}
+
+/** The driver's preview routing, after checking the load balancer is set up for it (reads only). */
+export async function previewRouting(driver: Driver): Promise<PreviewRouting> {
+  const routing = driver.previews;
+  if (!routing) throw new InputError(['load-balancer: this load balancer cannot route previews']);
+  try {
+    await routing.check();
+  } catch (error) {
+    throw new InputError((error as Error).message.split('\n'));
+  }
+  return routing;
+}
+
+async function one(driver: Driver, id: string): Promise<Server> {
+  const [server] = await driver.servers(exactSelectors([id]));
+  if (!server) throw new Error(`${id} is not on the load balancer any more`);
+  return server;
+}
+
+/** deploy-command, direct probes, then the load balancer's own check; a server in maint is brought to ready. */
+async function verify(ctx: UpdateContext, server: Server): Promise<void> {
+  const { settings, driver, timeline } = ctx;
+  const deadline = Date.now() + settings.startupTimeoutMs;
+  if (settings.deployCommand) {
+    const result = await runCommand(settings.deployCommand, { server, version: settings.version });
+    if (result.exitCode !== 0) throw new Error(`deploy-command exited ${result.exitCode}${result.tail ? `: ${result.tail}` : ''}`);
+    timeline.note(`${server.id}: deploy-command done`);
+  }
+  if (settings.probe.healthUrl) {
+    await waitProbesPass(ctx.prober, probeUrl(settings.probe.healthUrl, server), settings, deadline, ctx.signal);
+    timeline.note(`${server.id}: passed ${settings.probe.healthyThreshold} direct probes`);
+  }
+  if (server.admin === 'maint') {
+    // Checks do not run in maint; in drain they do, and weight 0 keeps everyone else's traffic away regardless.
+    await driver.apply([{ server: server.id, admin: 'drain' }]);
+    timeline.note(`${server.id}: drain (health checks start)`);
+  }
+  const unhealthy = await waitLbHealthy(driver, [server.id], deadline, ctx.signal);
+  const status = unhealthy.get(server.id);
+  if (status) throw new Error(`the load balancer's own check did not pass within startup-timeout (${status})`);
+  if (server.admin !== 'ready') await driver.apply([{ server: server.id, admin: 'ready' }]);
+  const checked = await one(driver, server.id);
+  timeline.note(`${server.id}: healthy (${checked.check?.status ?? 'no check'}), ready`);
+}
+
+/** Drains, takes out and deletes servers this tool registered; returns the ids removed. */
+async function retire(ctx: UpdateContext, routing: PreviewRouting, servers: readonly Server[]): Promise<string[]> {
+  if (servers.length === 0) return [];
+  const ids = servers.map((s) => s.id);
+  const left = await waitDrained(ctx.driver, ids, ctx.settings.drainTimeoutMs, ctx.signal);
+  if (left > 0) ctx.timeline.note(`${left} requests still in flight on ${ids.join(', ')} after drain-timeout; removing anyway`);
+  await ctx.driver.apply(ids.map((id) => ({ server: id, admin: 'maint' as const })));
+  for (const id of ids) {
+    await routing.unregister(id, ctx.settings.drainTimeoutMs + 5000);
+    ctx.timeline.note(`${id}: removed from the load balancer`);
+  }
+  return ids;
+}
+
+/** The existing server `targets` names: exactly one, in the preview backend, serving no other key. */
+async function targetServer(ctx: UpdateContext, routing: PreviewRouting, routes: Map<string, string[]>, key: string): Promise<Server> {
+  const targets = ctx.settings.previewTargets ?? [];
+  const found = await ctx.driver.servers(targets);
+  const list = targets.map((t) => t.text).join(', ');
+  if (found.length !== 1) {
+    throw new InputError([`targets: ${list} names ${found.length} servers (${found.map((s) => s.id).join(', ') || 'none'}); a preview routes to exactly one`]);
+  }
+  const server = found[0] as Server;
+  if (server.backend !== routing.backend) {
+    throw new InputError([`targets: ${server.id} is not in the preview backend ${routing.backend}, where the preview-key rule routes (see preview-backend)`]);
+  }
+  const other = [...routes].find(([k, ids]) => k !== key && ids.includes(server.id));
+  if (other) throw new InputError([`targets: ${server.id} already serves preview ${other[0]}; close that preview first or pick another server`]);
+  return server;
+}
+
+export async function openPreview(ctx: UpdateContext, routing: PreviewRouting): Promise<PreviewOutcome> {
+  const { settings, driver, timeline } = ctx;
+  const key = settings.previewKey;
+  const routes = await routing.routes();
+  const before = routes.get(key) ?? [];
+  const backendServers = await routing.servers();
+  const owned = ownedBy(key, backendServers);
+  core.info(`${key} routes to ${before.join(', ') || 'nothing'} now; servers of ${key}: ${owned.map((s) => `${s.id} ${s.address}`).join(', ') || 'none'}`);
+
+  let candidate: Server;
+  let registered = false;
+  if (settings.previewTargets) {
+    candidate = await targetServer(ctx, routing, routes, key);
+    if (candidate.weight !== 0) {
+      // Weight 0: only the key's rule reaches it, never the backend's load balancing (another preview's fallback).
+      await driver.apply([{ server: candidate.id, weight: 0 }]);
+      timeline.note(`${candidate.id}: weight ${candidate.weight} -> 0 (reached only by its preview key)`);
+    }
+  } else {
+    const choice = chooseServer(key, settings.version, settings.previewAddress, backendServers);
+    if (choice.kind === 'reuse') {
+      candidate = choice.server;
+      timeline.note(`${candidate.id} (${candidate.address}) already registered for ${settings.version}: checking it again`);
+    } else {
+      await routing.register(choice.name, settings.previewAddress, {
+        intervalMs: settings.probe.intervalMs,
+        rise: settings.probe.healthyThreshold,
+        fall: settings.probe.unhealthyThreshold,
+      });
+      registered = true;
+      candidate = await one(driver, `${routing.backend}/${choice.name}`);
+      timeline.note(`${candidate.id} registered at ${settings.previewAddress} (maint, weight 0)`);
+    }
+  }
+
+  await ctx.hooks.stage(`checking ${candidate.id}`);
+  try {
+    await verify(ctx, candidate);
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    const why = (error as Error).message;
+    timeline.note(`${candidate.id}: failed its checks: ${why}`);
+    if (registered) await retire(ctx, routing, [await one(driver, candidate.id)]);
+    const previous = before[0] ? await one(driver, before[0]).catch(() => undefined) : undefined;
+    const keeps = previous ? `${key} still routes to ${previous.id}, the previous build` : `${key} routes nowhere: its requests get the normal site`;
+    return { result: 'failed', key, routedTo: previous, current: false, removed: registered ? [candidate.id] : [], failure: why, message: `${settings.version} failed its checks on ${candidate.id} (${why}); ${keeps}` };
+  }
+
+  if (!(before.length === 1 && before[0] === candidate.id)) {
+    await routing.route(key, candidate.id);
+    timeline.note(`${key} -> ${candidate.id}${before.length ? ` (was ${before.join(', ')})` : ''}`);
+  }
+  const stale = owned.filter((s) => s.id !== candidate.id);
+  const removed = await retire(ctx, routing, stale);
+  const routedTo = await one(driver, candidate.id);
+  return {
+    result: 'succeeded',
+    key,
+    routedTo,
+    current: true,
+    removed,
+    message: `${key} routes to ${routedTo.id} (${routedTo.address}, ${settings.version})${removed.length ? `; removed ${removed.join(', ')}` : ''}`,
+  };
+}
+
+export async function closePreview(ctx: UpdateContext, routing: PreviewRouting): Promise<PreviewOutcome> {
+  const key = ctx.settings.previewKey;
+  const before = (await routing.routes()).get(key) ?? [];
+  const owned = ownedBy(ctx.settings.previewKey, await routing.servers());
+  if (before.length === 0 && owned.length === 0) {
+    return { result: 'succeeded', key, routedTo: undefined, current: false, removed: [], message: `${key} has no preview on the load balancer: nothing to close` };
+  }
+  if (before.length) {
+    await routing.unroute(key);
+    ctx.timeline.note(`${key}: route to ${before.join(', ')} removed; its requests get the normal site`);
+  }
+  const removed = await retire(ctx, routing, owned);
+  const kept = before.filter((id) => !removed.includes(id));
+  return {
+    result: 'succeeded',
+    key,
+    routedTo: undefined,
+    current: false,
+    removed,
+    message: `${key} closed: no route${removed.length ? `; removed ${removed.join(', ')}` : ''}${kept.length ? `; ${kept.join(', ')} (named by targets) left in place` : ''}`,
+  };
+}

@@ -1,0 +1,220 @@
+/**
+ * Pull-request previews against real HAProxy configured with the README's lines: requests with the key reach the
+ * preview and nothing else does, previews are independent, updates leave no gap, close removes everything, and
+ * GitHub sees one comment and a transient deployment (checked against the OpenAPI description).
+ */
+import http from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { errors, runAction, type ActionRun } from '../helpers/action.js';
+import { githubEnv, startGithubApi, type GithubApi } from '../helpers/github-api.js';
+import { startLoad, type LoadStats } from '../helpers/load.js';
+import { startPreviewLab, type PreviewLab } from '../helpers/previews.js';
+
+let api: GithubApi;
+let lab: PreviewLab | undefined;
+beforeAll(async () => {
+  api = await startGithubApi();
+});
+afterAll(() => api.close());
+afterEach(async () => {
+  await lab?.stop();
+  lab = undefined;
+  api.reset();
+});
+
+function preview(l: PreviewLab, pr: number, extra: Record<string, string>): Promise<ActionRun> {
+  return runAction(l.inputs({ action: 'preview', ...extra }), { env: { ...githubEnv(api), ...l.event(pr) } });
+}
+
+function closePreview(l: PreviewLab, pr: number): Promise<ActionRun> {
+  return runAction(l.inputs({ action: 'close-preview' }), { env: { ...githubEnv(api), ...l.event(pr) } });
+}
+
+/** Exactly `count` requests at a steady rate with these headers; resolves with what answered. */
+async function requests(url: string, count: number, headers: Record<string, string>): Promise<LoadStats> {
+  const load = startLoad(url, { rps: 400, maxRequests: count, headers });
+  for (;;) {
+    const s = load.snapshot();
+    if (s.ok + s.failed >= count) return load.stop();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function previewServers(l: PreviewLab): Promise<string[]> {
+  const state = await l.haproxy.cli('show servers state previews');
+  return state.split('\n').filter((line) => /^\d+ previews /.test(line)).map((line) => line.split(' ')[3] ?? '');
+}
+
+async function mapEntries(l: PreviewLab): Promise<string[]> {
+  const text = await l.haproxy.cli(`show map ${l.mapPath}`);
+  return text.split('\n').filter((line) => line.startsWith('0x')).map((line) => line.split(' ').slice(1).join(' '));
+}
+
+function get(url: string): Promise<{ version: string; setCookie: string[] }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ version: String(res.headers['x-version'] ?? 'none'), setCookie: res.headers['set-cookie'] ?? [] }));
+    }).on('error', reject);
+  });
+}
+
+describe('previews on HAProxy', () => {
+  it('routes 1000 requests by header and 1000 by cookie to pr-7 and nothing else; close removes it with 0 failed', async () => {
+    lab = await startPreviewLab();
+    const address = await lab.build('pr7-build');
+    const background = startLoad(lab.url, { rps: 100, maxMs: 60_000 });
+
+    const opened = await preview(lab, 7, { version: 'abc1234', 'preview-address': address });
+    expect(errors(opened)).toEqual([]);
+    expect(opened.code).toBe(0);
+    expect(opened.outputs.result).toBe('succeeded');
+    expect(await previewServers(lab)).toEqual(['pr-7:abc1234']);
+    expect(await mapEntries(lab)).toEqual(['pr-7 pr-7:abc1234']);
+
+    const byHeader = await requests(lab.url, 1000, { 'x-preview': 'pr-7' });
+    const byCookie = await requests(lab.url, 1000, { cookie: 'session=1; preview=pr-7' });
+    const otherKey = await requests(lab.url, 200, { 'x-preview': 'pr-8', cookie: 'preview=nope' });
+    expect(byHeader.versions).toEqual({ 'pr7-build': 1000 });
+    expect(byCookie.versions).toEqual({ 'pr7-build': 1000 });
+    expect(otherKey.versions).toEqual({ v1: 200 });
+    expect([byHeader.failed, byCookie.failed, otherKey.failed]).toEqual([0, 0, 0]);
+
+    // A browser's first visit with ?preview=pr-7 reaches the preview and gets the cookie for the next ones.
+    const link = await get(`${lab.url}?preview=pr-7`);
+    expect(link.version).toBe('pr7-build');
+    expect(link.setCookie.join()).toMatch(/^preview=pr-7; Path=\//);
+    expect((await get(`${lab.url}?preview=unknown`)).setCookie).toEqual([]);
+
+    const during = startLoad(lab.url, { rps: 200, maxMs: 60_000, headers: { 'x-preview': 'pr-7' } });
+    await new Promise((r) => setTimeout(r, 500));
+    const closed = await closePreview(lab, 7);
+    const closedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 500));
+    const keyed = await during.stop();
+    const plain = await background.stop();
+    expect(errors(closed)).toEqual([]);
+    expect(closed.outputs.result).toBe('succeeded');
+    expect(keyed.failed, JSON.stringify(keyed.failures)).toBe(0);
+    expect(plain.failed, JSON.stringify(plain.failures)).toBe(0);
+    expect(plain.versions).toEqual({ v1: plain.ok });
+    expect(keyed.requests.filter((r) => r.start > closedAt && r.version !== 'v1')).toEqual([]);
+    expect(keyed.requests.filter((r) => r.start > closedAt).length).toBeGreaterThan(50);
+    expect(await previewServers(lab)).toEqual([]);
+    expect(await mapEntries(lab)).toEqual([]);
+
+    // GitHub: one comment, created then edited; a transient deployment, success then inactive.
+    expect(api.violations).toEqual([]);
+    expect(api.comments).toHaveLength(1);
+    const comment = api.comments[0];
+    expect(comment?.issue).toBe(7);
+    expect(comment?.updates).toBe(1);
+    expect(comment?.body).toContain('<!-- zero-downtime-deploy preview pr-7 -->');
+    expect(comment?.body).toContain('### Preview `pr-7`: closed');
+    const commentCalls = api.requests.filter((r) => r.operation.includes('comments')).map((r) => r.operation);
+    expect(commentCalls).toEqual([
+      'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
+      'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
+      'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
+      'PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}',
+    ]);
+    const created = api.requests.find((r) => r.operation === 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments');
+    expect(created?.body?.body).toContain("curl -H 'X-Preview: pr-7' https://shop.example.com/");
+    expect(created?.body?.body).toContain('https://shop.example.com/?preview=pr-7');
+    expect(created?.body?.body).toMatch(/\| health \| load balancer check: UP L7OK/);
+    const deployments = api.deployments();
+    expect(deployments.map((d) => [d.environment, d.transient, d.states])).toEqual([['preview/pr-7', true, ['inactive', 'success', 'in_progress', 'in_progress']]]);
+    const deploy = api.requests.find((r) => r.operation === 'POST /repos/{owner}/{repo}/deployments');
+    expect(deploy?.body).toMatchObject({ ref: '0007abcdef0123456789abcdef0123456789abcd', transient_environment: true, production_environment: false });
+    const success = api.requests.find((r) => r.body?.state === 'success');
+    expect(success?.body?.environment_url).toBe('https://shop.example.com/?preview=pr-7');
+    expect(opened.summary).toContain('| server | `previews/pr-7:abc1234` at `' + address + '` |');
+  }, 120_000);
+
+  it('runs two previews independently, and closing one leaves the other; closing an absent one is a no-op', async () => {
+    lab = await startPreviewLab();
+    const [a7, a8] = [await lab.build('pr7-build'), await lab.build('pr8-build')];
+    const [run7, run8] = await Promise.all([preview(lab, 7, { version: 'c7', 'preview-address': a7 }), preview(lab, 8, { version: 'c8', 'preview-address': a8 })]);
+    expect([run7.code, run8.code, ...errors(run7), ...errors(run8)]).toEqual([0, 0]);
+    const [h7, h8, c8, none] = await Promise.all([
+      requests(lab.url, 500, { 'x-preview': 'pr-7' }),
+      requests(lab.url, 500, { 'x-preview': 'pr-8' }),
+      requests(lab.url, 500, { cookie: 'preview=pr-8' }),
+      requests(lab.url, 500, {}),
+    ]);
+    expect([h7.versions, h8.versions, c8.versions, none.versions]).toEqual([{ 'pr7-build': 500 }, { 'pr8-build': 500 }, { 'pr8-build': 500 }, { v1: 500 }]);
+
+    expect((await closePreview(lab, 7)).code).toBe(0);
+    const [after7, after8] = await Promise.all([requests(lab.url, 200, { 'x-preview': 'pr-7' }), requests(lab.url, 200, { 'x-preview': 'pr-8' })]);
+    expect([after7.versions, after8.versions]).toEqual([{ v1: 200 }, { 'pr8-build': 200 }]);
+    expect(await previewServers(lab)).toEqual(['pr-8:c8']);
+    expect(api.comments.map((c) => [c.issue, c.updates]).sort((x, y) => Number(x[0]) - Number(y[0]))).toEqual([[7, 1], [8, 0]]);
+
+    const again = await closePreview(lab, 7);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('pr-7 has no preview on the load balancer: nothing to close');
+    expect(await mapEntries(lab)).toEqual(['pr-8 pr-8:c8']);
+  }, 120_000);
+
+  it('a new push replaces the build with no gap; a build that fails its checks leaves the previous one serving', async () => {
+    lab = await startPreviewLab();
+    const first = await lab.build('push-1');
+    expect((await preview(lab, 7, { version: 'push1', 'preview-address': first })).code).toBe(0);
+    const second = await lab.build('push-2');
+    const keyed = startLoad(lab.url, { rps: 300, maxMs: 60_000, headers: { 'x-preview': 'pr-7' } });
+    const update = await preview(lab, 7, { version: 'push2', 'preview-address': second });
+    await new Promise((r) => setTimeout(r, 300));
+    const stats = await keyed.stop();
+    expect(errors(update)).toEqual([]);
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    // Never the normal site: the key always routed to a preview build, the old one until the switch.
+    expect(Object.keys(stats.versions).sort()).toEqual(['push-1', 'push-2']);
+    const lastOld = Math.max(...stats.requests.filter((r) => r.version === 'push-1').map((r) => r.start));
+    const firstNew = Math.min(...stats.requests.filter((r) => r.version === 'push-2').map((r) => r.start));
+    expect(lastOld).toBeLessThanOrEqual(firstNew + 50);
+    expect(await previewServers(lab)).toEqual(['pr-7:push2']);
+
+    const broken = await lab.build('push-3', { APP_NEXT_HEALTHY: '0' });
+    const failed = await preview(lab, 7, { version: 'push3', 'preview-address': broken, 'startup-timeout': '3s' });
+    expect(failed.code).toBe(1);
+    expect(failed.outputs.result).toBe('failed');
+    expect(errors(failed).join('\n')).toMatch(/push3 failed its checks on previews\/pr-7:push3 .*; pr-7 still routes to previews\/pr-7:push2, the previous build/);
+    expect(await previewServers(lab)).toEqual(['pr-7:push2']);
+    expect((await requests(lab.url, 100, { 'x-preview': 'pr-7' })).versions).toEqual({ 'push-2': 100 });
+    expect(api.comments).toHaveLength(1);
+    expect(api.comments[0]?.updates).toBe(2);
+    expect(api.comments[0]?.body).toContain('### Preview `pr-7`: the new build failed its checks');
+    expect(api.violations).toEqual([]);
+    // Each push has its own deployment; the replaced one is inactive, the failed one failure.
+    expect(api.deployments().map((d) => d.states[0])).toEqual(['failure', 'success', 'inactive']);
+  }, 120_000);
+
+  it('a reload forgets previews: keyed requests get the normal site without errors, and re-running brings it back', async () => {
+    lab = await startPreviewLab();
+    const address = await lab.build('pr7-build');
+    expect((await preview(lab, 7, { version: 'r1', 'preview-address': address })).code).toBe(0);
+    const keyed = startLoad(lab.url, { rps: 200, maxMs: 60_000, headers: { 'x-preview': 'pr-7' }, retryResets: true });
+    await new Promise((r) => setTimeout(r, 500));
+    await lab.haproxy.reload();
+    await new Promise((r) => setTimeout(r, 1000));
+    const stats = await keyed.stop();
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    expect(Object.keys(stats.versions).sort()).toEqual(['pr7-build', 'v1']);
+    expect(await previewServers(lab)).toEqual([]);
+    expect((await preview(lab, 7, { version: 'r1', 'preview-address': address })).code).toBe(0);
+    expect((await requests(lab.url, 100, { 'x-preview': 'pr-7' })).versions).toEqual({ 'pr7-build': 100 });
+  }, 120_000);
+
+  it('an HAProxy without the preview lines: the error names preview-map and preview-backend, nothing is changed', async () => {
+    lab = await startPreviewLab({ withPreviewConfig: false });
+    const address = await lab.build('pr7-build');
+    const before = await lab.haproxy.cli('show servers state');
+    const run = await preview(lab, 7, { version: 'x1', 'preview-address': address });
+    expect(run.code).toBe(1);
+    const message = errors(run).join('\n');
+    expect(message).toMatch(/preview-map: HAProxy has no map .*previews\.map; add the preview lines from the README's "Pull-request previews" section/);
+    expect(message).toMatch(/preview-backend: HAProxy has no backend previews/);
+    expect(await lab.haproxy.cli('show servers state')).toBe(before);
+    expect(api.requests).toEqual([]);
+  }, 60_000);
+});
