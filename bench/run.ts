@@ -17,9 +17,10 @@ import { poolInputs, startPools, type PoolsLab } from '../test/helpers/pools.js'
 import { freePort, waitForPort } from '../test/helpers/ports.js';
 import { startRelay } from '../test/helpers/relay.js';
 import { startNginx } from '../test/helpers/nginx.js';
+import { startPreviewLab } from '../test/helpers/previews.js';
 
 const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
-/** `--only fleet` (or deploys, rollback, cold): measure one section and print it, leaving RESULTS.md alone. */
+/** `--only fleet` (or deploys, nginx, rollback, previews, cold): measure one section and print it, leaving RESULTS.md alone. */
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const wanted = (section: string) => !ONLY || ONLY === section;
 const RPS = 300;
@@ -30,6 +31,8 @@ function median(values: readonly number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function log(text: string): void {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}`);
@@ -158,6 +161,40 @@ async function fleetCost(servers: number): Promise<{ batches: number; roundTrips
   }
 }
 
+// 6. Previews: open one, replace its build (a new push) and close it, under load on the key.
+interface PreviewCost {
+  readonly openMs: number;
+  readonly updateMs: number;
+  readonly closeMs: number;
+  readonly requests: number;
+  readonly failed: number;
+  /** Keyed requests the normal site answered before the close began: must be 0 (the key never routed nowhere). */
+  readonly strays: number;
+}
+
+async function previewCost(): Promise<PreviewCost> {
+  const lab = await startPreviewLab();
+  try {
+    const inputs = (extra: Record<string, string>) => lab.inputs({ action: 'preview', 'preview-key': 'pr-1', 'github-token': '', ...extra });
+    const open = await runAction(inputs({ version: 'b1', 'preview-address': await lab.build('build-1') }));
+    if (open.code !== 0) throw new Error(`preview failed: ${open.stdout.slice(-500)}`);
+    const second = await lab.build('build-2');
+    const load = startLoad(lab.url, { rps: RPS, maxMs: 60_000, headers: { 'x-preview': 'pr-1' } });
+    await sleep(1000);
+    const update = await runAction(inputs({ version: 'b2', 'preview-address': second }));
+    await sleep(1000);
+    const closingAt = Date.now();
+    const close = await runAction(inputs({ action: 'close-preview' }));
+    await sleep(500);
+    const stats = await load.stop();
+    if (update.code !== 0 || close.code !== 0) throw new Error('preview update or close failed');
+    const strays = stats.requests.filter((r) => r.start < closingAt && r.version === 'v1').length;
+    return { openMs: open.durationMs, updateMs: update.durationMs, closeMs: close.durationMs, requests: stats.sent, failed: stats.failed, strays };
+  } finally {
+    await lab.stop();
+  }
+}
+
 // 5. Cold start of the bundle for a dry run, and its size.
 async function coldStart(): Promise<number> {
   const port = await freePort();
@@ -212,6 +249,12 @@ for (const servers of wanted('fleet') ? [10, 100, 1000] : []) {
   const cost = await fleetCost(servers);
   fleets.push({ servers, cost });
   log(`fleet ${servers}: ${cost.batches} batches, ${cost.roundTripsPerBatch.toFixed(1)} round trips/batch, overhead ${cost.overheadMs.toFixed(0)}ms/batch`);
+}
+const previews: PreviewCost[] = [];
+for (let i = 0; i < (wanted('previews') ? RUNS : 0); i++) {
+  previews.push(await previewCost());
+  const p = previews.at(-1) as PreviewCost;
+  log(`preview: open ${p.openMs}ms, update ${p.updateMs}ms, close ${p.closeMs}ms; ${p.failed} of ${p.requests} keyed requests failed, ${p.strays} reached the normal site`);
 }
 const cold = wanted('cold') ? await coldStart() : 0;
 if (ONLY) process.exit(0);
@@ -284,6 +327,20 @@ results.push(
   '',
   `- \`node dist/index.js\` for a canary dry run with no load balancer listening: median ${cold} ms over 10 runs, process start to exit (target under 150 ms: ${yes(cold < 150)}).`,
   `- \`dist/index.js\`: ${(bundleBytes / 1024).toFixed(0)} KiB (target under 1.5 MB: ${yes(bundleBytes < 1.5 * 1024 * 1024)}).`,
+  '',
+  '## 6. Pull-request previews',
+  '',
+  `HAProxy with the README's preview lines. \`preview\` for a new key, then a new build at another address (a push), then \`close-preview\`, with ${RPS} requests/s carrying \`X-Preview\` from before the update to after the close. Times are whole runs of \`node dist/index.js\` (process start to exit; \`probe-interval: 200ms\`, \`healthy-threshold: 2\`, no GitHub calls).`,
+  '',
+  '| | median | each run |',
+  '|---|---|---|',
+  `| open a preview (register, probe, HAProxy check, route) | ${(median(previews.map((p) => p.openMs)) / 1000).toFixed(2)} s | ${previews.map((p) => (p.openMs / 1000).toFixed(2)).join(', ')} |`,
+  `| replace its build (register, check, switch, drain and delete the old) | ${(median(previews.map((p) => p.updateMs)) / 1000).toFixed(2)} s | ${previews.map((p) => (p.updateMs / 1000).toFixed(2)).join(', ')} |`,
+  `| close it (route removed, server drained and deleted) | ${(median(previews.map((p) => p.closeMs)) / 1000).toFixed(2)} s | ${previews.map((p) => (p.closeMs / 1000).toFixed(2)).join(', ')} |`,
+  `| keyed requests failed | ${median(previews.map((p) => p.failed))} | ${previews.map((p) => `${p.failed} of ${p.requests}`).join(', ')} |`,
+  `| keyed requests answered by the normal site before the close | ${median(previews.map((p) => p.strays))} | ${previews.map((p) => p.strays).join(', ')} |`,
+  '',
+  `Target: 0 failed and 0 answered by the normal site while the build is replaced: ${yes(previews.every((p) => p.failed === 0 && p.strays === 0))}.`,
   '',
 );
 writeFileSync(join(ROOT, 'bench/RESULTS.md'), results.join('\n'));

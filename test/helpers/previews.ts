@@ -26,6 +26,8 @@ export interface PreviewLab {
   readonly haproxy: HaproxyInstance;
   readonly url: string;
   readonly mapPath: string;
+  /** With `slot`: the app process behind the static server previews/slot1 (fleet env for deploy-command). */
+  readonly slot: Fleet | undefined;
   /** Starts a preview build answering x-version: VERSION; returns its address. */
   build(version: string, appEnv?: Record<string, string>): Promise<string>;
   /** The runner's environment for a pull_request event of this PR. */
@@ -34,8 +36,10 @@ export interface PreviewLab {
   stop(): Promise<void>;
 }
 
-export async function startPreviewLab(options: { withPreviewConfig?: boolean } = {}): Promise<PreviewLab> {
+export async function startPreviewLab(options: { withPreviewConfig?: boolean; slot?: boolean } = {}): Promise<PreviewLab> {
   const fleets: Fleet[] = [await startFleet(2, 'v1')];
+  const slot = options.slot ? await startFleet(1, 'slot-idle') : undefined;
+  if (slot) fleets.push(slot);
   const stable = fleets[0] as Fleet;
   const dir = stable.stateDir;
   const mapPath = join(dir, 'previews.map');
@@ -44,13 +48,14 @@ export async function startPreviewLab(options: { withPreviewConfig?: boolean } =
   const haproxy = await startHaproxy({
     servers: stable.ports.map((port, i) => ({ name: `web${i + 1}`, port })),
     frontend: config.frontend,
-    sections: config.backend,
+    sections: `${config.backend}${slot ? `\n    server slot1 127.0.0.1:${slot.ports[0]} check weight 0` : ''}`,
   });
   await new Promise((r) => setTimeout(r, 800));
   return {
     haproxy,
     url: `http://127.0.0.1:${haproxy.frontendPort}/`,
     mapPath,
+    slot,
     async build(version, appEnv = {}) {
       const fleet = await startFleet(1, version, appEnv);
       fleets.push(fleet);

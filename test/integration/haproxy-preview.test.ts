@@ -205,6 +205,30 @@ describe('previews on HAProxy', () => {
     expect((await requests(lab.url, 100, { 'x-preview': 'pr-7' })).versions).toEqual({ 'pr7-build': 100 });
   }, 120_000);
 
+  it('targets: deploy-command puts the build on an existing server, the key routes to it, close leaves the server', async () => {
+    lab = await startPreviewLab({ slot: true });
+    const slot = lab.slot;
+    if (!slot) throw new Error('no slot');
+    const env = { ...githubEnv(api), ...lab.event(9), ...slot.env };
+    const outside = await runAction(lab.inputs({ action: 'preview', targets: 'app/web1', version: 'pr9-build' }), { env });
+    expect(outside.code).toBe(1);
+    expect(errors(outside).join('\n')).toMatch(/targets: app\/web1 is not in the preview backend previews/);
+    expect(await mapEntries(lab)).toEqual([]);
+
+    const run = await runAction(lab.inputs({ action: 'preview', targets: 'previews/slot1', version: 'pr9-build', 'deploy-command': slot.restartCommand }), { env });
+    expect(errors(run)).toEqual([]);
+    expect(await mapEntries(lab)).toEqual(['pr-9 slot1']);
+    const [keyed, plain] = await Promise.all([requests(lab.url, 300, { 'x-preview': 'pr-9' }), requests(lab.url, 300, {})]);
+    expect([keyed.versions, plain.versions]).toEqual([{ 'pr9-build': 300 }, { v1: 300 }]);
+
+    const closed = await runAction(lab.inputs({ action: 'close-preview' }), { env });
+    expect(errors(closed)).toEqual([]);
+    expect(closed.stdout).toContain('previews/slot1 (named by targets) left in place');
+    expect(await mapEntries(lab)).toEqual([]);
+    expect(await previewServers(lab)).toEqual(['slot1']);
+    expect((await requests(lab.url, 100, { 'x-preview': 'pr-9' })).versions).toEqual({ v1: 100 });
+  }, 120_000);
+
   it('an HAProxy without the preview lines: the error names preview-map and preview-backend, nothing is changed', async () => {
     lab = await startPreviewLab({ withPreviewConfig: false });
     const address = await lab.build('pr7-build');

@@ -47,7 +47,8 @@ function toServer(stat: Row, state: Row | undefined): Server {
           passing,
           // Full health and no transition ("UP 1/2") means a check passed since the server last changed state.
           settled: passing && !status.includes('/') && num(stat, 'check_health') >= rise + fall - 1,
-          status: `${status} ${stat['check_status'] ?? ''}`.trim(),
+          // A leading '* ' in check_status only says a check is running right now.
+          status: `${status} ${(stat['check_status'] ?? '').replace(/^\* /, '')}`.trim(),
         }
       : undefined,
     inFlight: num(stat, 'scur'),
