@@ -336,11 +336,14 @@ function crossCheck(v: Parsed, raw: Record<InputName, string>): string[] {
   }
   if (previewing && strategy) problems.push(`strategy: action ${action} takes no strategy (it routes one preview key, nobody else's traffic moves)`);
   if (previewing && v.pools) problems.push(`pools: action ${action} takes no pools; use preview-address or targets`);
-  if (action === 'close-preview' && (v['preview-address'] || v.targets)) problems.push('preview-address: close-preview removes whatever the key routes to; give only preview-key');
+  const closeTakesKeyOnly = 'close-preview removes whatever the key routes to; give only preview-key';
+  if (action === 'close-preview' && v.targets) problems.push(`targets: ${closeTakesKeyOnly}`);
   for (const name of ['preview-map', 'preview-backend'] as const) {
     if (!previewing && raw[name] !== INPUT_DEFAULTS[name]) problems.push(`${name}: only used by action preview and close-preview`);
   }
-  if (action !== 'preview' && v['preview-address']) problems.push('preview-address: only used by action preview');
+  if (action !== 'preview' && v['preview-address']) {
+    problems.push(`preview-address: ${action === 'close-preview' ? closeTakesKeyOnly : 'only used by action preview'}`);
+  }
   const nginx = v['load-balancer'].kind === 'nginx';
   for (const name of ['nginx-test-command', 'nginx-reload-command', 'nginx-pid-file', 'nginx-access-log'] as const) {
     if (!nginx && raw[name] !== INPUT_DEFAULTS[name]) problems.push(`${name}: only used with an nginx load-balancer`);

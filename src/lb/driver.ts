@@ -47,8 +47,8 @@ export interface PreviewCheck {
 export interface PreviewRouting {
   /** Where preview servers live, in the load balancer's terms (for logs and the summary). */
   readonly backend: string;
-  /** Checks the load balancer is set up for previews; throws an Error that names what to add. Changes nothing. */
-  check(): Promise<void>;
+  /** What the load balancer lacks for previews, each problem naming the input or config to fix. Changes nothing. */
+  check(): Promise<string[]>;
   /** Every key's route: key -> server ids (more than one only after hand edits). */
   routes(): Promise<Map<string, string[]>>;
   /** The servers of the preview backend. */

@@ -31,11 +31,8 @@ export interface PreviewOutcome {
 export async function previewRouting(driver: Driver): Promise<PreviewRouting> {
   const routing = driver.previews;
   if (!routing) throw new InputError(['load-balancer: this load balancer cannot route previews']);
-  try {
-    await routing.check();
-  } catch (error) {
-    throw new InputError((error as Error).message.split('\n'));
-  }
+  const problems = await routing.check();
+  if (problems.length) throw new InputError(problems);
   return routing;
 }
 

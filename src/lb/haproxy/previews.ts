@@ -28,6 +28,11 @@ export function parseMapEntries(text: string): [string, string][] {
   return entries;
 }
 
+/** A read's reply is its data; an error comes with severity 0-3 (every batch starts with `set severity-output number`). */
+function readError(text: string): string | undefined {
+  return /^\[[0-3]\]: /.test(text) ? text.replace(/^\[\d\]: /, '') : undefined;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class HaproxyPreviews implements PreviewRouting {
@@ -41,11 +46,11 @@ export class HaproxyPreviews implements PreviewRouting {
     this.backend = options.backend;
   }
 
-  /** A read's reply is its data; an error comes with severity 0-3 (the batch starts with `set severity-output number`). */
   private async read(command: string): Promise<string> {
     const [reply] = await this.api.run([command]);
     const text = reply?.text ?? '';
-    if (/^\[[0-3]\]: /.test(text)) throw new Error(`HAProxy refused '${command}': ${text.replace(/^\[\d\]: /, '')}`);
+    const error = readError(text);
+    if (error) throw new Error(`HAProxy refused '${command}': ${error}`);
     return text;
   }
 
@@ -64,16 +69,16 @@ export class HaproxyPreviews implements PreviewRouting {
     return server;
   }
 
-  async check(): Promise<void> {
+  async check(): Promise<string[]> {
     const [maps, state] = await this.api.run(['show map', `show servers state ${this.options.backend}`]);
     const problems: string[] = [];
     if (!maps?.text.includes(`(${this.options.map})`)) {
       problems.push(`preview-map: HAProxy has no map ${this.options.map}; ${previewConfigHint(this.options)}`);
     }
-    if (state && /^\[[0-3]\]: /.test(state.text)) {
+    if (state && readError(state.text)) {
       problems.push(`preview-backend: HAProxy has no backend ${this.options.backend}; ${previewConfigHint(this.options)}`);
     }
-    if (problems.length) throw new Error(problems.join('\n'));
+    return problems;
   }
 
   async routes(): Promise<Map<string, string[]>> {
