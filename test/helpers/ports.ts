@@ -1,7 +1,19 @@
 import net from 'node:net';
 
-/** A TCP port free on loopback right now. */
+/** Ports handed out by this process: HAProxy binds with SO_REUSEPORT, so a port given twice would be shared silently. */
+const given = new Set<number>();
+
+/** A TCP port free on loopback right now, never one this process handed out before. */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await anyFreePort();
+    if (given.has(port)) continue;
+    given.add(port);
+    return port;
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
