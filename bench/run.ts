@@ -1,6 +1,6 @@
 /**
  * npm run bench: the measurements behind the README's promises, on real HAProxy and app processes on loopback, with
- * load from this process (bounded in requests and time). Writes bench/RESULTS.md. Takes about 6 minutes.
+ * load from this process (bounded in requests and time). Writes bench/RESULTS.md. Takes about 7 minutes.
  *   npm run bench -- --runs 3
  */
 import { execFileSync } from 'node:child_process';
