@@ -193,7 +193,7 @@ describe('previews on HAProxy', () => {
     lab = await startPreviewLab();
     const address = await lab.build('pr7-build');
     expect((await preview(lab, 7, { version: 'r1', 'preview-address': address })).code).toBe(0);
-    const keyed = startLoad(lab.url, { rps: 200, maxMs: 60_000, headers: { 'x-preview': 'pr-7' }, retryResets: true });
+    const keyed = startLoad(lab.url, { rps: 200, maxMs: 60_000, headers: { 'x-preview': 'pr-7' } });
     await new Promise((r) => setTimeout(r, 500));
     await lab.haproxy.reload();
     await new Promise((r) => setTimeout(r, 1000));
