@@ -13,6 +13,7 @@ import {
   type BatchSize,
   type CanaryStep,
   type PoolSpec,
+  type PreviewCanary,
   type Settings,
   type StatusRanges,
   type Strategy,
@@ -57,6 +58,7 @@ export const INPUT_DEFAULTS = {
   'preview-address': '',
   'preview-map': '/etc/haproxy/previews.map',
   'preview-backend': 'previews',
+  'preview-canary': '',
   'dry-run': 'false',
   'nginx-test-command': 'nginx -t',
   'nginx-reload-command': 'nginx -s reload',
@@ -251,6 +253,19 @@ function previewAddress(text: string): string | { error: string } {
   return text;
 }
 
+/** `BACKEND PERCENT% DURATION`: the preview also serves that share of the backend's real traffic for that long. */
+export function parsePreviewCanary(text: string): PreviewCanary | { error: string } {
+  const match = /^(\S+)\s+(\d+(?:\.\d+)?)%\s+(\S+)$/.exec(text.trim());
+  if (!match) return { error: `'${text}' is not BACKEND PERCENT% DURATION (e.g. app 5% 10m)` };
+  const [, backend = '', percentText = '', durationText = ''] = match;
+  if (!NAME_PATTERN.test(backend)) return { error: `'${backend}' is not a backend name (letters, digits, '-', '_', '.', ':')` };
+  const percent = Number(percentText);
+  if (percent <= 0 || percent > 50) return { error: `${percent}% is not a canary share: give more than 0% and at most 50%` };
+  const durationMs = parseDuration(durationText);
+  if (typeof durationMs !== 'number') return { error: `duration ${durationMs.error}` };
+  return { backend, percent, durationMs };
+}
+
 function optional<T>(parse: (text: string) => T | { error: string }) {
   return (text: string) => (text.trim() === '' ? undefined : parse(text));
 }
@@ -288,6 +303,7 @@ const schema = z.object({
   'preview-key': parsed((t) => (t === '' || /^[A-Za-z0-9._-]{1,63}$/.test(t) ? t : { error: `'${t}' may hold only letters, digits, '.', '_' and '-' (at most 63)` })),
   'preview-address': parsed(previewAddress),
   'preview-map': parsed((t) => (t.startsWith('/') && !/\s/.test(t) ? t : { error: `'${t}' is not an absolute path without spaces (as written in haproxy.cfg)` })),
+  'preview-canary': parsed(optional(parsePreviewCanary)),
   'preview-backend': parsed((t) => (NAME_PATTERN.test(t) ? t : { error: `'${t}' is not a backend name (letters, digits, '-', '_', '.', ':')` })),
   'dry-run': parsed(boolean),
   'nginx-test-command': z.string(),
@@ -340,6 +356,13 @@ function crossCheck(v: Parsed, raw: Record<InputName, string>): string[] {
   if (action === 'close-preview' && v.targets) problems.push(`targets: ${closeTakesKeyOnly}`);
   for (const name of ['preview-map', 'preview-backend'] as const) {
     if (!previewing && raw[name] !== INPUT_DEFAULTS[name]) problems.push(`${name}: only used by action preview and close-preview`);
+  }
+  if (action !== 'preview' && v['preview-canary']) problems.push('preview-canary: only used by action preview');
+  if (v['preview-canary'] && v['preview-canary'].durationMs < v['analysis-interval']) {
+    problems.push('preview-canary: its duration is shorter than analysis-interval, so no window could be judged');
+  }
+  if (v['preview-canary'] && v['preview-canary'].backend === v['preview-backend']) {
+    problems.push('preview-canary: names the preview backend; give the backend that serves your real traffic (e.g. app 5% 10m)');
   }
   if (action !== 'preview' && v['preview-address']) {
     problems.push(`preview-address: ${action === 'close-preview' ? closeTakesKeyOnly : 'only used by action preview'}`);
@@ -420,6 +443,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     previewTargets: v.action === 'preview' ? v.targets : undefined,
     previewMap: v['preview-map'],
     previewBackend: v['preview-backend'],
+    previewCanary: v['preview-canary'],
     pullRequest: context.pullRequestNumber,
     ref: context.sha,
     dryRun: v['dry-run'],

@@ -170,7 +170,8 @@ async function preview(settings: Settings, driver: Driver, signal: AbortSignal, 
       if (closing) {
         const changed = await deactivateDeployments(settings, environment);
         core.info(`${changed} deployment(s) of ${environment} marked inactive`);
-      } else if (outcome.result === 'succeeded') {
+      } else if (outcome.result !== 'failed') {
+        // A failed canary leaves the preview itself live: the deployment succeeded, the step reports the canary.
         await deployment.status('success', outcome.message, previewLink(settings.environmentUrl, key) || undefined);
         // Transient deployments are not made inactive by GitHub when a newer one succeeds.
         await deactivateDeployments(settings, environment, deployment.id);
@@ -180,7 +181,7 @@ async function preview(settings: Settings, driver: Driver, signal: AbortSignal, 
       await upsertComment(settings, key, renderPreviewComment(outcome, settings, closing, new Date(), runUrl()));
     });
     const result: Outcome = { result: outcome.result, weight: 0, deploymentId };
-    if (outcome.result === 'failed') throw new ReportedFailure(outcome.message, result);
+    if (outcome.result !== 'succeeded') throw new ReportedFailure(outcome.message, result);
     core.info(outcome.message);
     return result;
   });

@@ -26,6 +26,13 @@ export type Strategy =
   | { readonly name: 'blue-green'; readonly pools: readonly [PoolSpec, PoolSpec] }
   | { readonly name: 'canary'; readonly pools: readonly [PoolSpec, PoolSpec]; readonly steps: readonly CanaryStep[] };
 
+/** A preview's canary: `percent` of `backend`'s real traffic for `durationMs`, then it is pulled out. */
+export interface PreviewCanary {
+  readonly backend: string;
+  readonly percent: number;
+  readonly durationMs: number;
+}
+
 /** Inclusive ranges of accepted HTTP status codes. */
 export type StatusRanges = readonly (readonly [number, number])[];
 
@@ -74,6 +81,8 @@ export interface Settings {
   readonly previewMap: string;
   /** HAProxy: the backend that holds preview servers. */
   readonly previewBackend: string;
+  /** preview: a share of a backend's real traffic for the preview, judged like a canary, for a while. */
+  readonly previewCanary: PreviewCanary | undefined;
   /** The pull request of the triggering event, if any (for the preview comment). */
   readonly pullRequest: number | undefined;
   /** The commit deployments are created for: the pull request's head, else GITHUB_SHA. */

@@ -53,8 +53,11 @@ export interface PreviewRouting {
   routes(): Promise<Map<string, string[]>>;
   /** The servers of the preview backend. */
   servers(): Promise<Server[]>;
-  /** Registers a server out of traffic (maint), health checks armed: they run once it leaves maint. */
-  register(name: string, address: string, check: PreviewCheck): Promise<void>;
+  /**
+   * Registers a server `BACKEND/NAME` (the preview backend, or a backend of real traffic for a preview's canary)
+   * out of traffic (maint, weight 0), health checks armed: they run once it leaves maint.
+   */
+  register(serverId: string, address: string, check: PreviewCheck): Promise<void>;
   /** Routes the key to the server, replacing the key's earlier route in one step (no moment without a route). */
   route(key: string, serverId: string): Promise<void>;
   /** Removes the key's route; nothing happens when it has none. */

@@ -11,9 +11,11 @@ import { exactSelectors, waitDrained, waitLbHealthy, waitProbesPass } from '../e
 import type { UpdateContext } from '../engine/update.js';
 import { InputError } from '../inputs.js';
 import { chooseServer, ownedBy } from './names.js';
+import { runPreviewCanary, type CanaryResult } from './canary.js';
 
 export interface PreviewOutcome {
-  readonly result: 'succeeded' | 'failed';
+  /** rolled-back: the preview's canary failed and was pulled out of real traffic (the key still reaches it). */
+  readonly result: 'succeeded' | 'failed' | 'rolled-back';
   readonly key: string;
   /** Where the key routes at the end: the new server, the previous one when the new one failed, or none. */
   readonly routedTo: Server | undefined;
@@ -25,6 +27,8 @@ export interface PreviewOutcome {
   readonly message: string;
   /** The new server's health when it failed, in words. */
   readonly failure?: string;
+  /** With preview-canary: how the preview did on real traffic. */
+  readonly canary?: CanaryResult;
 }
 
 /** The driver's preview routing, after checking the load balancer is set up for it (reads only). */
@@ -72,6 +76,9 @@ async function verify(ctx: UpdateContext, server: Server): Promise<void> {
 async function retire(ctx: UpdateContext, routing: PreviewRouting, servers: readonly Server[]): Promise<string[]> {
   if (servers.length === 0) return [];
   const ids = servers.map((s) => s.id);
+  // Weight 0 first: a preview's canary left behind in a backend of real traffic may still be taking requests.
+  const weighted = servers.filter((s) => s.weight > 0);
+  if (weighted.length) await ctx.driver.apply(weighted.map((s) => ({ server: s.id, weight: 0 })));
   const left = await waitDrained(ctx.driver, ids, ctx.settings.drainTimeoutMs, ctx.signal);
   if (left > 0) ctx.timeline.note(`${left} requests still in flight on ${ids.join(', ')} after drain-timeout; removing anyway`);
   await ctx.driver.apply(ids.map((id) => ({ server: id, admin: 'maint' as const })));
@@ -123,7 +130,7 @@ export async function openPreview(ctx: UpdateContext, routing: PreviewRouting): 
       candidate = choice.server;
       timeline.note(`${candidate.id} (${candidate.address}) already registered for ${settings.version}: checking it again`);
     } else {
-      await routing.register(choice.name, settings.previewAddress, {
+      await routing.register(`${routing.backend}/${choice.name}`, settings.previewAddress, {
         intervalMs: settings.probe.intervalMs,
         rise: settings.probe.healthyThreshold,
         fall: settings.probe.unhealthyThreshold,
@@ -154,20 +161,21 @@ export async function openPreview(ctx: UpdateContext, routing: PreviewRouting): 
   const stale = owned.filter((s) => s.id !== candidate.id);
   const removed = await retire(ctx, routing, stale);
   const routedTo = await one(driver, candidate.id);
-  return {
-    result: 'succeeded',
-    key,
-    routedTo,
-    current: true,
-    removed,
-    message: `${key} routes to ${routedTo.id} (${routedTo.address}, ${settings.version})${removed.length ? `; removed ${removed.join(', ')}` : ''}`,
-  };
+  const routed = `${key} routes to ${routedTo.id} (${routedTo.address}, ${settings.version})${removed.length ? `; removed ${removed.join(', ')}` : ''}`;
+  if (!settings.previewCanary) return { result: 'succeeded', key, routedTo, current: true, removed, message: routed };
+  await ctx.hooks.stage(`canary: ${settings.previewCanary.percent}% of ${settings.previewCanary.backend}`);
+  const canary = await runPreviewCanary(ctx, routing, routedTo, settings.previewCanary);
+  const share = `${canary.share.toFixed(1)}% of ${canary.backend}'s traffic`;
+  return canary.passed
+    ? { result: 'succeeded', key, routedTo, current: true, removed, canary, message: `${routed}; canary passed on ${share} (${canary.verdict}) and was taken out again` }
+    : { result: 'rolled-back', key, routedTo, current: true, removed, canary, message: `${settings.version} failed as a canary on ${share} (${canary.verdict}) and was pulled out of real traffic; ${key} still reaches it` };
 }
 
 export async function closePreview(ctx: UpdateContext, routing: PreviewRouting): Promise<PreviewOutcome> {
   const key = ctx.settings.previewKey;
   const before = (await routing.routes()).get(key) ?? [];
-  const owned = ownedBy(ctx.settings.previewKey, await routing.servers());
+  // The key's servers in every backend: the preview's, and a canary an interrupted run left in a backend of real traffic.
+  const owned = ownedBy(key, await ctx.driver.servers([{ text: `*/${key}:*`, backend: '*', server: `${key}:*` }]));
   if (before.length === 0 && owned.length === 0) {
     return { result: 'succeeded', key, routedTo: undefined, current: false, removed: [], message: `${key} has no preview on the load balancer: nothing to close` };
   }

@@ -14,7 +14,16 @@ export function previewLink(siteUrl: string, key: string): string {
 
 function state(outcome: PreviewOutcome, closing: boolean): string {
   if (closing) return 'closed';
+  if (outcome.result === 'rolled-back') return 'live, but it failed as a canary on real traffic';
   return outcome.result === 'succeeded' ? 'live' : 'the new build failed its checks';
+}
+
+function canaryText(canary: NonNullable<PreviewOutcome['canary']>): string {
+  const rate = (failed: number, all: number) => (all ? `${Math.round((1000 * failed) / all) / 10}%` : '-');
+  return (
+    `${canary.share.toFixed(1)}% of ${canary.backend}'s traffic, ${canary.windows} window(s): ${canary.failures} of ${canary.requests} failed (${rate(canary.failures, canary.requests)}; ` +
+    `stable ${rate(canary.stableFailures, canary.stableRequests)} of ${canary.stableRequests}); ${canary.passed ? 'passed' : `**failed**: ${canary.verdict}`}; taken out of real traffic again`
+  );
 }
 
 function howToReach(settings: Settings, key: string): string[] {
@@ -40,6 +49,7 @@ function table(outcome: PreviewOutcome, settings: Settings, closing: boolean, at
     ['version', closing ? '-' : `\`${settings.version}\`${outcome.current ? '' : ' (not serving)'}`],
     ['server', server ? `\`${server.id}\` at \`${server.address}\`${outcome.current ? '' : ' (the previous build)'}` : '-'],
     ['health', server ? healthText(server, settings, outcome) : outcome.failure ?? '-'],
+    ...(outcome.canary ? [['canary', canaryText(outcome.canary)] as [string, string]] : []),
     ['updated', `${at.toISOString().replace(/\.\d+Z$/, 'Z')}`],
   ];
   return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`)];
@@ -58,7 +68,7 @@ export function renderPreviewComment(outcome: PreviewOutcome, settings: Settings
   const lines = [`### Preview \`${key}\`: ${state(outcome, closing)}`, ''];
   if (closing) {
     lines.push(`Removed from the load balancer${outcome.removed.length ? ` (${outcome.removed.map((id) => `\`${id}\``).join(', ')})` : ''}. Requests that carry \`${key}\` get the normal site again.`);
-  } else if (outcome.result === 'failed') {
+  } else if (outcome.result !== 'succeeded') {
     lines.push(outcome.message, '');
     if (outcome.routedTo) lines.push(...howToReach(settings, key));
   } else {

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { errors, runAction, type ActionRun } from '../helpers/action.js';
+import { errors, runAction, summaryTimeline, type ActionRun } from '../helpers/action.js';
 import { githubEnv, startGithubApi, type GithubApi } from '../helpers/github-api.js';
 import { startLoad, type LoadStats } from '../helpers/load.js';
 import { startPreviewLab, type PreviewLab } from '../helpers/previews.js';
@@ -227,6 +227,87 @@ describe('previews on HAProxy', () => {
     expect(await mapEntries(lab)).toEqual([]);
     expect(await previewServers(lab)).toEqual(['slot1']);
     expect((await requests(lab.url, 100, { 'x-preview': 'pr-9' })).versions).toEqual({ v1: 100 });
+  }, 120_000);
+
+  it('preview-canary: a good build serves its share of real traffic for the window, then is taken out', async () => {
+    lab = await startPreviewLab();
+    const address = await lab.build('pr7-build');
+    const plain = startLoad(lab.url, { rps: 200, maxMs: 60_000 });
+    const run = await preview(lab, 7, { version: 'k1', 'preview-address': address, 'preview-canary': 'app 20% 4s' });
+    await new Promise((r) => setTimeout(r, 500));
+    const stats = await plain.stop();
+    expect(errors(run)).toEqual([]);
+    expect(run.outputs.result).toBe('succeeded');
+    const events = summaryTimeline(run);
+    const inAt = events.find(([, text]) => text.includes('20.0% of app'))?.[0] ?? 0;
+    const outAt = events.find(([, text]) => text.includes('canary pulled out'))?.[0] ?? 0;
+    expect(outAt - inAt).toBeGreaterThanOrEqual(4000);
+    // Requests that started while the canary was in traffic: about 20% reached the preview build.
+    const during = stats.requests.filter((r) => r.start > inAt + 200 && r.end < outAt - 200);
+    const share = during.filter((r) => r.version === 'pr7-build').length / during.length;
+    console.log(`preview canary: ${(share * 100).toFixed(1)}% of ${during.length} requests on the preview build, in traffic ${outAt - inAt}ms`);
+    expect(share).toBeGreaterThan(0.14);
+    expect(share).toBeLessThan(0.26);
+    expect(stats.requests.filter((r) => r.start > outAt && r.version !== 'v1')).toEqual([]);
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    expect((await lab.haproxy.servers()).has('app/pr-7:k1')).toBe(false);
+    expect(await mapEntries(lab)).toEqual(['pr-7 pr-7:k1']);
+    expect(run.summary).toMatch(/\| canary \| 20\.0% of app's traffic, \d+ window\(s\): 0 of \d+ failed .*passed; taken out of real traffic again \|/);
+  }, 120_000);
+
+  it('preview-canary: a build failing 30% of requests is pulled out of real traffic at once; the key still reaches it', async () => {
+    lab = await startPreviewLab();
+    const address = await lab.build('bad-build', { APP_NEXT_FAIL_RATE: '0.3' });
+    const plain = startLoad(lab.url, { rps: 200, maxMs: 60_000 });
+    const run = await preview(lab, 8, { version: 'bad1', 'preview-address': address, 'preview-canary': 'app 20% 30s' });
+    await new Promise((r) => setTimeout(r, 500));
+    const stats = await plain.stop();
+    expect(run.code).toBe(1);
+    expect(run.outputs.result).toBe('rolled-back');
+    expect(errors(run).join('\n')).toMatch(/bad1 failed as a canary on 20\.0% of app's traffic .*over max-error-rate.*; pr-8 still reaches it/);
+    const events = summaryTimeline(run);
+    const inAt = events.find(([, text]) => text.includes('20.0% of app'))?.[0] ?? 0;
+    const outAt = events.find(([, text]) => text.includes('canary pulled out'))?.[0] ?? 0;
+    expect(outAt - inAt).toBeLessThan(5000);
+    const firstBad = Math.min(...stats.requests.filter((r) => r.version === 'bad-build' && r.status >= 500).map((r) => r.end));
+    const bad = stats.requests.filter((r) => r.version === 'bad-build').length;
+    console.log(`bad preview canary: pulled out ${outAt - firstBad}ms after the first failure, ${bad} of ${stats.sent} real requests reached it`);
+    expect(outAt - firstBad).toBeLessThan(3000);
+    expect(stats.requests.filter((r) => r.start > outAt && r.version !== 'v1')).toEqual([]);
+    expect((await lab.haproxy.servers()).has('app/pr-8:bad1')).toBe(false);
+    expect(await mapEntries(lab)).toEqual(['pr-8 pr-8:bad1']);
+    expect(api.comments[0]?.body).toContain('### Preview `pr-8`: live, but it failed as a canary on real traffic');
+  }, 120_000);
+
+  it('preview-canary: SIGKILL while it serves real traffic, then the post step takes it out', async () => {
+    lab = await startPreviewLab();
+    const address = await lab.build('pr7-build');
+    const l = lab;
+    const plain = startLoad(lab.url, { rps: 200, maxMs: 60_000 });
+    const inputs = l.inputs({ action: 'preview', version: 'kill1', 'preview-address': address, 'preview-canary': 'app 20% 30s' });
+    const env = { ...githubEnv(api), ...l.event(7) };
+    let child: { kill: (s: NodeJS.Signals) => boolean } | undefined;
+    const running = runAction(inputs, { env, onSpawn: (c) => (child = c) });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !((await l.haproxy.servers()).get('app/pr-7:kill1')?.weight ?? 0)) await new Promise((r) => setTimeout(r, 100));
+    expect((await l.haproxy.servers()).get('app/pr-7:kill1')?.weight).toBe(50);
+    child?.kill('SIGKILL');
+    const main = await running;
+    const post = await runAction(inputs, { env, state: { ...main.state, isPost: 'true' } });
+    const after = Date.now();
+    await new Promise((r) => setTimeout(r, 500));
+    const stats = await plain.stop();
+    expect(main.code).toBeNull();
+    expect(post.code).toBe(0);
+    expect(post.stdout).toContain('the post step restored app/pr-7:kill1 weight 0 maint');
+    expect((await l.haproxy.servers()).get('app/pr-7:kill1')).toMatchObject({ weight: 0, status: 'MAINT' });
+    // close-preview removes what the key left anywhere: the preview server and the canary's.
+    const closed = await runAction(l.inputs({ action: 'close-preview' }), { env });
+    expect(closed.stdout).toMatch(/removed previews\/pr-7:kill1, app\/pr-7:kill1|removed app\/pr-7:kill1, previews\/pr-7:kill1/);
+    expect((await l.haproxy.servers()).has('app/pr-7:kill1')).toBe(false);
+    expect(await previewServers(l)).toEqual([]);
+    expect(stats.requests.filter((r) => r.start > after && r.version !== 'v1')).toEqual([]);
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
   }, 120_000);
 
   it('an HAProxy without the preview lines: the error names preview-map and preview-backend, nothing is changed', async () => {

@@ -3,6 +3,7 @@ import { readInputs, type InputName } from '../../src/inputs.js';
 import type { Server } from '../../src/lb/driver.js';
 import { parseMapEntries } from '../../src/lb/haproxy/previews.js';
 import { chooseServer, ownedBy } from '../../src/preview/names.js';
+import { canaryWeight } from '../../src/preview/canary.js';
 import type { PreviewOutcome } from '../../src/preview/preview.js';
 import { previewLink, renderPreviewComment } from '../../src/report/preview.js';
 
@@ -102,5 +103,20 @@ describe('preview comment', () => {
     const text = renderPreviewComment(closed, settings, true, new Date(), undefined);
     expect(text).toContain('### Preview `pr-7`: closed');
     expect(text).toContain('Removed from the load balancer (`previews/pr-7:feedbee`)');
+  });
+});
+
+describe('preview canary', () => {
+  it('weights for a share of the backend, within HAProxy 1-256', () => {
+    expect(canaryWeight(20, 200)).toEqual({ weight: 50, share: 20 });
+    expect(canaryWeight(5, 400).weight).toBe(21);
+    expect(canaryWeight(5, 400).share).toBeCloseTo(4.99, 2);
+    expect(canaryWeight(1, 10)).toEqual({ weight: 1, share: (100 * 1) / 11 });
+    expect(canaryWeight(50, 1000).weight).toBe(256);
+  });
+
+  it('reads BACKEND PERCENT% DURATION', () => {
+    const settings = read({ action: 'preview', 'load-balancer': 'haproxy://127.0.0.1:9999', 'preview-key': 'pr-7', 'preview-address': '10.0.3.7:8080', 'preview-canary': 'app 2.5% 10m' });
+    expect(settings.previewCanary).toEqual({ backend: 'app', percent: 2.5, durationMs: 600_000 });
   });
 });

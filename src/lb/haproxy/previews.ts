@@ -61,12 +61,20 @@ export class HaproxyPreviews implements PreviewRouting {
     return replies;
   }
 
+  /** The server's name, when the id is one of the preview backend's. */
   private serverOf(id: string): string {
+    const [backend, server] = this.idOf(id).split('/');
+    if (backend !== this.backend) throw new Error(`'${id}' is not a server of the preview backend ${this.backend}`);
+    return server ?? '';
+  }
+
+  /** A valid `BACKEND/SERVER`, as Runtime API commands may carry it. */
+  private idOf(id: string): string {
     const [backend, server, ...rest] = id.split('/');
-    if (backend !== this.backend || !server || rest.length || !NAME_PATTERN.test(server)) {
-      throw new Error(`'${id}' is not a server of the preview backend ${this.backend}`);
+    if (!backend || !server || rest.length || !NAME_PATTERN.test(backend) || !NAME_PATTERN.test(server)) {
+      throw new Error(`'${id}' is not a valid BACKEND/SERVER name`);
     }
-    return server;
+    return id;
   }
 
   async check(): Promise<string[]> {
@@ -93,8 +101,10 @@ export class HaproxyPreviews implements PreviewRouting {
     return this.lb.servers([{ text: `${this.backend}/*`, backend: this.backend, server: '*' }]);
   }
 
-  async register(name: string, address: string, check: PreviewCheck): Promise<void> {
-    const id = `${this.backend}/${this.serverOf(`${this.backend}/${name}`)}`;
+  async register(serverId: string, address: string, check: PreviewCheck): Promise<void> {
+    const id = this.idOf(serverId);
+    const backend = id.split('/')[0] ?? '';
+    const input = backend === this.backend ? 'preview-backend' : 'preview-canary';
     if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(address)) throw new Error(`'${address}' is not HOST:PORT`);
     // Dynamic servers inherit nothing from default-server: weight 0 keeps them out of load balancing (only the
     // key's use-server rule reaches them, so a preview that is down answers 503 rather than another preview).
@@ -105,7 +115,7 @@ export class HaproxyPreviews implements PreviewRouting {
     } catch (error) {
       const message = (error as Error).message;
       if (/dynamic load.?balancing/i.test(message)) {
-        throw new Error(`preview-backend: ${this.backend} must use a dynamic algorithm (e.g. balance roundrobin) for servers added at run time: ${message}`, { cause: error });
+        throw new Error(`${input}: backend ${backend} must use a dynamic algorithm (e.g. balance roundrobin) for servers added at run time: ${message}`, { cause: error });
       }
       throw error;
     }
@@ -128,7 +138,7 @@ export class HaproxyPreviews implements PreviewRouting {
   }
 
   async unregister(serverId: string, timeoutMs: number): Promise<void> {
-    const id = `${this.backend}/${this.serverOf(serverId)}`;
+    const id = this.idOf(serverId);
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 0; ; attempt++) {
       const [reply] = await this.api.run([`del server ${id}`]);

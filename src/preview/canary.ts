@@ -1,0 +1,105 @@
+/**
+ * A preview's canary: the verified preview build also serves a share of a backend's real traffic for a while,
+ * judged window by window like a canary deploy, pulled out at once when a window fails and at the end either way.
+ * It is registered as its own server in that backend, so the preview route itself is never touched.
+ */
+import type { Driver, PreviewRouting, Server } from '../lb/driver.js';
+import { waitDrained, waitLbHealthy, watchWindow } from '../engine/gates.js';
+import type { UpdateContext } from '../engine/update.js';
+import type { PreviewCanary } from '../settings.js';
+import { ownedBy } from './names.js';
+
+export interface CanaryResult {
+  readonly server: string;
+  readonly backend: string;
+  /** The share of the backend's traffic the weights give the canary, in %. */
+  readonly share: number;
+  readonly durationMs: number;
+  readonly windows: number;
+  readonly requests: number;
+  readonly failures: number;
+  readonly stableRequests: number;
+  readonly stableFailures: number;
+  readonly passed: boolean;
+  /** The last window's verdict, or why the canary never took traffic. */
+  readonly verdict: string;
+}
+
+/** The weight that gives `percent` of a backend whose servers in traffic weigh `others` together (HAProxy: 1-256). */
+export function canaryWeight(percent: number, others: number): { weight: number; share: number } {
+  const exact = (percent * others) / (100 - percent);
+  const weight = Math.min(256, Math.max(1, Math.round(exact)));
+  return { weight, share: (100 * weight) / (others + weight) };
+}
+
+async function pullOut(ctx: UpdateContext, routing: PreviewRouting, id: string): Promise<void> {
+  await ctx.driver.apply([{ server: id, weight: 0 }]);
+  const left = await waitDrained(ctx.driver, [id], ctx.settings.drainTimeoutMs, ctx.signal);
+  await ctx.driver.apply([{ server: id, admin: 'maint' }]);
+  await routing.unregister(id, ctx.settings.drainTimeoutMs + 5000);
+  ctx.timeline.note(`${id}: canary pulled out and removed${left ? ` (${left} requests still in flight after drain-timeout)` : ''}`);
+}
+
+async function backendServers(driver: Driver, backend: string): Promise<Server[]> {
+  return driver.servers([{ text: `${backend}/*`, backend, server: '*' }]);
+}
+
+export async function runPreviewCanary(ctx: UpdateContext, routing: PreviewRouting, preview: Server, spec: PreviewCanary): Promise<CanaryResult> {
+  const { driver, settings, timeline } = ctx;
+  const key = settings.previewKey;
+  // An earlier run that was cut off may have left the key's canary behind: take it out first.
+  for (const leftover of ownedBy(key, await backendServers(driver, spec.backend))) await pullOut(ctx, routing, leftover.id);
+  const stable = (await backendServers(driver, spec.backend)).filter((s) => s.admin === 'ready' && s.weight > 0);
+  if (stable.length === 0) throw new Error(`preview-canary: backend ${spec.backend} has no server in traffic to share with`);
+  const { weight, share } = canaryWeight(spec.percent, stable.reduce((sum, s) => sum + s.weight, 0));
+  const id = `${spec.backend}/${preview.name}`;
+  const base = { server: id, backend: spec.backend, share, durationMs: spec.durationMs };
+
+  await routing.register(id, preview.address, { intervalMs: settings.probe.intervalMs, rise: settings.probe.healthyThreshold, fall: settings.probe.unhealthyThreshold });
+  // Should the runner die from here on, the post step takes the canary out of traffic.
+  ctx.hooks.checkpoint([{ server: id, weight: 0, admin: 'maint' }]);
+  timeline.note(`${id} registered at ${preview.address} (maint, weight 0)`);
+  let inTraffic = false;
+  try {
+    await driver.apply([{ server: id, admin: 'drain' }]);
+    const unhealthy = await waitLbHealthy(driver, [id], Date.now() + settings.startupTimeoutMs, ctx.signal);
+    const status = unhealthy.get(id);
+    if (status) {
+      await pullOut(ctx, routing, id);
+      ctx.hooks.checkpoint(undefined);
+      const verdict = `${spec.backend}'s health check did not pass within startup-timeout (${status})`;
+      return { ...base, windows: 0, requests: 0, failures: 0, stableRequests: 0, stableFailures: 0, passed: false, verdict };
+    }
+    await driver.apply([{ server: id, weight, admin: 'ready' }]);
+    inTraffic = true;
+    timeline.note(`${id}: weight ${weight}, ${share.toFixed(1)}% of ${spec.backend}'s traffic`);
+    const [canary] = await driver.servers([{ text: id, backend: spec.backend, server: preview.name }]);
+    const started = Date.now();
+    let windows = 0;
+    const totals = { requests: 0, failures: 0, stableRequests: 0, stableFailures: 0 };
+    let verdict = 'no window ran';
+    let passed = true;
+    while (Date.now() - started < spec.durationMs) {
+      const window = await watchWindow(driver, ctx.prober, { watched: canary ? [canary] : [], stable }, settings, ctx.signal);
+      windows++;
+      totals.requests += window.data.requests;
+      totals.failures += window.data.failures + window.data.probesFailed;
+      totals.stableRequests += window.stable?.requests ?? 0;
+      totals.stableFailures += window.stable?.failures ?? 0;
+      verdict = window.verdict.summary;
+      timeline.note(`canary window ${windows}: ${window.verdict.kind}: ${verdict}`);
+      if (window.verdict.kind === 'fail') {
+        passed = false;
+        break;
+      }
+    }
+    await pullOut(ctx, routing, id);
+    inTraffic = false;
+    ctx.hooks.checkpoint(undefined);
+    return { ...base, windows, ...totals, passed, verdict };
+  } catch (error) {
+    // Cancelled or the load balancer failed: out of traffic first, then tell.
+    if (inTraffic) await driver.apply([{ server: id, weight: 0, admin: 'maint' }]).catch(() => undefined);
+    throw error;
+  }
+}
