@@ -74,13 +74,14 @@ export async function runPreviewCanary(ctx: UpdateContext, routing: PreviewRouti
     inTraffic = true;
     timeline.note(`${id}: weight ${weight}, ${share.toFixed(1)}% of ${spec.backend}'s traffic`);
     const [canary] = await driver.servers([{ text: id, backend: spec.backend, server: preview.name }]);
+    if (!canary) throw new Error(`${id} vanished from the load balancer`);
     const started = Date.now();
     let windows = 0;
     const totals = { requests: 0, failures: 0, stableRequests: 0, stableFailures: 0 };
     let verdict = 'no window ran';
     let passed = true;
     while (Date.now() - started < spec.durationMs) {
-      const window = await watchWindow(driver, ctx.prober, { watched: canary ? [canary] : [], stable }, settings, ctx.signal);
+      const window = await watchWindow(driver, ctx.prober, { watched: [canary], stable }, settings, ctx.signal);
       windows++;
       totals.requests += window.data.requests;
       totals.failures += window.data.failures + window.data.probesFailed;
