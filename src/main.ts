@@ -12,7 +12,7 @@ import { headline, renderRolling, renderShift, writeSummary } from './report/sum
 import { checkRollingTargets, runRolling } from './engine/rolling.js';
 import { runShift } from './engine/shift.js';
 import { withEngine } from './engine/context.js';
-import { deactivateDeployments, isActive, latestRollout, runUrl, startDeployment, type Deployment } from './report/deployment.js';
+import { deactivateDeployments, isActive, latestRollout, NONE, runUrl, startDeployment, type Deployment } from './report/deployment.js';
 import { closePreview, openPreview, previewRouting } from './preview/preview.js';
 import { previewLink, renderPreviewComment, renderPreviewSummary } from './report/preview.js';
 import { upsertComment } from './report/pull-request.js';
@@ -158,7 +158,7 @@ async function preview(settings: Settings, driver: Driver, signal: AbortSignal, 
   const routing = await core.group('Read the load balancer', () => previewRouting(driver));
   const environment = previewEnvironment(settings);
   const deployment = closing
-    ? { id: undefined, status: async () => undefined }
+    ? NONE
     : await startDeployment(settings, `preview ${key} of ${settings.version}`, { tool: RECORD_TOOL, kind: 'preview', key, version: settings.version, loadBalancer: settings.loadBalancer.display }, { environment, transient: true });
   started(deployment);
   const deploymentId = deployment.id === undefined ? undefined : String(deployment.id);

@@ -38,7 +38,8 @@ export function explain(error: unknown, permission = 'deployments: write'): stri
   return message;
 }
 
-const NONE: Deployment = { id: undefined, status: async () => undefined };
+/** No GitHub deployment: statuses go nowhere. */
+export const NONE: Deployment = { id: undefined, status: async () => undefined };
 
 export function client(token: string) {
   return getOctokit(

@@ -89,12 +89,14 @@ export class HaproxyPreviews implements PreviewRouting {
     return problems;
   }
 
-  async routes(): Promise<Map<string, string[]>> {
+  private toRoutes(mapText: string): Map<string, string[]> {
     const routes = new Map<string, string[]>();
-    for (const [key, server] of parseMapEntries(await this.read(`show map ${this.options.map}`))) {
-      routes.set(key, [...(routes.get(key) ?? []), `${this.backend}/${server}`]);
-    }
+    for (const [key, server] of parseMapEntries(mapText)) routes.set(key, [...(routes.get(key) ?? []), `${this.backend}/${server}`]);
     return routes;
+  }
+
+  async routes(): Promise<Map<string, string[]>> {
+    return this.toRoutes(await this.read(`show map ${this.options.map}`));
   }
 
   servers(): Promise<Server[]> {
@@ -125,16 +127,22 @@ export class HaproxyPreviews implements PreviewRouting {
     const server = this.serverOf(serverId);
     const existing = (await this.routes()).get(key);
     // `set map` changes every entry of the key at once; `add map` only for a key with none (it would duplicate).
-    await this.run([existing ? `set map ${this.options.map} ${key} ${server}` : `add map ${this.options.map} ${key} ${server}`]);
-    const after = (await this.routes()).get(key) ?? [];
+    // The map is read back in the same round trip to prove the change.
+    const change = existing ? `set map ${this.options.map} ${key} ${server}` : `add map ${this.options.map} ${key} ${server}`;
+    const [changed, shown] = await this.api.run([change, `show map ${this.options.map}`]);
+    const why = changed ? refusal(changed) : undefined;
+    if (why) throw new Error(`HAProxy refused '${change}': ${why}`);
+    const after = this.toRoutes(shown?.text ?? '').get(key) ?? [];
     if (after.length === 0 || after.some((id) => id !== serverId)) {
       throw new Error(`HAProxy's map ${this.options.map} routes ${key} to ${after.join(', ') || 'nothing'} after the change, not ${serverId}`);
     }
   }
 
   async unroute(key: string): Promise<void> {
-    if (!(await this.routes()).has(key)) return;
-    await this.run([`del map ${this.options.map} ${key}`]);
+    const [reply] = await this.api.run([`del map ${this.options.map} ${key}`]);
+    const why = reply ? refusal(reply) : undefined;
+    // A key with no entry is what close-preview wants anyway.
+    if (why && !/key not found/i.test(why)) throw new Error(`HAProxy refused 'del map ${this.options.map} ${key}': ${why}`);
   }
 
   async unregister(serverId: string, timeoutMs: number): Promise<void> {
