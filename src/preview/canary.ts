@@ -3,11 +3,12 @@
  * judged window by window like a canary deploy, pulled out at once when a window fails and at the end either way.
  * It is registered as its own server in that backend, so the preview route itself is never touched.
  */
-import type { Driver, PreviewRouting, Server } from '../lb/driver.js';
-import { waitDrained, waitLbHealthy, watchWindow } from '../engine/gates.js';
+import type { PreviewRouting, Server } from '../lb/driver.js';
+import { waitLbHealthy, watchWindow } from '../engine/gates.js';
 import type { UpdateContext } from '../engine/update.js';
 import type { PreviewCanary } from '../settings.js';
 import { ownedBy } from './names.js';
+import { backendServers, readServer, retire } from './servers.js';
 
 export interface CanaryResult {
   readonly server: string;
@@ -32,24 +33,20 @@ export function canaryWeight(percent: number, others: number): { weight: number;
   return { weight, share: (100 * weight) / (others + weight) };
 }
 
-async function pullOut(ctx: UpdateContext, routing: PreviewRouting, id: string): Promise<void> {
-  await ctx.driver.apply([{ server: id, weight: 0 }]);
-  const left = await waitDrained(ctx.driver, [id], ctx.settings.drainTimeoutMs, ctx.signal);
-  await ctx.driver.apply([{ server: id, admin: 'maint' }]);
-  await routing.unregister(id, ctx.settings.drainTimeoutMs + 5000);
-  ctx.timeline.note(`${id}: canary pulled out and removed${left ? ` (${left} requests still in flight after drain-timeout)` : ''}`);
-}
-
-async function backendServers(driver: Driver, backend: string): Promise<Server[]> {
-  return driver.servers([{ text: `${backend}/*`, backend, server: '*' }]);
+/** Out of traffic and off the load balancer. */
+async function pullOut(ctx: UpdateContext, routing: PreviewRouting, canary: Server): Promise<void> {
+  await retire(ctx, routing, [canary]);
+  ctx.timeline.note(`${canary.id}: canary pulled out of ${canary.backend}`);
 }
 
 export async function runPreviewCanary(ctx: UpdateContext, routing: PreviewRouting, preview: Server, spec: PreviewCanary): Promise<CanaryResult> {
   const { driver, settings, timeline } = ctx;
   const key = settings.previewKey;
+  const servers = await backendServers(driver, spec.backend);
   // An earlier run that was cut off may have left the key's canary behind: take it out first.
-  for (const leftover of ownedBy(key, await backendServers(driver, spec.backend))) await pullOut(ctx, routing, leftover.id);
-  const stable = (await backendServers(driver, spec.backend)).filter((s) => s.admin === 'ready' && s.weight > 0);
+  const leftovers = ownedBy(key, servers);
+  await retire(ctx, routing, leftovers);
+  const stable = servers.filter((s) => !leftovers.includes(s) && s.admin === 'ready' && s.weight > 0);
   if (stable.length === 0) throw new Error(`preview-canary: backend ${spec.backend} has no server in traffic to share with`);
   const { weight, share } = canaryWeight(spec.percent, stable.reduce((sum, s) => sum + s.weight, 0));
   const id = `${spec.backend}/${preview.name}`;
@@ -65,7 +62,7 @@ export async function runPreviewCanary(ctx: UpdateContext, routing: PreviewRouti
     const unhealthy = await waitLbHealthy(driver, [id], Date.now() + settings.startupTimeoutMs, ctx.signal);
     const status = unhealthy.get(id);
     if (status) {
-      await pullOut(ctx, routing, id);
+      await pullOut(ctx, routing, await readServer(driver, id));
       ctx.hooks.checkpoint(undefined);
       const verdict = `${spec.backend}'s health check did not pass within startup-timeout (${status})`;
       return { ...base, windows: 0, requests: 0, failures: 0, stableRequests: 0, stableFailures: 0, passed: false, verdict };
@@ -73,8 +70,7 @@ export async function runPreviewCanary(ctx: UpdateContext, routing: PreviewRouti
     await driver.apply([{ server: id, weight, admin: 'ready' }]);
     inTraffic = true;
     timeline.note(`${id}: weight ${weight}, ${share.toFixed(1)}% of ${spec.backend}'s traffic`);
-    const [canary] = await driver.servers([{ text: id, backend: spec.backend, server: preview.name }]);
-    if (!canary) throw new Error(`${id} vanished from the load balancer`);
+    const canary = await readServer(driver, id);
     const started = Date.now();
     let windows = 0;
     const totals = { requests: 0, failures: 0, stableRequests: 0, stableFailures: 0 };
@@ -94,7 +90,7 @@ export async function runPreviewCanary(ctx: UpdateContext, routing: PreviewRouti
         break;
       }
     }
-    await pullOut(ctx, routing, id);
+    await pullOut(ctx, routing, canary);
     inTraffic = false;
     ctx.hooks.checkpoint(undefined);
     return { ...base, windows, ...totals, passed, verdict };

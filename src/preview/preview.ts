@@ -7,11 +7,12 @@ import * as core from '@actions/core';
 import type { Driver, PreviewRouting, Server } from '../lb/driver.js';
 import { runCommand } from '../exec.js';
 import { probeUrl } from '../probes/http.js';
-import { exactSelectors, waitDrained, waitLbHealthy, waitProbesPass } from '../engine/gates.js';
+import { waitLbHealthy, waitProbesPass } from '../engine/gates.js';
 import type { UpdateContext } from '../engine/update.js';
 import { InputError } from '../inputs.js';
 import { chooseServer, ownedBy } from './names.js';
 import { runPreviewCanary, type CanaryResult } from './canary.js';
+import { readServer, retire } from './servers.js';
 
 export interface PreviewOutcome {
   /** rolled-back: the preview's canary failed and was pulled out of real traffic (the key still reaches it). */
@@ -40,12 +41,6 @@ export async function previewRouting(driver: Driver): Promise<PreviewRouting> {
   return routing;
 }
 
-async function one(driver: Driver, id: string): Promise<Server> {
-  const [server] = await driver.servers(exactSelectors([id]));
-  if (!server) throw new Error(`${id} is not on the load balancer any more`);
-  return server;
-}
-
 /** deploy-command, direct probes, then the load balancer's own check; a server in maint is brought to ready. */
 async function verify(ctx: UpdateContext, server: Server): Promise<void> {
   const { settings, driver, timeline } = ctx;
@@ -68,25 +63,8 @@ async function verify(ctx: UpdateContext, server: Server): Promise<void> {
   const status = unhealthy.get(server.id);
   if (status) throw new Error(`the load balancer's own check did not pass within startup-timeout (${status})`);
   if (server.admin !== 'ready') await driver.apply([{ server: server.id, admin: 'ready' }]);
-  const checked = await one(driver, server.id);
+  const checked = await readServer(driver, server.id);
   timeline.note(`${server.id}: healthy (${checked.check?.status ?? 'no check'}), ready`);
-}
-
-/** Drains, takes out and deletes servers this tool registered; returns the ids removed. */
-async function retire(ctx: UpdateContext, routing: PreviewRouting, servers: readonly Server[]): Promise<string[]> {
-  if (servers.length === 0) return [];
-  const ids = servers.map((s) => s.id);
-  // Weight 0 first: a preview's canary left behind in a backend of real traffic may still be taking requests.
-  const weighted = servers.filter((s) => s.weight > 0);
-  if (weighted.length) await ctx.driver.apply(weighted.map((s) => ({ server: s.id, weight: 0 })));
-  const left = await waitDrained(ctx.driver, ids, ctx.settings.drainTimeoutMs, ctx.signal);
-  if (left > 0) ctx.timeline.note(`${left} requests still in flight on ${ids.join(', ')} after drain-timeout; removing anyway`);
-  await ctx.driver.apply(ids.map((id) => ({ server: id, admin: 'maint' as const })));
-  for (const id of ids) {
-    await routing.unregister(id, ctx.settings.drainTimeoutMs + 5000);
-    ctx.timeline.note(`${id}: removed from the load balancer`);
-  }
-  return ids;
 }
 
 /** The existing server `targets` names: exactly one, in the preview backend, serving no other key. */
@@ -136,7 +114,7 @@ export async function openPreview(ctx: UpdateContext, routing: PreviewRouting): 
         fall: settings.probe.unhealthyThreshold,
       });
       registered = true;
-      candidate = await one(driver, `${routing.backend}/${choice.name}`);
+      candidate = await readServer(driver, `${routing.backend}/${choice.name}`);
       timeline.note(`${candidate.id} registered at ${settings.previewAddress} (maint, weight 0)`);
     }
   }
@@ -148,8 +126,8 @@ export async function openPreview(ctx: UpdateContext, routing: PreviewRouting): 
     if (ctx.signal.aborted) throw error;
     const why = (error as Error).message;
     timeline.note(`${candidate.id}: failed its checks: ${why}`);
-    if (registered) await retire(ctx, routing, [await one(driver, candidate.id)]);
-    const previous = before[0] ? await one(driver, before[0]).catch(() => undefined) : undefined;
+    if (registered) await retire(ctx, routing, [candidate]);
+    const previous = before[0] ? await readServer(driver, before[0]).catch(() => undefined) : undefined;
     const keeps = previous ? `${key} still routes to ${previous.id}, the previous build` : `${key} routes nowhere: its requests get the normal site`;
     return { result: 'failed', key, routedTo: previous, current: false, removed: registered ? [candidate.id] : [], failure: why, message: `${settings.version} failed its checks on ${candidate.id} (${why}); ${keeps}` };
   }
@@ -160,7 +138,7 @@ export async function openPreview(ctx: UpdateContext, routing: PreviewRouting): 
   }
   const stale = owned.filter((s) => s.id !== candidate.id);
   const removed = await retire(ctx, routing, stale);
-  const routedTo = await one(driver, candidate.id);
+  const routedTo = await readServer(driver, candidate.id);
   const routed = `${key} routes to ${routedTo.id} (${routedTo.address}, ${settings.version})${removed.length ? `; removed ${removed.join(', ')}` : ''}`;
   if (!settings.previewCanary) return { result: 'succeeded', key, routedTo, current: true, removed, message: routed };
   await ctx.hooks.stage(`canary: ${settings.previewCanary.percent}% of ${settings.previewCanary.backend}`);

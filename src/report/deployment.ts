@@ -28,6 +28,12 @@ export function runUrl(env: NodeJS.ProcessEnv = process.env): string | undefined
   return server && repo && run ? `${server}/${repo}/actions/runs/${run}` : undefined;
 }
 
+/** The repository the run belongs to, from GITHUB_REPOSITORY (`owner/repo`); undefined off a runner. */
+export function repository(env: NodeJS.ProcessEnv = process.env): { owner: string; repo: string } | undefined {
+  const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+  return owner && repo ? { owner, repo } : undefined;
+}
+
 /** An API error in words, with the permission to add when GitHub refused. */
 export function explain(error: unknown, permission = 'deployments: write'): string {
   const status = (error as { status?: number }).status;
@@ -59,7 +65,7 @@ export function client(token: string) {
 
 /** Reports to an existing deployment (the post step, a later run). */
 export function existingDeployment(settings: Settings, id: number): Deployment {
-  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '/').split('/') as [string, string];
+  const { owner, repo } = repository() ?? { owner: '', repo: '' };
   const octokit = client(settings.githubToken);
   return {
     id,
@@ -92,8 +98,9 @@ export interface RolloutOnRecord {
 
 /** Our newest deployment in the environment with its record and latest status; undefined when there is none. */
 export async function latestRollout(settings: Settings): Promise<RolloutOnRecord | undefined> {
-  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
-  if (!owner || !repo) throw new Error('GITHUB_REPOSITORY is not set: the rollout record lives on a GitHub deployment');
+  const where = repository();
+  if (!where) throw new Error('GITHUB_REPOSITORY is not set: the rollout record lives on a GitHub deployment');
+  const { owner, repo } = where;
   const octokit = client(settings.githubToken);
   let deployments;
   try {
@@ -131,12 +138,13 @@ export async function startDeployment(settings: Settings, description: string, p
     core.warning('github-token: empty, so no GitHub deployment is created; pass ${{ github.token }} with deployments: write');
     return NONE;
   }
-  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
+  const where = repository();
   const ref = settings.ref;
-  if (!owner || !repo || !ref) {
+  if (!where || !ref) {
     core.warning('environment: GITHUB_REPOSITORY or GITHUB_SHA is not set (not on a runner?), so no deployment is created');
     return NONE;
   }
+  const { owner, repo } = where;
   try {
     const response = await client(settings.githubToken).rest.repos.createDeployment({
       owner,
@@ -168,8 +176,9 @@ export async function startDeployment(settings: Settings, description: string, p
  * for non-transient environments). Returns how many were changed; a refusal is a warning.
  */
 export async function deactivateDeployments(settings: Settings, environment: string, keep?: number): Promise<number> {
-  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
-  if (!owner || !repo || !settings.githubToken) return 0;
+  const where = repository();
+  if (!where || !settings.githubToken) return 0;
+  const { owner, repo } = where;
   const octokit = client(settings.githubToken);
   let changed = 0;
   try {

@@ -4,7 +4,7 @@
  */
 import * as core from '@actions/core';
 import type { Settings } from '../settings.js';
-import { client, explain } from './deployment.js';
+import { client, explain, repository } from './deployment.js';
 
 /** The hidden first line that identifies a preview's comment. */
 export function commentMarker(key: string): string {
@@ -14,15 +14,16 @@ export function commentMarker(key: string): string {
 /** Creates the preview's comment, or edits the one an earlier run created. Returns its id, if GitHub answered. */
 export async function upsertComment(settings: Settings, key: string, body: string): Promise<number | undefined> {
   const issue = settings.pullRequest;
-  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
+  const where = repository();
   if (issue === undefined) {
     core.info('Not a pull_request event: no pull-request comment');
     return undefined;
   }
-  if (!owner || !repo || !settings.githubToken) {
+  if (!where || !settings.githubToken) {
     core.warning('github-token or GITHUB_REPOSITORY is empty: no pull-request comment');
     return undefined;
   }
+  const { owner, repo } = where;
   const marker = commentMarker(key);
   const text = `${marker}\n${body}`;
   const octokit = client(settings.githubToken);
