@@ -55,11 +55,23 @@ async function scenario(name: Scenario): Promise<{ stats: LoadStats; run?: Actio
     const load = startLoad(lab.url, { rps: RPS, maxMs: 90_000, maxRequests: 40_000 });
     await new Promise((r) => setTimeout(r, 500));
     let run: ActionRun | undefined;
-    const restart = (port: number) => exec(process.execPath, [APP_CTL, 'restart'], { env: { ...process.env, ...lab.fleet.env, DEPLOY_PORT: String(port), DEPLOY_VERSION: 'v2' } });
+    const restart = (port: number) =>
+      exec(process.execPath, [APP_CTL, 'restart'], {
+        env: { ...process.env, ...lab.fleet.env, DEPLOY_PORT: String(port), DEPLOY_VERSION: 'v2' },
+      });
     if (name === 'rolling') {
-      run = await runAction({ ...poolInputs(lab, {}), pools: '', strategy: 'rolling', targets: 'app/*', 'min-requests': '10' }, { env: lab.fleet.env });
+      run = await runAction(
+        { ...poolInputs(lab, {}), pools: '', strategy: 'rolling', targets: 'app/*', 'min-requests': '10' },
+        { env: lab.fleet.env },
+      );
     } else if (name === 'blue-green' || name === 'canary') {
-      run = await runAction(poolInputs(lab, name === 'canary' ? { strategy: 'canary', steps: '20% 3s, 50% 3s, 100%' } : { strategy: 'blue-green' }), { env: lab.fleet.env });
+      run = await runAction(
+        poolInputs(
+          lab,
+          name === 'canary' ? { strategy: 'canary', steps: '20% 3s, 50% 3s, 100%' } : { strategy: 'blue-green' },
+        ),
+        { env: lab.fleet.env },
+      );
     } else if (name === 'restart all at once') {
       await Promise.all(lab.fleet.ports.map(restart));
       await Promise.all(lab.fleet.ports.map((p) => waitForPort(p)));
@@ -73,7 +85,8 @@ async function scenario(name: Scenario): Promise<{ stats: LoadStats; run?: Actio
     }
     await new Promise((r) => setTimeout(r, 500));
     const stats = await load.stop();
-    if (run && run.outputs.result !== 'succeeded') throw new Error(`${name}: result ${run.outputs.result}\n${run.stdout.slice(-2000)}`);
+    if (run && run.outputs.result !== 'succeeded')
+      throw new Error(`${name}: result ${run.outputs.result}\n${run.stdout.slice(-2000)}`);
     return { stats, run };
   });
 }
@@ -91,13 +104,33 @@ async function nginxScenario(name: 'rolling' | 'blue-green'): Promise<LoadStats>
     { name: pools ? 'green2' : 'web4', port: d, down: pools },
   ]);
   try {
-    const load = startLoad(`http://127.0.0.1:${nginx.port}/`, { rps: RPS, maxMs: 90_000, maxRequests: 40_000, retryResets: true });
+    const load = startLoad(`http://127.0.0.1:${nginx.port}/`, {
+      rps: RPS,
+      maxMs: 90_000,
+      maxRequests: 40_000,
+      retryResets: true,
+    });
     await new Promise((r) => setTimeout(r, 500));
-    const common = { ...nginx.inputs, 'deploy-command': fleet.restartCommand, 'health-url': 'http://{address}/health', 'probe-interval': '200ms', 'probe-timeout': '1s', 'analysis-interval': '2s', 'min-requests': '10', version: 'v2' };
-    const run = await runAction(pools ? { ...common, strategy: 'blue-green', pools: 'blue=app/blue*, green=app/green*' } : { ...common, strategy: 'rolling', targets: 'app/*' }, { env: fleet.env });
+    const common = {
+      ...nginx.inputs,
+      'deploy-command': fleet.restartCommand,
+      'health-url': 'http://{address}/health',
+      'probe-interval': '200ms',
+      'probe-timeout': '1s',
+      'analysis-interval': '2s',
+      'min-requests': '10',
+      version: 'v2',
+    };
+    const run = await runAction(
+      pools
+        ? { ...common, strategy: 'blue-green', pools: 'blue=app/blue*, green=app/green*' }
+        : { ...common, strategy: 'rolling', targets: 'app/*' },
+      { env: fleet.env },
+    );
     await new Promise((r) => setTimeout(r, 500));
     const stats = await load.stop();
-    if (run.outputs.result !== 'succeeded') throw new Error(`nginx ${name}: ${run.outputs.result}\n${run.stdout.slice(-2000)}`);
+    if (run.outputs.result !== 'succeeded')
+      throw new Error(`nginx ${name}: ${run.outputs.result}\n${run.stdout.slice(-2000)}`);
     return stats;
   } finally {
     await nginx.stop();
@@ -115,21 +148,33 @@ function mixedWindowMs(stats: LoadStats): number {
 async function badCanary(): Promise<{ detectMs: number; badShare: number; requests: number }> {
   return withPools(async (lab) => {
     const load = startLoad(lab.url, { rps: RPS, maxMs: 90_000 });
-    const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 30s, 100%', 'analysis-interval': '5s' }), { env: { ...lab.fleet.env, APP_NEXT_FAIL_RATE: '0.3' } });
+    const run = await runAction(
+      poolInputs(lab, { strategy: 'canary', steps: '20% 30s, 100%', 'analysis-interval': '5s' }),
+      { env: { ...lab.fleet.env, APP_NEXT_FAIL_RATE: '0.3' } },
+    );
     await new Promise((r) => setTimeout(r, 500));
     const stats = await load.stop();
     const rollback = summaryTimeline(run).find(([, text]) => text.includes('rollback: all traffic back'))?.[0];
     const firstFailure = Math.min(...stats.requests.filter((r) => r.status >= 500).map((r) => r.end));
-    if (run.outputs.result !== 'rolled-back' || rollback === undefined) throw new Error(`bad canary: result ${run.outputs.result}`);
-    return { detectMs: rollback - firstFailure, badShare: (100 * stats.requests.filter((r) => r.version === 'v2').length) / stats.requests.length, requests: stats.requests.length };
+    if (run.outputs.result !== 'rolled-back' || rollback === undefined)
+      throw new Error(`bad canary: result ${run.outputs.result}`);
+    return {
+      detectMs: rollback - firstFailure,
+      badShare: (100 * stats.requests.filter((r) => r.version === 'v2').length) / stats.requests.length,
+      requests: stats.requests.length,
+    };
   });
 }
 
 // 4. Control-plane cost as the fleet grows: the same 10 batches of one server each, in backends of N servers.
-async function fleetCost(servers: number): Promise<{ batches: number; roundTripsPerBatch: number; overheadMs: number; totalMs: number }> {
+async function fleetCost(
+  servers: number,
+): Promise<{ batches: number; roundTripsPerBatch: number; overheadMs: number; totalMs: number }> {
   const fleet = await startFleet(1, 'v1');
   const app = fleet.ports[0] ?? 0;
-  const haproxy = await startHaproxy({ servers: Array.from({ length: servers }, (_, i) => ({ name: `s${i + 1}`, port: app, options: '' })) });
+  const haproxy = await startHaproxy({
+    servers: Array.from({ length: servers }, (_, i) => ({ name: `s${i + 1}`, port: app, options: '' })),
+  });
   const relay = await startRelay(haproxy.adminPort);
   try {
     const windowMs = 1000;
@@ -147,13 +192,21 @@ async function fleetCost(servers: number): Promise<{ batches: number; roundTrips
       'min-requests': '0',
       'drain-timeout': '1s',
     });
-    if (run.outputs.result !== 'succeeded') throw new Error(`fleet ${servers}: ${run.outputs.result}\n${run.stdout.slice(-2000)}`);
+    if (run.outputs.result !== 'succeeded')
+      throw new Error(`fleet ${servers}: ${run.outputs.result}\n${run.stdout.slice(-2000)}`);
     const batches = (run.summary.match(/^\| \d+ \| app\//gm) ?? []).length;
     // Batch to batch, from one window's verdict to the next (ms timestamps of the timeline), less the window itself.
-    const verdicts = summaryTimeline(run).filter(([, text]) => /^batch \d+ window:/.test(text)).map(([at]) => at);
+    const verdicts = summaryTimeline(run)
+      .filter(([, text]) => /^batch \d+ window:/.test(text))
+      .map(([at]) => at);
     const gaps = verdicts.slice(1).map((at, i) => at - (verdicts[i] ?? at));
     // The action's own read before the first batch (discovery) is one round trip.
-    return { batches, roundTripsPerBatch: (relay.connections() - 1) / batches, overheadMs: median(gaps) - windowMs, totalMs: run.durationMs };
+    return {
+      batches,
+      roundTripsPerBatch: (relay.connections() - 1) / batches,
+      overheadMs: median(gaps) - windowMs,
+      totalMs: run.durationMs,
+    };
   } finally {
     await relay.close();
     await haproxy.stop();
@@ -175,7 +228,8 @@ interface PreviewCost {
 async function previewCost(): Promise<PreviewCost> {
   const lab = await startPreviewLab();
   try {
-    const inputs = (extra: Record<string, string>) => lab.inputs({ action: 'preview', 'preview-key': 'pr-1', 'github-token': '', ...extra });
+    const inputs = (extra: Record<string, string>) =>
+      lab.inputs({ action: 'preview', 'preview-key': 'pr-1', 'github-token': '', ...extra });
     const open = await runAction(inputs({ version: 'b1', 'preview-address': await lab.build('build-1') }));
     if (open.code !== 0) throw new Error(`preview failed: ${open.stdout.slice(-500)}`);
     const second = await lab.build('build-2');
@@ -189,7 +243,14 @@ async function previewCost(): Promise<PreviewCost> {
     const stats = await load.stop();
     if (update.code !== 0 || close.code !== 0) throw new Error('preview update or close failed');
     const strays = stats.requests.filter((r) => r.start < closingAt && r.version === 'v1').length;
-    return { openMs: open.durationMs, updateMs: update.durationMs, closeMs: close.durationMs, requests: stats.sent, failed: stats.failed, strays };
+    return {
+      openMs: open.durationMs,
+      updateMs: update.durationMs,
+      closeMs: close.durationMs,
+      requests: stats.sent,
+      failed: stats.failed,
+      strays,
+    };
   } finally {
     await lab.stop();
   }
@@ -200,7 +261,12 @@ async function coldStart(): Promise<number> {
   const port = await freePort();
   const times: number[] = [];
   for (let i = 0; i < 10; i++) {
-    const run = await runAction({ strategy: 'canary', pools: 'a=app/a*, b=app/b*', 'load-balancer': `haproxy://127.0.0.1:${port}`, 'dry-run': 'true' });
+    const run = await runAction({
+      strategy: 'canary',
+      pools: 'a=app/a*, b=app/b*',
+      'load-balancer': `haproxy://127.0.0.1:${port}`,
+      'dry-run': 'true',
+    });
     if (run.code !== 0) throw new Error('dry run failed');
     times.push(run.durationMs);
   }
@@ -218,7 +284,13 @@ function versionOf(command: string, args: string[]): string {
 const results: string[] = [];
 const started = Date.now();
 log(`${RUNS} runs of each scenario at ${RPS} requests/s`);
-const scenarios: Scenario[] = ['rolling', 'blue-green', 'canary', 'restart all at once', 'restart one at a time, no drain'];
+const scenarios: Scenario[] = [
+  'rolling',
+  'blue-green',
+  'canary',
+  'restart all at once',
+  'restart one at a time, no drain',
+];
 const failed: Record<string, number[]> = {};
 const sent: Record<string, number[]> = {};
 const mixed: number[] = [];
@@ -242,7 +314,9 @@ for (const name of wanted('deploys') || wanted('nginx') ? (['rolling', 'blue-gre
 const bad: { detectMs: number; badShare: number; requests: number }[] = [];
 for (let i = 0; i < (wanted('rollback') ? RUNS : 0); i++) {
   bad.push(await badCanary());
-  log(`bad canary: rollback ${bad.at(-1)?.detectMs}ms after the first failure, bad share ${bad.at(-1)?.badShare.toFixed(1)}%`);
+  log(
+    `bad canary: rollback ${bad.at(-1)?.detectMs}ms after the first failure, bad share ${bad.at(-1)?.badShare.toFixed(1)}%`,
+  );
 }
 const fleets: { servers: number; cost: Awaited<ReturnType<typeof fleetCost>> }[] = [];
 for (const servers of wanted('fleet') ? [10, 100, 1000] : []) {
@@ -251,7 +325,9 @@ for (const servers of wanted('fleet') ? [10, 100, 1000] : []) {
   for (let i = 0; i < RUNS; i++) {
     const cost = await fleetCost(servers);
     runs.push(cost);
-    log(`fleet ${servers}: ${cost.batches} batches, ${cost.roundTripsPerBatch.toFixed(1)} round trips/batch, overhead ${cost.overheadMs.toFixed(0)}ms/batch`);
+    log(
+      `fleet ${servers}: ${cost.batches} batches, ${cost.roundTripsPerBatch.toFixed(1)} round trips/batch, overhead ${cost.overheadMs.toFixed(0)}ms/batch`,
+    );
   }
   const overheadMs = median(runs.map((r) => r.overheadMs));
   const cost = runs.find((r) => r.overheadMs === overheadMs) ?? { ...(runs[0] as (typeof runs)[number]), overheadMs };
@@ -261,7 +337,9 @@ const previews: PreviewCost[] = [];
 for (let i = 0; i < (wanted('previews') ? RUNS : 0); i++) {
   previews.push(await previewCost());
   const p = previews.at(-1) as PreviewCost;
-  log(`preview: open ${p.openMs}ms, update ${p.updateMs}ms, close ${p.closeMs}ms; ${p.failed} of ${p.requests} keyed requests failed, ${p.strays} reached the normal site`);
+  log(
+    `preview: open ${p.openMs}ms, update ${p.updateMs}ms, close ${p.closeMs}ms; ${p.failed} of ${p.requests} keyed requests failed, ${p.strays} reached the normal site`,
+  );
 }
 const cold = wanted('cold') ? await coldStart() : 0;
 if (ONLY) process.exit(0);
@@ -288,7 +366,10 @@ results.push(
   '',
   '| how | failed requests (median) | each run | requests per run |',
   '|---|---|---|---|',
-  ...scenarios.map((n) => `| ${n}${n.startsWith('restart') ? ' (baseline)' : ''} | ${median(failed[n] ?? [])} | ${(failed[n] ?? []).join(', ')} | ${median(sent[n] ?? [])} |`),
+  ...scenarios.map(
+    (n) =>
+      `| ${n}${n.startsWith('restart') ? ' (baseline)' : ''} | ${median(failed[n] ?? [])} | ${(failed[n] ?? []).join(', ')} | ${median(sent[n] ?? [])} |`,
+  ),
   '',
   `Target: 0 failed in every strategy: ${yes(ours)}.`,
   '',
@@ -296,7 +377,10 @@ results.push(
   '',
   '| how | failed requests (median) | resets retried (each run) | requests per run |',
   '|---|---|---|---|',
-  ...Object.entries(nginxRuns).map(([n, runs]) => `| ${n} on nginx | ${median(runs.map((r) => r.failed))} | ${runs.map((r) => r.resets).join(', ')} | ${median(runs.map((r) => r.sent))} |`),
+  ...Object.entries(nginxRuns).map(
+    ([n, runs]) =>
+      `| ${n} on nginx | ${median(runs.map((r) => r.failed))} | ${runs.map((r) => r.resets).join(', ')} | ${median(runs.map((r) => r.sent))} |`,
+  ),
   '',
   '## 2. Time to roll back a bad canary',
   '',
@@ -316,19 +400,26 @@ results.push(
   '',
   `Median ${median(mixed)} ms (runs: ${mixed.join(', ')} ms; last answer of the old version minus first answer of the new one). Target under 1 s: ${yes(median(mixed) < 1000)}. ` +
     (median(mixed) <= 0
-      ? 'At or below zero the versions never overlapped: the old version\'s last answer arrived before the new version\'s first.'
-      : 'Requests already in flight on the old pool (20 ms each here) finish there, so the overlap is about one request\'s duration.'),
+      ? "At or below zero the versions never overlapped: the old version's last answer arrived before the new version's first."
+      : "Requests already in flight on the old pool (20 ms each here) finish there, so the overlap is about one request's duration."),
   '',
   '## 4. Control-plane cost as the fleet grows',
   '',
-  'The same rolling deploy (10 target servers, `batch-size: 1`, so 10 batches; no-op `deploy-command`; `analysis-interval: 1s`) in a backend of N servers, median of ' + RUNS + ' runs per size. Round trips counted at a TCP relay in front of the Runtime API; overhead per batch is the time from one batch\'s verdict to the next, less the 1 s analysis window.',
+  'The same rolling deploy (10 target servers, `batch-size: 1`, so 10 batches; no-op `deploy-command`; `analysis-interval: 1s`) in a backend of N servers, median of ' +
+    RUNS +
+    " runs per size. Round trips counted at a TCP relay in front of the Runtime API; overhead per batch is the time from one batch's verdict to the next, less the 1 s analysis window.",
   '',
   '| servers | batches | Runtime API round trips per batch | overhead per batch | whole run |',
   '|---|---|---|---|---|',
-  ...fleets.map((f) => `| ${f.servers} | ${f.cost.batches} | ${f.cost.roundTripsPerBatch.toFixed(1)} | ${f.cost.overheadMs.toFixed(0)} ms | ${(f.cost.totalMs / 1000).toFixed(1)} s |`),
+  ...fleets.map(
+    (f) =>
+      `| ${f.servers} | ${f.cost.batches} | ${f.cost.roundTripsPerBatch.toFixed(1)} | ${f.cost.overheadMs.toFixed(0)} ms | ${(f.cost.totalMs / 1000).toFixed(1)} s |`,
+  ),
   '',
   `Round trips per batch do not grow with the fleet (every change is one batched call; polls read only the batch's own servers). Overhead per batch varies by ${(spread * 100).toFixed(0)}% from 10 to 1000 servers; target within 20%: ${yes(spread <= 0.2)}.` +
-    (spread > 0.2 ? ' Part of it is HAProxy answering `show stat` for 1000 servers and the action parsing it on every poll.' : ''),
+    (spread > 0.2
+      ? ' Part of it is HAProxy answering `show stat` for 1000 servers and the action parsing it on every poll.'
+      : ''),
   '',
   '## 5. Cold start and bundle size',
   '',

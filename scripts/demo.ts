@@ -21,12 +21,18 @@ function ensureHaproxy(): void {
   const root = process.getuid?.() === 0;
   const sudo = !root && has('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
   if (!has('apt-get') || (!root && !sudo)) {
-    console.error('The demo needs HAProxy. Install it (Debian/Ubuntu: sudo apt-get install haproxy; macOS: brew install haproxy), then run npm run demo again.');
+    console.error(
+      'The demo needs HAProxy. Install it (Debian/Ubuntu: sudo apt-get install haproxy; macOS: brew install haproxy), then run npm run demo again.',
+    );
     process.exit(1);
   }
   console.log('HAProxy is missing: installing it with apt-get...');
   const prefix = root ? [] : ['sudo', '-n'];
-  const run = (args: string[]) => execFileSync(prefix[0] ?? args[0] ?? '', [...prefix.slice(1), ...(root ? args.slice(1) : args)], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const run = (args: string[]) =>
+    execFileSync(prefix[0] ?? args[0] ?? '', [...prefix.slice(1), ...(root ? args.slice(1) : args)], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   run(['apt-get', 'update', '-qq']);
   run(['apt-get', 'install', '-y', '-qq', 'haproxy']);
 }
@@ -49,25 +55,36 @@ process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
 ensureHaproxy();
 try {
   lab = await startPools();
-  console.log(`HAProxy on 127.0.0.1:${lab.haproxy.frontendPort}: blue1, blue2 serve v1 (live); green1, green2 are idle at weight 0.`);
-  console.log(`Shipping v2${bad ? ', which fails 30% of its requests,' : ''} as a canary 20% -> 50% -> 100% with 100 requests/s flowing.\n`);
+  console.log(
+    `HAProxy on 127.0.0.1:${lab.haproxy.frontendPort}: blue1, blue2 serve v1 (live); green1, green2 are idle at weight 0.`,
+  );
+  console.log(
+    `Shipping v2${bad ? ', which fails 30% of its requests,' : ''} as a canary 20% -> 50% -> 100% with 100 requests/s flowing.\n`,
+  );
   const load = startLoad(lab.url, { rps: 100, maxMs: 110_000 });
   const progress = setInterval(() => console.log(shareLine(load.snapshot(), Date.now() - 2000)), 2000);
-  const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 6s, 50% 6s, 100%', 'analysis-interval': '3s' }), {
-    env: { ...lab.fleet.env, ...(bad ? { APP_NEXT_FAIL_RATE: '0.3' } : {}) },
-    onLine: (line) => {
-      if (line.startsWith('::group::')) console.log(`\n▶ ${line.slice(9).replace(/%25/g, '%')}`);
-      else if (line.startsWith('::error::')) console.log(`✖ ${line.slice(9).replace(/%0A/g, '\n  ').replace(/%25/g, '%')}`);
-      else if (!line.startsWith('::')) console.log(`  ${line}`);
+  const run = await runAction(
+    poolInputs(lab, { strategy: 'canary', steps: '20% 6s, 50% 6s, 100%', 'analysis-interval': '3s' }),
+    {
+      env: { ...lab.fleet.env, ...(bad ? { APP_NEXT_FAIL_RATE: '0.3' } : {}) },
+      onLine: (line) => {
+        if (line.startsWith('::group::')) console.log(`\n▶ ${line.slice(9).replace(/%25/g, '%')}`);
+        else if (line.startsWith('::error::'))
+          console.log(`✖ ${line.slice(9).replace(/%0A/g, '\n  ').replace(/%25/g, '%')}`);
+        else if (!line.startsWith('::')) console.log(`  ${line}`);
+      },
     },
-  });
+  );
   clearInterval(progress);
   const stats = await load.stop();
   console.log('\n──────── job summary (as GitHub shows it, in Markdown) ────────\n');
   console.log(run.summary.replace(/<\/?details>|<\/?summary>/g, ''));
   console.log('───────────────────────────────────────────────────────────────');
   console.log(`result=${run.outputs.result}, live-pool=${run.outputs['live-pool']}, weight=${run.outputs.weight}`);
-  console.log(`Users sent ${stats.sent} requests during the rollout: ${stats.failed} failed` + (bad ? ' (the bad version\'s own errors, until the rollback).' : '.'));
+  console.log(
+    `Users sent ${stats.sent} requests during the rollout: ${stats.failed} failed` +
+      (bad ? " (the bad version's own errors, until the rollback)." : '.'),
+  );
 } finally {
   await stopAll();
 }

@@ -84,7 +84,9 @@ export interface RunContext {
 /** Bad input: every problem, each naming its input. */
 export class InputError extends Error {
   constructor(readonly problems: readonly string[]) {
-    super(`${problems.length === 1 ? 'Invalid input' : `${problems.length} invalid inputs`}:\n- ${problems.join('\n- ')}`);
+    super(
+      `${problems.length === 1 ? 'Invalid input' : `${problems.length} invalid inputs`}:\n- ${problems.join('\n- ')}`,
+    );
     this.name = 'InputError';
   }
 }
@@ -103,7 +105,9 @@ function parsed<T>(parse: (text: string) => T | { error: string }) {
 
 function oneOf<T extends string>(allowed: readonly T[]) {
   return parsed((text): T | { error: string } =>
-    (allowed as readonly string[]).includes(text) ? (text as T) : { error: `'${text}' is not one of ${allowed.join(', ')}` },
+    (allowed as readonly string[]).includes(text)
+      ? (text as T)
+      : { error: `'${text}' is not one of ${allowed.join(', ')}` },
   );
 }
 
@@ -143,7 +147,10 @@ function selectors(text: string): Selector[] | { error: string } {
 }
 
 export function parseSteps(text: string): CanaryStep[] | { error: string } {
-  const items = text.split(/[,\n]/).map((s) => s.trim()).filter(Boolean);
+  const items = text
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) return { error: 'needs at least one step, ending with 100%' };
   const steps: CanaryStep[] = [];
   for (const item of items) {
@@ -168,12 +175,16 @@ export function parseSteps(text: string): CanaryStep[] | { error: string } {
   }
   const last = steps.at(-1);
   if (last && last.weight !== 100) return { error: `the last step must be 100%, got ${last.weight}%` };
-  if (last && last.pause.kind === 'approval') return { error: 'the last step (100%) cannot wait for approval: nothing follows it' };
+  if (last && last.pause.kind === 'approval')
+    return { error: 'the last step (100%) cannot wait for approval: nothing follows it' };
   return steps;
 }
 
 export function parsePools(text: string): [PoolSpec, PoolSpec] | { error: string } {
-  const items = text.split(/[,\n]/).map((s) => s.trim()).filter(Boolean);
+  const items = text
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
   const pools: PoolSpec[] = [];
   for (const item of items) {
     const match = /^([A-Za-z0-9_-]+)\s*=\s*(.+)$/.exec(item);
@@ -184,7 +195,8 @@ export function parsePools(text: string): [PoolSpec, PoolSpec] | { error: string
     if (pools.some((p) => p.name === name)) return { error: `pool '${name}' is named twice` };
     pools.push({ name, selectors: list });
   }
-  if (pools.length !== 2) return { error: `needs exactly two pools, got ${pools.length} (e.g. blue=app/blue*, green=app/green*)` };
+  if (pools.length !== 2)
+    return { error: `needs exactly two pools, got ${pools.length} (e.g. blue=app/blue*, green=app/green*)` };
   return [pools[0], pools[1]] as [PoolSpec, PoolSpec];
 }
 
@@ -195,7 +207,8 @@ function batchSize(text: string): BatchSize | { error: string } {
     if (typeof p !== 'number') return p;
     return p <= 0 ? { error: 'must be above 0%' } : { kind: 'percent', percent: p };
   }
-  if (!/^\d+$/.test(value) || Number(value) < 1) return { error: `'${value}' is not a whole number of servers (1 or more) or a percentage` };
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    return { error: `'${value}' is not a whole number of servers (1 or more) or a percentage` };
   return { kind: 'count', count: Number(value) };
 }
 
@@ -223,12 +236,16 @@ function httpUrl(text: string, allowPlaceholders: boolean): string | { error: st
         return { error: `unknown placeholder ${name}; use ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}` };
       }
     }
-    sample = text.replaceAll('{address}', '127.0.0.1:80').replaceAll('{host}', '127.0.0.1').replaceAll('{port}', '80')
+    sample = text
+      .replaceAll('{address}', '127.0.0.1:80')
+      .replaceAll('{host}', '127.0.0.1')
+      .replaceAll('{port}', '80')
       .replace(/\{(server|backend|pool)\}/g, 'x');
   }
   try {
     const url = new URL(sample);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: `'${text}' must start with http:// or https://` };
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      return { error: `'${text}' must start with http:// or https://` };
   } catch {
     return { error: `'${text}' is not a URL (e.g. http://{address}/health)` };
   }
@@ -246,10 +263,13 @@ function previewAddress(text: string): string | { error: string } {
   if (text === '') return '';
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):(\d{1,5})$/.exec(text);
   if (!match) {
-    return { error: `'${text}' is not IP:PORT (e.g. 10.0.3.7:8080); HAProxy does not resolve host names for servers added at run time` };
+    return {
+      error: `'${text}' is not IP:PORT (e.g. 10.0.3.7:8080); HAProxy does not resolve host names for servers added at run time`,
+    };
   }
   const port = Number(match[5]);
-  if (match.slice(1, 5).some((octet) => Number(octet) > 255) || port < 1 || port > 65535) return { error: `'${text}' is not a valid IPv4 address and port` };
+  if (match.slice(1, 5).some((octet) => Number(octet) > 255) || port < 1 || port > 65535)
+    return { error: `'${text}' is not a valid IPv4 address and port` };
   return text;
 }
 
@@ -258,9 +278,11 @@ export function parsePreviewCanary(text: string): PreviewCanary | { error: strin
   const match = /^(\S+)\s+(\d+(?:\.\d+)?)%\s+(\S+)$/.exec(text.trim());
   if (!match) return { error: `'${text}' is not BACKEND PERCENT% DURATION (e.g. app 5% 10m)` };
   const [, backend = '', percentText = '', durationText = ''] = match;
-  if (!NAME_PATTERN.test(backend)) return { error: `'${backend}' is not a backend name (letters, digits, '-', '_', '.', ':')` };
+  if (!NAME_PATTERN.test(backend))
+    return { error: `'${backend}' is not a backend name (letters, digits, '-', '_', '.', ':')` };
   const percent = Number(percentText);
-  if (percent <= 0 || percent > 50) return { error: `${percent}% is not a canary share: give more than 0% and at most 50%` };
+  if (percent <= 0 || percent > 50)
+    return { error: `${percent}% is not a canary share: give more than 0% and at most 50%` };
   const durationMs = parseDuration(durationText);
   if (typeof durationMs !== 'number') return { error: `duration ${durationMs.error}` };
   return { backend, percent, durationMs };
@@ -272,8 +294,16 @@ function optional<T>(parse: (text: string) => T | { error: string }) {
 
 const schema = z.object({
   action: oneOf(ACTIONS),
-  strategy: parsed(optional((t) => (STRATEGIES as readonly string[]).includes(t) ? (t as StrategyName) : { error: `'${t}' is not one of ${STRATEGIES.join(', ')}` })),
-  'load-balancer': parsed((t) => (t.trim() === '' ? { error: 'is required (e.g. haproxy://127.0.0.1:9999)' } : parseLoadBalancerUrl(t))),
+  strategy: parsed(
+    optional((t) =>
+      (STRATEGIES as readonly string[]).includes(t)
+        ? (t as StrategyName)
+        : { error: `'${t}' is not one of ${STRATEGIES.join(', ')}` },
+    ),
+  ),
+  'load-balancer': parsed((t) =>
+    t.trim() === '' ? { error: 'is required (e.g. haproxy://127.0.0.1:9999)' } : parseLoadBalancerUrl(t),
+  ),
   'load-balancer-token': z.string(),
   targets: parsed(optional(selectors)),
   pools: parsed(optional(parsePools)),
@@ -295,16 +325,32 @@ const schema = z.object({
   'drain-timeout': duration(0, '0s'),
   'startup-timeout': duration(1000, '1s'),
   timeout: duration(1000, '1s'),
-  version: parsed((t) => (/^[\x21-\x7e]{1,128}$/.test(t) ? t : { error: `'${t}' must be 1-128 printable characters without spaces` })),
-  environment: parsed((t) => (t.length <= 255 && !/[\n\r]/.test(t) ? t : { error: 'must be a GitHub environment name (one line, at most 255 characters)' })),
+  version: parsed((t) =>
+    /^[\x21-\x7e]{1,128}$/.test(t) ? t : { error: `'${t}' must be 1-128 printable characters without spaces` },
+  ),
+  environment: parsed((t) =>
+    t.length <= 255 && !/[\n\r]/.test(t)
+      ? t
+      : { error: 'must be a GitHub environment name (one line, at most 255 characters)' },
+  ),
   'environment-url': parsed((t) => httpUrl(t, false)),
   'production-environment': parsed(boolean),
   'github-token': z.string(),
-  'preview-key': parsed((t) => (t === '' || /^[A-Za-z0-9._-]{1,63}$/.test(t) ? t : { error: `'${t}' may hold only letters, digits, '.', '_' and '-' (at most 63)` })),
+  'preview-key': parsed((t) =>
+    t === '' || /^[A-Za-z0-9._-]{1,63}$/.test(t)
+      ? t
+      : { error: `'${t}' may hold only letters, digits, '.', '_' and '-' (at most 63)` },
+  ),
   'preview-address': parsed(previewAddress),
-  'preview-map': parsed((t) => (t.startsWith('/') && !/\s/.test(t) ? t : { error: `'${t}' is not an absolute path without spaces (as written in haproxy.cfg)` })),
+  'preview-map': parsed((t) =>
+    t.startsWith('/') && !/\s/.test(t)
+      ? t
+      : { error: `'${t}' is not an absolute path without spaces (as written in haproxy.cfg)` },
+  ),
   'preview-canary': parsed(optional(parsePreviewCanary)),
-  'preview-backend': parsed((t) => (NAME_PATTERN.test(t) ? t : { error: `'${t}' is not a backend name (letters, digits, '-', '_', '.', ':')` })),
+  'preview-backend': parsed((t) =>
+    NAME_PATTERN.test(t) ? t : { error: `'${t}' is not a backend name (letters, digits, '-', '_', '.', ':')` },
+  ),
   'dry-run': parsed(boolean),
   'nginx-test-command': z.string(),
   'nginx-reload-command': z.string(),
@@ -320,49 +366,73 @@ function crossCheck(v: Parsed, raw: Record<InputName, string>): string[] {
   const action: ActionName = v.action;
   const strategy = v.strategy;
   const usesPools = strategy === 'blue-green' || strategy === 'canary';
-  if (action === 'deploy' && !strategy) problems.push(`strategy: is required for action deploy (${STRATEGIES.join(', ')})`);
+  if (action === 'deploy' && !strategy)
+    problems.push(`strategy: is required for action deploy (${STRATEGIES.join(', ')})`);
   if (strategy === 'rolling' && !v.targets) problems.push('targets: is required for strategy rolling (e.g. app/*)');
-  if (strategy === 'rolling' && v.pools) problems.push('pools: strategy rolling updates targets in place; use targets, or strategy blue-green or canary');
-  if (usesPools && !v.pools) problems.push(`pools: is required for strategy ${strategy} (e.g. blue=app/blue*, green=app/green*)`);
-  if (usesPools && v.targets && action !== 'preview') problems.push(`targets: strategy ${strategy} moves traffic between pools; use pools instead`);
-  if (raw.steps !== INPUT_DEFAULTS.steps && raw.steps !== '' && strategy !== 'canary') problems.push('steps: only used by strategy canary');
-  if (raw['batch-size'] !== INPUT_DEFAULTS['batch-size'] && raw['batch-size'] !== '' && strategy !== 'rolling') problems.push('batch-size: only used by strategy rolling');
-  if (!usesPools && v['health-url'].includes('{pool}')) problems.push('health-url: {pool} needs strategy blue-green or canary');
-  if (v['environment-url'] && !v.environment && action !== 'preview' && action !== 'close-preview') problems.push('environment-url: needs environment');
+  if (strategy === 'rolling' && v.pools)
+    problems.push('pools: strategy rolling updates targets in place; use targets, or strategy blue-green or canary');
+  if (usesPools && !v.pools)
+    problems.push(`pools: is required for strategy ${strategy} (e.g. blue=app/blue*, green=app/green*)`);
+  if (usesPools && v.targets && action !== 'preview')
+    problems.push(`targets: strategy ${strategy} moves traffic between pools; use pools instead`);
+  if (raw.steps !== INPUT_DEFAULTS.steps && raw.steps !== '' && strategy !== 'canary')
+    problems.push('steps: only used by strategy canary');
+  if (raw['batch-size'] !== INPUT_DEFAULTS['batch-size'] && raw['batch-size'] !== '' && strategy !== 'rolling')
+    problems.push('batch-size: only used by strategy rolling');
+  if (!usesPools && v['health-url'].includes('{pool}'))
+    problems.push('health-url: {pool} needs strategy blue-green or canary');
+  if (v['environment-url'] && !v.environment && action !== 'preview' && action !== 'close-preview')
+    problems.push('environment-url: needs environment');
   if (v['production-environment'] && !v.environment) problems.push('production-environment: needs environment');
   if (v['dry-run'] && action !== 'deploy') problems.push(`dry-run: only applies to action deploy, not ${action}`);
   if (strategy === 'canary' && v.steps.some((s) => s.pause.kind === 'approval') && !v.environment) {
-    problems.push('steps: an approval step needs environment (the paused rollout is recorded on its GitHub deployment)');
+    problems.push(
+      'steps: an approval step needs environment (the paused rollout is recorded on its GitHub deployment)',
+    );
   }
   if (v['rollback-command'] && !v['deploy-command'] && action === 'deploy') {
     problems.push('rollback-command: needs deploy-command (there is nothing of ours to roll back)');
   }
   if (action === 'promote' || action === 'abort' || action === 'status') {
-    if (!v.environment) problems.push(`environment: action ${action} needs the environment whose GitHub deployment holds the rollout record`);
-    if (!v.pools) problems.push(`pools: action ${action} needs the pools of the rollout (e.g. blue=app/blue*, green=app/green*)`);
+    if (!v.environment)
+      problems.push(
+        `environment: action ${action} needs the environment whose GitHub deployment holds the rollout record`,
+      );
+    if (!v.pools)
+      problems.push(`pools: action ${action} needs the pools of the rollout (e.g. blue=app/blue*, green=app/green*)`);
   }
-  if (action === 'preview' && !v['preview-address'] && !v.targets) problems.push('preview-address: action preview needs preview-address or targets');
-  if (action === 'preview' && v['preview-address'] && v.targets) problems.push('preview-address: give preview-address or targets, not both');
+  if (action === 'preview' && !v['preview-address'] && !v.targets)
+    problems.push('preview-address: action preview needs preview-address or targets');
+  if (action === 'preview' && v['preview-address'] && v.targets)
+    problems.push('preview-address: give preview-address or targets, not both');
   const previewing = action === 'preview' || action === 'close-preview';
   if (previewing && !v['preview-key']) {
     problems.push(`preview-key: action ${action} needs preview-key outside a pull_request event`);
   }
   if (previewing && v['load-balancer'].kind !== 'haproxy') {
-    problems.push(`load-balancer: action ${action} needs an HAProxy load balancer (haproxy://, haproxy+unix://, haproxy+ssh://); previews on ${v['load-balancer'].scheme}:// are not in this release`);
+    problems.push(
+      `load-balancer: action ${action} needs an HAProxy load balancer (haproxy://, haproxy+unix://, haproxy+ssh://); previews on ${v['load-balancer'].scheme}:// are not in this release`,
+    );
   }
-  if (previewing && strategy) problems.push(`strategy: action ${action} takes no strategy (it routes one preview key, nobody else's traffic moves)`);
+  if (previewing && strategy)
+    problems.push(
+      `strategy: action ${action} takes no strategy (it routes one preview key, nobody else's traffic moves)`,
+    );
   if (previewing && v.pools) problems.push(`pools: action ${action} takes no pools; use preview-address or targets`);
   const closeTakesKeyOnly = 'close-preview removes whatever the key routes to; give only preview-key';
   if (action === 'close-preview' && v.targets) problems.push(`targets: ${closeTakesKeyOnly}`);
   for (const name of ['preview-map', 'preview-backend'] as const) {
-    if (!previewing && raw[name] !== INPUT_DEFAULTS[name]) problems.push(`${name}: only used by action preview and close-preview`);
+    if (!previewing && raw[name] !== INPUT_DEFAULTS[name])
+      problems.push(`${name}: only used by action preview and close-preview`);
   }
   if (action !== 'preview' && v['preview-canary']) problems.push('preview-canary: only used by action preview');
   if (v['preview-canary'] && v['preview-canary'].durationMs < v['analysis-interval']) {
     problems.push('preview-canary: its duration is shorter than analysis-interval, so no window could be judged');
   }
   if (v['preview-canary'] && v['preview-canary'].backend === v['preview-backend']) {
-    problems.push('preview-canary: names the preview backend; give the backend that serves your real traffic (e.g. app 5% 10m)');
+    problems.push(
+      'preview-canary: names the preview backend; give the backend that serves your real traffic (e.g. app 5% 10m)',
+    );
   }
   if (action !== 'preview' && v['preview-address']) {
     problems.push(`preview-address: ${action === 'close-preview' ? closeTakesKeyOnly : 'only used by action preview'}`);
@@ -376,7 +446,8 @@ function crossCheck(v: Parsed, raw: Record<InputName, string>): string[] {
       "nginx-access-log: open-source nginx counts no errors per server, so the action reads them from a JSON access log (see the README's nginx section); give its path, or set min-requests: 0 to judge by health-url and check-url probes alone",
     );
   }
-  if (v['probe-timeout'] > v['probe-interval'] * 10) problems.push('probe-timeout: is more than ten probe-intervals; a hung server would stall the checks');
+  if (v['probe-timeout'] > v['probe-interval'] * 10)
+    problems.push('probe-timeout: is more than ten probe-intervals; a hung server would stall the checks');
   return problems;
 }
 
@@ -401,7 +472,8 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     raw[name] = text === '' ? INPUT_DEFAULTS[name] : text;
   }
   if (raw.version === '') raw.version = context.sha ? context.sha.slice(0, 7) : 'unversioned';
-  if (raw['preview-key'] === '' && context.pullRequestNumber !== undefined) raw['preview-key'] = `pr-${context.pullRequestNumber}`;
+  if (raw['preview-key'] === '' && context.pullRequestNumber !== undefined)
+    raw['preview-key'] = `pr-${context.pullRequestNumber}`;
 
   const result = schema.safeParse(raw);
   if (!result.success) {
@@ -429,7 +501,11 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
       healthyThreshold: v['healthy-threshold'],
       unhealthyThreshold: v['unhealthy-threshold'],
     },
-    analysis: { maxErrorRate: v['max-error-rate'] / 100, minRequests: v['min-requests'], intervalMs: v['analysis-interval'] },
+    analysis: {
+      maxErrorRate: v['max-error-rate'] / 100,
+      minRequests: v['min-requests'],
+      intervalMs: v['analysis-interval'],
+    },
     drainTimeoutMs: v['drain-timeout'],
     startupTimeoutMs: v['startup-timeout'],
     timeoutMs: v.timeout,

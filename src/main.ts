@@ -12,7 +12,15 @@ import { headline, renderRolling, renderShift, writeSummary } from './report/sum
 import { checkRollingTargets, runRolling } from './engine/rolling.js';
 import { runShift } from './engine/shift.js';
 import { withEngine } from './engine/context.js';
-import { deactivateDeployments, isActive, latestRollout, NONE, runUrl, startDeployment, type Deployment } from './report/deployment.js';
+import {
+  deactivateDeployments,
+  isActive,
+  latestRollout,
+  NONE,
+  runUrl,
+  startDeployment,
+  type Deployment,
+} from './report/deployment.js';
 import { closePreview, openPreview, previewRouting } from './preview/preview.js';
 import { previewLink, renderPreviewComment, renderPreviewSummary } from './report/preview.js';
 import { upsertComment } from './report/pull-request.js';
@@ -30,7 +38,9 @@ function runContext(): RunContext {
   const eventPath = process.env.GITHUB_EVENT_PATH;
   if (eventPath) {
     try {
-      const event = JSON.parse(readFileSync(eventPath, 'utf8')) as { pull_request?: { number?: number; head?: { sha?: string } } };
+      const event = JSON.parse(readFileSync(eventPath, 'utf8')) as {
+        pull_request?: { number?: number; head?: { sha?: string } };
+      };
       pullRequestNumber = event.pull_request?.number;
       headSha = event.pull_request?.head?.sha;
     } catch {
@@ -64,14 +74,17 @@ async function readState(driver: Driver, settings: Settings): Promise<LbState> {
 }
 
 async function dryRun(settings: Settings, driver: Driver | { error: string }): Promise<Outcome> {
-  const state: LbState = 'error' in driver ? { reachable: false, reason: driver.error } : await readState(driver, settings);
+  const state: LbState =
+    'error' in driver ? { reachable: false, reason: driver.error } : await readState(driver, settings);
   const plan = buildPlan(settings, state);
   if ('error' in plan) throw new InputError([plan.error]);
   const markdown = renderPlan(plan, settings);
   await core.group('Plan (dry run: nothing is changed)', async () => core.info(markdownToLog(markdown)));
   const tooLong = checkPlanFitsTimeout(plan, settings);
   if (tooLong) core.warning(tooLong);
-  await writeSummary(`${headline('unchanged', 'Dry run: this is the plan; the load balancer was not changed.')}\n\n${markdown}`);
+  await writeSummary(
+    `${headline('unchanged', 'Dry run: this is the plan; the load balancer was not changed.')}\n\n${markdown}`,
+  );
   return { result: 'unchanged', livePool: plan.pools?.live, weight: 0 };
 }
 
@@ -79,13 +92,20 @@ async function dryRun(settings: Settings, driver: Driver | { error: string }): P
 async function readAndPlan(settings: Settings, driver: Driver): Promise<{ servers: Server[]; plan: Plan }> {
   const servers = await core.group('Read the load balancer', async () => {
     const found = await driver.servers(selectorsOf(settings));
-    core.info(found.map((s) => `${s.id} ${s.address} weight ${s.weight} ${s.admin} ${s.check?.status ?? 'no check'}`).join('\n'));
+    core.info(
+      found
+        .map((s) => `${s.id} ${s.address} weight ${s.weight} ${s.admin} ${s.check?.status ?? 'no check'}`)
+        .join('\n'),
+    );
     return found;
   });
   const plan = buildPlan(settings, { reachable: true, servers });
   if ('error' in plan) throw new InputError([plan.error]);
   const idle = servers.filter((s) => plan.stages.some((st) => st.kind === 'deploy-idle' && st.servers?.includes(s.id)));
-  const problems = [checkRollingTargets(settings, settings.strategy?.name === 'rolling' ? servers : idle), checkPlanFitsTimeout(plan, settings)];
+  const problems = [
+    checkRollingTargets(settings, settings.strategy?.name === 'rolling' ? servers : idle),
+    checkPlanFitsTimeout(plan, settings),
+  ];
   const found = problems.filter((p): p is string => !!p);
   if (found.length) throw new InputError(found);
   core.info(markdownToLog(renderPlan(plan, settings)));
@@ -110,7 +130,12 @@ async function checkNoActiveRollout(settings: Settings): Promise<void> {
   }
 }
 
-async function deploy(settings: Settings, driver: Driver, signal: AbortSignal, started: (d: Deployment) => void): Promise<Outcome> {
+async function deploy(
+  settings: Settings,
+  driver: Driver,
+  signal: AbortSignal,
+  started: (d: Deployment) => void,
+): Promise<Outcome> {
   const strategy = settings.strategy;
   if (!strategy) throw new Error('internal: deploy without a strategy');
   await checkNoActiveRollout(settings);
@@ -122,7 +147,11 @@ async function deploy(settings: Settings, driver: Driver, signal: AbortSignal, s
     if ('error' in found) throw new InputError([found.error]);
     roles = found;
   }
-  const deployment = await startDeployment(settings, `${strategy.name} of ${settings.version}`, buildRecord(settings, plan, roles));
+  const deployment = await startDeployment(
+    settings,
+    `${strategy.name} of ${settings.version}`,
+    buildRecord(settings, plan, roles),
+  );
   started(deployment);
   const deploymentId = deployment.id === undefined ? undefined : String(deployment.id);
   if (deploymentId) core.saveState('deployment-id', deploymentId);
@@ -139,9 +168,18 @@ async function deploy(settings: Settings, driver: Driver, signal: AbortSignal, s
     }
     const outcome = await runShift(ctx, plan, roles);
     await writeSummary(renderShift(outcome, settings, ctx.timeline.events));
-    await deployment.status(outcome.result === 'succeeded' ? 'success' : outcome.result === 'paused' ? 'in_progress' : 'failure', outcome.message);
-    const result: Outcome = { result: outcome.result, livePool: outcome.livePool, weight: outcome.weight, deploymentId };
-    if (outcome.result === 'rolled-back' || outcome.result === 'failed') throw new ReportedFailure(outcome.message, result);
+    await deployment.status(
+      outcome.result === 'succeeded' ? 'success' : outcome.result === 'paused' ? 'in_progress' : 'failure',
+      outcome.message,
+    );
+    const result: Outcome = {
+      result: outcome.result,
+      livePool: outcome.livePool,
+      weight: outcome.weight,
+      deploymentId,
+    };
+    if (outcome.result === 'rolled-back' || outcome.result === 'failed')
+      throw new ReportedFailure(outcome.message, result);
     core.info(outcome.message);
     return result;
   });
@@ -152,19 +190,37 @@ function previewEnvironment(settings: Settings): string {
   return `${settings.environment || 'preview'}/${settings.previewKey}`;
 }
 
-async function preview(settings: Settings, driver: Driver, signal: AbortSignal, started: (d: Deployment) => void): Promise<Outcome> {
+async function preview(
+  settings: Settings,
+  driver: Driver,
+  signal: AbortSignal,
+  started: (d: Deployment) => void,
+): Promise<Outcome> {
   const closing = settings.action === 'close-preview';
   const key = settings.previewKey;
   const routing = await core.group('Read the load balancer', () => previewRouting(driver));
   const environment = previewEnvironment(settings);
   const deployment = closing
     ? NONE
-    : await startDeployment(settings, `preview ${key} of ${settings.version}`, { tool: RECORD_TOOL, kind: 'preview', key, version: settings.version, loadBalancer: settings.loadBalancer.display }, { environment, transient: true });
+    : await startDeployment(
+        settings,
+        `preview ${key} of ${settings.version}`,
+        {
+          tool: RECORD_TOOL,
+          kind: 'preview',
+          key,
+          version: settings.version,
+          loadBalancer: settings.loadBalancer.display,
+        },
+        { environment, transient: true },
+      );
   started(deployment);
   const deploymentId = deployment.id === undefined ? undefined : String(deployment.id);
   await deployment.status('in_progress', `preview ${key} of ${settings.version} started`);
   return withEngine(settings, driver, signal, deployment, async (ctx) => {
-    const outcome = await core.group(closing ? `Close preview ${key}` : `Preview ${key}`, () => (closing ? closePreview(ctx, routing) : openPreview(ctx, routing)));
+    const outcome = await core.group(closing ? `Close preview ${key}` : `Preview ${key}`, () =>
+      closing ? closePreview(ctx, routing) : openPreview(ctx, routing),
+    );
     await writeSummary(renderPreviewSummary(outcome, settings, closing, ctx.timeline.events));
     await core.group('Report to GitHub', async () => {
       if (closing) {
@@ -210,9 +266,16 @@ export async function runMain(): Promise<void> {
       return;
     }
     const previewing = settings.action === 'preview' || settings.action === 'close-preview';
-    driver = createDriver(settings.loadBalancer, settings.nginx, previewing ? { previews: { map: settings.previewMap, backend: settings.previewBackend } } : {});
+    driver = createDriver(
+      settings.loadBalancer,
+      settings.nginx,
+      previewing ? { previews: { map: settings.previewMap, backend: settings.previewBackend } } : {},
+    );
     if ('error' in driver) throw new InputError([driver.error]);
-    timer = setTimeout(() => controller.abort(new Error(`timeout ${formatDuration(settings.timeoutMs)} reached`)), settings.timeoutMs);
+    timer = setTimeout(
+      () => controller.abort(new Error(`timeout ${formatDuration(settings.timeoutMs)} reached`)),
+      settings.timeoutMs,
+    );
     switch (settings.action) {
       case 'deploy':
         writeOutputs(await deploy(settings, driver, controller.signal, (d) => (deployment = d)));
@@ -235,7 +298,11 @@ export async function runMain(): Promise<void> {
     if (error instanceof ReportedFailure) {
       writeOutputs(error.outcome);
     } else {
-      writeOutputs({ result: 'failed', weight: 0, deploymentId: deployment?.id === undefined ? undefined : String(deployment.id) });
+      writeOutputs({
+        result: 'failed',
+        weight: 0,
+        deploymentId: deployment?.id === undefined ? undefined : String(deployment.id),
+      });
       await deployment?.status('failure', errorMessage(error));
       if (!(error instanceof InputError)) await writeSummary(headline('failed', errorMessage(error)));
     }

@@ -19,7 +19,9 @@ interface Checkpoint {
 }
 
 function describe(changes: readonly Change[]): string {
-  return changes.map((c) => `${c.server}${c.weight !== undefined ? ` weight ${c.weight}` : ''}${c.admin ? ` ${c.admin}` : ''}`).join(', ');
+  return changes
+    .map((c) => `${c.server}${c.weight !== undefined ? ` weight ${c.weight}` : ''}${c.admin ? ` ${c.admin}` : ''}`)
+    .join(', ');
 }
 
 export async function runPost(): Promise<void> {
@@ -37,7 +39,8 @@ export async function runPost(): Promise<void> {
   try {
     summary = await core.group('Restore safe traffic after an interrupted rollout', async () => {
       if (checkpoint.restore.length === 0) {
-        const text = 'The main step stopped while servers were out of traffic with an unverified version; they stay out, the rest was untouched.';
+        const text =
+          'The main step stopped while servers were out of traffic with an unverified version; they stay out, the rest was untouched.';
         core.info(text);
         return text;
       }
@@ -52,13 +55,18 @@ export async function runPost(): Promise<void> {
   } finally {
     await driver.close();
   }
-  await core.summary.addRaw(`## zero-downtime-deploy: post step\n\n${summary}\n`, true).write().catch(() => undefined);
+  await core.summary
+    .addRaw(`## zero-downtime-deploy: post step\n\n${summary}\n`, true)
+    .write()
+    .catch(() => undefined);
   if (checkpoint.deploymentId) {
     let settings;
     try {
       settings = readActionInputs();
     } catch (error) {
-      core.warning(`post: cannot read the inputs to update deployment ${checkpoint.deploymentId}: ${(error as Error).message}`);
+      core.warning(
+        `post: cannot read the inputs to update deployment ${checkpoint.deploymentId}: ${(error as Error).message}`,
+      );
       return;
     }
     await existingDeployment(settings, Number(checkpoint.deploymentId)).status('failure', summary);

@@ -16,10 +16,12 @@ export interface PoolSpec {
 /** A canary step: the new version's share of traffic and what happens before the next step. */
 export interface CanaryStep {
   readonly weight: number;
-  readonly pause: { readonly kind: 'none' } | { readonly kind: 'duration'; readonly ms: number } | { readonly kind: 'approval' };
+  readonly pause:
+    { readonly kind: 'none' } | { readonly kind: 'duration'; readonly ms: number } | { readonly kind: 'approval' };
 }
 
-export type BatchSize = { readonly kind: 'count'; readonly count: number } | { readonly kind: 'percent'; readonly percent: number };
+export type BatchSize =
+  { readonly kind: 'count'; readonly count: number } | { readonly kind: 'percent'; readonly percent: number };
 
 export type Strategy =
   | { readonly name: 'rolling'; readonly targets: readonly Selector[]; readonly batchSize: BatchSize }
@@ -88,5 +90,10 @@ export interface Settings {
   /** The commit deployments are created for: the pull request's head, else GITHUB_SHA. */
   readonly ref: string;
   readonly dryRun: boolean;
-  readonly nginx: { readonly testCommand: string; readonly reloadCommand: string; readonly pidFile: string; readonly accessLog: string };
+  readonly nginx: {
+    readonly testCommand: string;
+    readonly reloadCommand: string;
+    readonly pidFile: string;
+    readonly accessLog: string;
+  };
 }

@@ -30,7 +30,11 @@ export function errorRate(data: WindowData): number {
 
 export function describeWindow(data: WindowData): string {
   const probes = data.probesPassed + data.probesFailed;
-  return `${data.failures} of ${data.requests} requests failed` + (probes ? `, ${data.probesFailed} of ${probes} probes failed` : '') + ` (${pct(errorRate(data))})`;
+  return (
+    `${data.failures} of ${data.requests} requests failed` +
+    (probes ? `, ${data.probesFailed} of ${probes} probes failed` : '') +
+    ` (${pct(errorRate(data))})`
+  );
 }
 
 /**
@@ -38,7 +42,12 @@ export function describeWindow(data: WindowData): string {
  * failed unhealthy-threshold probes in a row. pass: at the window's end with at least min-requests served and the
  * share within the limit. Otherwise wait (fewer requests extend the window instead of passing).
  */
-export function judgeWindow(data: WindowData, settings: AnalysisSettings, windowMs: number, unhealthyThreshold: number): Verdict {
+export function judgeWindow(
+  data: WindowData,
+  settings: AnalysisSettings,
+  windowMs: number,
+  unhealthyThreshold: number,
+): Verdict {
   const rate = errorRate(data);
   const limit = `max-error-rate ${pct(settings.maxErrorRate)}`;
   if (data.probeFailStreak >= unhealthyThreshold) {
@@ -49,7 +58,10 @@ export function judgeWindow(data: WindowData, settings: AnalysisSettings, window
   }
   if (data.elapsedMs < windowMs) return { kind: 'wait', summary: describeWindow(data) };
   if (data.requests < settings.minRequests) {
-    return { kind: 'wait', summary: `only ${data.requests} of min-requests ${settings.minRequests} served: window extended` };
+    return {
+      kind: 'wait',
+      summary: `only ${data.requests} of min-requests ${settings.minRequests} served: window extended`,
+    };
   }
   return { kind: 'pass', summary: `${describeWindow(data)}, within ${limit}` };
 }

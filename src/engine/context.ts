@@ -7,7 +7,13 @@ import type { Settings } from '../settings.js';
 import { Timeline } from './timeline.js';
 import type { UpdateContext } from './update.js';
 
-export async function withEngine<T>(settings: Settings, driver: Driver, signal: AbortSignal, deployment: Deployment, run: (ctx: UpdateContext) => Promise<T>): Promise<T> {
+export async function withEngine<T>(
+  settings: Settings,
+  driver: Driver,
+  signal: AbortSignal,
+  deployment: Deployment,
+  run: (ctx: UpdateContext) => Promise<T>,
+): Promise<T> {
   const deploymentId = deployment.id === undefined ? undefined : String(deployment.id);
   const prober = new Prober(settings.probe);
   const ctx: UpdateContext = {
@@ -18,7 +24,13 @@ export async function withEngine<T>(settings: Settings, driver: Driver, signal: 
     signal,
     hooks: {
       stage: (text) => deployment.status('in_progress', text),
-      checkpoint: (restore) => core.saveState('rollout', restore ? JSON.stringify({ lb: settings.loadBalancer.display, nginx: settings.nginx, restore, deploymentId }) : ''),
+      checkpoint: (restore) =>
+        core.saveState(
+          'rollout',
+          restore
+            ? JSON.stringify({ lb: settings.loadBalancer.display, nginx: settings.nginx, restore, deploymentId })
+            : '',
+        ),
     },
   };
   try {

@@ -19,7 +19,12 @@ export function exactSelectors(ids: readonly string[]): Selector[] {
 const POLL_MS = 200;
 
 /** Waits until no request is in flight on the servers, or the timeout; returns what is still in flight. */
-export async function waitDrained(driver: Driver, ids: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<number> {
+export async function waitDrained(
+  driver: Driver,
+  ids: readonly string[],
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const servers = await driver.servers(exactSelectors(ids));
@@ -30,7 +35,13 @@ export async function waitDrained(driver: Driver, ids: readonly string[], timeou
 }
 
 /** Probes one server directly until healthy-threshold passes in a row; throws with the last reason at the deadline. */
-export async function waitProbesPass(prober: Prober, url: string, settings: Settings, deadline: number, signal: AbortSignal): Promise<void> {
+export async function waitProbesPass(
+  prober: Prober,
+  url: string,
+  settings: Settings,
+  deadline: number,
+  signal: AbortSignal,
+): Promise<void> {
   let streak = 0;
   let last: string;
   for (;;) {
@@ -39,14 +50,21 @@ export async function waitProbesPass(prober: Prober, url: string, settings: Sett
     last = result.reason;
     if (streak >= settings.probe.healthyThreshold) return;
     if (Date.now() + settings.probe.intervalMs > deadline) {
-      throw new Error(`${url} did not pass ${settings.probe.healthyThreshold} probes in a row within startup-timeout (last: ${last})`);
+      throw new Error(
+        `${url} did not pass ${settings.probe.healthyThreshold} probes in a row within startup-timeout (last: ${last})`,
+      );
     }
     await sleep(settings.probe.intervalMs, signal);
   }
 }
 
 /** Waits until the load balancer's own check passed since the server changed state. Servers without checks pass. */
-export async function waitLbHealthy(driver: Driver, ids: readonly string[], deadline: number, signal: AbortSignal): Promise<Map<string, string>> {
+export async function waitLbHealthy(
+  driver: Driver,
+  ids: readonly string[],
+  deadline: number,
+  signal: AbortSignal,
+): Promise<Map<string, string>> {
   for (;;) {
     const servers = await driver.servers(exactSelectors(ids));
     const pending = servers.filter((s) => s.check && !s.check.settled);
@@ -89,7 +107,13 @@ export interface WindowSubjects {
  * health-url probes of each new server and check-url probes through the load balancer, when set. Fails as soon
  * as the numbers say so; extends while fewer than min-requests were served.
  */
-export async function watchWindow(driver: Driver, prober: Prober, subjects: WindowSubjects, settings: Settings, signal: AbortSignal): Promise<WindowResult> {
+export async function watchWindow(
+  driver: Driver,
+  prober: Prober,
+  subjects: WindowSubjects,
+  settings: Settings,
+  signal: AbortSignal,
+): Promise<WindowResult> {
   const ids = subjects.watched.map((s) => s.id);
   const stableIds = (subjects.stable ?? []).map((s) => s.id);
   const first = await driver.counters([...ids, ...stableIds]);
@@ -102,7 +126,10 @@ export async function watchWindow(driver: Driver, prober: Prober, subjects: Wind
   let extendedNoted = false;
   const streaks = new Map<string, number>();
   let nextProbe = started;
-  const urls: [string, string][] = subjects.watched.map((s) => [s.id, settings.probe.healthUrl ? probeUrl(settings.probe.healthUrl, s, subjects.pool) : '']);
+  const urls: [string, string][] = subjects.watched.map((s) => [
+    s.id,
+    settings.probe.healthUrl ? probeUrl(settings.probe.healthUrl, s, subjects.pool) : '',
+  ]);
   if (settings.probe.checkUrl) urls.push(['check-url', settings.probe.checkUrl]);
   const probed = urls.filter(([, url]) => url !== '');
   for (;;) {
@@ -128,14 +155,23 @@ export async function watchWindow(driver: Driver, prober: Prober, subjects: Wind
       probeFailStreak: Math.max(0, ...streaks.values()),
       elapsedMs: Date.now() - started,
     };
-    const verdict = judgeWindow(data, settings.analysis, settings.analysis.intervalMs, settings.probe.unhealthyThreshold);
+    const verdict = judgeWindow(
+      data,
+      settings.analysis,
+      settings.analysis.intervalMs,
+      settings.probe.unhealthyThreshold,
+    );
     if (verdict.kind === 'wait' && data.elapsedMs >= settings.analysis.intervalMs && !extendedNoted) {
       // Say once per window why it goes on: too little traffic to judge is not a pass.
       extendedNoted = true;
-      core.info(`${verdict.summary} (min-requests ${settings.analysis.minRequests}); waiting for more traffic, up to timeout`);
+      core.info(
+        `${verdict.summary} (min-requests ${settings.analysis.minRequests}); waiting for more traffic, up to timeout`,
+      );
     }
     if (verdict.kind !== 'wait') {
-      const stable = stableIds.length ? { requests: stableNow.requests - stableStart.requests, failures: stableNow.failures - stableStart.failures } : undefined;
+      const stable = stableIds.length
+        ? { requests: stableNow.requests - stableStart.requests, failures: stableNow.failures - stableStart.failures }
+        : undefined;
       return { verdict, data, stable, latencies };
     }
     await sleep(COUNTER_POLL_MS, signal);

@@ -40,7 +40,6 @@ export interface RollingOutcome {
   readonly servers: readonly ServerReport[];
 }
 
-
 /** Problems with the targets themselves, found before anything moves. */
 export function checkRollingTargets(settings: Settings, targets: readonly Server[]): string | undefined {
   const unchecked = targets.filter((s) => !s.check);
@@ -48,7 +47,8 @@ export function checkRollingTargets(settings: Settings, targets: readonly Server
     return `health-url: ${unchecked.map((s) => s.id).join(', ')} ha${unchecked.length === 1 ? 's' : 've'} no health check on the load balancer, so nothing could tell whether the new version works before it takes traffic; set health-url (e.g. http://{address}/health), or on HAProxy add 'check' to the server lines (open-source nginx has no active checks)`;
   }
   const bad = targets.filter((s) => !s.host || !s.port);
-  if (bad.length && settings.probe.healthUrl) return `health-url: ${bad.map((s) => s.id).join(', ')} has no address the action can probe`;
+  if (bad.length && settings.probe.healthUrl)
+    return `health-url: ${bad.map((s) => s.id).join(', ')} has no address the action can probe`;
   return undefined;
 }
 
@@ -64,7 +64,9 @@ export async function runRolling(ctx: UpdateContext, plan: Plan, targets: readon
   const shareNow = () => {
     const serving = targets.filter((s) => inTraffic.get(s.id));
     const total = serving.reduce((n, s) => n + s.weight, 0);
-    return total ? (100 * serving.filter((s) => versions.get(s.id) === 'new').reduce((n, s) => n + s.weight, 0)) / total : 0;
+    return total
+      ? (100 * serving.filter((s) => versions.get(s.id) === 'new').reduce((n, s) => n + s.weight, 0)) / total
+      : 0;
   };
   const shares = [{ at: new Date(), share: 0 }];
 
@@ -82,97 +84,137 @@ export async function runRolling(ctx: UpdateContext, plan: Plan, targets: readon
     let window: WindowData | undefined;
     let latencies: readonly number[] = [];
     let verdict = '';
-    const outcome = await core.group(`Batch ${stage.index}/${stages.length}: ${batch.map((s) => s.id).join(', ')}`, async () => {
-      const failed = new Map<string, string>();
-      try {
-        await ctx.hooks.stage(`Batch ${stage.index}/${stages.length}: ${batch.map((s) => s.id).join(', ')}`);
-        // Until the deploy starts, putting the batch back as it was is safe.
-        ctx.hooks.checkpoint(batch.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
-        await apply(batch, 'drain', 'new requests stop, in-flight ones finish');
-        batch.forEach((s) => inTraffic.set(s.id, false));
-        const left = await waitDrained(driver, batch.map((s) => s.id), settings.drainTimeoutMs, ctx.signal);
-        if (left > 0) timeline.note(`drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`);
-        await apply(batch, 'maint', 'out of traffic for the deploy');
-        // From here a server's version is unknown until verified: stopped now, the batch stays out of traffic.
-        ctx.hooks.checkpoint([]);
+    const outcome = await core.group(
+      `Batch ${stage.index}/${stages.length}: ${batch.map((s) => s.id).join(', ')}`,
+      async () => {
+        const failed = new Map<string, string>();
+        try {
+          await ctx.hooks.stage(`Batch ${stage.index}/${stages.length}: ${batch.map((s) => s.id).join(', ')}`);
+          // Until the deploy starts, putting the batch back as it was is safe.
+          ctx.hooks.checkpoint(batch.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
+          await apply(batch, 'drain', 'new requests stop, in-flight ones finish');
+          batch.forEach((s) => inTraffic.set(s.id, false));
+          const left = await waitDrained(
+            driver,
+            batch.map((s) => s.id),
+            settings.drainTimeoutMs,
+            ctx.signal,
+          );
+          if (left > 0)
+            timeline.note(
+              `drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`,
+            );
+          await apply(batch, 'maint', 'out of traffic for the deploy');
+          // From here a server's version is unknown until verified: stopped now, the batch stays out of traffic.
+          ctx.hooks.checkpoint([]);
 
-        const update = await updateServers(ctx, batch, (id, v) => versions.set(id, v), apply);
-        update.failed.forEach((why, id) => failed.set(id, why));
-        const ready = update.verified;
-        if (ready.length) {
-          ctx.hooks.checkpoint(ready.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
-          // Each server returns to the state and weight it had before the rollout (an operator's drain stays).
-          await driver.apply(ready.map((s) => ({ server: s.id, weight: s.weight, admin: s.admin })));
-          ready.forEach((s) => lastSet.set(s.id, s.admin));
-          timeline.note(`${ready.map((s) => `${s.id} -> ${s.admin} weight ${s.weight}`).join(', ')} (verified, original state and weight restored)`);
-          ready.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
-        }
-        ctx.hooks.checkpoint(undefined);
-        if (failed.size) throw new BatchFailure([...failed].map(([id, why]) => `${id}: ${why}`).join('; '));
-        const watched = batch.filter((s) => inTraffic.get(s.id));
-        if (watched.length) {
-          const result = await watchWindow(driver, ctx.prober, { watched }, settings, ctx.signal);
-          window = result.data;
-          latencies = result.latencies;
-          verdict = result.verdict.summary;
-          timeline.note(`batch ${stage.index} window: ${result.verdict.kind}: ${verdict}`);
-          if (result.verdict.kind === 'fail') {
-            await apply(watched, 'maint', 'failed its analysis window');
-            watched.forEach((s) => {
-              inTraffic.set(s.id, false);
-              failed.set(s.id, `analysis window failed: ${verdict}`);
-            });
-            throw new BatchFailure(`batch ${stage.index} (${watched.map((s) => s.id).join(', ')}) failed its analysis window: ${verdict}`);
+          const update = await updateServers(ctx, batch, (id, v) => versions.set(id, v), apply);
+          update.failed.forEach((why, id) => failed.set(id, why));
+          const ready = update.verified;
+          if (ready.length) {
+            ctx.hooks.checkpoint(ready.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
+            // Each server returns to the state and weight it had before the rollout (an operator's drain stays).
+            await driver.apply(ready.map((s) => ({ server: s.id, weight: s.weight, admin: s.admin })));
+            ready.forEach((s) => lastSet.set(s.id, s.admin));
+            timeline.note(
+              `${ready.map((s) => `${s.id} -> ${s.admin} weight ${s.weight}`).join(', ')} (verified, original state and weight restored)`,
+            );
+            ready.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
           }
-        } else {
-          verdict = 'no server of the batch takes traffic by its original state: nothing to watch';
-        }
-        return undefined;
-      } catch (error) {
-        if (ctx.signal.aborted) {
-          // Stopped by timeout or cancel: servers not yet changed go back as they were; unverified ones stay out.
-          const untouched = batch.filter((s) => versions.get(s.id) === 'old' && !failed.has(s.id));
-          if (untouched.length) {
-            await driver.apply(untouched.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight }))).catch(() => undefined);
-            untouched.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
-            timeline.note(`${untouched.map((s) => s.id).join(', ')}: not yet deployed, restored to its original state`);
+          ctx.hooks.checkpoint(undefined);
+          if (failed.size) throw new BatchFailure([...failed].map(([id, why]) => `${id}: ${why}`).join('; '));
+          const watched = batch.filter((s) => inTraffic.get(s.id));
+          if (watched.length) {
+            const result = await watchWindow(driver, ctx.prober, { watched }, settings, ctx.signal);
+            window = result.data;
+            latencies = result.latencies;
+            verdict = result.verdict.summary;
+            timeline.note(`batch ${stage.index} window: ${result.verdict.kind}: ${verdict}`);
+            if (result.verdict.kind === 'fail') {
+              await apply(watched, 'maint', 'failed its analysis window');
+              watched.forEach((s) => {
+                inTraffic.set(s.id, false);
+                failed.set(s.id, `analysis window failed: ${verdict}`);
+              });
+              throw new BatchFailure(
+                `batch ${stage.index} (${watched.map((s) => s.id).join(', ')}) failed its analysis window: ${verdict}`,
+              );
+            }
+          } else {
+            verdict = 'no server of the batch takes traffic by its original state: nothing to watch';
           }
-          throw error;
+          return undefined;
+        } catch (error) {
+          if (ctx.signal.aborted) {
+            // Stopped by timeout or cancel: servers not yet changed go back as they were; unverified ones stay out.
+            const untouched = batch.filter((s) => versions.get(s.id) === 'old' && !failed.has(s.id));
+            if (untouched.length) {
+              await driver
+                .apply(untouched.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })))
+                .catch(() => undefined);
+              untouched.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
+              timeline.note(
+                `${untouched.map((s) => s.id).join(', ')}: not yet deployed, restored to its original state`,
+              );
+            }
+            throw error;
+          }
+          if (!(error instanceof BatchFailure)) {
+            // The load balancer or a command failed under us: say what each server of the batch was left in.
+            const left = batch.filter((s) => lastSet.has(s.id) && lastSet.get(s.id) !== s.admin);
+            const state = left.length
+              ? `Left on the load balancer: ${left.map((s) => `${s.id} in ${lastSet.get(s.id)}`).join(', ')}; once each answers its health check, restore it ${driver.manualSteps(left.map((s) => ({ server: s.id, admin: s.admin })))}.`
+              : 'No server was left changed.';
+            verdict = `could not finish batch ${stage.index}: ${(error as Error).message}. ${state}`;
+            return verdict;
+          }
+          const failedServers = batch.filter((srv) => failed.has(srv.id));
+          (await rollBack(settings, failedServers, timeline)).forEach((v, id) => versions.set(id, v));
+          verdict = error.message;
+          return error.message;
         }
-        if (!(error instanceof BatchFailure)) {
-          // The load balancer or a command failed under us: say what each server of the batch was left in.
-          const left = batch.filter((s) => lastSet.has(s.id) && lastSet.get(s.id) !== s.admin);
-          const state = left.length
-            ? `Left on the load balancer: ${left.map((s) => `${s.id} in ${lastSet.get(s.id)}`).join(', ')}; once each answers its health check, restore it ${driver.manualSteps(left.map((s) => ({ server: s.id, admin: s.admin })))}.`
-            : 'No server was left changed.';
-          verdict = `could not finish batch ${stage.index}: ${(error as Error).message}. ${state}`;
-          return verdict;
-        }
-        const failedServers = batch.filter((srv) => failed.has(srv.id));
-        (await rollBack(settings, failedServers, timeline)).forEach((v, id) => versions.set(id, v));
-        verdict = error.message;
-        return error.message;
-      }
-    });
+      },
+    );
     shares.push({ at: new Date(), share: shareNow() });
-    batches.push({ index: stage.index, servers: batch.map((s) => s.id), startedAt: started, durationMs: Date.now() - started.getTime(), verdict, window, latencies, passed: outcome === undefined });
+    batches.push({
+      index: stage.index,
+      servers: batch.map((s) => s.id),
+      startedAt: started,
+      durationMs: Date.now() - started.getTime(),
+      verdict,
+      window,
+      latencies,
+      passed: outcome === undefined,
+    });
     if (outcome !== undefined) {
       failure = outcome;
       break;
     }
   }
-  const servers = targets.map((s) => ({ id: s.id, version: versions.get(s.id) ?? 'old', inTraffic: inTraffic.get(s.id) ?? false }));
+  const servers = targets.map((s) => ({
+    id: s.id,
+    version: versions.get(s.id) ?? 'old',
+    inTraffic: inTraffic.get(s.id) ?? false,
+  }));
   const weight = shareNow();
   if (failure) {
     const untouched = servers.filter((s) => s.version === 'old').map((s) => s.id);
     return {
       result: 'failed',
-      message: `Rolling deploy stopped: ${failure.replace(/\.+$/, '')}. ${untouched.length ? `Untouched, still on the old version: ${untouched.join(', ')}.` : ''}`.trim(),
+      message:
+        `Rolling deploy stopped: ${failure.replace(/\.+$/, '')}. ${untouched.length ? `Untouched, still on the old version: ${untouched.join(', ')}.` : ''}`.trim(),
       weight,
       shares,
       batches,
       servers,
     };
   }
-  return { result: 'succeeded', message: `All ${targets.length} servers run version ${settings.version} and are back in traffic.`, weight, shares, batches, servers };
+  return {
+    result: 'succeeded',
+    message: `All ${targets.length} servers run version ${settings.version} and are back in traffic.`,
+    weight,
+    shares,
+    batches,
+    servers,
+  };
 }

@@ -35,7 +35,12 @@ export interface ShiftOutcome {
   readonly steps: readonly StepReport[];
   /** The new version's share of traffic each time it changed. */
   readonly shares: readonly { readonly at: Date; readonly share: number }[];
-  readonly servers: readonly { readonly id: string; readonly pool: string; readonly version: ServerVersion; readonly weight: number }[];
+  readonly servers: readonly {
+    readonly id: string;
+    readonly pool: string;
+    readonly version: ServerVersion;
+    readonly weight: number;
+  }[];
   /** Of all requests both pools served from the first shift to the end, the share the new version answered. */
   readonly newShare: { readonly requests: number; readonly total: number } | undefined;
 }
@@ -57,7 +62,12 @@ export interface ShiftOptions {
   readonly stable?: readonly Change[];
 }
 
-export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles, options: ShiftOptions = { fromStep: 0 }): Promise<ShiftOutcome> {
+export async function runShift(
+  ctx: UpdateContext,
+  plan: Plan,
+  roles: PoolRoles,
+  options: ShiftOptions = { fromStep: 0 },
+): Promise<ShiftOutcome> {
   const { settings, driver, timeline } = ctx;
   const live = roles.live.servers;
   const idle = roles.idle.servers;
@@ -65,7 +75,10 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles,
   const resuming = options.fromStep > 0;
   const versions = new Map<string, ServerVersion>(all.map((s) => [s.id, resuming && idle.includes(s) ? 'new' : 'old']));
   const weights = new Map<string, number>(all.map((s) => [s.id, s.weight]));
-  const stable: readonly Change[] = options.stable ?? [...live.map((s) => ({ server: s.id, weight: s.weight })), ...idle.map((s) => ({ server: s.id, weight: 0 }))];
+  const stable: readonly Change[] = options.stable ?? [
+    ...live.map((s) => ({ server: s.id, weight: s.weight })),
+    ...idle.map((s) => ({ server: s.id, weight: 0 })),
+  ];
   const steps: StepReport[] = [];
   const stages = plan.stages.filter((s): s is ShiftStage => s.kind === 'shift');
   let share = resuming ? (stages[options.fromStep - 1]?.achieved ?? 0) : 0;
@@ -83,7 +96,12 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles,
     shares.push({ at: new Date(), share });
     timeline.note(`weights ${changes.map((c) => `${c.server}=${c.weight}`).join(' ')} (${why})`);
   };
-  const outcome = async (result: ShiftOutcome['result'], message: string, livePool: string, before?: Map<string, Counters>): Promise<ShiftOutcome> => {
+  const outcome = async (
+    result: ShiftOutcome['result'],
+    message: string,
+    livePool: string,
+    before?: Map<string, Counters>,
+  ): Promise<ShiftOutcome> => {
     shares.push({ at: new Date(), share });
     let newShare: ShiftOutcome['newShare'];
     if (before) {
@@ -101,29 +119,45 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles,
       steps,
       shares,
       newShare,
-      servers: all.map((s) => ({ id: s.id, pool: idle.includes(s) ? roles.idle.name : roles.live.name, version: versions.get(s.id) ?? 'old', weight: weights.get(s.id) ?? 0 })),
+      servers: all.map((s) => ({
+        id: s.id,
+        pool: idle.includes(s) ? roles.idle.name : roles.live.name,
+        version: versions.get(s.id) ?? 'old',
+        weight: weights.get(s.id) ?? 0,
+      })),
     };
   };
 
   // 1. The new version on the idle pool, verified before it has any traffic (a promote finds it there already).
-  const deployed = resuming ? undefined : await core.group(`Deploy ${settings.version} to idle pool ${roles.idle.name}: ${idle.map((s) => s.id).join(', ')}`, async () => {
-    await ctx.hooks.stage(`Deploying ${settings.version} to idle pool ${roles.idle.name}`);
-    // The live pool is untouched while the idle one is out of traffic: stopped now, nothing needs restoring.
-    ctx.hooks.checkpoint([]);
-    await setState(idle, 'maint', 'out of traffic for the deploy');
-    const update = await updateServers(ctx, idle, (id, v) => versions.set(id, v), setState, roles.idle.name);
-    if (update.failed.size) {
-      const failed = idle.filter((s) => update.failed.has(s.id));
-      (await rollBack(settings, failed, timeline, roles.idle.name)).forEach((v, id) => versions.set(id, v));
-      return [...update.failed].map(([id, why]) => `${id}: ${why}`).join('; ');
-    }
-    await driver.apply(idle.map((s) => ({ server: s.id, admin: s.admin, weight: 0 })));
-    timeline.note(`${idle.map((s) => s.id).join(', ')}: verified, back to ${idle.map((s) => s.admin).join(', ')} at weight 0`);
-    return undefined;
-  });
+  const deployed = resuming
+    ? undefined
+    : await core.group(
+        `Deploy ${settings.version} to idle pool ${roles.idle.name}: ${idle.map((s) => s.id).join(', ')}`,
+        async () => {
+          await ctx.hooks.stage(`Deploying ${settings.version} to idle pool ${roles.idle.name}`);
+          // The live pool is untouched while the idle one is out of traffic: stopped now, nothing needs restoring.
+          ctx.hooks.checkpoint([]);
+          await setState(idle, 'maint', 'out of traffic for the deploy');
+          const update = await updateServers(ctx, idle, (id, v) => versions.set(id, v), setState, roles.idle.name);
+          if (update.failed.size) {
+            const failed = idle.filter((s) => update.failed.has(s.id));
+            (await rollBack(settings, failed, timeline, roles.idle.name)).forEach((v, id) => versions.set(id, v));
+            return [...update.failed].map(([id, why]) => `${id}: ${why}`).join('; ');
+          }
+          await driver.apply(idle.map((s) => ({ server: s.id, admin: s.admin, weight: 0 })));
+          timeline.note(
+            `${idle.map((s) => s.id).join(', ')}: verified, back to ${idle.map((s) => s.admin).join(', ')} at weight 0`,
+          );
+          return undefined;
+        },
+      );
   if (deployed !== undefined) {
     ctx.hooks.checkpoint(undefined);
-    return outcome('failed', `The new version failed its checks on pool ${roles.idle.name} before taking any traffic: ${deployed}. Pool ${roles.live.name} still serves all traffic.`, roles.live.name);
+    return outcome(
+      'failed',
+      `The new version failed its checks on pool ${roles.idle.name} before taking any traffic: ${deployed}. Pool ${roles.live.name} still serves all traffic.`,
+      roles.live.name,
+    );
   }
 
   // 2. Traffic moves step by step; every step is judged by at least one analysis window.
@@ -137,28 +171,56 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles,
       if (!target) throw new Error('internal: a shift stage without weights');
       const started = new Date();
       const windows: StepReport['windows'][number][] = [];
-      const failure = await core.group(`Step ${i + 1}/${stages.length}: ${pct(stage.weight)} of traffic on ${roles.idle.name}`, async () => {
-        await ctx.hooks.stage(`Step ${i + 1}/${stages.length}: ${pct(stage.weight)} of traffic on ${roles.idle.name}`);
-        await setWeights([...target].map(([server, weight]) => ({ server, weight })), stage.achieved ?? stage.weight, `${pct(stage.achieved ?? stage.weight)} on ${roles.idle.name}`);
-        const pauseMs = stage.wait.kind === 'duration' ? stage.wait.ms : 0;
-        while (windows.length < stage.windows || Date.now() - started.getTime() < pauseMs) {
-          const result = await watchWindow(driver, ctx.prober, { watched: idle, stable: share < 100 ? live : undefined, pool: roles.idle.name }, settings, ctx.signal);
-          const comparison = result.stable
-            ? `; ${roles.live.name} (stable) in the same window: ${describeWindow({ requests: result.stable.requests, failures: result.stable.failures, probesPassed: 0, probesFailed: 0, probeFailStreak: 0, elapsedMs: 0 })}`
-            : '';
-          const verdict = `${roles.idle.name} (new): ${result.verdict.summary}${comparison}`;
-          windows.push({ data: result.data, stable: result.stable, latencies: result.latencies, verdict });
-          timeline.note(`window ${windows.length} at ${pct(share)}: ${result.verdict.kind}: ${verdict}`);
-          if (result.verdict.kind === 'fail') return verdict;
-        }
-        return undefined;
+      const failure = await core.group(
+        `Step ${i + 1}/${stages.length}: ${pct(stage.weight)} of traffic on ${roles.idle.name}`,
+        async () => {
+          await ctx.hooks.stage(
+            `Step ${i + 1}/${stages.length}: ${pct(stage.weight)} of traffic on ${roles.idle.name}`,
+          );
+          await setWeights(
+            [...target].map(([server, weight]) => ({ server, weight })),
+            stage.achieved ?? stage.weight,
+            `${pct(stage.achieved ?? stage.weight)} on ${roles.idle.name}`,
+          );
+          const pauseMs = stage.wait.kind === 'duration' ? stage.wait.ms : 0;
+          while (windows.length < stage.windows || Date.now() - started.getTime() < pauseMs) {
+            const result = await watchWindow(
+              driver,
+              ctx.prober,
+              { watched: idle, stable: share < 100 ? live : undefined, pool: roles.idle.name },
+              settings,
+              ctx.signal,
+            );
+            const comparison = result.stable
+              ? `; ${roles.live.name} (stable) in the same window: ${describeWindow({ requests: result.stable.requests, failures: result.stable.failures, probesPassed: 0, probesFailed: 0, probeFailStreak: 0, elapsedMs: 0 })}`
+              : '';
+            const verdict = `${roles.idle.name} (new): ${result.verdict.summary}${comparison}`;
+            windows.push({ data: result.data, stable: result.stable, latencies: result.latencies, verdict });
+            timeline.note(`window ${windows.length} at ${pct(share)}: ${result.verdict.kind}: ${verdict}`);
+            if (result.verdict.kind === 'fail') return verdict;
+          }
+          return undefined;
+        },
+      );
+      steps.push({
+        index: i + 1,
+        weight: stage.weight,
+        achieved: stage.achieved ?? stage.weight,
+        startedAt: started,
+        durationMs: Date.now() - started.getTime(),
+        windows,
+        passed: failure === undefined,
       });
-      steps.push({ index: i + 1, weight: stage.weight, achieved: stage.achieved ?? stage.weight, startedAt: started, durationMs: Date.now() - started.getTime(), windows, passed: failure === undefined });
       if (failure !== undefined) {
         const at = share;
         await setWeights(stable, 0, `rollback: all traffic back on ${roles.live.name}`);
         ctx.hooks.checkpoint(undefined);
-        return outcome('rolled-back', `Rolled back at ${pct(at)} on ${roles.idle.name}: ${failure}. All traffic is back on ${roles.live.name}.`, roles.live.name, before);
+        return outcome(
+          'rolled-back',
+          `Rolled back at ${pct(at)} on ${roles.idle.name}: ${failure}. All traffic is back on ${roles.live.name}.`,
+          roles.live.name,
+          before,
+        );
       }
       if (stage.wait.kind === 'approval') {
         // A paused rollout is left as it is: nothing for the post step to restore.
@@ -176,12 +238,22 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles,
     const why = error instanceof Error ? error.message : String(error);
     if (share === 0) {
       ctx.hooks.checkpoint(undefined);
-      return outcome('failed', `Stopped before any traffic moved: ${why}. Pool ${roles.live.name} still serves all traffic.`, roles.live.name, before);
+      return outcome(
+        'failed',
+        `Stopped before any traffic moved: ${why}. Pool ${roles.live.name} still serves all traffic.`,
+        roles.live.name,
+        before,
+      );
     }
     try {
       await setWeights(stable, 0, `stopped: all traffic back on ${roles.live.name}`);
       ctx.hooks.checkpoint(undefined);
-      return outcome('failed', `Stopped at step ${steps.length + 1}: ${why}. All traffic was moved back to ${roles.live.name}.`, roles.live.name, before);
+      return outcome(
+        'failed',
+        `Stopped at step ${steps.length + 1}: ${why}. All traffic was moved back to ${roles.live.name}.`,
+        roles.live.name,
+        before,
+      );
     } catch (restoreError) {
       // The checkpoint still holds the stable weights: the post step tries again.
       const left = [...weights].map(([id, w]) => `${id}=${w}`).join(' ');
@@ -194,5 +266,10 @@ export async function runShift(ctx: UpdateContext, plan: Plan, roles: PoolRoles,
     }
   }
   ctx.hooks.checkpoint(undefined);
-  return outcome('succeeded', `All traffic is on ${roles.idle.name}, version ${settings.version}; ${roles.live.name} stays warm at weight 0 for an instant switch back.`, roles.idle.name, before);
+  return outcome(
+    'succeeded',
+    `All traffic is on ${roles.idle.name}, version ${settings.version}; ${roles.live.name} stays warm at weight 0 for an instant switch back.`,
+    roles.idle.name,
+    before,
+  );
 }

@@ -62,7 +62,13 @@ export async function updateServers(
       setVersion(server.id, 'new');
       if (!settings.probe.healthUrl) return;
       try {
-        await waitProbesPass(ctx.prober, probeUrl(settings.probe.healthUrl, server, pool), settings, deadline, ctx.signal);
+        await waitProbesPass(
+          ctx.prober,
+          probeUrl(settings.probe.healthUrl, server, pool),
+          settings,
+          deadline,
+          ctx.signal,
+        );
         ctx.timeline.note(`${server.id}: passed ${settings.probe.healthyThreshold} direct probes`);
       } catch (error) {
         if (ctx.signal.aborted) throw error;
@@ -73,17 +79,29 @@ export async function updateServers(
   const candidates = servers.filter((s) => !failed.has(s.id));
   if (candidates.length) {
     // Checks are paused in maint; in drain they resume while new requests still go elsewhere.
-    await setState(candidates, 'drain', 'the load balancer\'s health checks resume, still no new requests');
-    const unhealthy = await waitLbHealthy(ctx.driver, candidates.map((s) => s.id), deadline, ctx.signal);
-    for (const [id, status] of unhealthy) failed.set(id, `the load balancer's own check did not pass within startup-timeout (${status})`);
+    await setState(candidates, 'drain', "the load balancer's health checks resume, still no new requests");
+    const unhealthy = await waitLbHealthy(
+      ctx.driver,
+      candidates.map((s) => s.id),
+      deadline,
+      ctx.signal,
+    );
+    for (const [id, status] of unhealthy)
+      failed.set(id, `the load balancer's own check did not pass within startup-timeout (${status})`);
   }
   const stillOut = servers.filter((s) => failed.has(s.id));
-  if (stillOut.some((s) => candidates.includes(s))) await setState(stillOut, 'maint', 'failed its checks, kept out of traffic');
+  if (stillOut.some((s) => candidates.includes(s)))
+    await setState(stillOut, 'maint', 'failed its checks, kept out of traffic');
   return { verified: candidates.filter((s) => !failed.has(s.id)), failed };
 }
 
 /** Runs rollback-command for each failed server; returns the version each is left on. */
-export async function rollBack(settings: Settings, servers: readonly Server[], timeline: Timeline, pool?: string): Promise<Map<string, ServerVersion>> {
+export async function rollBack(
+  settings: Settings,
+  servers: readonly Server[],
+  timeline: Timeline,
+  pool?: string,
+): Promise<Map<string, ServerVersion>> {
   const versions = new Map<string, ServerVersion>();
   if (!settings.rollbackCommand) return versions;
   for (const server of servers) {

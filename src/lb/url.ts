@@ -3,7 +3,13 @@
 export type Transport =
   | { readonly type: 'tcp'; readonly host: string; readonly port: number }
   | { readonly type: 'unix'; readonly path: string }
-  | { readonly type: 'ssh'; readonly user: string; readonly host: string; readonly port: number | undefined; readonly path: string }
+  | {
+      readonly type: 'ssh';
+      readonly user: string;
+      readonly host: string;
+      readonly port: number | undefined;
+      readonly path: string;
+    }
   | { readonly type: 'file'; readonly path: string }
   | { readonly type: 'http'; readonly url: string };
 
@@ -38,7 +44,13 @@ function sshPath(url: URL, what: string): Transport | string {
   if (url.password) return 'must not hold a password: use an ssh key loaded in ssh-agent';
   if (!url.pathname || url.pathname === '/') return `needs the path of the socket or file on the host: ${what}`;
   const port = url.port ? Number(url.port) : undefined;
-  return { type: 'ssh', user: decodeURIComponent(url.username), host: url.hostname, port, path: decodeURIComponent(url.pathname) };
+  return {
+    type: 'ssh',
+    user: decodeURIComponent(url.username),
+    host: url.hostname,
+    port,
+    path: decodeURIComponent(url.pathname),
+  };
 }
 
 const SCHEMES: Record<string, { kind: LoadBalancerUrl['kind']; example: string; parse: Parser }> = {

@@ -9,19 +9,28 @@ import { splitWeights } from './weights.js';
 /** How often the engine reads counters during a window: a failing window is judged this soon. */
 export const COUNTER_POLL_MS = 1000;
 
-export type LbState = { readonly reachable: true; readonly servers: readonly Server[] } | { readonly reachable: false; readonly reason: string };
+export type LbState =
+  | { readonly reachable: true; readonly servers: readonly Server[] }
+  | { readonly reachable: false; readonly reason: string };
 
 function probeDetectMs(settings: Settings): number {
   const { intervalMs, timeoutMs, unhealthyThreshold } = settings.probe;
   return unhealthyThreshold * intervalMs + timeoutMs;
 }
 
-export function batchCount(total: number, batchSize: Extract<Settings['strategy'], { name: 'rolling' }>['batchSize']): number {
+export function batchCount(
+  total: number,
+  batchSize: Extract<Settings['strategy'], { name: 'rolling' }>['batchSize'],
+): number {
   const size = batchSize.kind === 'count' ? batchSize.count : Math.ceil((total * batchSize.percent) / 100);
   return Math.max(1, Math.min(size, Math.max(total, 1)));
 }
 
-function planRolling(settings: Settings, strategy: Extract<Settings['strategy'], { name: 'rolling' }>, servers: readonly Server[] | undefined): Plan {
+function planRolling(
+  settings: Settings,
+  strategy: Extract<Settings['strategy'], { name: 'rolling' }>,
+  servers: readonly Server[] | undefined,
+): Plan {
   const notes: string[] = [];
   const stages: Stage[] = [];
   const window = settings.analysis.intervalMs;
@@ -36,7 +45,9 @@ function planRolling(settings: Settings, strategy: Extract<Settings['strategy'],
     exposure = servers.length ? (100 * size) / servers.length : 0;
   } else {
     const size = strategy.batchSize.kind === 'count' ? `${strategy.batchSize.count}` : `${strategy.batchSize.percent}%`;
-    notes.push(`Servers are read from the load balancer at run time; batches of ${size} of ${strategy.targets.map((t) => t.text).join(' ')}.`);
+    notes.push(
+      `Servers are read from the load balancer at run time; batches of ${size} of ${strategy.targets.map((t) => t.text).join(' ')}.`,
+    );
   }
   return {
     strategy: 'rolling',
@@ -60,7 +71,13 @@ function planShifts(
   roles: PoolRoles | undefined,
 ): { stages: Stage[]; minDurationMs: number } {
   const windowMs = settings.analysis.intervalMs;
-  const stages: Stage[] = [{ kind: 'deploy-idle', pool: roles?.idle.name ?? '(found at run time)', servers: roles?.idle.servers.map((s) => s.id) }];
+  const stages: Stage[] = [
+    {
+      kind: 'deploy-idle',
+      pool: roles?.idle.name ?? '(found at run time)',
+      servers: roles?.idle.servers.map((s) => s.id),
+    },
+  ];
   let minDurationMs = 0;
   for (const step of steps) {
     const split = roles
@@ -72,7 +89,14 @@ function planShifts(
         )
       : undefined;
     const windows = windowsFor(step.pause, windowMs);
-    stages.push({ kind: 'shift', weight: step.weight, achieved: split?.achieved, weights: split?.weights, wait: step.pause, windows });
+    stages.push({
+      kind: 'shift',
+      weight: step.weight,
+      achieved: split?.achieved,
+      weights: split?.weights,
+      wait: step.pause,
+      windows,
+    });
     minDurationMs += Math.max(windows * windowMs, step.pause.kind === 'duration' ? step.pause.ms : 0);
   }
   return { stages, minDurationMs };
@@ -82,10 +106,14 @@ export function buildPlan(settings: Settings, lb: LbState): Plan | { error: stri
   const strategy = settings.strategy;
   if (!strategy) return { error: 'strategy: is required to build a plan' };
   const servers = lb.reachable ? lb.servers : undefined;
-  const unreachableNote = lb.reachable ? [] : [`Load balancer not read (${lb.reason}): servers and weights are resolved at run time.`];
+  const unreachableNote = lb.reachable
+    ? []
+    : [`Load balancer not read (${lb.reason}): servers and weights are resolved at run time.`];
   if (strategy.name === 'rolling') {
     if (servers && servers.length === 0) {
-      return { error: `targets: ${strategy.targets.map((t) => t.text).join(' ')} matches no server on the load balancer` };
+      return {
+        error: `targets: ${strategy.targets.map((t) => t.text).join(' ')} matches no server on the load balancer`,
+      };
     }
     const plan = planRolling(settings, strategy, servers);
     return { ...plan, notes: [...unreachableNote, ...plan.notes] };
@@ -102,7 +130,10 @@ export function buildPlan(settings: Settings, lb: LbState): Plan | { error: stri
   const { stages, minDurationMs } = planShifts(settings, steps, roles);
   const first = stages.find((s): s is Extract<Stage, { kind: 'shift' }> => s.kind === 'shift');
   const notes = [...unreachableNote];
-  if (!roles) notes.push(`The live pool (the one carrying weight) is found at run time; the other of ${strategy.pools.map((p) => p.name).join(' and ')} gets the new version.`);
+  if (!roles)
+    notes.push(
+      `The live pool (the one carrying weight) is found at run time; the other of ${strategy.pools.map((p) => p.name).join(' and ')} gets the new version.`,
+    );
   return {
     strategy: strategy.name,
     stages,

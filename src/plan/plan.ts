@@ -1,7 +1,8 @@
 /** What a run will do, stage by stage: built by pure functions, printed by dry-run, executed by the engine. */
 import type { StrategyName } from '../settings.js';
 
-export type Wait = { readonly kind: 'none' } | { readonly kind: 'duration'; readonly ms: number } | { readonly kind: 'approval' };
+export type Wait =
+  { readonly kind: 'none' } | { readonly kind: 'duration'; readonly ms: number } | { readonly kind: 'approval' };
 
 export type Stage =
   | {

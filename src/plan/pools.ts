@@ -14,7 +14,10 @@ export interface PoolRoles {
 }
 
 /** Servers of each pool; a server matched by both pools is an error. */
-export function assignPools(pools: readonly [PoolSpec, PoolSpec], servers: readonly Server[]): [PoolState, PoolState] | { error: string } {
+export function assignPools(
+  pools: readonly [PoolSpec, PoolSpec],
+  servers: readonly Server[],
+): [PoolState, PoolState] | { error: string } {
   const select = (pool: PoolSpec): PoolState => ({
     name: pool.name,
     servers: servers.filter((s) => pool.selectors.some((sel) => matchesSelector(sel, s.backend, s.name))),
@@ -23,14 +26,19 @@ export function assignPools(pools: readonly [PoolSpec, PoolSpec], servers: reado
   for (const state of states) {
     if (state.servers.length === 0) {
       const spec = pools.find((p) => p.name === state.name);
-      return { error: `pools: pool ${state.name} (${spec?.selectors.map((s) => s.text).join(' ')}) matches no server on the load balancer` };
+      return {
+        error: `pools: pool ${state.name} (${spec?.selectors.map((s) => s.text).join(' ')}) matches no server on the load balancer`,
+      };
     }
   }
   const shared = states[0].servers.filter((s) => states[1].servers.some((t) => t.id === s.id));
-  if (shared.length) return { error: `pools: ${shared.map((s) => s.id).join(', ')} is in both pools; make the selectors disjoint` };
+  if (shared.length)
+    return { error: `pools: ${shared.map((s) => s.id).join(', ')} is in both pools; make the selectors disjoint` };
   const backends = new Set([...states[0].servers, ...states[1].servers].map((s) => s.backend));
   if (backends.size !== 1) {
-    return { error: `pools: traffic is shifted by weights within one backend, but the pools span ${[...backends].join(', ')}; put both pools in one backend` };
+    return {
+      error: `pools: traffic is shifted by weights within one backend, but the pools span ${[...backends].join(', ')}; put both pools in one backend`,
+    };
   }
   return states;
 }
@@ -48,7 +56,9 @@ export function poolRoles(states: readonly [PoolState, PoolState]): PoolRoles | 
   if (bLive && !aLive) return { live: b, idle: a };
   const how = `give one pool's servers their weight and take the other's out of rotation (HAProxy: 'weight 0' on the server lines of ${b.name}; nginx: 'down')`;
   if (aLive && bLive) {
-    return { error: `pools: both ${a.name} and ${b.name} carry traffic, so neither can be the idle pool to deploy to; ${how}` };
+    return {
+      error: `pools: both ${a.name} and ${b.name} carry traffic, so neither can be the idle pool to deploy to; ${how}`,
+    };
   }
   return { error: `pools: neither ${a.name} nor ${b.name} carries traffic; ${how}` };
 }

@@ -24,7 +24,11 @@ function spread(servers: readonly WeightedServer[], total: number, into: Map<str
 }
 
 /** Weights for `percent` of traffic on `next`, the rest on `stable`, keeping each pool's internal proportions. */
-export function splitWeights(stable: readonly WeightedServer[], next: readonly WeightedServer[], percent: number): Split {
+export function splitWeights(
+  stable: readonly WeightedServer[],
+  next: readonly WeightedServer[],
+  percent: number,
+): Split {
   const weights = new Map<string, number>([...stable, ...next].map((s) => [s.id, 0]));
   if (percent <= 0 || next.length === 0) {
     spread(stable, 1, weights);

@@ -39,7 +39,12 @@ async function pullOut(ctx: UpdateContext, routing: PreviewRouting, canary: Serv
   ctx.timeline.note(`${canary.id}: canary pulled out of ${canary.backend}`);
 }
 
-export async function runPreviewCanary(ctx: UpdateContext, routing: PreviewRouting, preview: Server, spec: PreviewCanary): Promise<CanaryResult> {
+export async function runPreviewCanary(
+  ctx: UpdateContext,
+  routing: PreviewRouting,
+  preview: Server,
+  spec: PreviewCanary,
+): Promise<CanaryResult> {
   const { driver, settings, timeline } = ctx;
   const key = settings.previewKey;
   const servers = await backendServers(driver, spec.backend);
@@ -47,12 +52,20 @@ export async function runPreviewCanary(ctx: UpdateContext, routing: PreviewRouti
   const leftovers = ownedBy(key, servers);
   await retire(ctx, routing, leftovers);
   const stable = servers.filter((s) => !leftovers.includes(s) && s.admin === 'ready' && s.weight > 0);
-  if (stable.length === 0) throw new Error(`preview-canary: backend ${spec.backend} has no server in traffic to share with`);
-  const { weight, share } = canaryWeight(spec.percent, stable.reduce((sum, s) => sum + s.weight, 0));
+  if (stable.length === 0)
+    throw new Error(`preview-canary: backend ${spec.backend} has no server in traffic to share with`);
+  const { weight, share } = canaryWeight(
+    spec.percent,
+    stable.reduce((sum, s) => sum + s.weight, 0),
+  );
   const id = `${spec.backend}/${preview.name}`;
   const base = { server: id, backend: spec.backend, share, durationMs: spec.durationMs };
 
-  await routing.register(id, preview.address, { intervalMs: settings.probe.intervalMs, rise: settings.probe.healthyThreshold, fall: settings.probe.unhealthyThreshold });
+  await routing.register(id, preview.address, {
+    intervalMs: settings.probe.intervalMs,
+    rise: settings.probe.healthyThreshold,
+    fall: settings.probe.unhealthyThreshold,
+  });
   // Should the runner die from here on, the post step takes the canary out of traffic.
   ctx.hooks.checkpoint([{ server: id, weight: 0, admin: 'maint' }]);
   timeline.note(`${id} registered at ${preview.address} (maint, weight 0)`);
@@ -65,7 +78,16 @@ export async function runPreviewCanary(ctx: UpdateContext, routing: PreviewRouti
       await pullOut(ctx, routing, await readServer(driver, id));
       ctx.hooks.checkpoint(undefined);
       const verdict = `${spec.backend}'s health check did not pass within startup-timeout (${status})`;
-      return { ...base, windows: 0, requests: 0, failures: 0, stableRequests: 0, stableFailures: 0, passed: false, verdict };
+      return {
+        ...base,
+        windows: 0,
+        requests: 0,
+        failures: 0,
+        stableRequests: 0,
+        stableFailures: 0,
+        passed: false,
+        verdict,
+      };
     }
     await driver.apply([{ server: id, weight, admin: 'ready' }]);
     inTraffic = true;

@@ -14,13 +14,19 @@ export function ownedBy(key: string, servers: readonly Server[]): Server[] {
   return servers.filter((s) => s.name.startsWith(`${key}:`));
 }
 
-export type ServerChoice = { readonly kind: 'reuse'; readonly server: Server } | { readonly kind: 'register'; readonly name: string };
+export type ServerChoice =
+  { readonly kind: 'reuse'; readonly server: Server } | { readonly kind: 'register'; readonly name: string };
 
 /**
  * The server a preview of `version` at `address` uses: the key's server of that version and address when one is
  * there already (the same job run again), else a new name that no server of the backend has.
  */
-export function chooseServer(key: string, version: string, address: string, backendServers: readonly Server[]): ServerChoice {
+export function chooseServer(
+  key: string,
+  version: string,
+  address: string,
+  backendServers: readonly Server[],
+): ServerChoice {
   const base = `${key}:${nameSafe(version)}`;
   const same = backendServers.find((s) => s.name === base && s.address === address);
   if (same) return { kind: 'reuse', server: same };

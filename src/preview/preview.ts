@@ -47,7 +47,8 @@ async function verify(ctx: UpdateContext, server: Server): Promise<void> {
   const deadline = Date.now() + settings.startupTimeoutMs;
   if (settings.deployCommand) {
     const result = await runCommand(settings.deployCommand, { server, version: settings.version });
-    if (result.exitCode !== 0) throw new Error(`deploy-command exited ${result.exitCode}${result.tail ? `: ${result.tail}` : ''}`);
+    if (result.exitCode !== 0)
+      throw new Error(`deploy-command exited ${result.exitCode}${result.tail ? `: ${result.tail}` : ''}`);
     timeline.note(`${server.id}: deploy-command done`);
   }
   if (settings.probe.healthUrl) {
@@ -68,19 +69,31 @@ async function verify(ctx: UpdateContext, server: Server): Promise<void> {
 }
 
 /** The existing server `targets` names: exactly one, in the preview backend, serving no other key. */
-async function targetServer(ctx: UpdateContext, routing: PreviewRouting, routes: Map<string, string[]>, key: string): Promise<Server> {
+async function targetServer(
+  ctx: UpdateContext,
+  routing: PreviewRouting,
+  routes: Map<string, string[]>,
+  key: string,
+): Promise<Server> {
   const targets = ctx.settings.previewTargets ?? [];
   const found = await ctx.driver.servers(targets);
   const list = targets.map((t) => t.text).join(', ');
   if (found.length !== 1) {
-    throw new InputError([`targets: ${list} names ${found.length} servers (${found.map((s) => s.id).join(', ') || 'none'}); a preview routes to exactly one`]);
+    throw new InputError([
+      `targets: ${list} names ${found.length} servers (${found.map((s) => s.id).join(', ') || 'none'}); a preview routes to exactly one`,
+    ]);
   }
   const server = found[0] as Server;
   if (server.backend !== routing.backend) {
-    throw new InputError([`targets: ${server.id} is not in the preview backend ${routing.backend}, where the preview-key rule routes (see preview-backend)`]);
+    throw new InputError([
+      `targets: ${server.id} is not in the preview backend ${routing.backend}, where the preview-key rule routes (see preview-backend)`,
+    ]);
   }
   const other = [...routes].find(([k, ids]) => k !== key && ids.includes(server.id));
-  if (other) throw new InputError([`targets: ${server.id} already serves preview ${other[0]}; close that preview first or pick another server`]);
+  if (other)
+    throw new InputError([
+      `targets: ${server.id} already serves preview ${other[0]}; close that preview first or pick another server`,
+    ]);
   return server;
 }
 
@@ -91,7 +104,9 @@ export async function openPreview(ctx: UpdateContext, routing: PreviewRouting): 
   const before = routes.get(key) ?? [];
   const backendServers = await routing.servers();
   const owned = ownedBy(key, backendServers);
-  core.info(`${key} routes to ${before.join(', ') || 'nothing'} now; servers of ${key}: ${owned.map((s) => `${s.id} ${s.address}`).join(', ') || 'none'}`);
+  core.info(
+    `${key} routes to ${before.join(', ') || 'nothing'} now; servers of ${key}: ${owned.map((s) => `${s.id} ${s.address}`).join(', ') || 'none'}`,
+  );
 
   let candidate: Server;
   let registered = false;
@@ -106,7 +121,9 @@ export async function openPreview(ctx: UpdateContext, routing: PreviewRouting): 
     const choice = chooseServer(key, settings.version, settings.previewAddress, backendServers);
     if (choice.kind === 'reuse') {
       candidate = choice.server;
-      timeline.note(`${candidate.id} (${candidate.address}) already registered for ${settings.version}: checking it again`);
+      timeline.note(
+        `${candidate.id} (${candidate.address}) already registered for ${settings.version}: checking it again`,
+      );
     } else {
       await routing.register(`${routing.backend}/${choice.name}`, settings.previewAddress, {
         intervalMs: settings.probe.intervalMs,
@@ -128,8 +145,18 @@ export async function openPreview(ctx: UpdateContext, routing: PreviewRouting): 
     timeline.note(`${candidate.id}: failed its checks: ${why}`);
     if (registered) await retire(ctx, routing, [candidate]);
     const previous = before[0] ? await readServer(driver, before[0]).catch(() => undefined) : undefined;
-    const keeps = previous ? `${key} still routes to ${previous.id}, the previous build` : `${key} routes nowhere: its requests get the normal site`;
-    return { result: 'failed', key, routedTo: previous, current: false, removed: registered ? [candidate.id] : [], failure: why, message: `${settings.version} failed its checks on ${candidate.id} (${why}); ${keeps}` };
+    const keeps = previous
+      ? `${key} still routes to ${previous.id}, the previous build`
+      : `${key} routes nowhere: its requests get the normal site`;
+    return {
+      result: 'failed',
+      key,
+      routedTo: previous,
+      current: false,
+      removed: registered ? [candidate.id] : [],
+      failure: why,
+      message: `${settings.version} failed its checks on ${candidate.id} (${why}); ${keeps}`,
+    };
   }
 
   if (!(before.length === 1 && before[0] === candidate.id)) {
@@ -145,8 +172,24 @@ export async function openPreview(ctx: UpdateContext, routing: PreviewRouting): 
   const canary = await runPreviewCanary(ctx, routing, routedTo, settings.previewCanary);
   const share = `${canary.share.toFixed(1)}% of ${canary.backend}'s traffic`;
   return canary.passed
-    ? { result: 'succeeded', key, routedTo, current: true, removed, canary, message: `${routed}; canary passed on ${share} (${canary.verdict}) and was taken out again` }
-    : { result: 'rolled-back', key, routedTo, current: true, removed, canary, message: `${settings.version} failed as a canary on ${share} (${canary.verdict}) and was pulled out of real traffic; ${key} still reaches it` };
+    ? {
+        result: 'succeeded',
+        key,
+        routedTo,
+        current: true,
+        removed,
+        canary,
+        message: `${routed}; canary passed on ${share} (${canary.verdict}) and was taken out again`,
+      }
+    : {
+        result: 'rolled-back',
+        key,
+        routedTo,
+        current: true,
+        removed,
+        canary,
+        message: `${settings.version} failed as a canary on ${share} (${canary.verdict}) and was pulled out of real traffic; ${key} still reaches it`,
+      };
 }
 
 export async function closePreview(ctx: UpdateContext, routing: PreviewRouting): Promise<PreviewOutcome> {
@@ -155,7 +198,14 @@ export async function closePreview(ctx: UpdateContext, routing: PreviewRouting):
   // The key's servers in every backend: the preview's, and a canary an interrupted run left in a backend of real traffic.
   const owned = ownedBy(key, await ctx.driver.servers([{ text: `*/${key}:*`, backend: '*', server: `${key}:*` }]));
   if (before.length === 0 && owned.length === 0) {
-    return { result: 'succeeded', key, routedTo: undefined, current: false, removed: [], message: `${key} has no preview on the load balancer: nothing to close` };
+    return {
+      result: 'succeeded',
+      key,
+      routedTo: undefined,
+      current: false,
+      removed: [],
+      message: `${key} has no preview on the load balancer: nothing to close`,
+    };
   }
   if (before.length) {
     await routing.unroute(key);

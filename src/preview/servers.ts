@@ -16,14 +16,19 @@ export function backendServers(driver: Driver, backend: string): Promise<Server[
 }
 
 /** Out of traffic (weight 0), drained, into maint, then deleted; returns the ids removed. */
-export async function retire(ctx: UpdateContext, routing: PreviewRouting, servers: readonly Server[]): Promise<string[]> {
+export async function retire(
+  ctx: UpdateContext,
+  routing: PreviewRouting,
+  servers: readonly Server[],
+): Promise<string[]> {
   if (servers.length === 0) return [];
   const ids = servers.map((s) => s.id);
   // Weight 0 first: a preview's canary in a backend of real traffic may still be taking requests.
   const weighted = servers.filter((s) => s.weight > 0);
   if (weighted.length) await ctx.driver.apply(weighted.map((s) => ({ server: s.id, weight: 0 })));
   const left = await waitDrained(ctx.driver, ids, ctx.settings.drainTimeoutMs, ctx.signal);
-  if (left > 0) ctx.timeline.note(`${left} requests still in flight on ${ids.join(', ')} after drain-timeout; removing anyway`);
+  if (left > 0)
+    ctx.timeline.note(`${left} requests still in flight on ${ids.join(', ')} after drain-timeout; removing anyway`);
   await ctx.driver.apply(ids.map((id) => ({ server: id, admin: 'maint' as const })));
   for (const id of ids) {
     await routing.unregister(id, ctx.settings.drainTimeoutMs + 5000);

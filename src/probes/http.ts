@@ -45,7 +45,8 @@ export class Prober {
         headers: { 'user-agent': 'zero-downtime-deploy-probe' },
       });
       const body = await response.body.text();
-      if (!accepted(response.statusCode, this.settings)) return { ok: false, latencyMs: elapsed(), reason: `status ${response.statusCode}` };
+      if (!accepted(response.statusCode, this.settings))
+        return { ok: false, latencyMs: elapsed(), reason: `status ${response.statusCode}` };
       if (this.settings.expectBody && !body.includes(this.settings.expectBody)) {
         return { ok: false, latencyMs: elapsed(), reason: `body lacks '${this.settings.expectBody}'` };
       }
@@ -53,7 +54,12 @@ export class Prober {
     } catch (error) {
       const code = (error as { code?: string }).code;
       const reason = code ?? (error instanceof Error ? error.name : 'error');
-      return { ok: false, latencyMs: elapsed(), reason: reason === 'TimeoutError' || reason === 'AbortError' ? `no answer in ${this.settings.timeoutMs}ms` : reason };
+      return {
+        ok: false,
+        latencyMs: elapsed(),
+        reason:
+          reason === 'TimeoutError' || reason === 'AbortError' ? `no answer in ${this.settings.timeoutMs}ms` : reason,
+      };
     }
   }
 

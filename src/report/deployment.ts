@@ -54,7 +54,8 @@ export function client(token: string) {
       userAgent: 'zero-downtime-deploy',
       throttle: {
         onRateLimit: (_after: number, _options: unknown, _octokit: unknown, retryCount: number) => retryCount < 2,
-        onSecondaryRateLimit: (_after: number, _options: unknown, _octokit: unknown, retryCount: number) => retryCount < 2,
+        onSecondaryRateLimit: (_after: number, _options: unknown, _octokit: unknown, retryCount: number) =>
+          retryCount < 2,
       },
       retry: { retries: 2 },
     },
@@ -104,16 +105,33 @@ export async function latestRollout(settings: Settings): Promise<RolloutOnRecord
   const octokit = client(settings.githubToken);
   let deployments;
   try {
-    deployments = await octokit.rest.repos.listDeployments({ owner, repo, environment: settings.environment, per_page: 20 });
+    deployments = await octokit.rest.repos.listDeployments({
+      owner,
+      repo,
+      environment: settings.environment,
+      per_page: 20,
+    });
   } catch (error) {
-    throw new Error(`environment: cannot read the deployments of ${settings.environment}: ${explain(error)}`, { cause: error });
+    throw new Error(`environment: cannot read the deployments of ${settings.environment}: ${explain(error)}`, {
+      cause: error,
+    });
   }
   for (const candidate of deployments.data) {
     const record = parseRecord(candidate.payload);
     if (!record) continue;
-    const latest = await octokit.rest.repos.listDeploymentStatuses({ owner, repo, deployment_id: candidate.id, per_page: 1 });
+    const latest = await octokit.rest.repos.listDeploymentStatuses({
+      owner,
+      repo,
+      deployment_id: candidate.id,
+      per_page: 1,
+    });
     const status = latest.data[0];
-    return { deployment: existingDeployment(settings, candidate.id), record, state: status?.state ?? '', description: status?.description ?? '' };
+    return {
+      deployment: existingDeployment(settings, candidate.id),
+      record,
+      state: status?.state ?? '',
+      description: status?.description ?? '',
+    };
   }
   return undefined;
 }
@@ -131,17 +149,26 @@ export interface DeploymentOptions {
 }
 
 /** Creates the deployment for this commit, or reports nothing when there is no environment or GitHub refuses. */
-export async function startDeployment(settings: Settings, description: string, payload: Record<string, unknown>, options: DeploymentOptions = {}): Promise<Deployment> {
+export async function startDeployment(
+  settings: Settings,
+  description: string,
+  payload: Record<string, unknown>,
+  options: DeploymentOptions = {},
+): Promise<Deployment> {
   const environment = options.environment ?? settings.environment;
   if (!environment) return NONE;
   if (!settings.githubToken) {
-    core.warning('github-token: empty, so no GitHub deployment is created; pass ${{ github.token }} with deployments: write');
+    core.warning(
+      'github-token: empty, so no GitHub deployment is created; pass ${{ github.token }} with deployments: write',
+    );
     return NONE;
   }
   const where = repository();
   const ref = settings.ref;
   if (!where || !ref) {
-    core.warning('environment: GITHUB_REPOSITORY or GITHUB_SHA is not set (not on a runner?), so no deployment is created');
+    core.warning(
+      'environment: GITHUB_REPOSITORY or GITHUB_SHA is not set (not on a runner?), so no deployment is created',
+    );
     return NONE;
   }
   const { owner, repo } = where;
@@ -185,9 +212,21 @@ export async function deactivateDeployments(settings: Settings, environment: str
     const deployments = await octokit.rest.repos.listDeployments({ owner, repo, environment, per_page: 100 });
     for (const deployment of deployments.data) {
       if (deployment.id === keep) continue;
-      const latest = await octokit.rest.repos.listDeploymentStatuses({ owner, repo, deployment_id: deployment.id, per_page: 1 });
+      const latest = await octokit.rest.repos.listDeploymentStatuses({
+        owner,
+        repo,
+        deployment_id: deployment.id,
+        per_page: 1,
+      });
       if (latest.data[0]?.state === 'inactive') continue;
-      await octokit.rest.repos.createDeploymentStatus({ owner, repo, deployment_id: deployment.id, state: 'inactive', description: 'preview closed or replaced', log_url: runUrl() });
+      await octokit.rest.repos.createDeploymentStatus({
+        owner,
+        repo,
+        deployment_id: deployment.id,
+        state: 'inactive',
+        description: 'preview closed or replaced',
+        log_url: runUrl(),
+      });
       changed++;
     }
   } catch (error) {

@@ -31,7 +31,10 @@ function stageRow(stage: Stage, i: number, settings: Settings): string {
     case 'deploy-idle':
       return `| ${i} | deploy to idle pool ${stage.pool}, probe each server directly | ${stage.servers?.join(' ') ?? 'at run time'} | 0% | - |`;
     case 'shift': {
-      const share = stage.achieved === undefined || Math.abs(stage.achieved - stage.weight) < 0.05 ? pct(stage.weight) : `${pct(stage.weight)} (weights give ${pct(stage.achieved)})`;
+      const share =
+        stage.achieved === undefined || Math.abs(stage.achieved - stage.weight) < 0.05
+          ? pct(stage.weight)
+          : `${pct(stage.weight)} (weights give ${pct(stage.achieved)})`;
       return `| ${i} | shift traffic, wait ${waitText(stage.wait)} | ${weightsText(stage.weights)} | ${share} | ${stage.windows} window${stage.windows === 1 ? '' : 's'} of ${window} |`;
     }
   }
@@ -39,9 +42,15 @@ function stageRow(stage: Stage, i: number, settings: Settings): string {
 
 export function renderPlan(plan: Plan, settings: Settings): string {
   const lines: string[] = [];
-  lines.push(`### Plan: ${plan.strategy} of version \`${settings.version}\` through \`${settings.loadBalancer.display}\``);
-  if (plan.pools) lines.push('', `Live pool **${plan.pools.live}** keeps serving; the new version goes to idle pool **${plan.pools.idle}**.`);
-  lines.push('', '| # | stage | servers / weights | new version\'s share | analysis |', '|---|---|---|---|---|');
+  lines.push(
+    `### Plan: ${plan.strategy} of version \`${settings.version}\` through \`${settings.loadBalancer.display}\``,
+  );
+  if (plan.pools)
+    lines.push(
+      '',
+      `Live pool **${plan.pools.live}** keeps serving; the new version goes to idle pool **${plan.pools.idle}**.`,
+    );
+  lines.push('', "| # | stage | servers / weights | new version's share | analysis |", '|---|---|---|---|---|');
   plan.stages.forEach((stage, i) => lines.push(stageRow(stage, i + 1, settings)));
   const minRequests = settings.analysis.minRequests;
   lines.push(
@@ -52,7 +61,7 @@ export function renderPlan(plan: Plan, settings: Settings): string {
       ? `- **A version that never passes its probes** gets no traffic: the batch stays out after startup-timeout (${formatDuration(plan.probeDetectMs)}).`
       : settings.probe.healthUrl
         ? `- **A version whose probes fail** gets no traffic before the first shift; once shifted, ${settings.probe.unhealthyThreshold} failed probes in a row (${formatDuration(plan.probeDetectMs)}) roll it back.`
-        : '- **No health-url:** the idle pool is checked by the load balancer\'s own health checks only, and judged by its counters once it takes traffic.',
+        : "- **No health-url:** the idle pool is checked by the load balancer's own health checks only, and judged by its counters once it takes traffic.",
     `- **Largest share of traffic on the new version before its first verdict:** ${pct(plan.firstExposure)}` +
       (plan.strategy === 'rolling' ? ' (one batch).' : '.'),
     `- **Waits at least:** ${formatDuration(plan.minDurationMs)} of pauses and windows (timeout ${formatDuration(settings.timeoutMs)}).`,
@@ -66,6 +75,13 @@ export function markdownToLog(markdown: string): string {
   return markdown
     .split('\n')
     .filter((line) => !/^\|[-| ]+\|$/.test(line))
-    .map((line) => line.replace(/\*\*/g, '').replace(/`/g, '').replace(/^### /, '').replace(/^\| (.*) \|$/, '  $1').replace(/ \| /g, ' | '))
+    .map((line) =>
+      line
+        .replace(/\*\*/g, '')
+        .replace(/`/g, '')
+        .replace(/^### /, '')
+        .replace(/^\| (.*) \|$/, '  $1')
+        .replace(/ \| /g, ' | '),
+    )
     .join('\n');
 }

@@ -47,27 +47,43 @@ function table(outcome: PreviewOutcome, settings: Settings, closing: boolean, at
   const rows: [string, string][] = [
     ['status', state(outcome, closing)],
     ['version', closing ? '-' : `\`${settings.version}\`${outcome.current ? '' : ' (not serving)'}`],
-    ['server', server ? `\`${server.id}\` at \`${server.address}\`${outcome.current ? '' : ' (the previous build)'}` : '-'],
-    ['health', server ? healthText(server, settings, outcome) : outcome.failure ?? '-'],
+    [
+      'server',
+      server ? `\`${server.id}\` at \`${server.address}\`${outcome.current ? '' : ' (the previous build)'}` : '-',
+    ],
+    ['health', server ? healthText(server, settings, outcome) : (outcome.failure ?? '-')],
     ...(outcome.canary ? [['canary', canaryText(outcome.canary)] as [string, string]] : []),
     ['updated', `${at.toISOString().replace(/\.\d+Z$/, 'Z')}`],
   ];
   return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`)];
 }
 
-function healthText(server: NonNullable<PreviewOutcome['routedTo']>, settings: Settings, outcome: PreviewOutcome): string {
+function healthText(
+  server: NonNullable<PreviewOutcome['routedTo']>,
+  settings: Settings,
+  outcome: PreviewOutcome,
+): string {
   const parts = [server.check ? `load balancer check: ${server.check.status}` : 'no load balancer check'];
-  if (settings.probe.healthUrl && outcome.current) parts.push(`health-url passed ${settings.probe.healthyThreshold} probes in a row`);
+  if (settings.probe.healthUrl && outcome.current)
+    parts.push(`health-url passed ${settings.probe.healthyThreshold} probes in a row`);
   if (outcome.failure) parts.push(`new build: ${outcome.failure}`);
   return parts.join('; ');
 }
 
 /** The pull-request comment, edited in place on every run. */
-export function renderPreviewComment(outcome: PreviewOutcome, settings: Settings, closing: boolean, at: Date, runUrl: string | undefined): string {
+export function renderPreviewComment(
+  outcome: PreviewOutcome,
+  settings: Settings,
+  closing: boolean,
+  at: Date,
+  runUrl: string | undefined,
+): string {
   const key = outcome.key;
   const lines = [`### Preview \`${key}\`: ${state(outcome, closing)}`, ''];
   if (closing) {
-    lines.push(`Removed from the load balancer${outcome.removed.length ? ` (${outcome.removed.map((id) => `\`${id}\``).join(', ')})` : ''}. Requests that carry \`${key}\` get the normal site again.`);
+    lines.push(
+      `Removed from the load balancer${outcome.removed.length ? ` (${outcome.removed.map((id) => `\`${id}\``).join(', ')})` : ''}. Requests that carry \`${key}\` get the normal site again.`,
+    );
   } else if (outcome.result !== 'succeeded') {
     lines.push(outcome.message, '');
     if (outcome.routedTo) lines.push(...howToReach(settings, key));
@@ -80,8 +96,18 @@ export function renderPreviewComment(outcome: PreviewOutcome, settings: Settings
 }
 
 /** The job summary of a preview or close-preview run. */
-export function renderPreviewSummary(outcome: PreviewOutcome, settings: Settings, closing: boolean, events: readonly Event[]): string {
-  const lines = [headline(outcome.result, outcome.message), '', `### Preview \`${outcome.key}\` (${settings.loadBalancer.display})`, ''];
+export function renderPreviewSummary(
+  outcome: PreviewOutcome,
+  settings: Settings,
+  closing: boolean,
+  events: readonly Event[],
+): string {
+  const lines = [
+    headline(outcome.result, outcome.message),
+    '',
+    `### Preview \`${outcome.key}\` (${settings.loadBalancer.display})`,
+    '',
+  ];
   if (!closing && outcome.routedTo) lines.push(...howToReach(settings, outcome.key), '');
   lines.push(...table(outcome, settings, closing, events.at(-1)?.at ?? new Date()));
   return [...lines, ...timelineDetails(events)].join('\n') + runLink();

@@ -28,7 +28,12 @@ export async function upsertComment(settings: Settings, key: string, body: strin
   const text = `${marker}\n${body}`;
   const octokit = client(settings.githubToken);
   try {
-    const comments = await octokit.paginate(octokit.rest.issues.listComments, { owner, repo, issue_number: issue, per_page: 100 });
+    const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+      owner,
+      repo,
+      issue_number: issue,
+      per_page: 100,
+    });
     const mine = comments.find((c) => c.body?.startsWith(marker));
     if (mine) {
       await octokit.rest.issues.updateComment({ owner, repo, comment_id: mine.id, body: text });

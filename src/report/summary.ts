@@ -50,12 +50,29 @@ export function shareChart(points: readonly { at: Date; share: number }[], versi
     xs.push(`"${fine ? ((t - start) / 1000).toFixed(1) : Math.round((t - start) / 1000)}s"`);
     ys.push(Math.round((current?.share ?? 0) * 10) / 10);
   }
-  return ['', '```mermaid', 'xychart-beta', `    title "Share of traffic on ${version.replace(/"/g, '')}"`, `    x-axis [${xs.join(', ')}]`, '    y-axis "%" 0 --> 100', `    line [${ys.join(', ')}]`, '```'];
+  return [
+    '',
+    '```mermaid',
+    'xychart-beta',
+    `    title "Share of traffic on ${version.replace(/"/g, '')}"`,
+    `    x-axis [${xs.join(', ')}]`,
+    '    y-axis "%" 0 --> 100',
+    `    line [${ys.join(', ')}]`,
+    '```',
+  ];
 }
 
 export function renderRolling(outcome: RollingOutcome, settings: Settings, events: readonly Event[]): string {
-  const lines = [headline(outcome.result, outcome.message), '', `### Batches (version \`${settings.version}\`, ${settings.loadBalancer.display})`, ''];
-  lines.push('| batch | servers | started | duration | requests | failed | error rate | probe p50 / p95 | verdict |', '|---|---|---|---|---|---|---|---|---|');
+  const lines = [
+    headline(outcome.result, outcome.message),
+    '',
+    `### Batches (version \`${settings.version}\`, ${settings.loadBalancer.display})`,
+    '',
+  ];
+  lines.push(
+    '| batch | servers | started | duration | requests | failed | error rate | probe p50 / p95 | verdict |',
+    '|---|---|---|---|---|---|---|---|---|',
+  );
   for (const b of outcome.batches) {
     const w = b.window;
     lines.push(
@@ -69,13 +86,25 @@ export function renderRolling(outcome: RollingOutcome, settings: Settings, event
     lines.push(`| ${s.id} | ${version} | ${s.inTraffic ? 'yes' : '**no**'} |`);
   }
   if (outcome.result !== 'succeeded') {
-    lines.push('', '### What to do next', '', 'Servers marked **no** are out of traffic on the load balancer (maint on HAProxy, down on nginx). Fix the version and deploy again; the rollout starts from the first target. The error message says how to put a server back by hand.');
+    lines.push(
+      '',
+      '### What to do next',
+      '',
+      'Servers marked **no** are out of traffic on the load balancer (maint on HAProxy, down on nginx). Fix the version and deploy again; the rollout starts from the first target. The error message says how to put a server back by hand.',
+    );
   }
   return [...lines, ...timelineDetails(events)].join('\n') + runLink();
 }
 
 export function timelineDetails(events: readonly Event[]): string[] {
-  return ['', '<details><summary>Timeline</summary>', '', ...events.map((e) => `- ${e.at.toISOString()} ${e.text.replace(/\n/g, ' ')}`), '', '</details>'];
+  return [
+    '',
+    '<details><summary>Timeline</summary>',
+    '',
+    ...events.map((e) => `- ${e.at.toISOString()} ${e.text.replace(/\n/g, ' ')}`),
+    '',
+    '</details>',
+  ];
 }
 
 function rate(requests: number, failures: number): string {
@@ -84,8 +113,16 @@ function rate(requests: number, failures: number): string {
 
 export function renderShift(outcome: ShiftOutcome, settings: Settings, events: readonly Event[]): string {
   const strategy = settings.strategy?.name ?? 'canary';
-  const lines = [headline(outcome.result, outcome.message), '', `### Steps (${strategy} of version \`${settings.version}\`, ${settings.loadBalancer.display})`, ''];
-  lines.push('| step | started | duration | share on new | new: requests | new: failed | new: error rate | stable: requests | stable: error rate | probe p50 / p95 | verdict |', '|---|---|---|---|---|---|---|---|---|---|---|');
+  const lines = [
+    headline(outcome.result, outcome.message),
+    '',
+    `### Steps (${strategy} of version \`${settings.version}\`, ${settings.loadBalancer.display})`,
+    '',
+  ];
+  lines.push(
+    '| step | started | duration | share on new | new: requests | new: failed | new: error rate | stable: requests | stable: error rate | probe p50 / p95 | verdict |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  );
   for (const step of outcome.steps) {
     const req = step.windows.reduce((n, w) => n + w.data.requests, 0);
     const fail = step.windows.reduce((n, w) => n + w.data.failures + w.data.probesFailed, 0);
@@ -98,7 +135,10 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
   }
   if (outcome.newShare && outcome.newShare.total > 0) {
     const { requests, total } = outcome.newShare;
-    lines.push('', `The new version answered ${requests} of ${total} requests (${Math.round((1000 * requests) / total) / 10}%) from the first shift to the end.`);
+    lines.push(
+      '',
+      `The new version answered ${requests} of ${total} requests (${Math.round((1000 * requests) / total) / 10}%) from the first shift to the end.`,
+    );
   }
   lines.push(...shareChart(outcome.shares, settings.version));
   lines.push('', '### Servers at the end', '', '| server | pool | version | weight |', '|---|---|---|---|');
@@ -123,9 +163,19 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
       '```',
     );
   } else if (outcome.result !== 'succeeded') {
-    lines.push('', '### What to do next', '', `Pool **${outcome.livePool}** serves the traffic. Fix the version and deploy again: it goes to the idle pool as before.`);
+    lines.push(
+      '',
+      '### What to do next',
+      '',
+      `Pool **${outcome.livePool}** serves the traffic. Fix the version and deploy again: it goes to the idle pool as before.`,
+    );
   } else {
-    lines.push('', '### What to do next', '', `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand: set the weights of **${outcome.livePool}** to 0 (down on nginx) and the other pool's back.`);
+    lines.push(
+      '',
+      '### What to do next',
+      '',
+      `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand: set the weights of **${outcome.livePool}** to 0 (down on nginx) and the other pool's back.`,
+    );
   }
   return [...lines, ...timelineDetails(events)].join('\n') + runLink();
 }

@@ -30,15 +30,23 @@ function describeRollout(rollout: RolloutOnRecord): string {
 async function findActive(settings: Settings, driver: Driver, action: string): Promise<Located | { none: string }> {
   const rollout = await latestRollout(settings);
   if (!rollout || !isActive(rollout)) {
-    const what = rollout ? `the latest ${describeRollout(rollout)} is not in progress` : `no rollout is recorded for environment ${settings.environment}`;
+    const what = rollout
+      ? `the latest ${describeRollout(rollout)} is not in progress`
+      : `no rollout is recorded for environment ${settings.environment}`;
     return { none: `Nothing to ${action}: ${what}.` };
   }
   const record = rollout.record;
   const problems: string[] = [];
-  if (record.strategy !== 'canary' && record.strategy !== 'blue-green') problems.push(`environment: the ${describeRollout(rollout)} is a ${record.strategy} rollout, which cannot be ${action}d`);
+  if (record.strategy !== 'canary' && record.strategy !== 'blue-green')
+    problems.push(
+      `environment: the ${describeRollout(rollout)} is a ${record.strategy} rollout, which cannot be ${action}d`,
+    );
   const poolProblem = checkPools(record, settings);
   if (poolProblem) problems.push(poolProblem);
-  if (record.loadBalancer !== settings.loadBalancer.display) problems.push(`load-balancer: the rollout was made through ${record.loadBalancer}, not ${settings.loadBalancer.display}`);
+  if (record.loadBalancer !== settings.loadBalancer.display)
+    problems.push(
+      `load-balancer: the rollout was made through ${record.loadBalancer}, not ${settings.loadBalancer.display}`,
+    );
   if (problems.length) throw new InputError(problems);
   const servers = await core.group('Read the load balancer', async () => {
     const found = await driver.servers((settings.pools ?? []).flatMap((p) => p.selectors));
@@ -53,27 +61,62 @@ function rolesOf(record: RolloutRecord, settings: Settings, servers: readonly Se
   if ('error' in states) throw new InputError([states.error]);
   const live = states.find((p) => p.name === record.pools?.live);
   const idle = states.find((p) => p.name === record.pools?.idle);
-  if (!live || !idle) throw new InputError([`pools: the rollout's pools ${record.pools?.live} and ${record.pools?.idle} are not both given`]);
+  if (!live || !idle)
+    throw new InputError([
+      `pools: the rollout's pools ${record.pools?.live} and ${record.pools?.idle} are not both given`,
+    ]);
   return { live, idle };
 }
 
 function planOf(record: RolloutRecord): Plan {
   const stages: Stage[] = (record.steps ?? []).map((step) => {
-    const wait: Wait = step.pause === 'approval' ? { kind: 'approval' } : step.pause === 'none' ? { kind: 'none' } : { kind: 'duration', ms: Number.parseInt(step.pause, 10) };
-    return { kind: 'shift', weight: step.weight, achieved: step.achieved, weights: new Map(Object.entries(step.weights)), wait, windows: step.windows };
+    const wait: Wait =
+      step.pause === 'approval'
+        ? { kind: 'approval' }
+        : step.pause === 'none'
+          ? { kind: 'none' }
+          : { kind: 'duration', ms: Number.parseInt(step.pause, 10) };
+    return {
+      kind: 'shift',
+      weight: step.weight,
+      achieved: step.achieved,
+      weights: new Map(Object.entries(step.weights)),
+      wait,
+      windows: step.windows,
+    };
   });
-  return { strategy: record.strategy, stages, pools: record.pools && { live: record.pools.live, idle: record.pools.idle }, detectMs: 0, probeDetectMs: 0, firstExposure: 0, minDurationMs: 0, notes: [] };
+  return {
+    strategy: record.strategy,
+    stages,
+    pools: record.pools && { live: record.pools.live, idle: record.pools.idle },
+    detectMs: 0,
+    probeDetectMs: 0,
+    firstExposure: 0,
+    minDurationMs: 0,
+    notes: [],
+  };
 }
 
-export async function report(outcome: ShiftOutcome, settings: Settings, events: Parameters<typeof renderShift>[2], rollout: RolloutOnRecord): Promise<Outcome> {
+export async function report(
+  outcome: ShiftOutcome,
+  settings: Settings,
+  events: Parameters<typeof renderShift>[2],
+  rollout: RolloutOnRecord,
+): Promise<Outcome> {
   await writeSummary(renderShift(outcome, settings, events));
   const state = outcome.result === 'succeeded' ? 'success' : outcome.result === 'paused' ? 'in_progress' : 'failure';
   await rollout.deployment.status(state, outcome.message);
-  return { result: outcome.result, livePool: outcome.livePool, weight: outcome.weight, deploymentId: String(rollout.deployment.id) };
+  return {
+    result: outcome.result,
+    livePool: outcome.livePool,
+    weight: outcome.weight,
+    deploymentId: String(rollout.deployment.id),
+  };
 }
 
 function mismatch(found: Located, action: string): never {
-  const detail = found.position.kind === 'mismatch' ? found.position.detail : 'all traffic is already on the stable pool';
+  const detail =
+    found.position.kind === 'mismatch' ? found.position.detail : 'all traffic is already on the stable pool';
   throw new Error(
     `Refusing to ${action} the ${describeRollout(found.rollout)}: ${detail}. Someone changed the weights by hand, or the record belongs to another rollout; nothing was changed. ` +
       `Set the weights back to a step of the rollout, or abort it.`,
@@ -91,16 +134,27 @@ export async function promote(settings: Settings, driver: Driver, signal: AbortS
   if (position.kind !== 'step') mismatch(found, 'promote');
   const step = record.steps?.[position.index];
   if (step?.pause !== 'approval') {
-    throw new Error(`Refusing to promote the ${describeRollout(rollout)}: it is at step ${position.index + 1} (${step?.weight}%), which does not wait for approval; it is still running. Nothing was changed.`);
+    throw new Error(
+      `Refusing to promote the ${describeRollout(rollout)}: it is at step ${position.index + 1} (${step?.weight}%), which does not wait for approval; it is still running. Nothing was changed.`,
+    );
   }
   // The paused rollout's own settings judge the rest of it, whatever this job's inputs say.
-  const resumed: Settings = { ...settings, version: record.version, ...(record.analysis ? { analysis: record.analysis } : {}), ...(record.probe ? { probe: record.probe } : {}) };
+  const resumed: Settings = {
+    ...settings,
+    version: record.version,
+    ...(record.analysis ? { analysis: record.analysis } : {}),
+    ...(record.probe ? { probe: record.probe } : {}),
+  };
   const roles = rolesOf(record, resumed, servers);
   return withEngine(resumed, driver, signal, rollout.deployment, async (ctx) => {
     core.info(`Promoting the ${describeRollout(rollout)} from step ${position.index + 2}`);
-    const outcome = await runShift(ctx, planOf(record), roles, { fromStep: position.index + 1, stable: stableChanges(record) });
+    const outcome = await runShift(ctx, planOf(record), roles, {
+      fromStep: position.index + 1,
+      stable: stableChanges(record),
+    });
     const result = await report(outcome, resumed, ctx.timeline.events, rollout);
-    if (outcome.result === 'rolled-back' || outcome.result === 'failed') throw new ReportedFailure(outcome.message, result);
+    if (outcome.result === 'rolled-back' || outcome.result === 'failed')
+      throw new ReportedFailure(outcome.message, result);
     return result;
   });
 }
@@ -119,7 +173,9 @@ export async function abort(settings: Settings, driver: Driver): Promise<Outcome
     await core.group(`Abort: all traffic back on ${live}`, async () => {
       const changes = stableChanges(record);
       await driver.apply(changes);
-      core.info(`weights ${changes.map((c) => `${c.server}=${c.weight}`).join(' ')} (abort: all traffic back on ${live})`);
+      core.info(
+        `weights ${changes.map((c) => `${c.server}=${c.weight}`).join(' ')} (abort: all traffic back on ${live})`,
+      );
     });
   }
   const message = `Aborted the ${describeRollout(rollout)}: all traffic is on ${live}${position.kind === 'stable' ? ' (it already was)' : ''}.`;
@@ -151,6 +207,12 @@ export async function status(settings: Settings, driver: Driver): Promise<Outcom
   const text = `Latest ${describeRollout(rollout)}: the load balancer has ${where}.`;
   await writeSummary(`${headline('unchanged', text)}\n${lines.join('\n')}`);
   core.info(text);
-  const live = position.kind === 'step' && (step?.achieved ?? 0) >= 100 ? rollout.record.pools?.idle : rollout.record.pools?.live;
-  return { result: 'unchanged', livePool: live, weight: step?.achieved ?? 0, deploymentId: String(rollout.deployment.id) };
+  const live =
+    position.kind === 'step' && (step?.achieved ?? 0) >= 100 ? rollout.record.pools?.idle : rollout.record.pools?.live;
+  return {
+    result: 'unchanged',
+    livePool: live,
+    weight: step?.achieved ?? 0,
+    deploymentId: String(rollout.deployment.id),
+  };
 }

@@ -18,10 +18,20 @@ export const recordSchema = z.object({
   version: z.string(),
   strategy: z.enum(['rolling', 'blue-green', 'canary']),
   loadBalancer: z.string(),
-  pools: z.object({ live: z.string(), idle: z.string(), selectors: z.record(z.string(), z.array(z.string())) }).optional(),
+  pools: z
+    .object({ live: z.string(), idle: z.string(), selectors: z.record(z.string(), z.array(z.string())) })
+    .optional(),
   stable: weightsSchema.optional(),
   steps: z
-    .array(z.object({ weight: z.number(), achieved: z.number(), pause: z.string(), windows: z.number().int(), weights: weightsSchema }))
+    .array(
+      z.object({
+        weight: z.number(),
+        achieved: z.number(),
+        pause: z.string(),
+        windows: z.number().int(),
+        weights: weightsSchema,
+      }),
+    )
     .optional(),
   analysis: z.object({ maxErrorRate: z.number(), minRequests: z.number(), intervalMs: z.number() }).optional(),
   probe: z
@@ -45,7 +55,12 @@ function pauseText(stage: Extract<Stage, { kind: 'shift' }>): string {
 }
 
 export function buildRecord(settings: Settings, plan: Plan, roles: PoolRoles | undefined): RolloutRecord {
-  const base = { tool: RECORD_TOOL, version: settings.version, strategy: plan.strategy, loadBalancer: settings.loadBalancer.display } as const;
+  const base = {
+    tool: RECORD_TOOL,
+    version: settings.version,
+    strategy: plan.strategy,
+    loadBalancer: settings.loadBalancer.display,
+  } as const;
   if (!roles || settings.strategy?.name === 'rolling' || !settings.strategy) return base;
   const shifts = plan.stages.filter((s): s is Extract<Stage, { kind: 'shift' }> => s.kind === 'shift');
   return {
@@ -55,8 +70,17 @@ export function buildRecord(settings: Settings, plan: Plan, roles: PoolRoles | u
       idle: roles.idle.name,
       selectors: Object.fromEntries(settings.strategy.pools.map((p) => [p.name, p.selectors.map((s) => s.text)])),
     },
-    stable: Object.fromEntries([...roles.live.servers.map((s) => [s.id, s.weight]), ...roles.idle.servers.map((s) => [s.id, 0])]),
-    steps: shifts.map((s) => ({ weight: s.weight, achieved: s.achieved ?? s.weight, pause: pauseText(s), windows: s.windows, weights: Object.fromEntries(s.weights ?? []) })),
+    stable: Object.fromEntries([
+      ...roles.live.servers.map((s) => [s.id, s.weight]),
+      ...roles.idle.servers.map((s) => [s.id, 0]),
+    ]),
+    steps: shifts.map((s) => ({
+      weight: s.weight,
+      achieved: s.achieved ?? s.weight,
+      pause: pauseText(s),
+      windows: s.windows,
+      weights: Object.fromEntries(s.weights ?? []),
+    })),
     analysis: { ...settings.analysis },
     probe: { ...settings.probe, expectStatus: settings.probe.expectStatus.map(([a, b]) => [a, b] as [number, number]) },
   };
@@ -75,7 +99,10 @@ function safeJson(text: string): unknown {
   }
 }
 
-export type Position = { readonly kind: 'stable' } | { readonly kind: 'step'; readonly index: number } | { readonly kind: 'mismatch'; readonly detail: string };
+export type Position =
+  | { readonly kind: 'stable' }
+  | { readonly kind: 'step'; readonly index: number }
+  | { readonly kind: 'mismatch'; readonly detail: string };
 
 function same(expected: Record<string, number>, actual: ReadonlyMap<string, number>): boolean {
   const ids = Object.keys(expected);
@@ -92,7 +119,14 @@ export function locate(record: RolloutRecord, servers: readonly Server[]): Posit
   }
   if (record.stable && same(record.stable, actual)) return { kind: 'stable' };
   const now = [...actual].map(([id, w]) => `${id}=${w}`).join(' ');
-  const expected = steps.map((s) => `${s.weight}%: ${Object.entries(s.weights).map(([id, w]) => `${id}=${w}`).join(' ')}`).join('; ');
+  const expected = steps
+    .map(
+      (s) =>
+        `${s.weight}%: ${Object.entries(s.weights)
+          .map(([id, w]) => `${id}=${w}`)
+          .join(' ')}`,
+    )
+    .join('; ');
   return { kind: 'mismatch', detail: `the load balancer has ${now}, which is no step of this rollout (${expected})` };
 }
 
@@ -105,8 +139,15 @@ export function stableChanges(record: RolloutRecord): Change[] {
 export function checkPools(record: RolloutRecord, settings: Settings): string | undefined {
   const given = settings.pools;
   if (!given || !record.pools) return undefined;
-  const canonical = (pools: Record<string, string[]>) => JSON.stringify(Object.keys(pools).sort().map((name) => [name, pools[name]]));
+  const canonical = (pools: Record<string, string[]>) =>
+    JSON.stringify(
+      Object.keys(pools)
+        .sort()
+        .map((name) => [name, pools[name]]),
+    );
   const wanted = canonical(Object.fromEntries(given.map((p) => [p.name, p.selectors.map((s) => s.text)])));
   const recorded = canonical(record.pools.selectors);
-  return wanted === recorded ? undefined : `pools: ${wanted} differs from the paused rollout's pools ${recorded}; the record belongs to another rollout`;
+  return wanted === recorded
+    ? undefined
+    : `pools: ${wanted} differs from the paused rollout's pools ${recorded}; the record belongs to another rollout`;
 }

@@ -9,9 +9,21 @@ describe('dry run without a load balancer', async () => {
   const lb = `haproxy://127.0.0.1:${port}`;
 
   it.each([
-    ['rolling', { strategy: 'rolling', targets: 'app/*', 'batch-size': '25%' }, /Servers are read from the load balancer at run time; batches of 25% of app\/\*/],
-    ['blue-green', { strategy: 'blue-green', pools: 'blue=app/blue*, green=app/green*' }, /\| 2 \| shift traffic, wait - \| at run time \| 100% \| 1 window of 30s \|/],
-    ['canary', { strategy: 'canary', pools: 'blue=app/blue*, green=app/green*', steps: '5% 1m, 25% 2m, 100%' }, /\| 3 \| shift traffic, wait 2m \| at run time \| 25% \| 4 windows of 30s \|/],
+    [
+      'rolling',
+      { strategy: 'rolling', targets: 'app/*', 'batch-size': '25%' },
+      /Servers are read from the load balancer at run time; batches of 25% of app\/\*/,
+    ],
+    [
+      'blue-green',
+      { strategy: 'blue-green', pools: 'blue=app/blue*, green=app/green*' },
+      /\| 2 \| shift traffic, wait - \| at run time \| 100% \| 1 window of 30s \|/,
+    ],
+    [
+      'canary',
+      { strategy: 'canary', pools: 'blue=app/blue*, green=app/green*', steps: '5% 1m, 25% 2m, 100%' },
+      /\| 3 \| shift traffic, wait 2m \| at run time \| 25% \| 4 windows of 30s \|/,
+    ],
   ])('prints a %s plan, writes it to the summary, result=unchanged, exit 0', async (_name, inputs, row) => {
     const run = await runAction({ ...inputs, 'load-balancer': lb, 'dry-run': 'true' });
     expect(run.code).toBe(0);
@@ -26,14 +38,29 @@ describe('dry run without a load balancer', async () => {
   });
 
   it('shows the first canary step as the largest share exposed before the first verdict', async () => {
-    const run = await runAction({ strategy: 'canary', pools: 'a=app/a*, b=app/b*', steps: '5% 1m, 100%', 'load-balancer': lb, 'dry-run': 'true' });
+    const run = await runAction({
+      strategy: 'canary',
+      pools: 'a=app/a*, b=app/b*',
+      steps: '5% 1m, 100%',
+      'load-balancer': lb,
+      'dry-run': 'true',
+    });
     expect(run.summary).toMatch(/before its first verdict:\*\* 5%/);
   });
 
   it('warns when the plan cannot fit in timeout', async () => {
-    const run = await runAction({ strategy: 'canary', pools: 'a=app/a*, b=app/b*', steps: '50% 1h, 100%', timeout: '10m', 'load-balancer': lb, 'dry-run': 'true' });
+    const run = await runAction({
+      strategy: 'canary',
+      pools: 'a=app/a*, b=app/b*',
+      steps: '50% 1h, 100%',
+      timeout: '10m',
+      'load-balancer': lb,
+      'dry-run': 'true',
+    });
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/::warning::timeout: 10m is shorter than the plan's waits alone \(1h0\.5m|::warning::timeout: 10m is shorter than the plan's waits alone/);
+    expect(run.stdout).toMatch(
+      /::warning::timeout: 10m is shorter than the plan's waits alone \(1h0\.5m|::warning::timeout: 10m is shorter than the plan's waits alone/,
+    );
   });
 });
 
@@ -52,7 +79,8 @@ describe('dry run against a real HAProxy', () => {
       ],
     });
     started.push(haproxy);
-    const changeable = async () => [...(await haproxy.servers())].map(([id, s]) => `${id} weight ${s.weight} admin ${s.adminState}`);
+    const changeable = async () =>
+      [...(await haproxy.servers())].map(([id, s]) => `${id} weight ${s.weight} admin ${s.adminState}`);
     const before = await changeable();
     const run = await runAction({
       strategy: 'canary',
@@ -87,7 +115,8 @@ describe('bad input', async () => {
           const run = await runAction({ ...lb, ...bad.inputs });
           const text = errors(run).join('\n');
           if (run.code !== 1) failures.push(`${bad.why}: exit ${run.code}`);
-          else if (!new RegExp(`(^|\\n- )${bad.input}: `).test(text)) failures.push(`${bad.why}: error does not name ${bad.input}: ${text}`);
+          else if (!new RegExp(`(^|\\n- )${bad.input}: `).test(text))
+            failures.push(`${bad.why}: error does not name ${bad.input}: ${text}`);
           else if (!bad.message.test(text)) failures.push(`${bad.why}: ${text} does not match ${bad.message}`);
           else if (run.outputs.result !== 'failed') failures.push(`${bad.why}: result=${run.outputs.result}`);
         }),

@@ -44,11 +44,16 @@ export interface RunOptions {
 
 export async function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun> {
   const dir = mkdtempSync(join(tmpdir(), 'zdd-run-'));
-  const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary'), GITHUB_STATE: join(dir, 'state') };
+  const files = {
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary'),
+    GITHUB_STATE: join(dir, 'state'),
+  };
   for (const file of Object.values(files)) writeFileSync(file, '');
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !key.startsWith('INPUT_') && !key.startsWith('GITHUB_') && !key.startsWith('STATE_')) env[key] = value;
+    if (value !== undefined && !key.startsWith('INPUT_') && !key.startsWith('GITHUB_') && !key.startsWith('STATE_'))
+      env[key] = value;
   }
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
   for (const [name, value] of Object.entries(options.state ?? {})) env[`STATE_${name}`] = value;
@@ -85,12 +90,18 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
 export function errors(run: ActionRun): string[] {
   // Workflow commands escape %, CR and LF in their message.
   const unescape = (text: string) => text.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%');
-  return run.stdout.split('\n').filter((l) => l.startsWith('::error')).map((l) => unescape(l.replace(/^::error[^:]*::/, '')));
+  return run.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('::error'))
+    .map((l) => unescape(l.replace(/^::error[^:]*::/, '')));
 }
 
 /** The timeline the summary lists: [epoch ms, text] for each event. */
 export function summaryTimeline(run: ActionRun): [number, string][] {
-  return [...run.summary.matchAll(/^- (\d{4}-\d\d-\d\dT[\d:.]+Z) (.*)$/gm)].map((m) => [Date.parse(m[1] ?? ''), m[2] ?? '']);
+  return [...run.summary.matchAll(/^- (\d{4}-\d\d-\d\dT[\d:.]+Z) (.*)$/gm)].map((m) => [
+    Date.parse(m[1] ?? ''),
+    m[2] ?? '',
+  ]);
 }
 
 /** Inputs that make a rollout fast enough for tests: short probes and windows, version v2. */

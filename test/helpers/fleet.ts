@@ -29,8 +29,14 @@ export async function startFleet(count: number, version = 'v1', appEnv: Record<s
   const stateDir = mkdtempSync(join(tmpdir(), 'zdd-fleet-'));
   const ports: number[] = [];
   for (let i = 0; i < count; i++) ports.push(await freePort());
-  const env: Record<string, string> = { APP_STATE_DIR: stateDir, NODE_BIN: process.execPath, ...REALISTIC_APP, ...appEnv };
-  for (const port of ports) execFileSync(process.execPath, [APP_CTL, 'start', String(port), version], { env: { ...process.env, ...env } });
+  const env: Record<string, string> = {
+    APP_STATE_DIR: stateDir,
+    NODE_BIN: process.execPath,
+    ...REALISTIC_APP,
+    ...appEnv,
+  };
+  for (const port of ports)
+    execFileSync(process.execPath, [APP_CTL, 'start', String(port), version], { env: { ...process.env, ...env } });
   await Promise.all(ports.map((p) => waitForPort(p)));
   return {
     stateDir,

@@ -43,7 +43,18 @@ function loadOperations(): Operation[] {
   if (operations) return operations;
   const require = createRequire(import.meta.url);
   const path = require.resolve('@octokit/openapi/generated/api.github.com.deref.json');
-  const spec = JSON.parse(readFileSync(path, 'utf8')) as { paths: Record<string, Record<string, { parameters?: { in: string; name: string; schema: { type?: string } }[]; requestBody?: { content?: Record<string, { schema: object }> } }>> };
+  const spec = JSON.parse(readFileSync(path, 'utf8')) as {
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          parameters?: { in: string; name: string; schema: { type?: string } }[];
+          requestBody?: { content?: Record<string, { schema: object }> };
+        }
+      >
+    >;
+  };
   // OpenAPI 3.0 schemas: `nullable` and vendor keywords; formats such as uri and date-time.
   const ajv = new Ajv({ strict: false, allErrors: true });
   const addFormats = addFormatsModule as unknown as (a: Ajv) => void;
@@ -60,12 +71,17 @@ function loadOperations(): Operation[] {
         template,
         pattern,
         params: (op.parameters ?? []).filter((p) => p.in === 'path'),
-        validate: schema && (method === 'post' || method === 'patch' || method === 'put') ? ajv.compile(toJsonSchema(schema) as object) : undefined,
+        validate:
+          schema && (method === 'post' || method === 'patch' || method === 'put')
+            ? ajv.compile(toJsonSchema(schema) as object)
+            : undefined,
       });
     }
   }
   // Most specific template first: literal segments beat parameters.
-  operations = result.sort((a, b) => (b.template.match(/\{/g)?.length ?? 0) < (a.template.match(/\{/g)?.length ?? 0) ? 1 : -1);
+  operations = result.sort((a, b) =>
+    (b.template.match(/\{/g)?.length ?? 0) < (a.template.match(/\{/g)?.length ?? 0) ? 1 : -1,
+  );
   return operations;
 }
 
@@ -112,7 +128,8 @@ export async function startGithubApi(): Promise<GithubApi> {
       }
       const values = op.pattern.exec(path)?.slice(1) ?? [];
       op.params.forEach((p, i) => {
-        if (p.schema.type === 'integer' && !/^\d+$/.test(values[i] ?? '')) violations.push(`${method} ${op.template}: ${p.name}=${values[i]} is not an integer`);
+        if (p.schema.type === 'integer' && !/^\d+$/.test(values[i] ?? ''))
+          violations.push(`${method} ${op.template}: ${p.name}=${values[i]} is not an integer`);
       });
       let body: Record<string, unknown> | undefined;
       const text = Buffer.concat(chunks).toString();
@@ -127,11 +144,18 @@ export async function startGithubApi(): Promise<GithubApi> {
         violations.push(`${method} ${op.template}: ${JSON.stringify(op.validate.errors)}`);
       }
       if (op.template.endsWith('/statuses') && typeof body?.description === 'string' && body.description.length > 140) {
-        violations.push(`${method} ${op.template}: description is ${body.description.length} characters, GitHub allows 140`);
+        violations.push(
+          `${method} ${op.template}: description is ${body.description.length} characters, GitHub allows 140`,
+        );
       }
-      if (!/^(token|Bearer) \S+/.test(req.headers.authorization ?? '')) violations.push(`${method} ${op.template}: no Authorization header`);
+      if (!/^(token|Bearer) \S+/.test(req.headers.authorization ?? ''))
+        violations.push(`${method} ${op.template}: no Authorization header`);
       requests.push({ method, path, operation: `${method} ${op.template}`, body });
-      if (forbidden) return send(403, { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest' });
+      if (forbidden)
+        return send(403, {
+          message: 'Resource not accessible by integration',
+          documentation_url: 'https://docs.github.com/rest',
+        });
       const [owner, repo] = path.split('/').slice(2, 4);
       const now = new Date().toISOString();
       const query = new URL(req.url ?? '/', 'http://x').searchParams;
@@ -147,26 +171,67 @@ export async function startGithubApi(): Promise<GithubApi> {
       if (op.template === '/repos/{owner}/{repo}/deployments' && method === 'POST') {
         const id = nextId++;
         deployments.unshift({
-          id, node_id: `DE_${id}`, sha: body?.ref, ref: body?.ref, task: 'deploy', environment: body?.environment, payload: body?.payload ?? {},
-          description: body?.description ?? null, creator: null, statuses_url: '', repository_url: '', url: '', created_at: now, updated_at: now,
-          transient_environment: body?.transient_environment ?? false, production_environment: body?.production_environment ?? false,
+          id,
+          node_id: `DE_${id}`,
+          sha: body?.ref,
+          ref: body?.ref,
+          task: 'deploy',
+          environment: body?.environment,
+          payload: body?.payload ?? {},
+          description: body?.description ?? null,
+          creator: null,
+          statuses_url: '',
+          repository_url: '',
+          url: '',
+          created_at: now,
+          updated_at: now,
+          transient_environment: body?.transient_environment ?? false,
+          production_environment: body?.production_environment ?? false,
         });
         return send(201, {
-          id, node_id: `DE_${id}`, sha: body?.ref, ref: body?.ref, task: 'deploy', environment: body?.environment, payload: body?.payload ?? {},
-          description: body?.description ?? null, creator: null, statuses_url: `${owner}/${repo}/deployments/${id}/statuses`,
-          repository_url: `${owner}/${repo}`, url: `${owner}/${repo}/deployments/${id}`, created_at: now, updated_at: now,
-          transient_environment: body?.transient_environment ?? false, production_environment: body?.production_environment ?? false,
+          id,
+          node_id: `DE_${id}`,
+          sha: body?.ref,
+          ref: body?.ref,
+          task: 'deploy',
+          environment: body?.environment,
+          payload: body?.payload ?? {},
+          description: body?.description ?? null,
+          creator: null,
+          statuses_url: `${owner}/${repo}/deployments/${id}/statuses`,
+          repository_url: `${owner}/${repo}`,
+          url: `${owner}/${repo}/deployments/${id}`,
+          created_at: now,
+          updated_at: now,
+          transient_environment: body?.transient_environment ?? false,
+          production_environment: body?.production_environment ?? false,
         });
       }
       if (op.template === '/repos/{owner}/{repo}/deployments/{deployment_id}/statuses' && method === 'POST') {
         const list = statuses.get(Number(values[2])) ?? [];
         list.unshift({ id: nextId, state: body?.state, description: body?.description ?? '', created_at: now });
         statuses.set(Number(values[2]), list);
-        return send(201, { id: nextId++, node_id: 'DES_1', state: body?.state, description: body?.description ?? '', environment: body?.environment ?? '', created_at: now, updated_at: now });
+        return send(201, {
+          id: nextId++,
+          node_id: 'DES_1',
+          state: body?.state,
+          description: body?.description ?? '',
+          environment: body?.environment ?? '',
+          created_at: now,
+          updated_at: now,
+        });
       }
       const comment = (c: (typeof comments)[number]) => ({
-        id: c.id, node_id: `IC_${c.id}`, url: `${owner}/${repo}/issues/comments/${c.id}`, html_url: `https://github.example.com/${owner}/${repo}/pull/${c.issue}#issuecomment-${c.id}`,
-        issue_url: `${owner}/${repo}/issues/${c.issue}`, body: c.body, user: null, author_association: 'NONE', created_at: now, updated_at: now,
+        id: c.id,
+        node_id: `IC_${c.id}`,
+        url: `${owner}/${repo}/issues/comments/${c.id}`,
+        html_url: `https://github.example.com/${owner}/${repo}/pull/${c.issue}#issuecomment-${c.id}`,
+        issue_url: `${owner}/${repo}/issues/${c.issue}`,
+        body: c.body,
+        user: null,
+        author_association: 'NONE',
+        created_at: now,
+        updated_at: now,
       });
       if (op.template === '/repos/{owner}/{repo}/issues/{issue_number}/comments' && method === 'GET') {
         return send(200, comments.filter((c) => c.issue === Number(values[2])).map(comment));

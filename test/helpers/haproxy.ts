@@ -84,7 +84,9 @@ ${backend.sections ?? ''}
   const configPath = join(dir, 'haproxy.cfg');
   writeFileSync(configPath, config);
   // Master-worker, in the foreground: a reload is SIGUSR2 to this process, as systemd does it.
-  const child: ChildProcess = spawn('haproxy', ['-W', '-db', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('haproxy', ['-W', '-db', '-f', configPath], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));

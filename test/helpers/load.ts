@@ -45,7 +45,15 @@ export function startLoad(url: string, options: LoadOptions): Load {
   const maxRequests = options.maxRequests ?? 20_000;
   const maxMs = options.maxMs ?? 90_000;
   const started = Date.now();
-  const stats = { sent: 0, ok: 0, failed: 0, resets: 0, failures: {} as Record<string, number>, versions: {} as Record<string, number>, requests: [] as Sample[] };
+  const stats = {
+    sent: 0,
+    ok: 0,
+    failed: 0,
+    resets: 0,
+    failures: {} as Record<string, number>,
+    versions: {} as Record<string, number>,
+    requests: [] as Sample[],
+  };
   const inFlight = new Set<Promise<void>>();
   let running = true;
   const fail = (why: string, start: number) => {
@@ -106,7 +114,12 @@ export function startLoad(url: string, options: LoadOptions): Load {
     if (running) setTimeout(tick, Math.max(1, next - Date.now()));
   };
   tick();
-  const snapshot = (): LoadStats => ({ ...stats, failures: { ...stats.failures }, versions: { ...stats.versions }, requests: [...stats.requests] });
+  const snapshot = (): LoadStats => ({
+    ...stats,
+    failures: { ...stats.failures },
+    versions: { ...stats.versions },
+    requests: [...stats.requests],
+  });
   return {
     snapshot,
     async stop() {

@@ -28,7 +28,15 @@ export interface NginxServer {
 
 /** The upstreams file as a user would write it first. */
 export function upstreamsFile(servers: readonly NginxServer[]): string {
-  return ['upstream app {', ...servers.map((s) => `    server 127.0.0.1:${s.port} weight=${s.weight ?? 100}${s.down ? ' down' : ''}; # name=${s.name}`), '    keepalive 16;', '}', ''].join('\n');
+  return [
+    'upstream app {',
+    ...servers.map(
+      (s) => `    server 127.0.0.1:${s.port} weight=${s.weight ?? 100}${s.down ? ' down' : ''}; # name=${s.name}`,
+    ),
+    '    keepalive 16;',
+    '}',
+    '',
+  ].join('\n');
 }
 
 export async function startNginx(servers: readonly NginxServer[]): Promise<NginxInstance> {
@@ -43,9 +51,10 @@ export async function startNginx(servers: readonly NginxServer[]): Promise<Nginx
   writeFileSync(upstreams, upstreamsFile(servers));
   const include = `include ${upstreams};`;
   // With the include in the server block (a user's mistake), nginx -t refuses the configuration.
-  const writeConf = (includeInServer: boolean) => writeFileSync(
-    conf,
-    `user root;
+  const writeConf = (includeInServer: boolean) =>
+    writeFileSync(
+      conf,
+      `user root;
 worker_processes 1;
 pid ${pidFile};
 error_log ${join(prefix, 'error.log')};
@@ -68,7 +77,7 @@ http {
   }
 }
 `,
-  );
+    );
   writeConf(false);
   const base = `nginx -p ${prefix} -c ${conf}`;
   execFileSync('nginx', ['-p', prefix, '-c', conf]);

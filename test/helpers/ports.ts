@@ -20,7 +20,9 @@ function anyFreePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -52,5 +54,9 @@ export async function connectionCounter(): Promise<{ port: number; count: () => 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('no address');
-  return { port: address.port, count: () => count, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    port: address.port,
+    count: () => count,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

@@ -17,8 +17,14 @@ export function readmePreviewConfig(mapPath: string): { frontend: string; backen
   if (!block) throw new Error('README has no <!-- haproxy:previews --> block');
   const lines = block.replaceAll(README_MAP, mapPath).split('\n');
   const backendAt = lines.findIndex((l) => l.startsWith('backend '));
-  const frontend = lines.slice(0, backendAt).filter((l) => l.startsWith('    ')).join('\n');
-  const backend = lines.slice(backendAt).filter((l) => !l.startsWith('#')).join('\n');
+  const frontend = lines
+    .slice(0, backendAt)
+    .filter((l) => l.startsWith('    '))
+    .join('\n');
+  const backend = lines
+    .slice(backendAt)
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
   return { frontend, backend };
 }
 
@@ -36,7 +42,9 @@ export interface PreviewLab {
   stop(): Promise<void>;
 }
 
-export async function startPreviewLab(options: { withPreviewConfig?: boolean; slot?: boolean } = {}): Promise<PreviewLab> {
+export async function startPreviewLab(
+  options: { withPreviewConfig?: boolean; slot?: boolean } = {},
+): Promise<PreviewLab> {
   const fleets: Fleet[] = [await startFleet(2, 'v1')];
   const slot = options.slot ? await startFleet(1, 'slot-idle') : undefined;
   if (slot) fleets.push(slot);
@@ -63,7 +71,17 @@ export async function startPreviewLab(options: { withPreviewConfig?: boolean; sl
     },
     event(pr) {
       const path = join(dir, `event-${pr}.json`);
-      writeFileSync(path, JSON.stringify({ action: 'synchronize', number: pr, pull_request: { number: pr, head: { sha: `${String(pr).padStart(4, '0')}abcdef0123456789abcdef0123456789abcd` } } }));
+      writeFileSync(
+        path,
+        JSON.stringify({
+          action: 'synchronize',
+          number: pr,
+          pull_request: {
+            number: pr,
+            head: { sha: `${String(pr).padStart(4, '0')}abcdef0123456789abcdef0123456789abcd` },
+          },
+        }),
+      );
       return { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: path };
     },
     inputs(extra) {

@@ -31,7 +31,13 @@ describe('HAProxy driver', () => {
     const [a, b] = [await tcp.servers(all), await unix.servers(all)];
     expect(a).toEqual(b);
     expect(a.map((s) => s.id)).toEqual(['app/web1', 'app/web2']);
-    expect(a[0]).toMatchObject({ address: `127.0.0.1:${fleet.ports[0]}`, port: fleet.ports[0], weight: 100, admin: 'ready', check: { passing: true, settled: true } });
+    expect(a[0]).toMatchObject({
+      address: `127.0.0.1:${fleet.ports[0]}`,
+      port: fleet.ports[0],
+      weight: 100,
+      admin: 'ready',
+      check: { passing: true, settled: true },
+    });
     expect(tcp.roundTrips).toBe(1);
   });
 
@@ -45,34 +51,50 @@ describe('HAProxy driver', () => {
     const servers = await haproxy.servers();
     expect(servers.get('app/web1')).toMatchObject({ weight: 7, adminState: 8 });
     expect(servers.get('app/web2')).toMatchObject({ weight: 9, adminState: 0 });
-    await driver.apply([{ server: 'app/web1', weight: 100, admin: 'ready' }, { server: 'app/web2', weight: 100 }]);
+    await driver.apply([
+      { server: 'app/web1', weight: 100, admin: 'ready' },
+      { server: 'app/web2', weight: 100 },
+    ]);
     expect((await driver.servers(all)).map((s) => `${s.weight} ${s.admin}`)).toEqual(['100 ready', '100 ready']);
   });
 
   it('reports a refused command as an error naming it, not as a success', async () => {
     const driver = new HaproxyDriver({ transport: { type: 'tcp', host: '127.0.0.1', port: haproxy.adminPort } });
-    await expect(driver.apply([{ server: 'app/web1', admin: 'drain' }, { server: 'app/nope', admin: 'drain' }])).rejects.toThrow(
-      "HAProxy refused 1 of 2 commands: 'set server app/nope state drain': No such server.",
-    );
+    await expect(
+      driver.apply([
+        { server: 'app/web1', admin: 'drain' },
+        { server: 'app/nope', admin: 'drain' },
+      ]),
+    ).rejects.toThrow("HAProxy refused 1 of 2 commands: 'set server app/nope state drain': No such server.");
     await driver.apply([{ server: 'app/web1', admin: 'ready' }]);
   });
 
   it('reports permission denied on an operator-level socket', async () => {
     const driver = new HaproxyDriver({ transport: { type: 'tcp', host: '127.0.0.1', port: haproxy.operatorPort } });
-    await expect(driver.apply([{ server: 'app/web1', weight: 50 }])).rejects.toThrow(/HAProxy refused 1 of 1 commands: 'set server app\/web1 weight 50': Permission denied/);
+    await expect(driver.apply([{ server: 'app/web1', weight: 50 }])).rejects.toThrow(
+      /HAProxy refused 1 of 1 commands: 'set server app\/web1 weight 50': Permission denied/,
+    );
     expect((await haproxy.servers()).get('app/web1')?.weight).toBe(100);
   });
 
   it('refuses names that could inject a command, before sending anything', async () => {
     const driver = new HaproxyDriver({ transport: { type: 'tcp', host: '127.0.0.1', port: haproxy.adminPort } });
-    await expect(driver.apply([{ server: 'app/web1;shutdown sessions server app/web2', admin: 'drain' }])).rejects.toThrow(/is not a valid BACKEND\/SERVER name/);
+    await expect(
+      driver.apply([{ server: 'app/web1;shutdown sessions server app/web2', admin: 'drain' }]),
+    ).rejects.toThrow(/is not a valid BACKEND\/SERVER name/);
     expect(driver.roundTrips).toBe(0);
   });
 
   it('retries a refused connection a bounded number of times, then says so', async () => {
     const port = await freePort();
-    const driver = new HaproxyDriver({ transport: { type: 'tcp', host: '127.0.0.1', port }, retries: 2, retryDelayMs: 10 });
-    await expect(driver.servers(all)).rejects.toThrow(`HAProxy Runtime API failed after 3 attempts: cannot talk to 127.0.0.1:${port}: ECONNREFUSED`);
+    const driver = new HaproxyDriver({
+      transport: { type: 'tcp', host: '127.0.0.1', port },
+      retries: 2,
+      retryDelayMs: 10,
+    });
+    await expect(driver.servers(all)).rejects.toThrow(
+      `HAProxy Runtime API failed after 3 attempts: cannot talk to 127.0.0.1:${port}: ECONNREFUSED`,
+    );
     expect(driver.roundTrips).toBe(3);
   });
 });
@@ -100,13 +122,20 @@ describe('the action over each transport', () => {
     expect(run.outputs.result).toBe('succeeded');
     const calls = readFileSync(log, 'utf8').trim().split('\n');
     expect(calls.length).toBeGreaterThan(5);
-    expect(calls[0]).toMatch(/-o BatchMode=yes -o StrictHostKeyChecking=yes .* -l deploy -- lb\.test if command -v socat/);
+    expect(calls[0]).toMatch(
+      /-o BatchMode=yes -o StrictHostKeyChecking=yes .* -l deploy -- lb\.test if command -v socat/,
+    );
     expect((await haproxy.servers()).get('app/web2')).toMatchObject({ weight: 100, adminState: 0 });
   });
 
   it('fails clearly on an operator socket without changing anything', async () => {
     const before = await haproxy.servers();
-    const run = await runAction({ strategy: 'rolling', targets: 'app/*', 'load-balancer': `haproxy://127.0.0.1:${haproxy.operatorPort}`, 'health-url': 'http://{address}/health' });
+    const run = await runAction({
+      strategy: 'rolling',
+      targets: 'app/*',
+      'load-balancer': `haproxy://127.0.0.1:${haproxy.operatorPort}`,
+      'health-url': 'http://{address}/health',
+    });
     expect(run.code).toBe(1);
     expect(run.outputs.result).toBe('failed');
     expect(errors(run).join('\n')).toMatch(/Permission denied/);
@@ -114,7 +143,11 @@ describe('the action over each transport', () => {
   });
 
   it('names the targets input when the selectors match no server', async () => {
-    const run = await runAction({ strategy: 'rolling', targets: 'app/nothing*', 'load-balancer': `haproxy+unix://${haproxy.socketPath}` });
+    const run = await runAction({
+      strategy: 'rolling',
+      targets: 'app/nothing*',
+      'load-balancer': `haproxy+unix://${haproxy.socketPath}`,
+    });
     expect(run.code).toBe(1);
     expect(errors(run).join('\n')).toMatch(/targets: app\/nothing\* matches no server on the load balancer/);
   });

@@ -25,7 +25,9 @@ describe('canary on HAProxy', () => {
     const lab = await setup();
     const { fleet, haproxy, url } = lab;
     const load = startLoad(url, { rps: 300, maxMs: 90_000 });
-    const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 4s, 50% 4s, 100%' }), { env: fleet.env });
+    const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 4s, 50% 4s, 100%' }), {
+      env: fleet.env,
+    });
     const stats = await load.stop();
     expect(errors(run)).toEqual([]);
     expect(run.code).toBe(0);
@@ -45,7 +47,9 @@ describe('canary on HAProxy', () => {
       const onNew = window.filter((r) => r.version === 'v2').length;
       const share = (100 * onNew) / window.length;
       const firstHalf = window.slice(0, window.length / 2);
-      measured.push(`${step.share}: ${share.toFixed(1)}% of ${window.length} (first half ${((100 * firstHalf.filter((r) => r.version === 'v2').length) / firstHalf.length).toFixed(1)}%)`);
+      measured.push(
+        `${step.share}: ${share.toFixed(1)}% of ${window.length} (first half ${((100 * firstHalf.filter((r) => r.version === 'v2').length) / firstHalf.length).toFixed(1)}%)`,
+      );
       if (i < 2) expect(window.length).toBeGreaterThanOrEqual(1000);
       expect(Math.abs(share - [20, 50, 100][i]!), measured.join('; ')).toBeLessThanOrEqual(2);
     }
@@ -57,15 +61,20 @@ describe('canary on HAProxy', () => {
     const lab = await setup();
     const { fleet, haproxy, url } = lab;
     const load = startLoad(url, { rps: 300, maxMs: 60_000 });
-    const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 10s, 50% 10s, 100%', 'analysis-interval': '3s' }), {
-      env: { ...fleet.env, APP_NEXT_FAIL_RATE: '0.3' },
-    });
+    const run = await runAction(
+      poolInputs(lab, { strategy: 'canary', steps: '20% 10s, 50% 10s, 100%', 'analysis-interval': '3s' }),
+      {
+        env: { ...fleet.env, APP_NEXT_FAIL_RATE: '0.3' },
+      },
+    );
     await new Promise((r) => setTimeout(r, 1500));
     const stats = await load.stop();
     expect(run.code).toBe(1);
     expect(run.outputs).toMatchObject({ result: 'rolled-back', 'live-pool': 'blue', weight: '0' });
     const message = errors(run).join('\n');
-    expect(message).toMatch(/Rolled back at 20% on green: green \(new\): \d+ of \d+ requests failed(, \d+ of \d+ probes failed)? \((2\d|3\d)(\.\d)?%\), over max-error-rate 1%; blue \(stable\) in the same window: 0 of \d+ requests failed \(0%\)/);
+    expect(message).toMatch(
+      /Rolled back at 20% on green: green \(new\): \d+ of \d+ requests failed(, \d+ of \d+ probes failed)? \((2\d|3\d)(\.\d)?%\), over max-error-rate 1%; blue \(stable\) in the same window: 0 of \d+ requests failed \(0%\)/,
+    );
 
     const rollback = summaryTimeline(run).find(([, text]) => text.includes('rollback: all traffic back on blue'));
     expect(rollback).toBeDefined();
@@ -83,8 +92,15 @@ describe('canary on HAProxy', () => {
     expect(afterRollback.length).toBeGreaterThan(100);
     expect(afterRollback.filter((r) => r.status !== 200)).toEqual([]);
     expect(afterRollback.filter((r) => r.version !== 'v1')).toEqual([]);
-    expect(weights(await haproxy.servers())).toEqual({ 'app/blue1': 100, 'app/blue2': 100, 'app/green1': 0, 'app/green2': 0 });
-    expect(run.summary).toMatch(/The new version answered \d+ of \d+ requests \([\d.]+%\) from the first shift to the end\./);
+    expect(weights(await haproxy.servers())).toEqual({
+      'app/blue1': 100,
+      'app/blue2': 100,
+      'app/green1': 0,
+      'app/green2': 0,
+    });
+    expect(run.summary).toMatch(
+      /The new version answered \d+ of \d+ requests \([\d.]+%\) from the first shift to the end\./,
+    );
     expect(run.summary).toContain('❌');
   });
 
@@ -94,7 +110,14 @@ describe('canary on HAProxy', () => {
     const relay = await startRelay(haproxy.adminPort);
     relay.cutAfter(/weight 64/);
     const load = startLoad(url, { rps: 200, maxMs: 60_000 });
-    const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 4s, 100%', 'load-balancer': `haproxy://127.0.0.1:${relay.port}` }), { env: fleet.env });
+    const run = await runAction(
+      poolInputs(lab, {
+        strategy: 'canary',
+        steps: '20% 4s, 100%',
+        'load-balancer': `haproxy://127.0.0.1:${relay.port}`,
+      }),
+      { env: fleet.env },
+    );
     const stats = await load.stop();
     await relay.close();
     expect(run.code).toBe(1);
@@ -102,8 +125,15 @@ describe('canary on HAProxy', () => {
     const message = errors(run).join('\n');
     expect(message).toMatch(/Stopped at 20% on green: HAProxy Runtime API failed after 4 attempts/);
     expect(message).toContain('traffic is left split: app/blue1=256 app/blue2=256 app/green1=64 app/green2=64');
-    expect(message).toContain('Restore it on the HAProxy Runtime API: set server app/blue1 weight 100; set server app/blue2 weight 100; set server app/green1 weight 0; set server app/green2 weight 0');
-    expect(weights(await haproxy.servers())).toEqual({ 'app/blue1': 256, 'app/blue2': 256, 'app/green1': 64, 'app/green2': 64 });
+    expect(message).toContain(
+      'Restore it on the HAProxy Runtime API: set server app/blue1 weight 100; set server app/blue2 weight 100; set server app/green1 weight 0; set server app/green2 weight 0',
+    );
+    expect(weights(await haproxy.servers())).toEqual({
+      'app/blue1': 256,
+      'app/blue2': 256,
+      'app/green1': 64,
+      'app/green2': 64,
+    });
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
   });
 });
@@ -125,14 +155,23 @@ describe('blue-green on HAProxy', () => {
 
     const [switch1] = shifts(first);
     const [switch2] = shifts(second);
-    const stale1 = stats.requests.filter((r) => r.start > (switch1?.at ?? 0) && r.start < (switch2?.at ?? 0) && r.version !== 'v2');
+    const stale1 = stats.requests.filter(
+      (r) => r.start > (switch1?.at ?? 0) && r.start < (switch2?.at ?? 0) && r.version !== 'v2',
+    );
     const stale2 = stats.requests.filter((r) => r.start > (switch2?.at ?? 0) && r.version !== 'v3');
     const newFirst = stats.requests.filter((r) => r.version === 'v2').sort((a, b) => a.end - b.end)[0];
     const oldLast = stats.requests.filter((r) => r.version === 'v1').sort((a, b) => b.end - a.end)[0];
-    console.log(`blue-green: ${stats.sent} requests, ${stats.failed} failed; mixed-version window ${(oldLast?.end ?? 0) - (newFirst?.end ?? 0)}ms`);
+    console.log(
+      `blue-green: ${stats.sent} requests, ${stats.failed} failed; mixed-version window ${(oldLast?.end ?? 0) - (newFirst?.end ?? 0)}ms`,
+    );
     expect(stale1).toEqual([]);
     expect(stale2).toEqual([]);
-    expect(weights(await haproxy.servers())).toEqual({ 'app/blue1': 256, 'app/blue2': 256, 'app/green1': 0, 'app/green2': 0 });
+    expect(weights(await haproxy.servers())).toEqual({
+      'app/blue1': 256,
+      'app/blue2': 256,
+      'app/green1': 0,
+      'app/green2': 0,
+    });
   });
 
   it('refuses an ambiguous starting state without touching HAProxy', async () => {
@@ -142,7 +181,9 @@ describe('blue-green on HAProxy', () => {
     const before = weights(await haproxy.servers());
     const run = await runAction(poolInputs(lab, { strategy: 'blue-green' }), { env: fleet.env });
     expect(run.code).toBe(1);
-    expect(errors(run).join('\n')).toMatch(/pools: both blue and green carry traffic, so neither can be the idle pool to deploy to; give one pool's servers their weight and take the other's out of rotation/);
+    expect(errors(run).join('\n')).toMatch(
+      /pools: both blue and green carry traffic, so neither can be the idle pool to deploy to; give one pool's servers their weight and take the other's out of rotation/,
+    );
     expect(weights(await haproxy.servers())).toEqual(before);
   });
 });

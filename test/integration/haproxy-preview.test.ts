@@ -42,26 +42,46 @@ async function requests(url: string, count: number, headers: Record<string, stri
 
 async function previewServers(l: PreviewLab): Promise<string[]> {
   const state = await l.haproxy.cli('show servers state previews');
-  return state.split('\n').filter((line) => /^\d+ previews /.test(line)).map((line) => line.split(' ')[3] ?? '');
+  return state
+    .split('\n')
+    .filter((line) => /^\d+ previews /.test(line))
+    .map((line) => line.split(' ')[3] ?? '');
 }
 
 /** Every server's state line, without srv_time_since_last_change (field 10), which ticks by itself. */
 async function serversState(l: PreviewLab): Promise<string> {
   const state = await l.haproxy.cli('show servers state');
-  return state.split('\n').map((line) => (/^\d+ /.test(line) ? line.split(' ').filter((_, i) => i !== 9).join(' ') : line)).join('\n');
+  return state
+    .split('\n')
+    .map((line) =>
+      /^\d+ /.test(line)
+        ? line
+            .split(' ')
+            .filter((_, i) => i !== 9)
+            .join(' ')
+        : line,
+    )
+    .join('\n');
 }
 
 async function mapEntries(l: PreviewLab): Promise<string[]> {
   const text = await l.haproxy.cli(`show map ${l.mapPath}`);
-  return text.split('\n').filter((line) => line.startsWith('0x')).map((line) => line.split(' ').slice(1).join(' '));
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('0x'))
+    .map((line) => line.split(' ').slice(1).join(' '));
 }
 
 function get(url: string): Promise<{ version: string; setCookie: string[] }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ version: String(res.headers['x-version'] ?? 'none'), setCookie: res.headers['set-cookie'] ?? [] }));
-    }).on('error', reject);
+    http
+      .get(url, { agent: false }, (res) => {
+        res.resume();
+        res.on('end', () =>
+          resolve({ version: String(res.headers['x-version'] ?? 'none'), setCookie: res.headers['set-cookie'] ?? [] }),
+        );
+      })
+      .on('error', reject);
   });
 }
 
@@ -124,14 +144,22 @@ describe('previews on HAProxy', () => {
       'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
       'PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}',
     ]);
-    const created = api.requests.find((r) => r.operation === 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments');
+    const created = api.requests.find(
+      (r) => r.operation === 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
+    );
     expect(created?.body?.body).toContain("curl -H 'X-Preview: pr-7' https://shop.example.com/");
     expect(created?.body?.body).toContain('https://shop.example.com/?preview=pr-7');
     expect(created?.body?.body).toMatch(/\| health \| load balancer check: UP L7OK/);
     const deployments = api.deployments();
-    expect(deployments.map((d) => [d.environment, d.transient, d.states])).toEqual([['preview/pr-7', true, ['inactive', 'success', 'in_progress', 'in_progress']]]);
+    expect(deployments.map((d) => [d.environment, d.transient, d.states])).toEqual([
+      ['preview/pr-7', true, ['inactive', 'success', 'in_progress', 'in_progress']],
+    ]);
     const deploy = api.requests.find((r) => r.operation === 'POST /repos/{owner}/{repo}/deployments');
-    expect(deploy?.body).toMatchObject({ ref: '0007abcdef0123456789abcdef0123456789abcd', transient_environment: true, production_environment: false });
+    expect(deploy?.body).toMatchObject({
+      ref: '0007abcdef0123456789abcdef0123456789abcd',
+      transient_environment: true,
+      production_environment: false,
+    });
     const success = api.requests.find((r) => r.body?.state === 'success');
     expect(success?.body?.environment_url).toBe('https://shop.example.com/?preview=pr-7');
     expect(opened.summary).toContain('| server | `previews/pr-7:abc1234` at `' + address + '` |');
@@ -140,7 +168,10 @@ describe('previews on HAProxy', () => {
   it('runs two previews independently, and closing one leaves the other; closing an absent one is a no-op', async () => {
     lab = await startPreviewLab();
     const [a7, a8] = [await lab.build('pr7-build'), await lab.build('pr8-build')];
-    const [run7, run8] = await Promise.all([preview(lab, 7, { version: 'c7', 'preview-address': a7 }), preview(lab, 8, { version: 'c8', 'preview-address': a8 })]);
+    const [run7, run8] = await Promise.all([
+      preview(lab, 7, { version: 'c7', 'preview-address': a7 }),
+      preview(lab, 8, { version: 'c8', 'preview-address': a8 }),
+    ]);
     expect([run7.code, run8.code, ...errors(run7), ...errors(run8)]).toEqual([0, 0]);
     const [h7, h8, c8, none] = await Promise.all([
       requests(lab.url, 500, { 'x-preview': 'pr-7' }),
@@ -148,13 +179,24 @@ describe('previews on HAProxy', () => {
       requests(lab.url, 500, { cookie: 'preview=pr-8' }),
       requests(lab.url, 500, {}),
     ]);
-    expect([h7.versions, h8.versions, c8.versions, none.versions]).toEqual([{ 'pr7-build': 500 }, { 'pr8-build': 500 }, { 'pr8-build': 500 }, { v1: 500 }]);
+    expect([h7.versions, h8.versions, c8.versions, none.versions]).toEqual([
+      { 'pr7-build': 500 },
+      { 'pr8-build': 500 },
+      { 'pr8-build': 500 },
+      { v1: 500 },
+    ]);
 
     expect((await closePreview(lab, 7)).code).toBe(0);
-    const [after7, after8] = await Promise.all([requests(lab.url, 200, { 'x-preview': 'pr-7' }), requests(lab.url, 200, { 'x-preview': 'pr-8' })]);
+    const [after7, after8] = await Promise.all([
+      requests(lab.url, 200, { 'x-preview': 'pr-7' }),
+      requests(lab.url, 200, { 'x-preview': 'pr-8' }),
+    ]);
     expect([after7.versions, after8.versions]).toEqual([{ v1: 200 }, { 'pr8-build': 200 }]);
     expect(await previewServers(lab)).toEqual(['pr-8:c8']);
-    expect(api.comments.map((c) => [c.issue, c.updates]).sort((x, y) => Number(x[0]) - Number(y[0]))).toEqual([[7, 1], [8, 0]]);
+    expect(api.comments.map((c) => [c.issue, c.updates]).sort((x, y) => Number(x[0]) - Number(y[0]))).toEqual([
+      [7, 1],
+      [8, 0],
+    ]);
 
     const again = await closePreview(lab, 7);
     expect(again.code).toBe(0);
@@ -184,7 +226,9 @@ describe('previews on HAProxy', () => {
     const failed = await preview(lab, 7, { version: 'push3', 'preview-address': broken, 'startup-timeout': '3s' });
     expect(failed.code).toBe(1);
     expect(failed.outputs.result).toBe('failed');
-    expect(errors(failed).join('\n')).toMatch(/push3 failed its checks on previews\/pr-7:push3 .*; pr-7 still routes to previews\/pr-7:push2, the previous build/);
+    expect(errors(failed).join('\n')).toMatch(
+      /push3 failed its checks on previews\/pr-7:push3 .*; pr-7 still routes to previews\/pr-7:push2, the previous build/,
+    );
     expect(await previewServers(lab)).toEqual(['pr-7:push2']);
     expect((await requests(lab.url, 100, { 'x-preview': 'pr-7' })).versions).toEqual({ 'push-2': 100 });
     expect(api.comments).toHaveLength(1);
@@ -216,15 +260,28 @@ describe('previews on HAProxy', () => {
     const slot = lab.slot;
     if (!slot) throw new Error('no slot');
     const env = { ...githubEnv(api), ...lab.event(9), ...slot.env };
-    const outside = await runAction(lab.inputs({ action: 'preview', targets: 'app/web1', version: 'pr9-build' }), { env });
+    const outside = await runAction(lab.inputs({ action: 'preview', targets: 'app/web1', version: 'pr9-build' }), {
+      env,
+    });
     expect(outside.code).toBe(1);
     expect(errors(outside).join('\n')).toMatch(/targets: app\/web1 is not in the preview backend previews/);
     expect(await mapEntries(lab)).toEqual([]);
 
-    const run = await runAction(lab.inputs({ action: 'preview', targets: 'previews/slot1', version: 'pr9-build', 'deploy-command': slot.restartCommand }), { env });
+    const run = await runAction(
+      lab.inputs({
+        action: 'preview',
+        targets: 'previews/slot1',
+        version: 'pr9-build',
+        'deploy-command': slot.restartCommand,
+      }),
+      { env },
+    );
     expect(errors(run)).toEqual([]);
     expect(await mapEntries(lab)).toEqual(['pr-9 slot1']);
-    const [keyed, plain] = await Promise.all([requests(lab.url, 300, { 'x-preview': 'pr-9' }), requests(lab.url, 300, {})]);
+    const [keyed, plain] = await Promise.all([
+      requests(lab.url, 300, { 'x-preview': 'pr-9' }),
+      requests(lab.url, 300, {}),
+    ]);
     expect([keyed.versions, plain.versions]).toEqual([{ 'pr9-build': 300 }, { v1: 300 }]);
 
     const closed = await runAction(lab.inputs({ action: 'close-preview' }), { env });
@@ -251,14 +308,18 @@ describe('previews on HAProxy', () => {
     // Requests that started while the canary was in traffic: about 20% reached the preview build.
     const during = stats.requests.filter((r) => r.start > inAt + 200 && r.end < outAt - 200);
     const share = during.filter((r) => r.version === 'pr7-build').length / during.length;
-    console.log(`preview canary: ${(share * 100).toFixed(1)}% of ${during.length} requests on the preview build, in traffic ${outAt - inAt}ms`);
+    console.log(
+      `preview canary: ${(share * 100).toFixed(1)}% of ${during.length} requests on the preview build, in traffic ${outAt - inAt}ms`,
+    );
     expect(share).toBeGreaterThan(0.14);
     expect(share).toBeLessThan(0.26);
     expect(stats.requests.filter((r) => r.start > outAt && r.version !== 'v1')).toEqual([]);
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
     expect((await lab.haproxy.servers()).has('app/pr-7:k1')).toBe(false);
     expect(await mapEntries(lab)).toEqual(['pr-7 pr-7:k1']);
-    expect(run.summary).toMatch(/\| canary \| 20\.0% of app's traffic, \d+ window\(s\): 0 of \d+ failed .*passed; taken out of real traffic again \|/);
+    expect(run.summary).toMatch(
+      /\| canary \| 20\.0% of app's traffic, \d+ window\(s\): 0 of \d+ failed .*passed; taken out of real traffic again \|/,
+    );
   }, 120_000);
 
   it('preview-canary: a build failing 30% of requests is pulled out of real traffic at once; the key still reaches it', async () => {
@@ -270,14 +331,20 @@ describe('previews on HAProxy', () => {
     const stats = await plain.stop();
     expect(run.code).toBe(1);
     expect(run.outputs.result).toBe('rolled-back');
-    expect(errors(run).join('\n')).toMatch(/bad1 failed as a canary on 20\.0% of app's traffic .*over max-error-rate.*; pr-8 still reaches it/);
+    expect(errors(run).join('\n')).toMatch(
+      /bad1 failed as a canary on 20\.0% of app's traffic .*over max-error-rate.*; pr-8 still reaches it/,
+    );
     const events = summaryTimeline(run);
     const inAt = events.find(([, text]) => text.includes('20.0% of app'))?.[0] ?? 0;
     const outAt = events.find(([, text]) => text.includes('canary pulled out'))?.[0] ?? 0;
     expect(outAt - inAt).toBeLessThan(5000);
-    const firstBad = Math.min(...stats.requests.filter((r) => r.version === 'bad-build' && r.status >= 500).map((r) => r.end));
+    const firstBad = Math.min(
+      ...stats.requests.filter((r) => r.version === 'bad-build' && r.status >= 500).map((r) => r.end),
+    );
     const bad = stats.requests.filter((r) => r.version === 'bad-build').length;
-    console.log(`bad preview canary: pulled out ${outAt - firstBad}ms after the first failure, ${bad} of ${stats.sent} real requests reached it`);
+    console.log(
+      `bad preview canary: pulled out ${outAt - firstBad}ms after the first failure, ${bad} of ${stats.sent} real requests reached it`,
+    );
     expect(outAt - firstBad).toBeLessThan(3000);
     expect(stats.requests.filter((r) => r.start > outAt && r.version !== 'v1')).toEqual([]);
     expect((await lab.haproxy.servers()).has('app/pr-8:bad1')).toBe(false);
@@ -290,12 +357,18 @@ describe('previews on HAProxy', () => {
     const address = await lab.build('pr7-build');
     const l = lab;
     const plain = startLoad(lab.url, { rps: 200, maxMs: 60_000 });
-    const inputs = l.inputs({ action: 'preview', version: 'kill1', 'preview-address': address, 'preview-canary': 'app 20% 30s' });
+    const inputs = l.inputs({
+      action: 'preview',
+      version: 'kill1',
+      'preview-address': address,
+      'preview-canary': 'app 20% 30s',
+    });
     const env = { ...githubEnv(api), ...l.event(7) };
     let child: { kill: (s: NodeJS.Signals) => boolean } | undefined;
     const running = runAction(inputs, { env, onSpawn: (c) => (child = c) });
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && !((await l.haproxy.servers()).get('app/pr-7:kill1')?.weight ?? 0)) await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() < deadline && !((await l.haproxy.servers()).get('app/pr-7:kill1')?.weight ?? 0))
+      await new Promise((r) => setTimeout(r, 100));
     expect((await l.haproxy.servers()).get('app/pr-7:kill1')?.weight).toBe(50);
     child?.kill('SIGKILL');
     const main = await running;
@@ -309,7 +382,9 @@ describe('previews on HAProxy', () => {
     expect((await l.haproxy.servers()).get('app/pr-7:kill1')).toMatchObject({ weight: 0, status: 'MAINT' });
     // close-preview removes what the key left anywhere: the preview server and the canary's.
     const closed = await runAction(l.inputs({ action: 'close-preview' }), { env });
-    expect(closed.stdout).toMatch(/removed previews\/pr-7:kill1, app\/pr-7:kill1|removed app\/pr-7:kill1, previews\/pr-7:kill1/);
+    expect(closed.stdout).toMatch(
+      /removed previews\/pr-7:kill1, app\/pr-7:kill1|removed app\/pr-7:kill1, previews\/pr-7:kill1/,
+    );
     expect((await l.haproxy.servers()).has('app/pr-7:kill1')).toBe(false);
     expect(await previewServers(l)).toEqual([]);
     expect(stats.requests.filter((r) => r.start > after && r.version !== 'v1')).toEqual([]);
@@ -323,7 +398,9 @@ describe('previews on HAProxy', () => {
     const run = await preview(lab, 7, { version: 'x1', 'preview-address': address });
     expect(run.code).toBe(1);
     const message = errors(run).join('\n');
-    expect(message).toMatch(/preview-map: HAProxy has no map .*previews\.map; add the preview lines from the README's "Pull-request previews" section/);
+    expect(message).toMatch(
+      /preview-map: HAProxy has no map .*previews\.map; add the preview lines from the README's "Pull-request previews" section/,
+    );
     expect(message).toMatch(/preview-backend: HAProxy has no backend previews/);
     expect(await serversState(lab)).toBe(before);
     expect(api.requests).toEqual([]);

@@ -43,11 +43,18 @@ describe('rolling deploy on HAProxy', () => {
     const before = await haproxy.servers();
     const load = startLoad(`http://127.0.0.1:${haproxy.frontendPort}/`, { rps: 200, maxMs: 90_000 });
     const run = await runAction(
-      { ...FAST, 'load-balancer': `haproxy://127.0.0.1:${haproxy.adminPort}`, 'deploy-command': fleet.restartCommand, 'health-url': 'http://{address}/health' },
+      {
+        ...FAST,
+        'load-balancer': `haproxy://127.0.0.1:${haproxy.adminPort}`,
+        'deploy-command': fleet.restartCommand,
+        'health-url': 'http://{address}/health',
+      },
       { env: fleet.env },
     );
     const stats = await load.stop();
-    console.log(`rolling deploy: ${stats.failed} of ${stats.sent} requests failed in ${run.durationMs}ms ${JSON.stringify(stats.versions)}`);
+    console.log(
+      `rolling deploy: ${stats.failed} of ${stats.sent} requests failed in ${run.durationMs}ms ${JSON.stringify(stats.versions)}`,
+    );
     expect(run.stdout).not.toContain('::error');
     expect(run.code).toBe(0);
     expect(run.outputs.result).toBe('succeeded');
@@ -101,16 +108,25 @@ describe('rolling deploy on HAProxy', () => {
     relay.cutAfter(/state maint/);
     const load = startLoad(`http://127.0.0.1:${haproxy.frontendPort}/`, { rps: 200, maxMs: 60_000 });
     const run = await runAction(
-      { ...FAST, 'load-balancer': `haproxy://127.0.0.1:${relay.port}`, 'deploy-command': fleet.restartCommand, 'health-url': 'http://{address}/health' },
+      {
+        ...FAST,
+        'load-balancer': `haproxy://127.0.0.1:${relay.port}`,
+        'deploy-command': fleet.restartCommand,
+        'health-url': 'http://{address}/health',
+      },
       { env: fleet.env },
     );
     const stats = await load.stop();
     await relay.close();
     expect(run.code).toBe(1);
     expect(run.outputs.result).toBe('failed');
-    const message = errors(run).join("\n");
-    expect(message).toMatch(/HAProxy Runtime API failed after 4 attempts: cannot talk to 127\.0\.0\.1:\d+: ECONNRESET|HAProxy Runtime API failed after 4 attempts/);
-    expect(message).toContain("Left on the load balancer: app/web1 in maint; once each answers its health check, restore it on the HAProxy Runtime API: set server app/web1 state ready.");
+    const message = errors(run).join('\n');
+    expect(message).toMatch(
+      /HAProxy Runtime API failed after 4 attempts: cannot talk to 127\.0\.0\.1:\d+: ECONNRESET|HAProxy Runtime API failed after 4 attempts/,
+    );
+    expect(message).toContain(
+      'Left on the load balancer: app/web1 in maint; once each answers its health check, restore it on the HAProxy Runtime API: set server app/web1 state ready.',
+    );
     expect(message).toContain('Untouched, still on the old version: app/web2, app/web3, app/web4.');
     expect((await haproxy.servers()).get('app/web1')?.status).toBe('MAINT');
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
@@ -123,12 +139,16 @@ describe('rolling deploy on HAProxy', () => {
     // One server at a time, the way `systemctl restart` would: SIGTERM, start the new version, wait for it.
     for (const port of fleet.ports) {
       // Async, so the load keeps flowing in this process while the server restarts.
-      await promisify(execFile)(process.execPath, [APP_CTL, 'restart'], { env: { ...process.env, ...fleet.env, DEPLOY_PORT: String(port), DEPLOY_VERSION: 'v2' } });
+      await promisify(execFile)(process.execPath, [APP_CTL, 'restart'], {
+        env: { ...process.env, ...fleet.env, DEPLOY_PORT: String(port), DEPLOY_VERSION: 'v2' },
+      });
       await waitForPort(port);
       await new Promise((r) => setTimeout(r, 1000));
     }
     const stats = await load.stop();
-    console.log(`naive restart-in-place: ${stats.failed} of ${stats.sent} requests failed ${JSON.stringify(stats.failures)}`);
+    console.log(
+      `naive restart-in-place: ${stats.failed} of ${stats.sent} requests failed ${JSON.stringify(stats.failures)}`,
+    );
     expect(stats.failed).toBeGreaterThan(0);
   });
 });

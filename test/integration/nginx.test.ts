@@ -43,8 +43,12 @@ async function startPools(): Promise<{ fleet: Fleet; nginx: NginxInstance }> {
 
 /** The server lines nginx reads now: address, weight and down, per name. */
 function upstreamState(instance: NginxInstance): Record<string, string> {
-  const lines = readFileSync(instance.upstreams, 'utf8').split('\n').filter((l) => l.includes('server '));
-  return Object.fromEntries(lines.map((l) => [/name=(\S+)/.exec(l)?.[1] ?? '', /weight=\d+( down)?/.exec(l.replace(/#.*/, ''))?.[0] ?? '']));
+  const lines = readFileSync(instance.upstreams, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('server '));
+  return Object.fromEntries(
+    lines.map((l) => [/name=(\S+)/.exec(l)?.[1] ?? '', /weight=\d+( down)?/.exec(l.replace(/#.*/, ''))?.[0] ?? '']),
+  );
 }
 
 describe('nginx driver', () => {
@@ -52,13 +56,23 @@ describe('nginx driver', () => {
     fleet = await startFleet(4, 'v1');
     nginx = await startNginx(fleet.ports.map((port, i) => ({ name: `web${i + 1}`, port })));
     const load = startLoad(`http://127.0.0.1:${nginx.port}/`, { rps: 200, maxMs: 90_000, retryResets: true });
-    const run = await runAction({ ...FAST, ...nginx.inputs, strategy: 'rolling', targets: 'app/*', 'deploy-command': fleet.restartCommand }, { env: fleet.env });
+    const run = await runAction(
+      { ...FAST, ...nginx.inputs, strategy: 'rolling', targets: 'app/*', 'deploy-command': fleet.restartCommand },
+      { env: fleet.env },
+    );
     const stats = await load.stop();
-    console.log(`nginx rolling: ${stats.failed} of ${stats.sent} failed, ${stats.resets} resets retried ${JSON.stringify(stats.versions)}`);
+    console.log(
+      `nginx rolling: ${stats.failed} of ${stats.sent} failed, ${stats.resets} resets retried ${JSON.stringify(stats.versions)}`,
+    );
     expect(errors(run)).toEqual([]);
     expect(run.outputs.result).toBe('succeeded');
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
-    expect(upstreamState(nginx)).toEqual({ web1: 'weight=100', web2: 'weight=100', web3: 'weight=100', web4: 'weight=100' });
+    expect(upstreamState(nginx)).toEqual({
+      web1: 'weight=100',
+      web2: 'weight=100',
+      web3: 'weight=100',
+      web4: 'weight=100',
+    });
     const tail = startLoad(`http://127.0.0.1:${nginx.port}/`, { rps: 100, maxRequests: 100 });
     await new Promise((r) => setTimeout(r, 1500));
     expect((await tail.stop()).versions).toEqual({ v2: 100 });
@@ -67,14 +81,30 @@ describe('nginx driver', () => {
   it('blue-green switch under keep-alive load: 0 failed requests, all traffic on the new version', async () => {
     ({ fleet, nginx } = await startPools());
     const load = startLoad(`http://127.0.0.1:${nginx.port}/`, { rps: 200, maxMs: 90_000, retryResets: true });
-    const run = await runAction({ ...FAST, ...nginx.inputs, strategy: 'blue-green', pools: 'blue=app/blue*, green=app/green*', 'deploy-command': fleet.restartCommand }, { env: fleet.env });
+    const run = await runAction(
+      {
+        ...FAST,
+        ...nginx.inputs,
+        strategy: 'blue-green',
+        pools: 'blue=app/blue*, green=app/green*',
+        'deploy-command': fleet.restartCommand,
+      },
+      { env: fleet.env },
+    );
     await new Promise((r) => setTimeout(r, 1000));
     const stats = await load.stop();
-    console.log(`nginx blue-green: ${stats.failed} of ${stats.sent} failed, ${stats.resets} resets retried ${JSON.stringify(stats.versions)}`);
+    console.log(
+      `nginx blue-green: ${stats.failed} of ${stats.sent} failed, ${stats.resets} resets retried ${JSON.stringify(stats.versions)}`,
+    );
     expect(errors(run)).toEqual([]);
     expect(run.outputs).toMatchObject({ result: 'succeeded', 'live-pool': 'green', weight: '100' });
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
-    expect(upstreamState(nginx)).toEqual({ blue1: 'weight=1 down', blue2: 'weight=1 down', green1: 'weight=256', green2: 'weight=256' });
+    expect(upstreamState(nginx)).toEqual({
+      blue1: 'weight=1 down',
+      blue2: 'weight=1 down',
+      green1: 'weight=256',
+      green2: 'weight=256',
+    });
     const last = stats.requests.filter((r) => r.start > Date.now() - 700);
     expect(last.length).toBeGreaterThan(50);
     expect(last.every((r) => r.version === 'v2')).toBe(true);
@@ -84,14 +114,29 @@ describe('nginx driver', () => {
     ({ fleet, nginx } = await startPools());
     const load = startLoad(`http://127.0.0.1:${nginx.port}/`, { rps: 200, maxMs: 90_000, retryResets: true });
     const run = await runAction(
-      { ...FAST, ...nginx.inputs, strategy: 'canary', steps: '20% 10s, 100%', pools: 'blue=app/blue*, green=app/green*', 'deploy-command': fleet.restartCommand, 'analysis-interval': '3s' },
+      {
+        ...FAST,
+        ...nginx.inputs,
+        strategy: 'canary',
+        steps: '20% 10s, 100%',
+        pools: 'blue=app/blue*, green=app/green*',
+        'deploy-command': fleet.restartCommand,
+        'analysis-interval': '3s',
+      },
       { env: { ...fleet.env, APP_NEXT_FAIL_RATE: '0.3' } },
     );
     await load.stop();
     expect(run.code).toBe(1);
     expect(run.outputs.result).toBe('rolled-back');
-    expect(errors(run).join('\n')).toMatch(/Rolled back at 20% on green: green \(new\): \d+ of \d+ requests failed.*over max-error-rate 1%/);
-    expect(upstreamState(nginx)).toMatchObject({ blue1: 'weight=100', blue2: 'weight=100', green1: 'weight=1 down', green2: 'weight=1 down' });
+    expect(errors(run).join('\n')).toMatch(
+      /Rolled back at 20% on green: green \(new\): \d+ of \d+ requests failed.*over max-error-rate 1%/,
+    );
+    expect(upstreamState(nginx)).toMatchObject({
+      blue1: 'weight=100',
+      blue2: 'weight=100',
+      green1: 'weight=1 down',
+      green2: 'weight=1 down',
+    });
   });
 
   it('works over nginx+ssh through the system ssh, with host keys checked: a blue-green switch with 0 failed requests', async () => {
@@ -101,27 +146,48 @@ describe('nginx driver', () => {
     const log = join(bin, 'ssh.log');
     const load = startLoad(`http://127.0.0.1:${nginx.port}/`, { rps: 200, maxMs: 90_000, retryResets: true });
     const run = await runAction(
-      { ...FAST, ...nginx.inputs, 'load-balancer': `nginx+ssh://deploy@lb.test${nginx.upstreams}`, strategy: 'blue-green', pools: 'blue=app/blue*, green=app/green*', 'deploy-command': fleet.restartCommand },
+      {
+        ...FAST,
+        ...nginx.inputs,
+        'load-balancer': `nginx+ssh://deploy@lb.test${nginx.upstreams}`,
+        strategy: 'blue-green',
+        pools: 'blue=app/blue*, green=app/green*',
+        'deploy-command': fleet.restartCommand,
+      },
       { env: { ...fleet.env, PATH: `${bin}:${process.env.PATH}`, SSH_STANDIN_LOG: log } },
     );
     const stats = await load.stop();
     expect(errors(run)).toEqual([]);
     expect(run.outputs).toMatchObject({ result: 'succeeded', 'live-pool': 'green' });
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
-    expect(upstreamState(nginx)).toEqual({ blue1: 'weight=1 down', blue2: 'weight=1 down', green1: 'weight=256', green2: 'weight=256' });
+    expect(upstreamState(nginx)).toEqual({
+      blue1: 'weight=1 down',
+      blue2: 'weight=1 down',
+      green1: 'weight=256',
+      green2: 'weight=256',
+    });
     const calls = readFileSync(log, 'utf8').trim().split('\n');
-    expect(calls.some((c) => /-o BatchMode=yes -o StrictHostKeyChecking=yes .* -l deploy -- lb\.test cat .*upstreams\.conf$/.test(c))).toBe(true);
+    expect(
+      calls.some((c) =>
+        /-o BatchMode=yes -o StrictHostKeyChecking=yes .* -l deploy -- lb\.test cat .*upstreams\.conf$/.test(c),
+      ),
+    ).toBe(true);
     expect(calls.some((c) => c.endsWith(`-s reload`))).toBe(true);
   });
 
-  it('a configuration nginx refuses fails before reload with nginx\'s own message; nginx keeps serving the old one', async () => {
+  it("a configuration nginx refuses fails before reload with nginx's own message; nginx keeps serving the old one", async () => {
     fleet = await startFleet(2, 'v1');
     nginx = await startNginx(fleet.ports.map((port, i) => ({ name: `web${i + 1}`, port })));
     const before = readFileSync(nginx.upstreams, 'utf8');
     nginx.misplaceInclude();
-    const run = await runAction({ ...FAST, ...nginx.inputs, strategy: 'rolling', targets: 'app/*', 'deploy-command': fleet.restartCommand }, { env: fleet.env });
+    const run = await runAction(
+      { ...FAST, ...nginx.inputs, strategy: 'rolling', targets: 'app/*', 'deploy-command': fleet.restartCommand },
+      { env: fleet.env },
+    );
     expect(run.code).toBe(1);
-    expect(errors(run).join('\n')).toMatch(/nginx refused the new upstreams [\s\S]*the old file is restored and nginx keeps its configuration: [\s\S]*\[emerg\][^"]*"upstream" directive is not allowed here/);
+    expect(errors(run).join('\n')).toMatch(
+      /nginx refused the new upstreams [\s\S]*the old file is restored and nginx keeps its configuration: [\s\S]*\[emerg\][^"]*"upstream" directive is not allowed here/,
+    );
     expect(readFileSync(nginx.upstreams, 'utf8')).toBe(before);
     const check = startLoad(`http://127.0.0.1:${nginx.port}/`, { rps: 100, maxRequests: 50 });
     await new Promise((r) => setTimeout(r, 1000));

@@ -13,13 +13,23 @@ const gh = useGithubLab();
 const RUN_URL = 'https://github.example.com/acme/shop/actions/runs/4242';
 
 function withEnvironment(extra: Record<string, string>) {
-  return poolInputs(gh.lab as PoolsLab, { environment: 'production', 'environment-url': 'https://shop.example.com', 'production-environment': 'true', 'github-token': 'ghs_test_token_123', ...extra });
+  return poolInputs(gh.lab as PoolsLab, {
+    environment: 'production',
+    'environment-url': 'https://shop.example.com',
+    'production-environment': 'true',
+    'github-token': 'ghs_test_token_123',
+    ...extra,
+  });
 }
 
 /** The deployment calls in order: `list` (the one-rollout-at-a-time check), `create`, and each status's state. */
 function calls(): string[] {
   return gh.api.requests.map((r) =>
-    r.operation === 'GET /repos/{owner}/{repo}/deployments' ? 'list' : r.operation === 'POST /repos/{owner}/{repo}/deployments' ? 'create' : String(r.body?.state),
+    r.operation === 'GET /repos/{owner}/{repo}/deployments'
+      ? 'list'
+      : r.operation === 'POST /repos/{owner}/{repo}/deployments'
+        ? 'create'
+        : String(r.body?.state),
   );
 }
 
@@ -52,8 +62,20 @@ describe('GitHub deployments', () => {
         pools: { live: 'blue', idle: 'green', selectors: { blue: ['app/blue*'], green: ['app/green*'] } },
         stable: { 'app/blue1': 100, 'app/blue2': 100, 'app/green1': 0, 'app/green2': 0 },
         steps: [
-          { weight: 50, achieved: 50, pause: '2000ms', windows: 1, weights: { 'app/blue1': 256, 'app/blue2': 256, 'app/green1': 256, 'app/green2': 256 } },
-          { weight: 100, achieved: 100, pause: 'none', windows: 1, weights: { 'app/blue1': 0, 'app/blue2': 0, 'app/green1': 256, 'app/green2': 256 } },
+          {
+            weight: 50,
+            achieved: 50,
+            pause: '2000ms',
+            windows: 1,
+            weights: { 'app/blue1': 256, 'app/blue2': 256, 'app/green1': 256, 'app/green2': 256 },
+          },
+          {
+            weight: 100,
+            achieved: 100,
+            pause: 'none',
+            windows: 1,
+            weights: { 'app/blue1': 0, 'app/blue2': 0, 'app/green1': 256, 'app/green2': 256 },
+          },
         ],
       },
     });
@@ -64,28 +86,40 @@ describe('GitHub deployments', () => {
       'Step 2/2: 100% of traffic on green',
       'All traffic is on green, version v2; blue stays warm at weight 0 for an instant switch back.',
     ]);
-    for (const status of statuses()) expect(status).toMatchObject({ log_url: RUN_URL, environment_url: 'https://shop.example.com' });
+    for (const status of statuses())
+      expect(status).toMatchObject({ log_url: RUN_URL, environment_url: 'https://shop.example.com' });
     expect(run.outputs['deployment-id']).toBe('1000');
     // The only line holding the token is the command that tells the runner to mask it.
-    expect(run.stdout.split('\n').filter((l) => l.includes('ghs_test_token_123'))).toEqual(['::add-mask::ghs_test_token_123']);
+    expect(run.stdout.split('\n').filter((l) => l.includes('ghs_test_token_123'))).toEqual([
+      '::add-mask::ghs_test_token_123',
+    ]);
   });
 
   it('rolled-back canary: ends in failure with the numbers; the summary has the stage table, the chart and the failing numbers', async () => {
     gh.lab = await startPools();
     const load = startLoad(gh.lab.url, { rps: 300, maxMs: 60_000 });
-    const run = await runAction(withEnvironment({ strategy: 'canary', steps: '20% 10s, 100%', 'analysis-interval': '3s' }), { env: { ...gh.env(), APP_NEXT_FAIL_RATE: '0.3' } });
+    const run = await runAction(
+      withEnvironment({ strategy: 'canary', steps: '20% 10s, 100%', 'analysis-interval': '3s' }),
+      { env: { ...gh.env(), APP_NEXT_FAIL_RATE: '0.3' } },
+    );
     await load.stop();
     expect(run.outputs.result).toBe('rolled-back');
     expect(gh.api.violations).toEqual([]);
     expect(calls()).toEqual(['list', 'create', 'in_progress', 'in_progress', 'in_progress', 'failure']);
     const last = statuses().at(-1);
-    expect(String(last?.description)).toMatch(/^Rolled back at 20% on green: green \(new\): \d+ of \d+ requests failed/);
+    expect(String(last?.description)).toMatch(
+      /^Rolled back at 20% on green: green \(new\): \d+ of \d+ requests failed/,
+    );
     expect(String(last?.description).length).toBeLessThanOrEqual(140);
 
     const summary = run.summary;
     expect(summary.indexOf('↩️ Rolled back')).toBeLessThan(summary.indexOf('### Steps'));
-    expect(summary).toContain('| step | started | duration | share on new | new: requests | new: failed | new: error rate | stable: requests | stable: error rate | probe p50 / p95 | verdict |');
-    expect(summary).toMatch(/\| 1 \| [\d:]+ \| [\d.]+m?s \| 20% \| \d+ \| \d+ \| (2\d|3\d)(\.\d)?% \| \d+ \| 0% \| \d+ms \/ \d+ms \| ❌ green \(new\): \d+ of \d+ requests failed/);
+    expect(summary).toContain(
+      '| step | started | duration | share on new | new: requests | new: failed | new: error rate | stable: requests | stable: error rate | probe p50 / p95 | verdict |',
+    );
+    expect(summary).toMatch(
+      /\| 1 \| [\d:]+ \| [\d.]+m?s \| 20% \| \d+ \| \d+ \| (2\d|3\d)(\.\d)?% \| \d+ \| 0% \| \d+ms \/ \d+ms \| ❌ green \(new\): \d+ of \d+ requests failed/,
+    );
     expect(summary).toContain('```mermaid\nxychart-beta\n    title "Share of traffic on v2"');
     expect(summary).toMatch(/line \[0, (20, )+.*0\]/);
     expect(summary).toContain(`[Workflow run and logs](${RUN_URL})`);
@@ -112,12 +146,21 @@ describe('GitHub deployments', () => {
     await load.stop();
     expect(run.outputs.result).toBe('succeeded');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/::warning::environment: could not create a GitHub deployment: Resource not accessible by integration.*add 'deployments: write' to the job's permissions: block/);
-    expect(weights(await gh.lab.haproxy.servers())).toEqual({ 'app/blue1': 0, 'app/blue2': 0, 'app/green1': 256, 'app/green2': 256 });
+    expect(run.stdout).toMatch(
+      /::warning::environment: could not create a GitHub deployment: Resource not accessible by integration.*add 'deployments: write' to the job's permissions: block/,
+    );
+    expect(weights(await gh.lab.haproxy.servers())).toEqual({
+      'app/blue1': 0,
+      'app/blue2': 0,
+      'app/green1': 256,
+      'app/green2': 256,
+    });
   });
 });
 
-async function killMidCanary(signal: 'SIGTERM' | 'SIGKILL'): Promise<{ main: ActionRun; post: ActionRun; failed: number }> {
+async function killMidCanary(
+  signal: 'SIGTERM' | 'SIGKILL',
+): Promise<{ main: ActionRun; post: ActionRun; failed: number }> {
   gh.lab = await startPools();
   const load = startLoad(gh.lab.url, { rps: 200, maxMs: 60_000 });
   const inputs = withEnvironment({ strategy: 'canary', steps: '30% 30s, 100%' });
@@ -125,7 +168,8 @@ async function killMidCanary(signal: 'SIGTERM' | 'SIGKILL'): Promise<{ main: Act
   const running = runAction(inputs, { env: gh.env(), onSpawn: (c) => (child = c) });
   // Wait until the canary holds traffic, then stop the main step.
   const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && (await gh.lab.haproxy.servers()).get('app/green1')?.weight === 0) await new Promise((r) => setTimeout(r, 100));
+  while (Date.now() < deadline && (await gh.lab.haproxy.servers()).get('app/green1')?.weight === 0)
+    await new Promise((r) => setTimeout(r, 100));
   expect((await gh.lab.haproxy.servers()).get('app/green1')?.weight).toBeGreaterThan(0);
   child?.kill(signal);
   const main = await running;
@@ -138,9 +182,16 @@ describe('safety on cancel or crash', () => {
   it('SIGTERM mid-canary, then the post step: all traffic on the stable pool, deployment marked failed, 0 failed requests', async () => {
     const { main, post, failed } = await killMidCanary('SIGTERM');
     expect(main.outputs.result).toBe('failed');
-    expect(errors(main).join('\n')).toMatch(/Stopped at step 1: the run was cancelled \(SIGTERM\)\. All traffic was moved back to blue\./);
+    expect(errors(main).join('\n')).toMatch(
+      /Stopped at step 1: the run was cancelled \(SIGTERM\)\. All traffic was moved back to blue\./,
+    );
     expect(post.code).toBe(0);
-    expect(weights(await (gh.lab as PoolsLab).haproxy.servers())).toEqual({ 'app/blue1': 100, 'app/blue2': 100, 'app/green1': 0, 'app/green2': 0 });
+    expect(weights(await (gh.lab as PoolsLab).haproxy.servers())).toEqual({
+      'app/blue1': 100,
+      'app/blue2': 100,
+      'app/green1': 0,
+      'app/green2': 0,
+    });
     expect(calls().at(-1)).toBe('failure');
     expect(gh.api.violations).toEqual([]);
     expect(failed).toBe(0);
@@ -150,10 +201,19 @@ describe('safety on cancel or crash', () => {
     const { main, post, failed } = await killMidCanary('SIGKILL');
     expect(main.code).toBeNull();
     expect(post.code).toBe(0);
-    expect(post.stdout).toContain('the post step restored app/blue1 weight 100, app/blue2 weight 100, app/green1 weight 0, app/green2 weight 0');
-    expect(weights(await (gh.lab as PoolsLab).haproxy.servers())).toEqual({ 'app/blue1': 100, 'app/blue2': 100, 'app/green1': 0, 'app/green2': 0 });
+    expect(post.stdout).toContain(
+      'the post step restored app/blue1 weight 100, app/blue2 weight 100, app/green1 weight 0, app/green2 weight 0',
+    );
+    expect(weights(await (gh.lab as PoolsLab).haproxy.servers())).toEqual({
+      'app/blue1': 100,
+      'app/blue2': 100,
+      'app/green1': 0,
+      'app/green2': 0,
+    });
     expect(calls().at(-1)).toBe('failure');
-    expect(String(statuses().at(-1)?.description)).toMatch(/^The main step stopped mid-rollout; the post step restored/);
+    expect(String(statuses().at(-1)?.description)).toMatch(
+      /^The main step stopped mid-rollout; the post step restored/,
+    );
     expect(gh.api.violations).toEqual([]);
     expect(failed).toBe(0);
   });

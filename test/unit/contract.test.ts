@@ -9,7 +9,11 @@ import { ROOT } from '../helpers/action.js';
 import { updateReadme } from '../../scripts/readme-inputs.js';
 
 const actionYml = readFileSync(join(ROOT, 'action.yml'), 'utf8');
-const action = parse(actionYml) as { inputs: Record<string, { default?: string; description?: string }>; outputs: Record<string, unknown>; runs: Record<string, string> };
+const action = parse(actionYml) as {
+  inputs: Record<string, { default?: string; description?: string }>;
+  outputs: Record<string, unknown>;
+  runs: Record<string, string>;
+};
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -31,7 +35,9 @@ describe('action.yml and the code', () => {
   });
 
   it('reads inputs only through the one reader in main.ts', () => {
-    const calls = sourceFiles(join(ROOT, 'src')).flatMap((file) => (readFileSync(file, 'utf8').match(/\bgetInput\(|getBooleanInput\(|getMultilineInput\(/g) ?? []).map(() => file));
+    const calls = sourceFiles(join(ROOT, 'src')).flatMap((file) =>
+      (readFileSync(file, 'utf8').match(/\bgetInput\(|getBooleanInput\(|getMultilineInput\(/g) ?? []).map(() => file),
+    );
     expect(calls.map((f) => f.replace(`${ROOT}/`, ''))).toEqual(['src/main.ts']);
   });
 
@@ -60,12 +66,18 @@ describe('README examples', () => {
     ['canary-with-approval', 'example-canary-with-approval.yml'],
     ['abort', 'example-abort.yml'],
     ['preview', 'example-preview.yml'],
-  ])('the %s example matches .github/workflows/%s, apart from its trigger and how it names the action', (marker, file) => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const block = new RegExp(`<!-- example:${marker} -->\\n\`\`\`yaml\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
-    expect(block).toBeDefined();
-    const fromReadme = parse((block ?? '').replaceAll('<owner>/zero-downtime-deploy@v1', './')) as Record<string, unknown>;
-    const fromFile = parse(readFileSync(join(ROOT, '.github/workflows', file), 'utf8')) as Record<string, unknown>;
-    for (const key of ['concurrency', 'permissions', 'jobs']) expect(fromReadme[key], key).toEqual(fromFile[key]);
-  });
+  ])(
+    'the %s example matches .github/workflows/%s, apart from its trigger and how it names the action',
+    (marker, file) => {
+      const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+      const block = new RegExp(`<!-- example:${marker} -->\\n\`\`\`yaml\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
+      expect(block).toBeDefined();
+      const fromReadme = parse((block ?? '').replaceAll('<owner>/zero-downtime-deploy@v1', './')) as Record<
+        string,
+        unknown
+      >;
+      const fromFile = parse(readFileSync(join(ROOT, '.github/workflows', file), 'utf8')) as Record<string, unknown>;
+      for (const key of ['concurrency', 'permissions', 'jobs']) expect(fromReadme[key], key).toEqual(fromFile[key]);
+    },
+  );
 });

@@ -11,9 +11,12 @@ describe('durations', () => {
     ['1.5s', 1500],
   ])('parses %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each([['30'], ['abc'], ['5 m'], ['1d'], ['']])('rejects %j', (text) => expect(parseDuration(text)).toHaveProperty('error'));
+  it.each([['30'], ['abc'], ['5 m'], ['1d'], ['']])('rejects %j', (text) =>
+    expect(parseDuration(text)).toHaveProperty('error'),
+  );
 
-  it('asks for a unit when a bare number is given', () => expect(parseDuration('30')).toEqual({ error: "'30' has no unit: write 30s, 30m or 30ms" }));
+  it('asks for a unit when a bare number is given', () =>
+    expect(parseDuration('30')).toEqual({ error: "'30' has no unit: write 30s, 30m or 30ms" }));
 
   it.each([
     [500, '500ms'],

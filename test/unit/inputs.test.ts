@@ -4,7 +4,10 @@ import { BAD_INPUTS, CANARY, ROLLING } from '../fixtures/bad-inputs.js';
 
 const LB = { 'load-balancer': 'haproxy://127.0.0.1:9999' };
 
-function read(inputs: Record<string, string>, context = { sha: '0123456789abcdef', pullRequestNumber: undefined as number | undefined }) {
+function read(
+  inputs: Record<string, string>,
+  context = { sha: '0123456789abcdef', pullRequestNumber: undefined as number | undefined },
+) {
   return readInputs((name: InputName) => inputs[name] ?? '', context);
 }
 
@@ -31,7 +34,13 @@ describe('readInputs', () => {
         { weight: 100, pause: { kind: 'none' } },
       ],
     });
-    expect(settings.probe).toMatchObject({ expectStatus: [[200, 399]], intervalMs: 2000, timeoutMs: 2000, healthyThreshold: 2, unhealthyThreshold: 2 });
+    expect(settings.probe).toMatchObject({
+      expectStatus: [[200, 399]],
+      intervalMs: 2000,
+      timeoutMs: 2000,
+      healthyThreshold: 2,
+      unhealthyThreshold: 2,
+    });
     expect(settings.analysis).toEqual({ maxErrorRate: 0.01, minRequests: 20, intervalMs: 30_000 });
     expect(settings.dryRun).toBe(false);
   });
@@ -48,24 +57,47 @@ describe('readInputs', () => {
   });
 
   it('reads approval steps, percentages for batch-size and status lists', () => {
-    expect(read({ ...LB, ...CANARY, environment: 'prod', steps: '20% 3s, 50% approval, 100%' }).strategy).toMatchObject({
-      steps: [{ weight: 20 }, { weight: 50, pause: { kind: 'approval' } }, { weight: 100 }],
+    expect(read({ ...LB, ...CANARY, environment: 'prod', steps: '20% 3s, 50% approval, 100%' }).strategy).toMatchObject(
+      {
+        steps: [{ weight: 20 }, { weight: 50, pause: { kind: 'approval' } }, { weight: 100 }],
+      },
+    );
+    expect(read({ ...LB, ...ROLLING, 'batch-size': '25%' }).strategy).toMatchObject({
+      batchSize: { kind: 'percent', percent: 25 },
     });
-    expect(read({ ...LB, ...ROLLING, 'batch-size': '25%' }).strategy).toMatchObject({ batchSize: { kind: 'percent', percent: 25 } });
-    expect(read({ ...LB, ...ROLLING, 'expect-status': '200, 204, 300-302' }).probe.expectStatus).toEqual([[200, 200], [204, 204], [300, 302]]);
+    expect(read({ ...LB, ...ROLLING, 'expect-status': '200, 204, 300-302' }).probe.expectStatus).toEqual([
+      [200, 200],
+      [204, 204],
+      [300, 302],
+    ]);
   });
 
   it('takes the preview key from the pull request', () => {
-    const settings = readInputs((name) => ({ action: 'close-preview', ...LB })[name as string] ?? '', { sha: 'abc', pullRequestNumber: 42 });
+    const settings = readInputs((name) => ({ action: 'close-preview', ...LB })[name as string] ?? '', {
+      sha: 'abc',
+      pullRequestNumber: 42,
+    });
     expect(settings.previewKey).toBe('pr-42');
   });
 
   it('parses every load-balancer transport', () => {
-    expect(read({ ...ROLLING, 'load-balancer': 'haproxy+unix:///run/haproxy/admin.sock' }).loadBalancer.transport).toEqual({ type: 'unix', path: '/run/haproxy/admin.sock' });
-    expect(read({ ...ROLLING, 'load-balancer': 'haproxy+ssh://deploy@lb1:2222/run/haproxy.sock' }).loadBalancer.transport).toEqual({
-      type: 'ssh', user: 'deploy', host: 'lb1', port: 2222, path: '/run/haproxy.sock',
+    expect(
+      read({ ...ROLLING, 'load-balancer': 'haproxy+unix:///run/haproxy/admin.sock' }).loadBalancer.transport,
+    ).toEqual({ type: 'unix', path: '/run/haproxy/admin.sock' });
+    expect(
+      read({ ...ROLLING, 'load-balancer': 'haproxy+ssh://deploy@lb1:2222/run/haproxy.sock' }).loadBalancer.transport,
+    ).toEqual({
+      type: 'ssh',
+      user: 'deploy',
+      host: 'lb1',
+      port: 2222,
+      path: '/run/haproxy.sock',
     });
-    expect(read({ ...ROLLING, 'load-balancer': 'haproxy://[::1]:9999' }).loadBalancer.transport).toEqual({ type: 'tcp', host: '::1', port: 9999 });
+    expect(read({ ...ROLLING, 'load-balancer': 'haproxy://[::1]:9999' }).loadBalancer.transport).toEqual({
+      type: 'tcp',
+      host: '::1',
+      port: 9999,
+    });
   });
 
   it(`rejects ${BAD_INPUTS.length} malformed inputs, each naming its input`, () => {

@@ -9,7 +9,18 @@ import { previewLink, renderPreviewComment } from '../../src/report/preview.js';
 
 function server(name: string, address: string): Server {
   const [host = '', port = '0'] = address.split(':');
-  return { id: `previews/${name}`, backend: 'previews', name, address, host, port: Number(port), weight: 0, admin: 'ready', check: undefined, inFlight: 0 };
+  return {
+    id: `previews/${name}`,
+    backend: 'previews',
+    name,
+    address,
+    host,
+    port: Number(port),
+    weight: 0,
+    admin: 'ready',
+    check: undefined,
+    inFlight: 0,
+  };
 }
 
 function read(inputs: Record<string, string>, pullRequestNumber?: number) {
@@ -18,7 +29,15 @@ function read(inputs: Record<string, string>, pullRequestNumber?: number) {
 
 describe('preview inputs', () => {
   it('defaults the key to the pull request and takes environment-url without environment', () => {
-    const settings = read({ action: 'preview', 'load-balancer': 'haproxy://127.0.0.1:9999', 'preview-address': '10.0.3.7:8080', 'environment-url': 'https://shop.example.com' }, 42);
+    const settings = read(
+      {
+        action: 'preview',
+        'load-balancer': 'haproxy://127.0.0.1:9999',
+        'preview-address': '10.0.3.7:8080',
+        'environment-url': 'https://shop.example.com',
+      },
+      42,
+    );
     expect(settings).toMatchObject({
       previewKey: 'pr-42',
       previewAddress: '10.0.3.7:8080',
@@ -32,14 +51,24 @@ describe('preview inputs', () => {
   });
 
   it('takes targets instead of an address', () => {
-    const settings = read({ action: 'preview', 'load-balancer': 'haproxy://127.0.0.1:9999', 'preview-key': 'demo', targets: 'previews/slot1' });
+    const settings = read({
+      action: 'preview',
+      'load-balancer': 'haproxy://127.0.0.1:9999',
+      'preview-key': 'demo',
+      targets: 'previews/slot1',
+    });
     expect(settings.previewTargets?.map((t) => t.text)).toEqual(['previews/slot1']);
     expect(settings.strategy).toBeUndefined();
   });
 });
 
 describe('preview server names', () => {
-  const servers = [server('pr-7:abc', '10.0.0.1:80'), server('pr-70:abc', '10.0.0.2:80'), server('pr-7.1:x', '10.0.0.3:80'), server('slot1', '10.0.0.4:80')];
+  const servers = [
+    server('pr-7:abc', '10.0.0.1:80'),
+    server('pr-70:abc', '10.0.0.2:80'),
+    server('pr-7.1:x', '10.0.0.3:80'),
+    server('slot1', '10.0.0.4:80'),
+  ];
 
   it("a key's servers are exactly those named KEY:...", () => {
     expect(ownedBy('pr-7', servers).map((s) => s.name)).toEqual(['pr-7:abc']);
@@ -49,7 +78,10 @@ describe('preview server names', () => {
   it('reuses the server of the same version and address, else picks a free name', () => {
     expect(chooseServer('pr-7', 'abc', '10.0.0.1:80', servers)).toEqual({ kind: 'reuse', server: servers[0] });
     expect(chooseServer('pr-7', 'abc', '10.0.0.9:80', servers)).toEqual({ kind: 'register', name: 'pr-7:abc-2' });
-    expect(chooseServer('pr-7', 'v1.2.3+build/7', '10.0.0.9:80', servers)).toEqual({ kind: 'register', name: 'pr-7:v1.2.3_build_7' });
+    expect(chooseServer('pr-7', 'v1.2.3+build/7', '10.0.0.9:80', servers)).toEqual({
+      kind: 'register',
+      name: 'pr-7:v1.2.3_build_7',
+    });
   });
 });
 
@@ -65,23 +97,43 @@ describe('HAProxy preview map', () => {
 });
 
 describe('preview comment', () => {
-  const settings = read({ action: 'preview', 'load-balancer': 'haproxy://127.0.0.1:9999', 'preview-address': '10.0.3.7:8080', 'environment-url': 'https://shop.example.com/cart?x=1', 'health-url': 'http://{address}/health' }, 7);
+  const settings = read(
+    {
+      action: 'preview',
+      'load-balancer': 'haproxy://127.0.0.1:9999',
+      'preview-address': '10.0.3.7:8080',
+      'environment-url': 'https://shop.example.com/cart?x=1',
+      'health-url': 'http://{address}/health',
+    },
+    7,
+  );
   const live: PreviewOutcome = {
     result: 'succeeded',
     key: 'pr-7',
-    routedTo: { ...server('pr-7:feedbee', '10.0.3.7:8080'), check: { passing: true, settled: true, status: 'UP L7OK' } },
+    routedTo: {
+      ...server('pr-7:feedbee', '10.0.3.7:8080'),
+      check: { passing: true, settled: true, status: 'UP L7OK' },
+    },
     current: true,
     removed: [],
     message: 'pr-7 routes to previews/pr-7:feedbee',
   };
 
   it('keeps the site URL and adds the preview parameter', () => {
-    expect(previewLink('https://shop.example.com/cart?x=1', 'pr-7')).toBe('https://shop.example.com/cart?x=1&preview=pr-7');
+    expect(previewLink('https://shop.example.com/cart?x=1', 'pr-7')).toBe(
+      'https://shop.example.com/cart?x=1&preview=pr-7',
+    );
     expect(previewLink('', 'pr-7')).toBe('');
   });
 
   it('says how to reach a live preview, its health and status', () => {
-    const text = renderPreviewComment(live, settings, false, new Date('2026-11-24T10:00:00.123Z'), 'https://github.example.com/acme/shop/actions/runs/1');
+    const text = renderPreviewComment(
+      live,
+      settings,
+      false,
+      new Date('2026-11-24T10:00:00.123Z'),
+      'https://github.example.com/acme/shop/actions/runs/1',
+    );
     expect(text).toContain('### Preview `pr-7`: live');
     expect(text).toContain("curl -H 'X-Preview: pr-7' https://shop.example.com/cart?x=1");
     expect(text).toContain('open https://shop.example.com/cart?x=1&preview=pr-7');
@@ -91,7 +143,14 @@ describe('preview comment', () => {
   });
 
   it('a failed build with no previous one: says why and gives no way in', () => {
-    const failed: PreviewOutcome = { ...live, result: 'failed', routedTo: undefined, current: false, failure: 'status 503', message: 'feedbee failed its checks' };
+    const failed: PreviewOutcome = {
+      ...live,
+      result: 'failed',
+      routedTo: undefined,
+      current: false,
+      failure: 'status 503',
+      message: 'feedbee failed its checks',
+    };
     const text = renderPreviewComment(failed, settings, false, new Date(), undefined);
     expect(text).toContain('### Preview `pr-7`: the new build failed its checks');
     expect(text).not.toContain('curl');
@@ -116,7 +175,13 @@ describe('preview canary', () => {
   });
 
   it('reads BACKEND PERCENT% DURATION', () => {
-    const settings = read({ action: 'preview', 'load-balancer': 'haproxy://127.0.0.1:9999', 'preview-key': 'pr-7', 'preview-address': '10.0.3.7:8080', 'preview-canary': 'app 2.5% 10m' });
+    const settings = read({
+      action: 'preview',
+      'load-balancer': 'haproxy://127.0.0.1:9999',
+      'preview-key': 'pr-7',
+      'preview-address': '10.0.3.7:8080',
+      'preview-canary': 'app 2.5% 10m',
+    });
     expect(settings.previewCanary).toEqual({ backend: 'app', percent: 2.5, durationMs: 600_000 });
   });
 });

@@ -5,17 +5,38 @@ import { adminState, parseServersState, parseStatCsv } from '../../src/lb/haprox
 // Recorded from HAProxy 2.6.12 in prompt mode with `set severity-output number`.
 const RECORDED =
   '\n> \n> [3]: No such server.\n\n> \n> 10 (initial 0)\n\n> [3]: Require <weight> or <weight%>.\n\n> \n> ';
-const COMMANDS = ['set server app/nope weight 5', 'set server app/blue2 weight 10', 'get weight app/blue2', 'set server app/blue2 weight', 'set server app/blue2 state maint'];
+const COMMANDS = [
+  'set server app/nope weight 5',
+  'set server app/blue2 weight 10',
+  'get weight app/blue2',
+  'set server app/blue2 weight',
+  'set server app/blue2 state maint',
+];
 
 describe('Runtime API replies', () => {
   it('splits one reply per command, including errors without a blank-line terminator', () => {
     const replies = splitReplies(RECORDED, COMMANDS);
-    expect(replies.map((r) => r.text)).toEqual(['[3]: No such server.', '', '10 (initial 0)', '[3]: Require <weight> or <weight%>.', '']);
-    expect(replies.map(refusal)).toEqual(['No such server.', undefined, '10 (initial 0)', 'Require <weight> or <weight%>.', undefined]);
+    expect(replies.map((r) => r.text)).toEqual([
+      '[3]: No such server.',
+      '',
+      '10 (initial 0)',
+      '[3]: Require <weight> or <weight%>.',
+      '',
+    ]);
+    expect(replies.map(refusal)).toEqual([
+      'No such server.',
+      undefined,
+      '10 (initial 0)',
+      'Require <weight> or <weight%>.',
+      undefined,
+    ]);
   });
 
   it('treats an unterminated error as its own reply', () => {
-    const replies = splitReplies('\n> \n> Empty weight string\n> \n> ', ['set weight app/x ', 'set server app/x state ready']);
+    const replies = splitReplies('\n> \n> Empty weight string\n> \n> ', [
+      'set weight app/x ',
+      'set server app/x state ready',
+    ]);
     expect(replies.map(refusal)).toEqual(['Empty weight string', undefined]);
   });
 
@@ -32,7 +53,13 @@ app,BACKEND,0,3,UP,200,,,,,,4
 `;
   it('reads columns by header name, wherever they are', () => {
     const rows = parseStatCsv(stat);
-    expect(rows[0]).toMatchObject({ pxname: 'app', svname: 'blue1', scur: '3', addr: '127.0.0.1:18101', hrsp_5xx: '4' });
+    expect(rows[0]).toMatchObject({
+      pxname: 'app',
+      svname: 'blue1',
+      scur: '3',
+      addr: '127.0.0.1:18101',
+      hrsp_5xx: '4',
+    });
     expect(rows[1]?.check_rise).toBe('');
   });
 
@@ -42,6 +69,12 @@ app,BACKEND,0,3,UP,200,,,,,,4
 3 app 2 blue2 127.0.0.1 0 8 0
 `);
     expect(rows[0]).toMatchObject({ be_name: 'app', srv_name: 'blue2', srv_admin_state: '8', srv_uweight: '0' });
-    expect([adminState(0), adminState(8), adminState(1), adminState(9), adminState(0x20)]).toEqual(['ready', 'drain', 'maint', 'maint', 'maint']);
+    expect([adminState(0), adminState(8), adminState(1), adminState(9), adminState(0x20)]).toEqual([
+      'ready',
+      'drain',
+      'maint',
+      'maint',
+      'maint',
+    ]);
   });
 });

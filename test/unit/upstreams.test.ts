@@ -30,7 +30,9 @@ describe('nginx upstreams file', () => {
   it('writes weight 0 and any state but ready as down, keeping the state in the comment, and reads it back', () => {
     const lines = parseUpstreams(USER_FILE);
     if ('error' in lines) throw new Error(lines.error);
-    const changed = lines.map((l) => ('server' in l && l.server.name === 'blue1' ? { server: { ...l.server, admin: 'drain' as const } } : l));
+    const changed = lines.map((l) =>
+      'server' in l && l.server.name === 'blue1' ? { server: { ...l.server, admin: 'drain' as const } } : l,
+    );
     const text = renderUpstreams(changed);
     expect(text).toContain('    server 10.0.0.1:8080 weight=100 max_fails=3 down; # name=blue1 weight=100 state=drain');
     expect(text).toContain('    server 10.0.0.3:8080 weight=1 down; # name=green1 weight=0 state=ready');
@@ -43,13 +45,16 @@ describe('nginx upstreams file', () => {
   it('sees that drain then maint changes nothing nginx reads, so no reload is needed', () => {
     const lines = parseUpstreams(USER_FILE);
     if ('error' in lines) throw new Error(lines.error);
-    const set = (admin: 'drain' | 'maint') => lines.map((l) => ('server' in l && l.server.name === 'blue1' ? { server: { ...l.server, admin } } : l));
+    const set = (admin: 'drain' | 'maint') =>
+      lines.map((l) => ('server' in l && l.server.name === 'blue1' ? { server: { ...l.server, admin } } : l));
     expect(effectiveConfig(set('drain'))).toBe(effectiveConfig(set('maint')));
     expect(effectiveConfig(set('drain'))).not.toBe(effectiveConfig(lines));
   });
 
   it('refuses a file it cannot read safely', () => {
-    expect(parseUpstreams('upstream app {\n  server 10.0.0.1:80;\n')).toEqual({ error: "upstream app is not closed with '}'" });
+    expect(parseUpstreams('upstream app {\n  server 10.0.0.1:80;\n')).toEqual({
+      error: "upstream app is not closed with '}'",
+    });
   });
 });
 
@@ -57,8 +62,20 @@ describe('nginx driver: changes by hand', () => {
   it('names the file, the server lines and the commands, not HAProxy ones', async () => {
     const { NginxDriver } = await import('../../src/lb/nginx/driver.js');
     const { LocalHost } = await import('../../src/lb/nginx/host.js');
-    const driver = new NginxDriver({ host: new LocalHost(), path: '/etc/nginx/conf.d/up.conf', testCommand: 'nginx -t', reloadCommand: 'nginx -s reload', pidFile: '/run/nginx.pid', accessLog: '' });
-    expect(driver.manualSteps([{ server: 'app/blue1', weight: 100 }, { server: 'app/green1', weight: 0 }])).toBe(
+    const driver = new NginxDriver({
+      host: new LocalHost(),
+      path: '/etc/nginx/conf.d/up.conf',
+      testCommand: 'nginx -t',
+      reloadCommand: 'nginx -s reload',
+      pidFile: '/run/nginx.pid',
+      accessLog: '',
+    });
+    expect(
+      driver.manualSteps([
+        { server: 'app/blue1', weight: 100 },
+        { server: 'app/green1', weight: 0 },
+      ]),
+    ).toBe(
       'in /etc/nginx/conf.d/up.conf on this machine, set app/blue1: weight=100, without down; app/green1: down, then nginx -t and nginx -s reload',
     );
   });

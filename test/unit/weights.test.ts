@@ -1,18 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_WEIGHT, splitWeights } from '../../src/plan/weights.js';
 
-const pool = (prefix: string, n: number, base = 100) => Array.from({ length: n }, (_, i) => ({ id: `app/${prefix}${i + 1}`, base }));
+const pool = (prefix: string, n: number, base = 100) =>
+  Array.from({ length: n }, (_, i) => ({ id: `app/${prefix}${i + 1}`, base }));
 
 describe('splitWeights', () => {
-  it.each([1, 5, 10, 20, 33, 50, 75, 90, 99])('gives %s percent within 0.5 points with 2+2 servers, all weights 0-256', (percent) => {
-    const split = splitWeights(pool('blue', 2), pool('green', 2), percent);
-    expect(Math.abs(split.achieved - percent)).toBeLessThan(0.5);
-    for (const w of split.weights.values()) {
-      expect(Number.isInteger(w)).toBe(true);
-      expect(w).toBeGreaterThanOrEqual(0);
-      expect(w).toBeLessThanOrEqual(MAX_WEIGHT);
-    }
-  });
+  it.each([1, 5, 10, 20, 33, 50, 75, 90, 99])(
+    'gives %s percent within 0.5 points with 2+2 servers, all weights 0-256',
+    (percent) => {
+      const split = splitWeights(pool('blue', 2), pool('green', 2), percent);
+      expect(Math.abs(split.achieved - percent)).toBeLessThan(0.5);
+      for (const w of split.weights.values()) {
+        expect(Number.isInteger(w)).toBe(true);
+        expect(w).toBeGreaterThanOrEqual(0);
+        expect(w).toBeLessThanOrEqual(MAX_WEIGHT);
+      }
+    },
+  );
 
   it('puts everything on one pool at 0% and 100%', () => {
     const ids = ['app/blue1', 'app/blue2', 'app/green1', 'app/green2'];
@@ -24,7 +28,14 @@ describe('splitWeights', () => {
   });
 
   it('keeps the stable pool proportions (a server of weight 200 keeps twice the share of one of 100)', () => {
-    const split = splitWeights([{ id: 'a', base: 200 }, { id: 'b', base: 100 }], pool('g', 1), 10);
+    const split = splitWeights(
+      [
+        { id: 'a', base: 200 },
+        { id: 'b', base: 100 },
+      ],
+      pool('g', 1),
+      10,
+    );
     expect((split.weights.get('a') ?? 0) / (split.weights.get('b') ?? 1)).toBeCloseTo(2, 1);
   });
 

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { judgeWindow, type WindowData } from '../../src/analysis/window.js';
 
 const settings = { maxErrorRate: 0.01, minRequests: 20, intervalMs: 30_000 };
-const data = (over: Partial<WindowData>): WindowData => ({ requests: 0, failures: 0, probesPassed: 0, probesFailed: 0, probeFailStreak: 0, elapsedMs: 0, ...over });
+const data = (over: Partial<WindowData>): WindowData => ({
+  requests: 0,
+  failures: 0,
+  probesPassed: 0,
+  probesFailed: 0,
+  probeFailStreak: 0,
+  elapsedMs: 0,
+  ...over,
+});
 
 describe('judgeWindow', () => {
   it('passes at the end of a window with enough clean requests', () => {
@@ -25,8 +33,18 @@ describe('judgeWindow', () => {
   });
 
   it('counts failed probes with requests, and fails on unhealthy-threshold probes in a row', () => {
-    expect(judgeWindow(data({ requests: 100, probesFailed: 2, probeFailStreak: 2, elapsedMs: 1000 }), settings, 30_000, 2).kind).toBe('fail');
-    expect(judgeWindow(data({ requests: 100, probesPassed: 9, probesFailed: 1, probeFailStreak: 1, elapsedMs: 30_000 }), settings, 30_000, 2).summary).toContain('1 of 10 probes failed');
+    expect(
+      judgeWindow(data({ requests: 100, probesFailed: 2, probeFailStreak: 2, elapsedMs: 1000 }), settings, 30_000, 2)
+        .kind,
+    ).toBe('fail');
+    expect(
+      judgeWindow(
+        data({ requests: 100, probesPassed: 9, probesFailed: 1, probeFailStreak: 1, elapsedMs: 30_000 }),
+        settings,
+        30_000,
+        2,
+      ).summary,
+    ).toContain('1 of 10 probes failed');
   });
 
   it('judges exactly at the limit as a pass (the limit is the largest accepted share)', () => {

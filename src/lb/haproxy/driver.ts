@@ -41,7 +41,13 @@ function toServer(stat: Row, state: Row | undefined): Server {
     host: colon > 0 ? address.slice(0, colon) : address,
     port: colon > 0 ? Number(address.slice(colon + 1)) : 0,
     weight: state ? num(state, 'srv_uweight') : num(stat, stat['uweight'] !== undefined ? 'uweight' : 'weight'),
-    admin: state ? adminState(num(state, 'srv_admin_state')) : /^MAINT/.test(status) ? 'maint' : /^DRAIN/.test(status) ? 'drain' : 'ready',
+    admin: state
+      ? adminState(num(state, 'srv_admin_state'))
+      : /^MAINT/.test(status)
+        ? 'maint'
+        : /^DRAIN/.test(status)
+          ? 'drain'
+          : 'ready',
     check: hasCheck
       ? {
           passing,
@@ -56,7 +62,10 @@ function toServer(stat: Row, state: Row | undefined): Server {
 }
 
 function counters(row: Row): Counters {
-  const responses = ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other'].reduce((sum, c) => sum + num(row, c), 0);
+  const responses = ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other'].reduce(
+    (sum, c) => sum + num(row, c),
+    0,
+  );
   const lbErrors = num(row, 'eresp') + num(row, 'econ');
   // HAProxy's own 502s for a server (closed, refused) are in eresp/econ, not in the server's hrsp_5xx.
   return { requests: responses + lbErrors, failures: num(row, 'hrsp_5xx') + lbErrors };
@@ -75,11 +84,13 @@ export class HaproxyDriver implements Driver {
       retries: options.retries ?? 3,
       retryDelayMs: options.retryDelayMs ?? 250,
     });
-    this.previews = options.previews ? new HaproxyPreviews(this.api, options.previews, {
+    this.previews = options.previews
+      ? new HaproxyPreviews(this.api, options.previews, {
           servers: (selectors) => this.servers(selectors),
           // A deleted server's id may come back with another sid.
           forget: (id) => this.sids.delete(id),
-        }) : undefined;
+        })
+      : undefined;
   }
 
   get roundTrips(): number {
@@ -88,13 +99,18 @@ export class HaproxyDriver implements Driver {
 
   private async stats(backends: readonly string[] | undefined): Promise<{ stat: Row[]; state: Row[] }> {
     const names = backends ?? ['-1'];
-    const commands = [...names.map((b) => `show stat ${b} 4 -1`), ...(backends ?? ['']).map((b) => `show servers state ${b}`.trim())];
+    const commands = [
+      ...names.map((b) => `show stat ${b} 4 -1`),
+      ...(backends ?? ['']).map((b) => `show servers state ${b}`.trim()),
+    ];
     const replies = await this.api.run(commands);
     const stat: Row[] = [];
     const state: Row[] = [];
     replies.forEach((reply, i) => {
       if (/^\[\d\]: /.test(reply.text)) throw new Error(`HAProxy refused '${reply.command}': ${refusal(reply)}`);
-      (i < names.length ? stat : state).push(...(i < names.length ? parseStatCsv(reply.text) : parseServersState(reply.text)));
+      (i < names.length ? stat : state).push(
+        ...(i < names.length ? parseStatCsv(reply.text) : parseServersState(reply.text)),
+      );
     });
     const servers = stat.filter((r) => r['svname'] !== 'BACKEND' && r['svname'] !== 'FRONTEND');
     this.remember(servers);
@@ -128,7 +144,9 @@ export class HaproxyDriver implements Driver {
     const fast = exact ? this.perServer(selectors.map((sel) => `${sel.backend}/${sel.server}`)) : undefined;
     if (fast) return (await this.statRows(fast)).map((row) => toServer(row, undefined));
     // Only the named backends when no selector globs over backends: cheaper on large configurations.
-    const backends = selectors.every((sel) => !sel.backend.includes('*')) ? [...new Set(selectors.map((sel) => sel.backend))] : undefined;
+    const backends = selectors.every((sel) => !sel.backend.includes('*'))
+      ? [...new Set(selectors.map((sel) => sel.backend))]
+      : undefined;
     const { stat, state } = await this.stats(backends);
     const byId = new Map(state.map((r) => [`${r['be_name']}/${r['srv_name']}`, r]));
     return stat
@@ -152,7 +170,9 @@ export class HaproxyDriver implements Driver {
     const replies = await this.api.run(commands);
     const refused = replies.map((r) => ({ r, why: refusal(r) })).filter((x) => x.why !== undefined);
     if (refused.length) {
-      throw new Error(`HAProxy refused ${refused.length} of ${commands.length} commands: ${refused.map((x) => `'${x.r.command}': ${x.why}`).join('; ')}`);
+      throw new Error(
+        `HAProxy refused ${refused.length} of ${commands.length} commands: ${refused.map((x) => `'${x.r.command}': ${x.why}`).join('; ')}`,
+      );
     }
   }
 
@@ -165,7 +185,8 @@ export class HaproxyDriver implements Driver {
   }
 
   async counters(ids: readonly string[]): Promise<Map<string, Counters>> {
-    const commands = this.perServer(ids) ?? [...new Set(ids.map((id) => assertName(id)[0]))].map((b) => `show stat ${b} 4 -1`);
+    const commands =
+      this.perServer(ids) ?? [...new Set(ids.map((id) => assertName(id)[0]))].map((b) => `show stat ${b} 4 -1`);
     const wanted = new Set(ids);
     const result = new Map<string, Counters>();
     for (const row of await this.statRows(commands)) {

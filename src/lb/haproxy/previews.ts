@@ -57,7 +57,8 @@ export class HaproxyPreviews implements PreviewRouting {
   private async run(commands: readonly string[]): Promise<Reply[]> {
     const replies = await this.api.run(commands);
     const refused = replies.map((r) => ({ r, why: refusal(r) })).filter((x) => x.why !== undefined);
-    if (refused.length) throw new Error(`HAProxy refused ${refused.map((x) => `'${x.r.command}': ${x.why}`).join('; ')}`);
+    if (refused.length)
+      throw new Error(`HAProxy refused ${refused.map((x) => `'${x.r.command}': ${x.why}`).join('; ')}`);
     return replies;
   }
 
@@ -84,14 +85,17 @@ export class HaproxyPreviews implements PreviewRouting {
       problems.push(`preview-map: HAProxy has no map ${this.options.map}; ${previewConfigHint(this.options)}`);
     }
     if (state && readError(state.text)) {
-      problems.push(`preview-backend: HAProxy has no backend ${this.options.backend}; ${previewConfigHint(this.options)}`);
+      problems.push(
+        `preview-backend: HAProxy has no backend ${this.options.backend}; ${previewConfigHint(this.options)}`,
+      );
     }
     return problems;
   }
 
   private toRoutes(mapText: string): Map<string, string[]> {
     const routes = new Map<string, string[]>();
-    for (const [key, server] of parseMapEntries(mapText)) routes.set(key, [...(routes.get(key) ?? []), `${this.backend}/${server}`]);
+    for (const [key, server] of parseMapEntries(mapText))
+      routes.set(key, [...(routes.get(key) ?? []), `${this.backend}/${server}`]);
     return routes;
   }
 
@@ -117,7 +121,10 @@ export class HaproxyPreviews implements PreviewRouting {
     } catch (error) {
       const message = (error as Error).message;
       if (/dynamic load.?balancing/i.test(message)) {
-        throw new Error(`${input}: backend ${backend} must use a dynamic algorithm (e.g. balance roundrobin) for servers added at run time: ${message}`, { cause: error });
+        throw new Error(
+          `${input}: backend ${backend} must use a dynamic algorithm (e.g. balance roundrobin) for servers added at run time: ${message}`,
+          { cause: error },
+        );
       }
       throw error;
     }
@@ -128,13 +135,17 @@ export class HaproxyPreviews implements PreviewRouting {
     const existing = (await this.routes()).get(key);
     // `set map` changes every entry of the key at once; `add map` only for a key with none (it would duplicate).
     // The map is read back in the same round trip to prove the change.
-    const change = existing ? `set map ${this.options.map} ${key} ${server}` : `add map ${this.options.map} ${key} ${server}`;
+    const change = existing
+      ? `set map ${this.options.map} ${key} ${server}`
+      : `add map ${this.options.map} ${key} ${server}`;
     const [changed, shown] = await this.api.run([change, `show map ${this.options.map}`]);
     const why = changed ? refusal(changed) : undefined;
     if (why) throw new Error(`HAProxy refused '${change}': ${why}`);
     const after = this.toRoutes(shown?.text ?? '').get(key) ?? [];
     if (after.length === 0 || after.some((id) => id !== serverId)) {
-      throw new Error(`HAProxy's map ${this.options.map} routes ${key} to ${after.join(', ') || 'nothing'} after the change, not ${serverId}`);
+      throw new Error(
+        `HAProxy's map ${this.options.map} routes ${key} to ${after.join(', ') || 'nothing'} after the change, not ${serverId}`,
+      );
     }
   }
 
@@ -142,7 +153,8 @@ export class HaproxyPreviews implements PreviewRouting {
     const [reply] = await this.api.run([`del map ${this.options.map} ${key}`]);
     const why = reply ? refusal(reply) : undefined;
     // A key with no entry is what close-preview wants anyway.
-    if (why && !/key not found/i.test(why)) throw new Error(`HAProxy refused 'del map ${this.options.map} ${key}': ${why}`);
+    if (why && !/key not found/i.test(why))
+      throw new Error(`HAProxy refused 'del map ${this.options.map} ${key}': ${why}`);
   }
 
   async unregister(serverId: string, timeoutMs: number): Promise<void> {
@@ -156,7 +168,8 @@ export class HaproxyPreviews implements PreviewRouting {
         return;
       }
       // Idle or in-flight connections block the delete for a moment after maint.
-      if (!/connection|queue/i.test(why) || Date.now() >= deadline) throw new Error(`HAProxy refused 'del server ${id}': ${why}`);
+      if (!/connection|queue/i.test(why) || Date.now() >= deadline)
+        throw new Error(`HAProxy refused 'del server ${id}': ${why}`);
       await sleep(Math.min(1000, 100 * 2 ** attempt));
     }
   }

@@ -20,7 +20,8 @@ export interface RuntimeApiOptions {
 
 /** Runtime API commands take names we validated; a newline or ';' would split a command, so refuse them outright. */
 function assertSafe(command: string): void {
-  if (/[\n\r;]/.test(command)) throw new Error(`refusing to send a Runtime API command with a newline or ';': ${JSON.stringify(command)}`);
+  if (/[\n\r;]/.test(command))
+    throw new Error(`refusing to send a Runtime API command with a newline or ';': ${JSON.stringify(command)}`);
 }
 
 export function splitReplies(text: string, commands: readonly string[]): Reply[] {
@@ -28,7 +29,10 @@ export function splitReplies(text: string, commands: readonly string[]): Reply[]
   // parts: [after prompt, after severity-output, ...one per command, trailing after quit]
   const expected = commands.length + 2;
   if (parts.length < expected) {
-    throw new TransportError(`HAProxy closed the connection after ${Math.max(0, parts.length - 3)} of ${commands.length} replies`, true);
+    throw new TransportError(
+      `HAProxy closed the connection after ${Math.max(0, parts.length - 3)} of ${commands.length} replies`,
+      true,
+    );
   }
   return commands.map((command, i) => ({ command, text: (parts[i + 2] ?? '').replace(/\n+$/, '') }));
 }

@@ -7,14 +7,17 @@ function rows(text: string, split: (line: string) => string[]): Row[] {
   const headerIndex = lines.findIndex((line) => line.startsWith('# '));
   if (headerIndex < 0) return [];
   const header = split((lines[headerIndex] ?? '').slice(2));
-  return lines.slice(headerIndex + 1).filter((line) => !line.startsWith('#')).map((line) => {
-    const cells = split(line);
-    const row: Record<string, string> = {};
-    header.forEach((name, i) => {
-      if (name) row[name] = cells[i] ?? '';
+  return lines
+    .slice(headerIndex + 1)
+    .filter((line) => !line.startsWith('#'))
+    .map((line) => {
+      const cells = split(line);
+      const row: Record<string, string> = {};
+      header.forEach((name, i) => {
+        if (name) row[name] = cells[i] ?? '';
+      });
+      return row;
     });
-    return row;
-  });
 }
 
 export function parseStatCsv(text: string): Row[] {

@@ -4,7 +4,10 @@ import net from 'node:net';
 import type { Transport } from '../url.js';
 
 export class TransportError extends Error {
-  constructor(message: string, readonly retryable: boolean) {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
     super(message);
     this.name = 'TransportError';
   }
@@ -49,12 +52,24 @@ function overSocket(connect: () => net.Socket, request: string, timeoutMs: numbe
 
 function overSsh(transport: Extract<Transport, { type: 'ssh' }>, request: string, timeoutMs: number): Promise<string> {
   if (!SAFE_REMOTE_PATH.test(transport.path)) {
-    return Promise.reject(new TransportError(`load-balancer: socket path '${transport.path}' has characters a remote shell would interpret`, false));
+    return Promise.reject(
+      new TransportError(
+        `load-balancer: socket path '${transport.path}' has characters a remote shell would interpret`,
+        false,
+      ),
+    );
   }
   const path = transport.path;
   // socat waits (-t) for HAProxy to close after `quit`; nc -U reads until the far side closes.
   const remote = `if command -v socat >/dev/null 2>&1; then exec socat -t 30 - UNIX-CONNECT:${path}; else exec nc -U ${path}; fi`;
-  const args = ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `ConnectTimeout=${Math.max(1, Math.ceil(timeoutMs / 1000))}`];
+  const args = [
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `ConnectTimeout=${Math.max(1, Math.ceil(timeoutMs / 1000))}`,
+  ];
   if (transport.port) args.push('-p', String(transport.port));
   args.push('-l', transport.user, '--', transport.host, remote);
   return new Promise((resolve, reject) => {
@@ -76,7 +91,9 @@ function overSsh(transport: Extract<Transport, { type: 'ssh' }>, request: string
       if (code === 0) return resolve(Buffer.concat(out).toString('utf8'));
       const stderr = Buffer.concat(err).toString('utf8').trim().split('\n').slice(-2).join(' ');
       // 255 is ssh's own failure (network, host key, auth); other codes come from the remote command.
-      reject(new TransportError(`ssh to ${describe(transport)} exited ${code}: ${stderr || 'no message'}`, code === 255));
+      reject(
+        new TransportError(`ssh to ${describe(transport)} exited ${code}: ${stderr || 'no message'}`, code === 255),
+      );
     });
     child.stdin.end(request);
   });

@@ -8,7 +8,13 @@
  */
 import type { Change, Counters, Driver, Server } from '../driver.js';
 import { matchesSelector, type Selector } from '../../plan/selectors.js';
-import { effectiveConfig, parseUpstreams, renderUpstreams, type UpstreamLine, type UpstreamServer } from './upstreams.js';
+import {
+  effectiveConfig,
+  parseUpstreams,
+  renderUpstreams,
+  type UpstreamLine,
+  type UpstreamServer,
+} from './upstreams.js';
 import type { Host } from './host.js';
 
 export interface NginxOptions {
@@ -40,7 +46,10 @@ export class NginxDriver implements Driver {
     try {
       return await this.options.host.read(this.options.path);
     } catch (error) {
-      throw new Error(`load-balancer: cannot read the upstreams file ${this.options.path} on ${this.options.host.where}: ${(error as Error).message}`, { cause: error });
+      throw new Error(
+        `load-balancer: cannot read the upstreams file ${this.options.path} on ${this.options.host.where}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 
@@ -74,7 +83,13 @@ export class NginxDriver implements Driver {
       const change = byId.get(`${line.server.backend}/${line.server.name}`);
       if (!change) return line;
       found.add(change.server);
-      return { server: { ...line.server, weight: change.weight ?? line.server.weight, admin: change.admin ?? line.server.admin } };
+      return {
+        server: {
+          ...line.server,
+          weight: change.weight ?? line.server.weight,
+          admin: change.admin ?? line.server.admin,
+        },
+      };
     });
     const missing = changes.filter((c) => !found.has(c.server)).map((c) => c.server);
     if (missing.length) throw new Error(`nginx has no server ${missing.join(', ')} in ${this.options.path}`);
@@ -84,7 +99,9 @@ export class NginxDriver implements Driver {
     const test = await this.options.host.run(this.options.testCommand);
     if (test.code !== 0) {
       await this.write(before);
-      throw new Error(`nginx refused the new upstreams (${this.options.testCommand} exited ${test.code}); the old file is restored and nginx keeps its configuration: ${test.output}`);
+      throw new Error(
+        `nginx refused the new upstreams (${this.options.testCommand} exited ${test.code}); the old file is restored and nginx keeps its configuration: ${test.output}`,
+      );
     }
     await this.reload(before);
   }

@@ -3,7 +3,17 @@
  * The nginx driver needs only these operations; each is one round trip.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+  openSync,
+  readSync,
+  closeSync,
+} from 'node:fs';
 import type { Transport } from '../url.js';
 
 export interface CommandResult {
@@ -49,7 +59,10 @@ export class LocalHost implements Host {
   run(command: string): Promise<CommandResult> {
     return new Promise((resolve) => {
       execFile('sh', ['-c', command], { timeout: 30_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: `${stdout}${stderr}`.trim() });
+        resolve({
+          code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+          output: `${stdout}${stderr}`.trim(),
+        });
       });
     });
   }
@@ -57,7 +70,8 @@ export class LocalHost implements Host {
   async workers(pidFile: string): Promise<{ master: number; workers: Set<number> }> {
     const master = Number(readFileSync(pidFile, 'utf8').trim());
     const state = processState(master);
-    if (!master || !state || state.startsWith('Z')) throw new Error(`nginx is not running: no live master process in ${pidFile} (input nginx-pid-file)`);
+    if (!master || !state || state.startsWith('Z'))
+      throw new Error(`nginx is not running: no live master process in ${pidFile} (input nginx-pid-file)`);
     const workers = new Set<number>();
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
@@ -89,7 +103,8 @@ export class LocalHost implements Host {
 const SAFE_PATH = /^\/[A-Za-z0-9/_.@+-]+$/;
 
 function quotePath(path: string): string {
-  if (!SAFE_PATH.test(path)) throw new Error(`load-balancer: path '${path}' has characters a remote shell would interpret`);
+  if (!SAFE_PATH.test(path))
+    throw new Error(`load-balancer: path '${path}' has characters a remote shell would interpret`);
   return path;
 }
 
@@ -118,7 +133,8 @@ export class SshHost implements Host {
         clearTimeout(timer);
         // Raw: a log read must see whether its last line is complete.
         const output = Buffer.concat(out).toString('utf8');
-        if (code === 255) reject(new Error(`ssh to ${this.where} failed: ${output.trim().split('\n').slice(-2).join(' ')}`));
+        if (code === 255)
+          reject(new Error(`ssh to ${this.where} failed: ${output.trim().split('\n').slice(-2).join(' ')}`));
         else resolve({ code: code ?? 1, output });
       });
       child.stdin.end(input);
@@ -127,7 +143,8 @@ export class SshHost implements Host {
 
   private async must(remote: string, what: string, input = ''): Promise<string> {
     const result = await this.ssh(remote, input);
-    if (result.code !== 0) throw new Error(`${what} on ${this.where} failed (exit ${result.code}): ${result.output.trim()}`);
+    if (result.code !== 0)
+      throw new Error(`${what} on ${this.where} failed (exit ${result.code}): ${result.output.trim()}`);
     return result.output;
   }
 
@@ -147,7 +164,10 @@ export class SshHost implements Host {
 
   async workers(pidFile: string): Promise<{ master: number; workers: Set<number> }> {
     const p = quotePath(pidFile);
-    const output = await this.must(`m=$(cat ${p}) && ps -o pid= -p "$m" >/dev/null && echo "$m" && ps -o pid= --ppid "$m"`, `finding nginx from ${pidFile} (input nginx-pid-file)`);
+    const output = await this.must(
+      `m=$(cat ${p}) && ps -o pid= -p "$m" >/dev/null && echo "$m" && ps -o pid= --ppid "$m"`,
+      `finding nginx from ${pidFile} (input nginx-pid-file)`,
+    );
     const [master, ...workers] = output.split(/\s+/).filter(Boolean).map(Number);
     if (!master) throw new Error(`nginx is not running on ${this.where}: no live master process in ${pidFile}`);
     return { master, workers: new Set(workers) };
