@@ -1,7 +1,7 @@
 /** The one place that runs user commands: values go in as environment variables, never pasted into the text. */
 import * as core from '@actions/core';
 import { exec } from '@actions/exec';
-import type { Server } from './lb/driver.js';
+import type { Server } from './model/server.js';
 
 export interface CommandContext {
   readonly server: Server;

@@ -1,11 +1,11 @@
 /** Entry of both the main and the post step (one bundle): the saved state tells which one runs. */
-import * as core from '@actions/core';
-import { runMain } from './main.js';
-import { runPost } from './post.js';
+import { run } from './main.js';
+import { post } from './post.js';
+import { isPost, markPost } from './state.js';
 
-if (core.getState('isPost') === 'true') {
-  await runPost();
+if (isPost()) {
+  await post();
 } else {
-  core.saveState('isPost', 'true');
-  await runMain();
+  markPost();
+  await run();
 }

@@ -2,10 +2,13 @@
  * Every input the action reads, in one place: raw strings -> zod -> one typed Settings object.
  * All problems are reported at once, each prefixed with the input's name.
  */
+import { readFileSync } from 'node:fs';
+import * as core from '@actions/core';
 import { z } from 'zod';
-import { parseDuration } from './plan/durations.js';
-import { NAME_PATTERN, parseSelector, splitList, type Selector } from './plan/selectors.js';
-import { parseLoadBalancerUrl } from './lb/url.js';
+import { parseDuration } from './model/durations.js';
+import { NAME_PATTERN, parseSelector, splitList, type Selector } from './model/selectors.js';
+import { InputError } from './model/errors.js';
+import { driverInputs, driverModule, inputOwners, parseLoadBalancer, schemesWith } from './lb/registry.js';
 import {
   ACTIONS,
   STRATEGIES,
@@ -24,7 +27,7 @@ import {
  * Defaults applied when an input is empty. action.yml declares the same ones (a test keeps them equal), so a
  * run outside the Actions runner, where nothing fills INPUT_* from action.yml, behaves the same.
  */
-export const INPUT_DEFAULTS = {
+const CORE_DEFAULTS = {
   action: 'deploy',
   strategy: '',
   'load-balancer': '',
@@ -56,39 +59,26 @@ export const INPUT_DEFAULTS = {
   'github-token': '',
   'preview-key': '',
   'preview-address': '',
-  'preview-map': '/etc/haproxy/previews.map',
-  'preview-backend': 'previews',
   'preview-canary': '',
   'dry-run': 'false',
-  'nginx-test-command': 'nginx -t',
-  'nginx-reload-command': 'nginx -s reload',
-  'nginx-pid-file': '/run/nginx.pid',
-  'nginx-access-log': '',
 } as const satisfies Record<string, string>;
 
-export type InputName = keyof typeof INPUT_DEFAULTS;
-export const INPUT_NAMES = Object.keys(INPUT_DEFAULTS) as InputName[];
+export type InputName = keyof typeof CORE_DEFAULTS;
+
+/** Every input with its default: the action's own, then each load balancer driver's. */
+export const INPUT_DEFAULTS: Readonly<Record<string, string>> = { ...CORE_DEFAULTS, ...driverInputs() };
+export const INPUT_NAMES = Object.keys(INPUT_DEFAULTS);
 
 /** Inputs whose values are masked in every log line. */
 export const SECRET_INPUTS: readonly InputName[] = ['load-balancer-token', 'github-token'];
 
 /** Reads one input's raw text (core.getInput in the action, a map in tests). */
-export type InputReader = (name: InputName) => string;
+export type InputReader = (name: string) => string;
 
 /** What the run's context supplies for defaults: the commit (a pull request's head, not its merge commit) and the pull request, if any. */
 export interface RunContext {
   readonly sha: string;
   readonly pullRequestNumber: number | undefined;
-}
-
-/** Bad input: every problem, each naming its input. */
-export class InputError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(
-      `${problems.length === 1 ? 'Invalid input' : `${problems.length} invalid inputs`}:\n- ${problems.join('\n- ')}`,
-    );
-    this.name = 'InputError';
-  }
 }
 
 /** A zod schema from a string through a parser that returns a value or `{ error }`. */
@@ -302,7 +292,7 @@ const schema = z.object({
     ),
   ),
   'load-balancer': parsed((t) =>
-    t.trim() === '' ? { error: 'is required (e.g. haproxy://127.0.0.1:9999)' } : parseLoadBalancerUrl(t),
+    t.trim() === '' ? { error: 'is required (e.g. haproxy://127.0.0.1:9999)' } : parseLoadBalancer(t),
   ),
   'load-balancer-token': z.string(),
   targets: parsed(optional(selectors)),
@@ -342,26 +332,14 @@ const schema = z.object({
       : { error: `'${t}' may hold only letters, digits, '.', '_' and '-' (at most 63)` },
   ),
   'preview-address': parsed(previewAddress),
-  'preview-map': parsed((t) =>
-    t.startsWith('/') && !/\s/.test(t)
-      ? t
-      : { error: `'${t}' is not an absolute path without spaces (as written in haproxy.cfg)` },
-  ),
   'preview-canary': parsed(optional(parsePreviewCanary)),
-  'preview-backend': parsed((t) =>
-    NAME_PATTERN.test(t) ? t : { error: `'${t}' is not a backend name (letters, digits, '-', '_', '.', ':')` },
-  ),
   'dry-run': parsed(boolean),
-  'nginx-test-command': z.string(),
-  'nginx-reload-command': z.string(),
-  'nginx-pid-file': parsed((t) => (t.startsWith('/') ? t : { error: `'${t}' is not an absolute path` })),
-  'nginx-access-log': parsed((t) => (t === '' || t.startsWith('/') ? t : { error: `'${t}' is not an absolute path` })),
 });
 
 type Parsed = z.infer<typeof schema>;
 
 /** Rules between inputs; each problem names the input to change. */
-function crossCheck(v: Parsed, raw: Record<InputName, string>): string[] {
+function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] {
   const problems: string[] = [];
   const action: ActionName = v.action;
   const strategy = v.strategy;
@@ -409,9 +387,10 @@ function crossCheck(v: Parsed, raw: Record<InputName, string>): string[] {
   if (previewing && !v['preview-key']) {
     problems.push(`preview-key: action ${action} needs preview-key outside a pull_request event`);
   }
-  if (previewing && v['load-balancer'].kind !== 'haproxy') {
+  const module = driverModule(v['load-balancer'].kind);
+  if (previewing && !module.capabilities.previews) {
     problems.push(
-      `load-balancer: action ${action} needs an HAProxy load balancer (haproxy://, haproxy+unix://, haproxy+ssh://); previews on ${v['load-balancer'].scheme}:// are not in this release`,
+      `load-balancer: action ${action} needs a load balancer that routes previews (${schemesWith('previews')}); ${v['load-balancer'].scheme}:// cannot in this release`,
     );
   }
   if (previewing && strategy)
@@ -421,30 +400,19 @@ function crossCheck(v: Parsed, raw: Record<InputName, string>): string[] {
   if (previewing && v.pools) problems.push(`pools: action ${action} takes no pools; use preview-address or targets`);
   const closeTakesKeyOnly = 'close-preview removes whatever the key routes to; give only preview-key';
   if (action === 'close-preview' && v.targets) problems.push(`targets: ${closeTakesKeyOnly}`);
-  for (const name of ['preview-map', 'preview-backend'] as const) {
-    if (!previewing && raw[name] !== INPUT_DEFAULTS[name])
-      problems.push(`${name}: only used by action preview and close-preview`);
-  }
   if (action !== 'preview' && v['preview-canary']) problems.push('preview-canary: only used by action preview');
   if (v['preview-canary'] && v['preview-canary'].durationMs < v['analysis-interval']) {
     problems.push('preview-canary: its duration is shorter than analysis-interval, so no window could be judged');
   }
-  if (v['preview-canary'] && v['preview-canary'].backend === v['preview-backend']) {
-    problems.push(
-      'preview-canary: names the preview backend; give the backend that serves your real traffic (e.g. app 5% 10m)',
-    );
-  }
   if (action !== 'preview' && v['preview-address']) {
     problems.push(`preview-address: ${action === 'close-preview' ? closeTakesKeyOnly : 'only used by action preview'}`);
   }
-  const nginx = v['load-balancer'].kind === 'nginx';
-  for (const name of ['nginx-test-command', 'nginx-reload-command', 'nginx-pid-file', 'nginx-access-log'] as const) {
-    if (!nginx && raw[name] !== INPUT_DEFAULTS[name]) problems.push(`${name}: only used with an nginx load-balancer`);
-  }
-  if (nginx && action === 'deploy' && !v['dry-run'] && !v['nginx-access-log'] && v['min-requests'] > 0) {
-    problems.push(
-      "nginx-access-log: open-source nginx counts no errors per server, so the action reads them from a JSON access log (see the README's nginx section); give its path, or set min-requests: 0 to judge by health-url and check-url probes alone",
-    );
+  for (const owner of inputOwners()) {
+    if (owner.kind === module.kind) continue;
+    const where = owner.schemes.map((s) => `${s}://`).join(' or ');
+    for (const [name, fallback] of Object.entries(owner.inputs)) {
+      if ((raw[name] ?? fallback) !== fallback) problems.push(`${name}: only used with load-balancer ${where}`);
+    }
   }
   if (v['probe-timeout'] > v['probe-interval'] * 10)
     problems.push('probe-timeout: is more than ten probe-intervals; a hung server would stall the checks');
@@ -466,10 +434,10 @@ function toStrategy(v: Parsed): Strategy | undefined {
 
 /** Reads and checks every input. Throws InputError naming every problem; touches nothing. */
 export function readInputs(read: InputReader, context: RunContext): Settings {
-  const raw = {} as Record<InputName, string>;
+  const raw: Record<string, string> = {};
   for (const name of INPUT_NAMES) {
     const text = read(name).trim();
-    raw[name] = text === '' ? INPUT_DEFAULTS[name] : text;
+    raw[name] = text === '' ? (INPUT_DEFAULTS[name] ?? '') : text;
   }
   if (raw.version === '') raw.version = context.sha ? context.sha.slice(0, 7) : 'unversioned';
   if (raw['preview-key'] === '' && context.pullRequestNumber !== undefined)
@@ -482,12 +450,19 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
   }
   const v = result.data;
   const problems = crossCheck(v, raw);
-  if (problems.length) throw new InputError(problems);
+  const driver = driverModule(v['load-balancer'].kind).options((name) => raw[name] ?? read(name).trim(), {
+    action: v.action,
+    dryRun: v['dry-run'],
+    minRequests: v['min-requests'],
+  });
+  if ('errors' in driver) problems.push(...driver.errors);
+  if (problems.length || 'errors' in driver) throw new InputError(problems);
   return {
     action: v.action,
     strategy: toStrategy(v),
     pools: v.pools,
     loadBalancer: v['load-balancer'],
+    driverOptions: driver.options,
     loadBalancerToken: v['load-balancer-token'],
     deployCommand: v['deploy-command'],
     rollbackCommand: v['rollback-command'],
@@ -517,17 +492,36 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     previewKey: v['preview-key'],
     previewAddress: v['preview-address'],
     previewTargets: v.action === 'preview' ? v.targets : undefined,
-    previewMap: v['preview-map'],
-    previewBackend: v['preview-backend'],
     previewCanary: v['preview-canary'],
     pullRequest: context.pullRequestNumber,
     ref: context.sha,
     dryRun: v['dry-run'],
-    nginx: {
-      testCommand: v['nginx-test-command'],
-      reloadCommand: v['nginx-reload-command'],
-      pidFile: v['nginx-pid-file'],
-      accessLog: v['nginx-access-log'],
-    },
   };
+}
+
+function runContext(): RunContext {
+  let pullRequestNumber: number | undefined;
+  let headSha: string | undefined;
+  const eventPath = process.env.GITHUB_EVENT_PATH;
+  if (eventPath) {
+    try {
+      const event = JSON.parse(readFileSync(eventPath, 'utf8')) as {
+        pull_request?: { number?: number; head?: { sha?: string } };
+      };
+      pullRequestNumber = event.pull_request?.number;
+      headSha = event.pull_request?.head?.sha;
+    } catch {
+      // No readable event (a local run): no pull request default.
+    }
+  }
+  return { sha: headSha ?? process.env.GITHUB_SHA ?? '', pullRequestNumber };
+}
+
+/** The action's inputs as the runner gives them (main and post alike); secrets are masked as they are read. */
+export function readActionInputs(): Settings {
+  return readInputs((name) => {
+    const value = core.getInput(name);
+    if (value && (SECRET_INPUTS as readonly string[]).includes(name)) core.setSecret(value);
+    return value;
+  }, runContext());
 }

@@ -1,6 +1,6 @@
 /** The typed settings every later stage works from; built once by inputs.ts. */
-import type { Selector } from './plan/selectors.js';
-import type { LoadBalancerUrl } from './lb/url.js';
+import type { Selector } from './model/selectors.js';
+import type { LoadBalancerUrl } from './lb/driver.js';
 
 export const ACTIONS = ['deploy', 'promote', 'abort', 'status', 'preview', 'close-preview'] as const;
 export type ActionName = (typeof ACTIONS)[number];
@@ -62,6 +62,8 @@ export interface Settings {
   /** The pools input, also for promote, abort and status, which take no strategy. */
   readonly pools: readonly [PoolSpec, PoolSpec] | undefined;
   readonly loadBalancer: LoadBalancerUrl;
+  /** The driver's own options, parsed from its inputs by its module; opaque to everything but that driver. */
+  readonly driverOptions: unknown;
   readonly loadBalancerToken: string;
   readonly deployCommand: string;
   readonly rollbackCommand: string;
@@ -79,10 +81,6 @@ export interface Settings {
   readonly previewAddress: string;
   /** preview: existing servers the key routes to, instead of preview-address. */
   readonly previewTargets: readonly Selector[] | undefined;
-  /** HAProxy: the map file (as haproxy.cfg names it) from preview keys to server names. */
-  readonly previewMap: string;
-  /** HAProxy: the backend that holds preview servers. */
-  readonly previewBackend: string;
   /** preview: a share of a backend's real traffic for the preview, judged like a canary, for a while. */
   readonly previewCanary: PreviewCanary | undefined;
   /** The pull request of the triggering event, if any (for the preview comment). */
@@ -90,10 +88,4 @@ export interface Settings {
   /** The commit deployments are created for: the pull request's head, else GITHUB_SHA. */
   readonly ref: string;
   readonly dryRun: boolean;
-  readonly nginx: {
-    readonly testCommand: string;
-    readonly reloadCommand: string;
-    readonly pidFile: string;
-    readonly accessLog: string;
-  };
 }

@@ -1,38 +1,42 @@
-/** One engine run's context: the timeline, the prober, and hooks wired to the deployment and the step state. */
-import * as core from '@actions/core';
+/** One engine run's context: the settings, the driver, the timeline, the prober, and the caller's hooks. */
 import type { Driver } from '../lb/driver.js';
+import type { Change } from '../model/server.js';
 import { Prober } from '../probes/http.js';
-import type { Deployment } from '../report/deployment.js';
 import type { Settings } from '../settings.js';
 import { Timeline } from './timeline.js';
-import type { UpdateContext } from './update.js';
+
+/** How the engine tells the outside world where it is; the engine itself knows no GitHub and no step state. */
+export interface Hooks {
+  /** A stage begins (e.g. a deployment status). */
+  stage(text: string): Promise<void>;
+  /**
+   * What to apply to the load balancer to reach safe traffic if the run stops now (a later step does it);
+   * an empty list means "leave everything as it is"; undefined means no rollout is in flight.
+   */
+  checkpoint(restore: readonly Change[] | undefined): void;
+}
+
+/** Hooks that go nowhere (tests, and runs that report nothing). */
+export const NO_HOOKS: Hooks = { stage: async () => undefined, checkpoint: () => undefined };
+
+export interface EngineContext {
+  readonly hooks: Hooks;
+  readonly settings: Settings;
+  readonly driver: Driver;
+  readonly prober: Prober;
+  readonly timeline: Timeline;
+  readonly signal: AbortSignal;
+}
 
 export async function withEngine<T>(
   settings: Settings,
   driver: Driver,
   signal: AbortSignal,
-  deployment: Deployment,
-  run: (ctx: UpdateContext) => Promise<T>,
+  hooks: Hooks,
+  run: (ctx: EngineContext) => Promise<T>,
 ): Promise<T> {
-  const deploymentId = deployment.id === undefined ? undefined : String(deployment.id);
   const prober = new Prober(settings.probe);
-  const ctx: UpdateContext = {
-    settings,
-    driver,
-    prober,
-    timeline: new Timeline(),
-    signal,
-    hooks: {
-      stage: (text) => deployment.status('in_progress', text),
-      checkpoint: (restore) =>
-        core.saveState(
-          'rollout',
-          restore
-            ? JSON.stringify({ lb: settings.loadBalancer.display, nginx: settings.nginx, restore, deploymentId })
-            : '',
-        ),
-    },
-  };
+  const ctx: EngineContext = { settings, driver, prober, timeline: new Timeline(), signal, hooks };
   try {
     return await run(ctx);
   } finally {

@@ -1,12 +1,13 @@
 /** Waiting for conditions: drained, healthy by direct probes, healthy by the load balancer, and analysis windows. */
 import * as core from '@actions/core';
-import type { Counters, Driver, Server } from '../lb/driver.js';
+import type { Counters, Server } from '../model/server.js';
+import type { Driver } from '../lb/driver.js';
 import { judgeWindow, type Verdict, type WindowData } from '../analysis/window.js';
 import { probeUrl, type Prober } from '../probes/http.js';
-import { parseSelector, type Selector } from '../plan/selectors.js';
+import { parseSelector, type Selector } from '../model/selectors.js';
 import { COUNTER_POLL_MS } from '../plan/build.js';
 import type { Settings } from '../settings.js';
-import { sleep } from './wait.js';
+import { sleep } from '../model/time.js';
 
 export function exactSelectors(ids: readonly string[]): Selector[] {
   return ids.map((id) => {

@@ -4,13 +4,15 @@
  * one analysis window. Never more than one batch out of traffic; a failure stops the rollout after its batch.
  */
 import * as core from '@actions/core';
-import type { AdminState, Server } from '../lb/driver.js';
+import type { AdminState, Server } from '../model/server.js';
 import type { Plan } from '../plan/plan.js';
-import { formatDuration } from '../plan/durations.js';
+import type { Advice } from '../lb/driver.js';
+import { formatDuration } from '../model/durations.js';
 import type { Settings } from '../settings.js';
 import type { WindowData } from '../analysis/window.js';
 import { waitDrained, watchWindow } from './gates.js';
-import { rollBack, updateServers, type ServerVersion, type UpdateContext } from './update.js';
+import { rollBack, updateServers, type ServerVersion } from './update.js';
+import type { EngineContext } from './context.js';
 
 export interface ServerReport {
   readonly id: string;
@@ -41,10 +43,14 @@ export interface RollingOutcome {
 }
 
 /** Problems with the targets themselves, found before anything moves. */
-export function checkRollingTargets(settings: Settings, targets: readonly Server[]): string | undefined {
+export function checkRollingTargets(
+  settings: Settings,
+  targets: readonly Server[],
+  advice: Advice,
+): string | undefined {
   const unchecked = targets.filter((s) => !s.check);
   if (unchecked.length && !settings.probe.healthUrl) {
-    return `health-url: ${unchecked.map((s) => s.id).join(', ')} ha${unchecked.length === 1 ? 's' : 've'} no health check on the load balancer, so nothing could tell whether the new version works before it takes traffic; set health-url (e.g. http://{address}/health), or on HAProxy add 'check' to the server lines (open-source nginx has no active checks)`;
+    return `health-url: ${unchecked.map((s) => s.id).join(', ')} ha${unchecked.length === 1 ? 's' : 've'} no health check on the load balancer, so nothing could tell whether the new version works before it takes traffic; set health-url (e.g. http://{address}/health)${advice.healthCheck ? `, or ${advice.healthCheck}` : ''}`;
   }
   const bad = targets.filter((s) => !s.host || !s.port);
   if (bad.length && settings.probe.healthUrl)
@@ -54,7 +60,7 @@ export function checkRollingTargets(settings: Settings, targets: readonly Server
 
 class BatchFailure extends Error {}
 
-export async function runRolling(ctx: UpdateContext, plan: Plan, targets: readonly Server[]): Promise<RollingOutcome> {
+export async function runRolling(ctx: EngineContext, plan: Plan, targets: readonly Server[]): Promise<RollingOutcome> {
   const { settings, driver, timeline } = ctx;
   const versions = new Map<string, ServerVersion>(targets.map((s) => [s.id, 'old']));
   const inTraffic = new Map<string, boolean>(targets.map((s) => [s.id, s.admin === 'ready' && s.weight > 0]));

@@ -4,12 +4,13 @@
  * window moves all traffic back to the stable pool in one call. Blue-green is the one-step case.
  */
 import * as core from '@actions/core';
-import type { AdminState, Change, Counters, Server } from '../lb/driver.js';
+import type { AdminState, Change, Counters, Server } from '../model/server.js';
 import { describeWindow, type WindowData } from '../analysis/window.js';
 import type { Plan, Stage } from '../plan/plan.js';
 import type { PoolRoles } from '../plan/pools.js';
 import { watchWindow } from './gates.js';
-import { rollBack, updateServers, type ServerVersion, type UpdateContext } from './update.js';
+import { rollBack, updateServers, type ServerVersion } from './update.js';
+import type { EngineContext } from './context.js';
 
 export interface StepReport {
   readonly index: number;
@@ -63,7 +64,7 @@ export interface ShiftOptions {
 }
 
 export async function runShift(
-  ctx: UpdateContext,
+  ctx: EngineContext,
   plan: Plan,
   roles: PoolRoles,
   options: ShiftOptions = { fromStep: 0 },

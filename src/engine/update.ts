@@ -3,34 +3,15 @@
  * traffic again: deploy-command, direct probes, then drain so the load balancer's own checks resume while new requests
  * still go elsewhere, and a check passed since. Shared by rolling batches and idle pools.
  */
-import type { AdminState, Change, Driver, Server } from '../lb/driver.js';
-import { probeUrl, type Prober } from '../probes/http.js';
+import type { AdminState, Server } from '../model/server.js';
+import { probeUrl } from '../probes/http.js';
 import type { Settings } from '../settings.js';
 import { runCommand } from '../exec.js';
 import { waitLbHealthy, waitProbesPass } from './gates.js';
 import type { Timeline } from './timeline.js';
+import type { EngineContext } from './context.js';
 
 export type ServerVersion = 'old' | 'new' | 'unknown' | 'rolled back';
-
-/** How the engine tells the outside world where it is; the engine itself stays free of GitHub and state files. */
-export interface Hooks {
-  /** A stage begins (deployment status). */
-  stage(text: string): Promise<void>;
-  /**
-   * What to apply to the load balancer to reach safe traffic if the run stops now (the post step does it);
-   * an empty list means "leave everything as it is"; undefined means no rollout is in flight.
-   */
-  checkpoint(restore: readonly Change[] | undefined): void;
-}
-
-export interface UpdateContext {
-  readonly hooks: Hooks;
-  readonly settings: Settings;
-  readonly driver: Driver;
-  readonly prober: Prober;
-  readonly timeline: Timeline;
-  readonly signal: AbortSignal;
-}
 
 export interface UpdateResult {
   /** Verified servers, now in drain: ready to be given their traffic back. */
@@ -40,7 +21,7 @@ export interface UpdateResult {
 }
 
 export async function updateServers(
-  ctx: UpdateContext,
+  ctx: EngineContext,
   servers: readonly Server[],
   setVersion: (id: string, version: ServerVersion) => void,
   setState: (servers: readonly Server[], admin: AdminState, why: string) => Promise<void>,

@@ -1,36 +1,54 @@
-/** The seam between the engine and a load balancer: domain words only, no HAProxy commands or nginx config. */
-import type { Selector } from '../plan/selectors.js';
+/**
+ * The seam between the engine and a load balancer, in domain words only: no HAProxy commands, nginx config or cloud
+ * calls cross it. Each load balancer is one folder under `src/lb/` whose `index.ts` exports a `DriverModule`; the
+ * registry lists them. A capability a load balancer lacks is declared, never pretended.
+ */
+import type { Change, Counters, Server } from '../model/server.js';
+import type { Selector } from '../model/selectors.js';
 
-export type AdminState = 'ready' | 'drain' | 'maint';
+/** How the action reaches a load balancer's API, as parsed from the `load-balancer` URL. */
+export type Transport =
+  | { readonly type: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly type: 'unix'; readonly path: string }
+  | {
+      readonly type: 'ssh';
+      readonly user: string;
+      readonly host: string;
+      readonly port: number | undefined;
+      readonly path: string;
+    }
+  | { readonly type: 'file'; readonly path: string };
 
-export interface Server {
-  /** `BACKEND/SERVER` */
-  readonly id: string;
-  readonly backend: string;
-  readonly name: string;
-  /** `HOST:PORT` as the load balancer sends traffic to it. */
-  readonly address: string;
-  readonly host: string;
-  readonly port: number;
-  readonly weight: number;
-  readonly admin: AdminState;
-  /** The load balancer's own health check: absent when the server has none. */
-  readonly check: { readonly passing: boolean; readonly settled: boolean; readonly status: string } | undefined;
-  /** Requests in flight on the server right now. */
-  readonly inFlight: number;
+export interface LoadBalancerUrl {
+  /** The scheme as written, e.g. `haproxy+unix`. */
+  readonly scheme: string;
+  /** The driver that serves it, e.g. `haproxy`. */
+  readonly kind: string;
+  readonly transport: Transport;
+  /** The URL for logs and reports (it never holds a secret). */
+  readonly display: string;
 }
 
-/** Cumulative counters; the engine judges deltas. */
-export interface Counters {
-  readonly requests: number;
-  /** HTTP 5xx answered by the server, plus responses and connections that failed at the load balancer. */
-  readonly failures: number;
+export interface Capabilities {
+  /** Integer weights a server may take. */
+  readonly weights: { readonly min: number; readonly max: number };
+  /** The load balancer runs health checks of its own, which the engine waits on before traffic returns. */
+  readonly healthChecks: boolean;
+  /** Requests carrying a preview key can be routed to one server (`Driver.previews`). */
+  readonly previews: boolean;
+  /** Traffic is split between pools by the load balancer itself (`Driver.split`), not by server weights. */
+  readonly nativeSplit: boolean;
+  /** Requests in flight per server are known, so a drain can wait for them to finish. */
+  readonly inFlight: boolean;
 }
 
-export interface Change {
-  readonly server: string;
-  readonly weight?: number;
-  readonly admin?: AdminState;
+/** One pool's share of a backend's traffic, for load balancers that split between pools natively. */
+export interface PoolShare {
+  readonly pool: string;
+  /** Server ids of the pool. */
+  readonly servers: readonly string[];
+  /** Percent of traffic, 0-100; the shares of one split add up to 100. */
+  readonly percent: number;
 }
 
 /** How the load balancer checks a server it registers for a preview. */
@@ -66,11 +84,23 @@ export interface PreviewRouting {
   unregister(serverId: string, timeoutMs: number): Promise<void>;
 }
 
+/** What a person should do, in the load balancer's own terms, for problems the engine finds. */
+export interface Advice {
+  /** How to configure a pool so it takes no traffic (for pools that are both live or both idle). */
+  outOfRotation(pool: string): string;
+  /** How to give servers a health check of the load balancer's own (empty when it has none). */
+  readonly healthCheck: string;
+}
+
 export interface Driver {
+  readonly capabilities: Capabilities;
+  readonly advice: Advice;
   /** Servers matching the selectors, in the load balancer's order. */
   servers(selectors: readonly Selector[]): Promise<Server[]>;
   /** Applies every change in one round trip where the API allows; throws when any change was refused. */
   apply(changes: readonly Change[]): Promise<void>;
+  /** Present when `capabilities.nativeSplit`: moves traffic between pools in one call. */
+  split?(shares: readonly PoolShare[]): Promise<void>;
   /** Cumulative counters per server id. */
   counters(ids: readonly string[]): Promise<Map<string, Counters>>;
   /** How a person applies these changes by hand, in this load balancer's own terms (for error messages). */
@@ -80,4 +110,36 @@ export interface Driver {
   /** Round trips to the load balancer's API so far (for logs and benchmarks). */
   readonly roundTrips: number;
   close(): Promise<void>;
+}
+
+export interface Scheme {
+  /** e.g. `haproxy+unix` */
+  readonly scheme: string;
+  readonly example: string;
+  /** The transport, or what is wrong with the URL (without the scheme; the caller names it). */
+  parse(url: string): Transport | string;
+}
+
+/** Connection tuning the caller chooses (a dry run reads once and quickly). */
+export interface Tuning {
+  readonly retries?: number;
+  readonly timeoutMs?: number;
+}
+
+export interface OptionsContext {
+  readonly action: string;
+  readonly dryRun: boolean;
+  readonly minRequests: number;
+}
+
+/** One kind of load balancer: the schemes it serves, its own inputs, what it can do, and how to make a driver. */
+export interface DriverModule<Options = unknown> {
+  readonly kind: string;
+  readonly schemes: readonly Scheme[];
+  readonly capabilities: Capabilities;
+  /** Inputs only this driver reads, with their defaults; other drivers refuse them when changed. */
+  readonly inputs: Readonly<Record<string, string>>;
+  /** Its options from its inputs (JSON-safe: they travel through the checkpoint); problems name their input. */
+  options(read: (name: string) => string, context: OptionsContext): { options: Options } | { errors: string[] };
+  create(url: LoadBalancerUrl, options: Options, tuning: Tuning): Driver;
 }

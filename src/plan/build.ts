@@ -1,10 +1,11 @@
 /** Settings + the load balancer's current state -> Plan. Pure: no I/O, same answer for the same input. */
-import type { Server } from '../lb/driver.js';
+import type { Server } from '../model/server.js';
 import type { Settings } from '../settings.js';
-import { formatDuration } from './durations.js';
+import { formatDuration } from '../model/durations.js';
 import type { Plan, Stage, Wait } from './plan.js';
 import { assignPools, poolRoles, type PoolRoles } from './pools.js';
 import { splitWeights } from './weights.js';
+import type { Driver } from '../lb/driver.js';
 
 /** How often the engine reads counters during a window: a failing window is judged this soon. */
 export const COUNTER_POLL_MS = 1000;
@@ -69,6 +70,7 @@ function planShifts(
   settings: Settings,
   steps: readonly { weight: number; pause: Wait }[],
   roles: PoolRoles | undefined,
+  maxWeight: number,
 ): { stages: Stage[]; minDurationMs: number } {
   const windowMs = settings.analysis.intervalMs;
   const stages: Stage[] = [
@@ -86,6 +88,7 @@ function planShifts(
           // The idle pool holds weight 0, so its servers share its part equally.
           roles.idle.servers.map((s) => ({ id: s.id, base: 1 })),
           step.weight,
+          maxWeight,
         )
       : undefined;
     const windows = windowsFor(step.pause, windowMs);
@@ -102,7 +105,10 @@ function planShifts(
   return { stages, minDurationMs };
 }
 
-export function buildPlan(settings: Settings, lb: LbState): Plan | { error: string } {
+/** What planning needs to know of the load balancer besides its servers. */
+export type LbTraits = Pick<Driver, 'capabilities' | 'advice'>;
+
+export function buildPlan(settings: Settings, lb: LbState, traits: LbTraits): Plan | { error: string } {
   const strategy = settings.strategy;
   if (!strategy) return { error: 'strategy: is required to build a plan' };
   const servers = lb.reachable ? lb.servers : undefined;
@@ -122,12 +128,12 @@ export function buildPlan(settings: Settings, lb: LbState): Plan | { error: stri
   if (servers) {
     const states = assignPools(strategy.pools, servers);
     if ('error' in states) return states;
-    const found = poolRoles(states);
+    const found = poolRoles(states, traits.advice);
     if ('error' in found) return found;
     roles = found;
   }
   const steps = strategy.name === 'canary' ? strategy.steps : [{ weight: 100, pause: { kind: 'none' } as const }];
-  const { stages, minDurationMs } = planShifts(settings, steps, roles);
+  const { stages, minDurationMs } = planShifts(settings, steps, roles, traits.capabilities.weights.max);
   const first = stages.find((s): s is Extract<Stage, { kind: 'shift' }> => s.kind === 'shift');
   const notes = [...unreachableNote];
   if (!roles)

@@ -1,7 +1,8 @@
 /** Which pool is live (carries traffic) and which is idle (gets the new version). */
-import type { Server } from '../lb/driver.js';
+import type { Server } from '../model/server.js';
 import type { PoolSpec } from '../settings.js';
-import { matchesSelector } from './selectors.js';
+import type { Advice } from '../lb/driver.js';
+import { matchesSelector } from '../model/selectors.js';
 
 export interface PoolState {
   readonly name: string;
@@ -48,13 +49,13 @@ function carriesTraffic(pool: PoolState): boolean {
 }
 
 /** The live pool carries weight, the idle one none. Anything else is ambiguous: the user must set it up. */
-export function poolRoles(states: readonly [PoolState, PoolState]): PoolRoles | { error: string } {
+export function poolRoles(states: readonly [PoolState, PoolState], advice: Advice): PoolRoles | { error: string } {
   const [a, b] = states;
   const aLive = carriesTraffic(a);
   const bLive = carriesTraffic(b);
   if (aLive && !bLive) return { live: a, idle: b };
   if (bLive && !aLive) return { live: b, idle: a };
-  const how = `give one pool's servers their weight and take the other's out of rotation (HAProxy: 'weight 0' on the server lines of ${b.name}; nginx: 'down')`;
+  const how = `give one pool's servers their weight and take the other's out of rotation (${advice.outOfRotation(b.name)})`;
   if (aLive && bLive) {
     return {
       error: `pools: both ${a.name} and ${b.name} carry traffic, so neither can be the idle pool to deploy to; ${how}`,

@@ -1,9 +1,8 @@
 /**
- * Weights that give a pool an exact share of traffic. HAProxy weights are integers 0-256 and shares within a
- * backend are w / sum(w), so a share is met to within the resolution of the largest weight (about 0.4 points
- * with one server per pool, finer with more).
+ * Weights that give a pool an exact share of traffic. Weights are integers up to the load balancer's largest
+ * (HAProxy: 256) and shares within a backend are w / sum(w), so a share is met to within the resolution of the
+ * largest weight (about 0.4 points at 256 with one server per pool, finer with more).
  */
-export const MAX_WEIGHT = 256;
 
 export interface WeightedServer {
   readonly id: string;
@@ -28,6 +27,7 @@ export function splitWeights(
   stable: readonly WeightedServer[],
   next: readonly WeightedServer[],
   percent: number,
+  maxWeight: number,
 ): Split {
   const weights = new Map<string, number>([...stable, ...next].map((s) => [s.id, 0]));
   if (percent <= 0 || next.length === 0) {
@@ -41,7 +41,7 @@ export function splitWeights(
     spread(next, percent / 100, weights);
   }
   const largest = Math.max(...weights.values());
-  const scale = MAX_WEIGHT / largest;
+  const scale = maxWeight / largest;
   const nextIds = new Set(next.map((s) => s.id));
   const result = new Map<string, number>();
   for (const [id, raw] of weights) {

@@ -1,6 +1,6 @@
 /** HTTP probes: one request with a timeout, judged by status and body; no keep-alive so a restart is seen at once. */
 import { Agent, request } from 'undici';
-import type { Server } from '../lb/driver.js';
+import type { Server } from '../model/server.js';
 import type { ProbeSettings } from '../settings.js';
 
 export interface ProbeResult {

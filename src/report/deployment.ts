@@ -7,7 +7,8 @@ import { getOctokit } from '@actions/github';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { Settings } from '../settings.js';
-import { parseRecord, type RolloutRecord } from '../rollout/record.js';
+import type { Result } from './outputs.js';
+import { parseRecord, type RolloutRecord } from '../plan/record.js';
 
 export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive' | 'queued';
 
@@ -42,6 +43,27 @@ export function explain(error: unknown, permission = 'deployments: write'): stri
     return `${message}: add '${permission}' to the job's permissions: block`;
   }
   return message;
+}
+
+/** A deployment's id as the `deployment-id` output and the checkpoint carry it. */
+export function deploymentIdText(deployment: Deployment | undefined): string | undefined {
+  return deployment?.id === undefined ? undefined : String(deployment.id);
+}
+
+/** The deployment state that reports a run's result. */
+export function deploymentState(result: Result): DeploymentState {
+  switch (result) {
+    case 'succeeded':
+      return 'success';
+    case 'paused':
+    case 'unchanged':
+      return 'in_progress';
+    case 'aborted':
+      return 'inactive';
+    case 'rolled-back':
+    case 'failed':
+      return 'failure';
+  }
 }
 
 /** No GitHub deployment: statuses go nowhere. */

@@ -1,5 +1,5 @@
 /** The plan as text: the same Markdown goes to the job summary and, flattened, to the log. */
-import { formatDuration } from '../plan/durations.js';
+import { formatDuration } from '../model/durations.js';
 import type { Plan, Stage, Wait } from '../plan/plan.js';
 import type { Settings } from '../settings.js';
 

@@ -1,6 +1,6 @@
 /** What a preview run tells people: the pull-request comment and the job summary, from one outcome. Pure. */
 import type { Event } from '../engine/timeline.js';
-import type { PreviewOutcome } from '../preview/preview.js';
+import type { PreviewOutcome } from '../engine/preview/preview.js';
 import type { Settings } from '../settings.js';
 import { headline, runLink, timelineDetails } from './summary.js';
 

@@ -4,7 +4,7 @@ import { errorRate } from '../analysis/window.js';
 import type { RollingOutcome } from '../engine/rolling.js';
 import type { ShiftOutcome } from '../engine/shift.js';
 import type { Event } from '../engine/timeline.js';
-import { formatDuration } from '../plan/durations.js';
+import { formatDuration } from '../model/durations.js';
 import type { Settings } from '../settings.js';
 import type { Result } from './outputs.js';
 import { runUrl } from './deployment.js';

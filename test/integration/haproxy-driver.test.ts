@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HaproxyDriver } from '../../src/lb/haproxy/driver.js';
-import { parseSelector, type Selector } from '../../src/plan/selectors.js';
+import { parseSelector, type Selector } from '../../src/model/selectors.js';
 import { errors, ROOT, runAction } from '../helpers/action.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { startHaproxy, type HaproxyInstance } from '../helpers/haproxy.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../../src/plan/durations.js';
+import { formatDuration, parseDuration } from '../../src/model/durations.js';
 
 describe('durations', () => {
   it.each([

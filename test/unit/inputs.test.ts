@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InputError, readInputs, type InputName } from '../../src/inputs.js';
+import { readInputs } from '../../src/inputs.js';
+import { InputError } from '../../src/model/errors.js';
 import { BAD_INPUTS, CANARY, ROLLING } from '../fixtures/bad-inputs.js';
 
 const LB = { 'load-balancer': 'haproxy://127.0.0.1:9999' };
@@ -8,7 +9,7 @@ function read(
   inputs: Record<string, string>,
   context = { sha: '0123456789abcdef', pullRequestNumber: undefined as number | undefined },
 ) {
-  return readInputs((name: InputName) => inputs[name] ?? '', context);
+  return readInputs((name: string) => inputs[name] ?? '', context);
 }
 
 function problems(inputs: Record<string, string>): string[] {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { readInputs, type InputName } from '../../src/inputs.js';
-import type { Server } from '../../src/lb/driver.js';
+import { readInputs } from '../../src/inputs.js';
+import type { Server } from '../../src/model/server.js';
 import { parseMapEntries } from '../../src/lb/haproxy/previews.js';
-import { chooseServer, ownedBy } from '../../src/preview/names.js';
-import { canaryWeight } from '../../src/preview/canary.js';
-import type { PreviewOutcome } from '../../src/preview/preview.js';
+import { chooseServer, ownedBy } from '../../src/engine/preview/names.js';
+import { canaryWeight } from '../../src/engine/preview/canary.js';
+import type { PreviewOutcome } from '../../src/engine/preview/preview.js';
 import { previewLink, renderPreviewComment } from '../../src/report/preview.js';
 
 function server(name: string, address: string): Server {
@@ -24,7 +24,7 @@ function server(name: string, address: string): Server {
 }
 
 function read(inputs: Record<string, string>, pullRequestNumber?: number) {
-  return readInputs((name: InputName) => inputs[name] ?? '', { sha: 'feedbeef00', pullRequestNumber });
+  return readInputs((name: string) => inputs[name] ?? '', { sha: 'feedbeef00', pullRequestNumber });
 }
 
 describe('preview inputs', () => {
@@ -42,8 +42,7 @@ describe('preview inputs', () => {
       previewKey: 'pr-42',
       previewAddress: '10.0.3.7:8080',
       previewTargets: undefined,
-      previewMap: '/etc/haproxy/previews.map',
-      previewBackend: 'previews',
+      driverOptions: { previews: { map: '/etc/haproxy/previews.map', backend: 'previews' } },
       pullRequest: 42,
       ref: 'feedbeef00',
       version: 'feedbee',

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_WEIGHT, splitWeights } from '../../src/plan/weights.js';
+import { splitWeights } from '../../src/plan/weights.js';
+
+const MAX_WEIGHT = 256;
 
 const pool = (prefix: string, n: number, base = 100) =>
   Array.from({ length: n }, (_, i) => ({ id: `app/${prefix}${i + 1}`, base }));
@@ -8,7 +10,7 @@ describe('splitWeights', () => {
   it.each([1, 5, 10, 20, 33, 50, 75, 90, 99])(
     'gives %s percent within 0.5 points with 2+2 servers, all weights 0-256',
     (percent) => {
-      const split = splitWeights(pool('blue', 2), pool('green', 2), percent);
+      const split = splitWeights(pool('blue', 2), pool('green', 2), percent, 256);
       expect(Math.abs(split.achieved - percent)).toBeLessThan(0.5);
       for (const w of split.weights.values()) {
         expect(Number.isInteger(w)).toBe(true);
@@ -20,9 +22,9 @@ describe('splitWeights', () => {
 
   it('puts everything on one pool at 0% and 100%', () => {
     const ids = ['app/blue1', 'app/blue2', 'app/green1', 'app/green2'];
-    const zero = splitWeights(pool('blue', 2), pool('green', 2), 0);
+    const zero = splitWeights(pool('blue', 2), pool('green', 2), 0, 256);
     expect(ids.map((id) => zero.weights.get(id))).toEqual([256, 256, 0, 0]);
-    const full = splitWeights(pool('blue', 2), pool('green', 2), 100);
+    const full = splitWeights(pool('blue', 2), pool('green', 2), 100, 256);
     expect(ids.map((id) => full.weights.get(id))).toEqual([0, 0, 256, 256]);
     expect(full.achieved).toBe(100);
   });
@@ -35,18 +37,19 @@ describe('splitWeights', () => {
       ],
       pool('g', 1),
       10,
+      256,
     );
     expect((split.weights.get('a') ?? 0) / (split.weights.get('b') ?? 1)).toBeCloseTo(2, 1);
   });
 
   it('meets a small share to within a weight step: 0.1% against 8 servers of 256', () => {
-    const split = splitWeights(pool('blue', 8), pool('green', 1), 0.1);
+    const split = splitWeights(pool('blue', 8), pool('green', 1), 0.1, 256);
     expect(split.weights.get('app/green1')).toBe(2);
     expect(split.achieved).toBeCloseTo(0.1, 1);
   });
 
   it('never rounds a share above 0 down to no traffic', () => {
-    const split = splitWeights(pool('blue', 8), pool('green', 1), 0.01);
+    const split = splitWeights(pool('blue', 8), pool('green', 1), 0.01, 256);
     expect(split.weights.get('app/green1')).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 /** HAProxy behind the Driver interface, over the Runtime API. One round trip per read or change. */
-import type { Change, Counters, Driver, Server } from '../driver.js';
-import { NAME_PATTERN, matchesSelector, type Selector } from '../../plan/selectors.js';
-import type { Transport } from '../url.js';
+import type { Change, Counters, Server } from '../../model/server.js';
+import type { Advice, Capabilities, Driver, Transport } from '../driver.js';
+import { NAME_PATTERN, matchesSelector, type Selector } from '../../model/selectors.js';
 import { refusal, RuntimeApi } from './runtime-api.js';
 import { adminState, num, parseServersState, parseStatCsv, type Row } from './stat.js';
 import { HaproxyPreviews, type HaproxyPreviewOptions } from './previews.js';
@@ -71,7 +71,22 @@ function counters(row: Row): Counters {
   return { requests: responses + lbErrors, failures: num(row, 'hrsp_5xx') + lbErrors };
 }
 
+export const haproxyCapabilities: Capabilities = {
+  weights: { min: 0, max: 256 },
+  healthChecks: true,
+  previews: true,
+  nativeSplit: false,
+  inFlight: true,
+};
+
+export const HAPROXY_ADVICE: Advice = {
+  outOfRotation: (pool) => `HAProxy: 'weight 0' on the server lines of ${pool}`,
+  healthCheck: "on HAProxy add 'check' to the server lines",
+};
+
 export class HaproxyDriver implements Driver {
+  readonly capabilities: Capabilities = haproxyCapabilities;
+  readonly advice = HAPROXY_ADVICE;
   private readonly api: RuntimeApi;
   /** Server ids (`sid`) seen so far: later reads of known servers fetch just those rows, not the whole backend. */
   private readonly sids = new Map<string, string>();
@@ -159,7 +174,7 @@ export class HaproxyDriver implements Driver {
     for (const change of changes) {
       const [backend, server] = assertName(change.server);
       if (change.weight !== undefined) {
-        if (!Number.isInteger(change.weight) || change.weight < 0 || change.weight > 256) {
+        if (!Number.isInteger(change.weight) || change.weight < 0 || change.weight > haproxyCapabilities.weights.max) {
           throw new Error(`weight ${change.weight} for ${change.server} is outside HAProxy's 0-256`);
         }
         commands.push(`set server ${backend}/${server} weight ${change.weight}`);

@@ -3,9 +3,11 @@
  * shows, and servers added to the preview backend at run time (`add server`, 2.6+). Map pitfalls handled here:
  * `add map` does not deduplicate, `set map` does not insert, `del map` of a missing key is an error.
  */
-import type { PreviewCheck, PreviewRouting, Server } from '../driver.js';
-import { NAME_PATTERN, type Selector } from '../../plan/selectors.js';
+import type { Server } from '../../model/server.js';
+import type { PreviewCheck, PreviewRouting } from '../driver.js';
+import { NAME_PATTERN, type Selector } from '../../model/selectors.js';
 import { refusal, type Reply, type RuntimeApi } from './runtime-api.js';
+import { sleep } from '../../model/time.js';
 
 export interface HaproxyPreviewOptions {
   /** The map file as haproxy.cfg names it. */
@@ -32,8 +34,6 @@ export function parseMapEntries(text: string): [string, string][] {
 function readError(text: string): string | undefined {
   return /^\[[0-3]\]: /.test(text) ? text.replace(/^\[\d\]: /, '') : undefined;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class HaproxyPreviews implements PreviewRouting {
   readonly backend: string;

@@ -3,7 +3,8 @@
  * Prompt mode ends every reply with "\n> ", even errors that lack a blank-line terminator.
  */
 import { exchange, TransportError } from './transport.js';
-import type { Transport } from '../url.js';
+import type { Transport } from '../driver.js';
+import { sleep } from '../../model/time.js';
 
 export interface Reply {
   readonly command: string;
@@ -36,8 +37,6 @@ export function splitReplies(text: string, commands: readonly string[]): Reply[]
   }
   return commands.map((command, i) => ({ command, text: (parts[i + 2] ?? '').replace(/\n+$/, '') }));
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class RuntimeApi {
   roundTrips = 0;

@@ -6,8 +6,10 @@
  * still be talking to count as having requests in flight, which is what drain waits for. Errors come from a JSON
  * access log of `$upstream_addr` and `$upstream_status`, read from where the driver last stopped.
  */
-import type { Change, Counters, Driver, Server } from '../driver.js';
-import { matchesSelector, type Selector } from '../../plan/selectors.js';
+import type { Change, Counters, Server } from '../../model/server.js';
+import type { Advice, Capabilities, Driver } from '../driver.js';
+import { sleep } from '../../model/time.js';
+import { matchesSelector, type Selector } from '../../model/selectors.js';
 import {
   effectiveConfig,
   parseUpstreams,
@@ -29,9 +31,23 @@ export interface NginxOptions {
   readonly reloadTimeoutMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const nginxCapabilities: Capabilities = {
+  // nginx has no weight 0: the driver writes such a server `down` and keeps the weight in a comment.
+  weights: { min: 0, max: 256 },
+  healthChecks: false,
+  previews: false,
+  nativeSplit: false,
+  inFlight: true,
+};
+
+export const NGINX_ADVICE: Advice = {
+  outOfRotation: (pool) => `nginx: 'down' on the server lines of ${pool}`,
+  healthCheck: '',
+};
 
 export class NginxDriver implements Driver {
+  readonly capabilities = nginxCapabilities;
+  readonly advice = NGINX_ADVICE;
   roundTrips = 0;
   /** Workers of the configuration before the last reload, finishing their in-flight requests. */
   private draining = new Set<number>();

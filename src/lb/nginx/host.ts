@@ -2,7 +2,7 @@
  * Where nginx runs: this machine, or another one reached through the system ssh (batch mode, host keys checked).
  * The nginx driver needs only these operations; each is one round trip.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import {
   existsSync,
   readdirSync,
@@ -14,7 +14,8 @@ import {
   readSync,
   closeSync,
 } from 'node:fs';
-import type { Transport } from '../url.js';
+import type { Transport } from '../driver.js';
+import { remotePath, runSsh, sshWhere, type SshTarget } from '../ssh.js';
 
 export interface CommandResult {
   readonly code: number;
@@ -100,60 +101,33 @@ export class LocalHost implements Host {
   }
 }
 
-const SAFE_PATH = /^\/[A-Za-z0-9/_.@+-]+$/;
-
-function quotePath(path: string): string {
-  if (!SAFE_PATH.test(path))
-    throw new Error(`load-balancer: path '${path}' has characters a remote shell would interpret`);
-  return path;
-}
-
 export class SshHost implements Host {
   readonly where: string;
 
-  constructor(private readonly transport: Extract<Transport, { type: 'ssh' }>) {
-    this.where = `${transport.user}@${transport.host}`;
+  constructor(private readonly target: SshTarget) {
+    this.where = sshWhere(target);
   }
 
-  private ssh(remote: string, input = ''): Promise<CommandResult> {
-    const args = ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=10'];
-    if (this.transport.port) args.push('-p', String(this.transport.port));
-    args.push('-l', this.transport.user, '--', this.transport.host, remote);
-    return new Promise((resolve, reject) => {
-      const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      child.stdout.on('data', (c: Buffer) => out.push(c));
-      child.stderr.on('data', (c: Buffer) => out.push(c));
-      child.on('error', (error) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot run ssh: ${error.message}`));
-      });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        // Raw: a log read must see whether its last line is complete.
-        const output = Buffer.concat(out).toString('utf8');
-        if (code === 255)
-          reject(new Error(`ssh to ${this.where} failed: ${output.trim().split('\n').slice(-2).join(' ')}`));
-        else resolve({ code: code ?? 1, output });
-      });
-      child.stdin.end(input);
-    });
+  /** A remote command's exit code with its output (stdout, then stderr); ssh's own failures reject. */
+  private async ssh(remote: string, input = ''): Promise<CommandResult> {
+    const result = await runSsh(this.target, remote, input, 30_000);
+    return { code: result.code, output: `${result.stdout}${result.stderr}` };
   }
 
+  /** The remote command's stdout; a non-zero exit throws with its stderr. */
   private async must(remote: string, what: string, input = ''): Promise<string> {
-    const result = await this.ssh(remote, input);
+    const result = await runSsh(this.target, remote, input, 30_000);
     if (result.code !== 0)
-      throw new Error(`${what} on ${this.where} failed (exit ${result.code}): ${result.output.trim()}`);
-    return result.output;
+      throw new Error(`${what} on ${this.where} failed (exit ${result.code}): ${result.stderr.trim()}`);
+    return result.stdout;
   }
 
   read(path: string): Promise<string> {
-    return this.must(`cat ${quotePath(path)}`, `reading ${path}`);
+    return this.must(`cat ${remotePath(path)}`, `reading ${path}`);
   }
 
   async write(path: string, text: string): Promise<void> {
-    const p = quotePath(path);
+    const p = remotePath(path);
     await this.must(`cat > ${p}.zdd-tmp && mv ${p}.zdd-tmp ${p}`, `writing ${path}`, text);
   }
 
@@ -163,7 +137,7 @@ export class SshHost implements Host {
   }
 
   async workers(pidFile: string): Promise<{ master: number; workers: Set<number> }> {
-    const p = quotePath(pidFile);
+    const p = remotePath(pidFile);
     const output = await this.must(
       `m=$(cat ${p}) && ps -o pid= -p "$m" >/dev/null && echo "$m" && ps -o pid= --ppid "$m"`,
       `finding nginx from ${pidFile} (input nginx-pid-file)`,
@@ -180,15 +154,16 @@ export class SshHost implements Host {
   }
 
   async readFrom(path: string, offset: number | undefined): Promise<{ text: string; size: number | undefined }> {
-    const p = quotePath(path);
+    const p = remotePath(path);
     // The size first, then the bytes after offset: one round trip.
     const tail = offset === undefined ? '' : `; tail -c +${Math.trunc(offset) + 1} ${p}`;
-    const result = await this.ssh(`[ -f ${p} ] || exit 3; wc -c < ${p}${tail}`);
+    // Raw stdout only: a log read must see whether its last line is complete.
+    const result = await runSsh(this.target, `[ -f ${p} ] || exit 3; wc -c < ${p}${tail}`, '', 30_000);
     if (result.code === 3) return { text: '', size: undefined };
-    if (result.code !== 0) throw new Error(`reading ${path} on ${this.where} failed: ${result.output}`);
-    const newline = result.output.indexOf('\n');
-    const size = Number((newline < 0 ? result.output : result.output.slice(0, newline)).trim());
-    return { text: newline < 0 ? '' : result.output.slice(newline + 1), size };
+    if (result.code !== 0) throw new Error(`reading ${path} on ${this.where} failed: ${result.stderr.trim()}`);
+    const newline = result.stdout.indexOf('\n');
+    const size = Number((newline < 0 ? result.stdout : result.stdout.slice(0, newline)).trim());
+    return { text: newline < 0 ? '' : result.stdout.slice(newline + 1), size };
   }
 }
 

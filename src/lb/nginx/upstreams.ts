@@ -4,7 +4,7 @@
  * hold (its intended weight, ready/drain/maint) rides in a trailing comment: `# name=green1 weight=0 state=ready`.
  * Pure: text in, text out.
  */
-import type { AdminState } from '../driver.js';
+import type { AdminState } from '../../model/server.js';
 
 export interface UpstreamServer {
   readonly backend: string;

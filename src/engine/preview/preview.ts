@@ -4,12 +4,13 @@
  * the key's earlier servers drained and removed, so the key never routes nowhere.
  */
 import * as core from '@actions/core';
-import type { Driver, PreviewRouting, Server } from '../lb/driver.js';
-import { runCommand } from '../exec.js';
-import { probeUrl } from '../probes/http.js';
-import { waitLbHealthy, waitProbesPass } from '../engine/gates.js';
-import type { UpdateContext } from '../engine/update.js';
-import { InputError } from '../inputs.js';
+import type { Server } from '../../model/server.js';
+import type { Driver, PreviewRouting } from '../../lb/driver.js';
+import { runCommand } from '../../exec.js';
+import { probeUrl } from '../../probes/http.js';
+import { waitLbHealthy, waitProbesPass } from '../gates.js';
+import type { EngineContext } from '../context.js';
+import { InputError } from '../../model/errors.js';
 import { chooseServer, ownedBy } from './names.js';
 import { runPreviewCanary, type CanaryResult } from './canary.js';
 import { readServer, retire } from './servers.js';
@@ -42,7 +43,7 @@ export async function previewRouting(driver: Driver): Promise<PreviewRouting> {
 }
 
 /** deploy-command, direct probes, then the load balancer's own check; a server in maint is brought to ready. */
-async function verify(ctx: UpdateContext, server: Server): Promise<void> {
+async function verify(ctx: EngineContext, server: Server): Promise<void> {
   const { settings, driver, timeline } = ctx;
   const deadline = Date.now() + settings.startupTimeoutMs;
   if (settings.deployCommand) {
@@ -70,7 +71,7 @@ async function verify(ctx: UpdateContext, server: Server): Promise<void> {
 
 /** The existing server `targets` names: exactly one, in the preview backend, serving no other key. */
 async function targetServer(
-  ctx: UpdateContext,
+  ctx: EngineContext,
   routing: PreviewRouting,
   routes: Map<string, string[]>,
   key: string,
@@ -97,7 +98,7 @@ async function targetServer(
   return server;
 }
 
-export async function openPreview(ctx: UpdateContext, routing: PreviewRouting): Promise<PreviewOutcome> {
+export async function openPreview(ctx: EngineContext, routing: PreviewRouting): Promise<PreviewOutcome> {
   const { settings, driver, timeline } = ctx;
   const key = settings.previewKey;
   const routes = await routing.routes();
@@ -192,7 +193,7 @@ export async function openPreview(ctx: UpdateContext, routing: PreviewRouting): 
       };
 }
 
-export async function closePreview(ctx: UpdateContext, routing: PreviewRouting): Promise<PreviewOutcome> {
+export async function closePreview(ctx: EngineContext, routing: PreviewRouting): Promise<PreviewOutcome> {
   const key = ctx.settings.previewKey;
   const before = (await routing.routes()).get(key) ?? [];
   // The key's servers in every backend: the preview's, and a canary an interrupted run left in a backend of real traffic.

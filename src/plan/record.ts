@@ -4,9 +4,9 @@
  * weights must equal one step's weights in the record, which also proves the record belongs to this rollout.
  */
 import { z } from 'zod';
-import type { Change, Server } from '../lb/driver.js';
-import type { Plan, Stage } from '../plan/plan.js';
-import type { PoolRoles } from '../plan/pools.js';
+import type { Change, Server } from '../model/server.js';
+import type { Plan, Stage } from './plan.js';
+import type { PoolRoles } from './pools.js';
 import type { Settings } from '../settings.js';
 
 export const RECORD_TOOL = 'zero-downtime-deploy';

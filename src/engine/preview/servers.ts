@@ -1,7 +1,8 @@
 /** Reading and removing the servers a preview registered: shared by the preview itself and its canary. */
-import type { Driver, PreviewRouting, Server } from '../lb/driver.js';
-import { exactSelectors, waitDrained } from '../engine/gates.js';
-import type { UpdateContext } from '../engine/update.js';
+import type { Server } from '../../model/server.js';
+import type { Driver, PreviewRouting } from '../../lb/driver.js';
+import { exactSelectors, waitDrained } from '../gates.js';
+import type { EngineContext } from '../context.js';
 
 /** One server by id, as the load balancer reports it now. */
 export async function readServer(driver: Driver, id: string): Promise<Server> {
@@ -17,7 +18,7 @@ export function backendServers(driver: Driver, backend: string): Promise<Server[
 
 /** Out of traffic (weight 0), drained, into maint, then deleted; returns the ids removed. */
 export async function retire(
-  ctx: UpdateContext,
+  ctx: EngineContext,
   routing: PreviewRouting,
   servers: readonly Server[],
 ): Promise<string[]> {

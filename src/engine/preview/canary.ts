@@ -3,10 +3,11 @@
  * judged window by window like a canary deploy, pulled out at once when a window fails and at the end either way.
  * It is registered as its own server in that backend, so the preview route itself is never touched.
  */
-import type { PreviewRouting, Server } from '../lb/driver.js';
-import { waitLbHealthy, watchWindow } from '../engine/gates.js';
-import type { UpdateContext } from '../engine/update.js';
-import type { PreviewCanary } from '../settings.js';
+import type { Server } from '../../model/server.js';
+import type { PreviewRouting } from '../../lb/driver.js';
+import { waitLbHealthy, watchWindow } from '../gates.js';
+import type { EngineContext } from '../context.js';
+import type { PreviewCanary } from '../../settings.js';
 import { ownedBy } from './names.js';
 import { backendServers, readServer, retire } from './servers.js';
 
@@ -34,13 +35,13 @@ export function canaryWeight(percent: number, others: number): { weight: number;
 }
 
 /** Out of traffic and off the load balancer. */
-async function pullOut(ctx: UpdateContext, routing: PreviewRouting, canary: Server): Promise<void> {
+async function pullOut(ctx: EngineContext, routing: PreviewRouting, canary: Server): Promise<void> {
   await retire(ctx, routing, [canary]);
   ctx.timeline.note(`${canary.id}: canary pulled out of ${canary.backend}`);
 }
 
 export async function runPreviewCanary(
-  ctx: UpdateContext,
+  ctx: EngineContext,
   routing: PreviewRouting,
   preview: Server,
   spec: PreviewCanary,

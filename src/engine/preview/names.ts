@@ -2,7 +2,7 @@
  * Which preview servers belong to a key, and what a new one is called: `KEY:VERSION` in the preview backend.
  * Keys may hold letters, digits, '.', '_' and '-', never ':', so a key's servers are exactly those named `KEY:...`.
  */
-import type { Server } from '../lb/driver.js';
+import type { Server } from '../../model/server.js';
 
 /** Server names HAProxy accepts: the version is reduced to those characters and kept short. */
 function nameSafe(text: string): string {

@@ -1,0 +1,45 @@
+/** Wires a use case to GitHub and the step state: engine hooks, and failures that still report their deployment. */
+import * as core from '@actions/core';
+import type { Hooks } from '../engine/context.js';
+import { errorMessage, InputError } from '../model/errors.js';
+import { deploymentIdText, deploymentState, type Deployment } from '../report/deployment.js';
+import { ReportedFailure, type Outcome } from '../report/outputs.js';
+import { headline, writeSummary } from '../report/summary.js';
+import type { Settings } from '../settings.js';
+import { saveCheckpoint } from '../state.js';
+
+/** Stages become deployment statuses; checkpoints go to the step state for the post step. */
+export function engineHooks(settings: Settings, deployment: Deployment): Hooks {
+  const deploymentId = deploymentIdText(deployment);
+  return {
+    stage: (text) => deployment.status('in_progress', text),
+    checkpoint: (restore) =>
+      saveCheckpoint(
+        restore && { lb: settings.loadBalancer.display, options: settings.driverOptions, restore, deploymentId },
+      ),
+  };
+}
+
+/**
+ * Ends a use case's deployment in the state its outcome calls for and returns the outcome; a red outcome becomes a
+ * ReportedFailure, so main sets the outputs and fails the step with the outcome's message.
+ */
+export async function finish(deployment: Deployment, outcome: Outcome, message: string): Promise<Outcome> {
+  await deployment.status(deploymentState(outcome.result), message);
+  if (outcome.result === 'failed' || outcome.result === 'rolled-back') throw new ReportedFailure(message, outcome);
+  core.info(message);
+  return outcome;
+}
+
+/** Runs a use case that created a deployment: an unexpected error still marks it failed and fills the summary. */
+export async function reportingFailure(deployment: Deployment, run: () => Promise<Outcome>): Promise<Outcome> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof ReportedFailure) throw error;
+    const message = errorMessage(error);
+    await deployment.status('failure', message);
+    if (!(error instanceof InputError)) await writeSummary(headline('failed', message));
+    throw new ReportedFailure(message, { result: 'failed', weight: 0, deploymentId: deploymentIdText(deployment) });
+  }
+}

@@ -1,0 +1,48 @@
+/** promote: continue a rollout paused at an approval step, judged by its own recorded settings. */
+import * as core from '@actions/core';
+import { withEngine } from '../engine/context.js';
+import { runShift } from '../engine/shift.js';
+import type { Driver } from '../lb/driver.js';
+import { stableChanges } from '../plan/record.js';
+import { deploymentIdText } from '../report/deployment.js';
+import type { Outcome } from '../report/outputs.js';
+import { renderShift, writeSummary } from '../report/summary.js';
+import type { Settings } from '../settings.js';
+import { engineHooks, finish } from './github.js';
+import { describeRollout, findActive, mismatch, nothingTo, planOf, rolesOf } from './rollout.js';
+
+export async function promote(settings: Settings, driver: Driver, signal: AbortSignal): Promise<Outcome> {
+  const found = await findActive(settings, driver, 'promote');
+  if ('none' in found) return nothingTo(found.none);
+  const { record, rollout, position, servers } = found;
+  if (position.kind !== 'step') mismatch(found, 'promote');
+  const step = record.steps?.[position.index];
+  if (step?.pause !== 'approval') {
+    throw new Error(
+      `Refusing to promote the ${describeRollout(rollout)}: it is at step ${position.index + 1} (${step?.weight}%), which does not wait for approval; it is still running. Nothing was changed.`,
+    );
+  }
+  // The paused rollout's own settings judge the rest of it, whatever this job's inputs say.
+  const resumed: Settings = {
+    ...settings,
+    version: record.version,
+    ...(record.analysis ? { analysis: record.analysis } : {}),
+    ...(record.probe ? { probe: record.probe } : {}),
+  };
+  const roles = rolesOf(record, resumed, servers);
+  const deployment = rollout.deployment;
+  return withEngine(resumed, driver, signal, engineHooks(resumed, deployment), async (ctx) => {
+    core.info(`Promoting the ${describeRollout(rollout)} from step ${position.index + 2}`);
+    const outcome = await runShift(ctx, planOf(record), roles, {
+      fromStep: position.index + 1,
+      stable: stableChanges(record),
+    });
+    await writeSummary(renderShift(outcome, resumed, ctx.timeline.events));
+    const { result, livePool, weight } = outcome;
+    return finish(
+      deployment,
+      { result, livePool, weight, deploymentId: deploymentIdText(deployment) },
+      outcome.message,
+    );
+  });
+}

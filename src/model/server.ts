@@ -1,0 +1,40 @@
+/** The neutral model every layer speaks: servers as a load balancer sees them, and changes to them. */
+
+export type AdminState = 'ready' | 'drain' | 'maint';
+
+export interface Server {
+  /** `BACKEND/SERVER` */
+  readonly id: string;
+  readonly backend: string;
+  readonly name: string;
+  /** `HOST:PORT` as the load balancer sends traffic to it. */
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly admin: AdminState;
+  /** The load balancer's own health check: absent when the server has none. */
+  readonly check: { readonly passing: boolean; readonly settled: boolean; readonly status: string } | undefined;
+  /** Requests in flight on the server right now (0 where the load balancer cannot tell). */
+  readonly inFlight: number;
+}
+
+/** Cumulative counters; the engine judges deltas. */
+export interface Counters {
+  readonly requests: number;
+  /** HTTP 5xx answered by the server, plus responses and connections that failed at the load balancer. */
+  readonly failures: number;
+}
+
+export interface Change {
+  readonly server: string;
+  readonly weight?: number;
+  readonly admin?: AdminState;
+}
+
+/** A human-readable list of changes, e.g. `app/web1 weight 0 maint, app/web2 drain`. */
+export function describeChanges(changes: readonly Change[]): string {
+  return changes
+    .map((c) => `${c.server}${c.weight !== undefined ? ` weight ${c.weight}` : ''}${c.admin ? ` ${c.admin}` : ''}`)
+    .join(', ');
+}

@@ -1,0 +1,43 @@
+/**
+ * Every step-state key, in one place: the main step writes them, the post step (same bundle, a later process)
+ * reads them. Nothing else touches the runner's step state.
+ */
+import * as core from '@actions/core';
+import type { Change } from './model/server.js';
+
+/** What the post step needs to put traffic back after the main step stopped mid-rollout. */
+export interface Checkpoint {
+  /** The `load-balancer` URL as given. */
+  readonly lb: string;
+  /** The driver's own options, as its module parsed them from the inputs. */
+  readonly options: unknown;
+  /** What restores safe traffic; empty: leave everything as it is. */
+  readonly restore: readonly Change[];
+  /** The GitHub deployment to mark failed, if the run created one. */
+  readonly deploymentId?: string;
+}
+
+const KEYS = { post: 'isPost', checkpoint: 'rollout' } as const;
+
+/** True in the post step; the main step marks it for the post step to see. */
+export function isPost(): boolean {
+  return core.getState(KEYS.post) === 'true';
+}
+
+export function markPost(): void {
+  core.saveState(KEYS.post, 'true');
+}
+
+/** Saves what the post step must restore, or clears it (undefined: no rollout in flight). */
+export function saveCheckpoint(checkpoint: Checkpoint | undefined): void {
+  core.saveState(KEYS.checkpoint, checkpoint ? JSON.stringify(checkpoint) : '');
+}
+
+export function readCheckpoint(): Checkpoint | undefined {
+  const saved = core.getState(KEYS.checkpoint);
+  if (!saved) return undefined;
+  const parsed = JSON.parse(saved) as Partial<Checkpoint>;
+  if (typeof parsed.lb !== 'string' || !Array.isArray(parsed.restore))
+    throw new Error(`post: the saved checkpoint is not one this release wrote: ${saved.slice(0, 200)}`);
+  return parsed as Checkpoint;
+}
