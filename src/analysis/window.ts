@@ -1,5 +1,6 @@
 /** Judges one analysis window from counter deltas and probe results. Pure. */
 import type { AnalysisSettings } from '../settings.js';
+import { formatPercent } from '../model/format.js';
 
 export interface WindowData {
   /** Requests the new version served in the window (counter delta). */
@@ -19,10 +20,6 @@ export type Verdict =
   /** Keep watching: the window is not over, or it had too few requests to judge. */
   | { readonly kind: 'wait'; readonly summary: string };
 
-function pct(value: number): string {
-  return `${Math.round(value * 1000) / 10}%`;
-}
-
 export function errorRate(data: WindowData): number {
   const total = data.requests + data.probesPassed + data.probesFailed;
   return total === 0 ? 0 : (data.failures + data.probesFailed) / total;
@@ -33,7 +30,7 @@ export function describeWindow(data: WindowData): string {
   return (
     `${data.failures} of ${data.requests} requests failed` +
     (probes ? `, ${data.probesFailed} of ${probes} probes failed` : '') +
-    ` (${pct(errorRate(data))})`
+    ` (${formatPercent(100 * errorRate(data))})`
   );
 }
 
@@ -49,7 +46,7 @@ export function judgeWindow(
   unhealthyThreshold: number,
 ): Verdict {
   const rate = errorRate(data);
-  const limit = `max-error-rate ${pct(settings.maxErrorRate)}`;
+  const limit = `max-error-rate ${formatPercent(100 * settings.maxErrorRate)}`;
   if (data.probeFailStreak >= unhealthyThreshold) {
     return { kind: 'fail', summary: `${data.probeFailStreak} probes in a row failed; ${describeWindow(data)}` };
   }

@@ -60,167 +60,205 @@ export function checkRollingTargets(
 
 class BatchFailure extends Error {}
 
-export async function runRolling(ctx: EngineContext, plan: Plan, targets: readonly Server[]): Promise<RollingOutcome> {
-  const { settings, driver, timeline } = ctx;
-  const versions = new Map<string, ServerVersion>(targets.map((s) => [s.id, 'old']));
-  const inTraffic = new Map<string, boolean>(targets.map((s) => [s.id, s.admin === 'ready' && s.weight > 0]));
-  const batches: BatchReport[] = [];
-  const stages = plan.stages.filter((s) => s.kind === 'batch');
-  let failure: string | undefined;
-  const shareNow = () => {
-    const serving = targets.filter((s) => inTraffic.get(s.id));
-    const total = serving.reduce((n, s) => n + s.weight, 0);
-    return total
-      ? (100 * serving.filter((s) => versions.get(s.id) === 'new').reduce((n, s) => n + s.weight, 0)) / total
-      : 0;
-  };
-  const shares = [{ at: new Date(), share: 0 }];
+type BatchStage = Extract<Plan['stages'][number], { kind: 'batch' }>;
 
-  // The last state each server was set to, so a failure can say exactly what it left behind.
-  const lastSet = new Map<string, AdminState>();
-  const apply = async (servers: readonly Server[], admin: AdminState, why: string) => {
-    await driver.apply(servers.map((s) => ({ server: s.id, admin })));
-    servers.forEach((s) => lastSet.set(s.id, admin));
-    timeline.note(`${servers.map((s) => s.id).join(', ')}: state ${admin} (${why})`);
-  };
+/** One rolling deploy: what each server runs and whether it takes traffic, and the batches that move it on. */
+class Rolling {
+  private readonly versions: Map<string, ServerVersion>;
+  private readonly inTraffic: Map<string, boolean>;
+  /** The last state each server was set to, so a failure can say exactly what it left behind. */
+  private readonly lastSet = new Map<string, AdminState>();
+  private readonly batches: BatchReport[] = [];
+  private readonly shares: { at: Date; share: number }[] = [{ at: new Date(), share: 0 }];
 
-  for (const stage of stages) {
-    const batch = targets.filter((t) => stage.servers?.includes(t.id));
-    const started = new Date();
-    let window: WindowData | undefined;
-    let latencies: readonly number[] = [];
-    let verdict = '';
-    const outcome = await core.group(
-      `Batch ${stage.index}/${stages.length}: ${batch.map((s) => s.id).join(', ')}`,
-      async () => {
-        const failed = new Map<string, string>();
-        try {
-          await ctx.hooks.stage(`Batch ${stage.index}/${stages.length}: ${batch.map((s) => s.id).join(', ')}`);
-          // Until the deploy starts, putting the batch back as it was is safe.
-          ctx.hooks.checkpoint(batch.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
-          await apply(batch, 'drain', 'new requests stop, in-flight ones finish');
-          batch.forEach((s) => inTraffic.set(s.id, false));
-          const left = await waitDrained(
-            driver,
-            batch.map((s) => s.id),
-            settings.drainTimeoutMs,
-            ctx.signal,
-          );
-          if (left > 0)
-            timeline.note(
-              `drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`,
-            );
-          await apply(batch, 'maint', 'out of traffic for the deploy');
-          // From here a server's version is unknown until verified: stopped now, the batch stays out of traffic.
-          ctx.hooks.checkpoint([]);
-
-          const update = await updateServers(ctx, batch, (id, v) => versions.set(id, v), apply);
-          update.failed.forEach((why, id) => failed.set(id, why));
-          const ready = update.verified;
-          if (ready.length) {
-            ctx.hooks.checkpoint(ready.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
-            // Each server returns to the state and weight it had before the rollout (an operator's drain stays).
-            await driver.apply(ready.map((s) => ({ server: s.id, weight: s.weight, admin: s.admin })));
-            ready.forEach((s) => lastSet.set(s.id, s.admin));
-            timeline.note(
-              `${ready.map((s) => `${s.id} -> ${s.admin} weight ${s.weight}`).join(', ')} (verified, original state and weight restored)`,
-            );
-            ready.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
-          }
-          ctx.hooks.checkpoint(undefined);
-          if (failed.size) throw new BatchFailure([...failed].map(([id, why]) => `${id}: ${why}`).join('; '));
-          const watched = batch.filter((s) => inTraffic.get(s.id));
-          if (watched.length) {
-            const result = await watchWindow(driver, ctx.prober, { watched }, settings, ctx.signal);
-            window = result.data;
-            latencies = result.latencies;
-            verdict = result.verdict.summary;
-            timeline.note(`batch ${stage.index} window: ${result.verdict.kind}: ${verdict}`);
-            if (result.verdict.kind === 'fail') {
-              await apply(watched, 'maint', 'failed its analysis window');
-              watched.forEach((s) => {
-                inTraffic.set(s.id, false);
-                failed.set(s.id, `analysis window failed: ${verdict}`);
-              });
-              throw new BatchFailure(
-                `batch ${stage.index} (${watched.map((s) => s.id).join(', ')}) failed its analysis window: ${verdict}`,
-              );
-            }
-          } else {
-            verdict = 'no server of the batch takes traffic by its original state: nothing to watch';
-          }
-          return undefined;
-        } catch (error) {
-          if (ctx.signal.aborted) {
-            // Stopped by timeout or cancel: servers not yet changed go back as they were; unverified ones stay out.
-            const untouched = batch.filter((s) => versions.get(s.id) === 'old' && !failed.has(s.id));
-            if (untouched.length) {
-              await driver
-                .apply(untouched.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })))
-                .catch(() => undefined);
-              untouched.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
-              timeline.note(
-                `${untouched.map((s) => s.id).join(', ')}: not yet deployed, restored to its original state`,
-              );
-            }
-            throw error;
-          }
-          if (!(error instanceof BatchFailure)) {
-            // The load balancer or a command failed under us: say what each server of the batch was left in.
-            const left = batch.filter((s) => lastSet.has(s.id) && lastSet.get(s.id) !== s.admin);
-            const state = left.length
-              ? `Left on the load balancer: ${left.map((s) => `${s.id} in ${lastSet.get(s.id)}`).join(', ')}; once each answers its health check, restore it ${driver.manualSteps(left.map((s) => ({ server: s.id, admin: s.admin })))}.`
-              : 'No server was left changed.';
-            verdict = `could not finish batch ${stage.index}: ${(error as Error).message}. ${state}`;
-            return verdict;
-          }
-          const failedServers = batch.filter((srv) => failed.has(srv.id));
-          (await rollBack(settings, failedServers, timeline)).forEach((v, id) => versions.set(id, v));
-          verdict = error.message;
-          return error.message;
-        }
-      },
-    );
-    shares.push({ at: new Date(), share: shareNow() });
-    batches.push({
-      index: stage.index,
-      servers: batch.map((s) => s.id),
-      startedAt: started,
-      durationMs: Date.now() - started.getTime(),
-      verdict,
-      window,
-      latencies,
-      passed: outcome === undefined,
-    });
-    if (outcome !== undefined) {
-      failure = outcome;
-      break;
-    }
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly stages: readonly BatchStage[],
+    private readonly targets: readonly Server[],
+  ) {
+    this.versions = new Map(targets.map((s) => [s.id, 'old']));
+    this.inTraffic = new Map(targets.map((s) => [s.id, s.admin === 'ready' && s.weight > 0]));
   }
-  const servers = targets.map((s) => ({
-    id: s.id,
-    version: versions.get(s.id) ?? 'old',
-    inTraffic: inTraffic.get(s.id) ?? false,
-  }));
-  const weight = shareNow();
-  if (failure) {
-    const untouched = servers.filter((s) => s.version === 'old').map((s) => s.id);
+
+  async run(): Promise<RollingOutcome> {
+    let failure: string | undefined;
+    for (const stage of this.stages) {
+      const report = await this.runBatch(stage);
+      this.shares.push({ at: new Date(), share: this.shareNow() });
+      this.batches.push(report);
+      if (!report.passed) {
+        failure = report.verdict;
+        break;
+      }
+    }
+    const servers = this.targets.map((s) => ({
+      id: s.id,
+      version: this.versions.get(s.id) ?? 'old',
+      inTraffic: this.inTraffic.get(s.id) ?? false,
+    }));
+    const { shares, batches } = this;
+    const weight = this.shareNow();
+    if (failure) {
+      const untouched = servers.filter((s) => s.version === 'old').map((s) => s.id);
+      return {
+        result: 'failed',
+        message:
+          `Rolling deploy stopped: ${failure.replace(/\.+$/, '')}. ${untouched.length ? `Untouched, still on the old version: ${untouched.join(', ')}.` : ''}`.trim(),
+        weight,
+        shares,
+        batches,
+        servers,
+      };
+    }
     return {
-      result: 'failed',
-      message:
-        `Rolling deploy stopped: ${failure.replace(/\.+$/, '')}. ${untouched.length ? `Untouched, still on the old version: ${untouched.join(', ')}.` : ''}`.trim(),
+      result: 'succeeded',
+      message: `All ${this.targets.length} servers run version ${this.ctx.settings.version} and are back in traffic.`,
       weight,
       shares,
       batches,
       servers,
     };
   }
-  return {
-    result: 'succeeded',
-    message: `All ${targets.length} servers run version ${settings.version} and are back in traffic.`,
-    weight,
-    shares,
-    batches,
-    servers,
-  };
+
+  /** The new version's share of the targets' traffic, by weight, in percent. */
+  private shareNow(): number {
+    const serving = this.targets.filter((s) => this.inTraffic.get(s.id));
+    const total = serving.reduce((n, s) => n + s.weight, 0);
+    const onNew = serving.filter((s) => this.versions.get(s.id) === 'new').reduce((n, s) => n + s.weight, 0);
+    return total ? (100 * onNew) / total : 0;
+  }
+
+  private async setState(servers: readonly Server[], admin: AdminState, why: string): Promise<void> {
+    await this.ctx.driver.apply(servers.map((s) => ({ server: s.id, admin })));
+    servers.forEach((s) => this.lastSet.set(s.id, admin));
+    this.ctx.timeline.note(`${servers.map((s) => s.id).join(', ')}: state ${admin} (${why})`);
+  }
+
+  /** One batch from drain to its analysis window; its report says whether it passed and why not. */
+  private async runBatch(stage: BatchStage): Promise<BatchReport> {
+    const batch = this.targets.filter((t) => stage.servers?.includes(t.id));
+    const started = new Date();
+    const result: { window?: WindowData; latencies: readonly number[]; verdict: string } = {
+      latencies: [],
+      verdict: '',
+    };
+    const failure = await core.group(
+      `Batch ${stage.index}/${this.stages.length}: ${batch.map((s) => s.id).join(', ')}`,
+      () => this.batchSteps(stage, batch, result),
+    );
+    return {
+      index: stage.index,
+      servers: batch.map((s) => s.id),
+      startedAt: started,
+      durationMs: Date.now() - started.getTime(),
+      verdict: result.verdict,
+      window: result.window,
+      latencies: result.latencies,
+      passed: failure === undefined,
+    };
+  }
+
+  /** drain -> maint -> deploy and verify -> original state and weight -> analysis window; returns why it failed. */
+  private async batchSteps(
+    stage: BatchStage,
+    batch: readonly Server[],
+    result: { window?: WindowData; latencies: readonly number[]; verdict: string },
+  ): Promise<string | undefined> {
+    const { ctx, versions, inTraffic } = this;
+    const { settings, driver, timeline } = ctx;
+    const failed = new Map<string, string>();
+    try {
+      await ctx.hooks.stage(`Batch ${stage.index}/${this.stages.length}: ${batch.map((s) => s.id).join(', ')}`);
+      // Until the deploy starts, putting the batch back as it was is safe.
+      ctx.hooks.checkpoint(batch.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
+      await this.setState(batch, 'drain', 'new requests stop, in-flight ones finish');
+      batch.forEach((s) => inTraffic.set(s.id, false));
+      const left = await waitDrained(
+        driver,
+        batch.map((s) => s.id),
+        settings.drainTimeoutMs,
+        ctx.signal,
+      );
+      if (left > 0)
+        timeline.note(
+          `drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`,
+        );
+      await this.setState(batch, 'maint', 'out of traffic for the deploy');
+      // From here a server's version is unknown until verified: stopped now, the batch stays out of traffic.
+      ctx.hooks.checkpoint([]);
+
+      const update = await updateServers(
+        ctx,
+        batch,
+        (id, v) => versions.set(id, v),
+        (servers, admin, why) => this.setState(servers, admin, why),
+      );
+      update.failed.forEach((why, id) => failed.set(id, why));
+      const ready = update.verified;
+      if (ready.length) {
+        ctx.hooks.checkpoint(ready.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
+        // Each server returns to the state and weight it had before the rollout (an operator's drain stays).
+        await driver.apply(ready.map((s) => ({ server: s.id, weight: s.weight, admin: s.admin })));
+        ready.forEach((s) => this.lastSet.set(s.id, s.admin));
+        timeline.note(
+          `${ready.map((s) => `${s.id} -> ${s.admin} weight ${s.weight}`).join(', ')} (verified, original state and weight restored)`,
+        );
+        ready.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
+      }
+      ctx.hooks.checkpoint(undefined);
+      if (failed.size) throw new BatchFailure([...failed].map(([id, why]) => `${id}: ${why}`).join('; '));
+      const watched = batch.filter((s) => inTraffic.get(s.id));
+      if (!watched.length) {
+        result.verdict = 'no server of the batch takes traffic by its original state: nothing to watch';
+        return undefined;
+      }
+      const window = await watchWindow(driver, ctx.prober, { watched }, settings, ctx.signal);
+      result.window = window.data;
+      result.latencies = window.latencies;
+      result.verdict = window.verdict.summary;
+      timeline.note(`batch ${stage.index} window: ${window.verdict.kind}: ${result.verdict}`);
+      if (window.verdict.kind === 'fail') {
+        await this.setState(watched, 'maint', 'failed its analysis window');
+        watched.forEach((s) => {
+          inTraffic.set(s.id, false);
+          failed.set(s.id, `analysis window failed: ${result.verdict}`);
+        });
+        throw new BatchFailure(
+          `batch ${stage.index} (${watched.map((s) => s.id).join(', ')}) failed its analysis window: ${result.verdict}`,
+        );
+      }
+      return undefined;
+    } catch (error) {
+      if (ctx.signal.aborted) {
+        // Stopped by timeout or cancel: servers not yet changed go back as they were; unverified ones stay out.
+        const untouched = batch.filter((s) => versions.get(s.id) === 'old' && !failed.has(s.id));
+        if (untouched.length) {
+          await driver
+            .apply(untouched.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })))
+            .catch(() => undefined);
+          untouched.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
+          timeline.note(`${untouched.map((s) => s.id).join(', ')}: not yet deployed, restored to its original state`);
+        }
+        throw error;
+      }
+      if (!(error instanceof BatchFailure)) {
+        // The load balancer or a command failed under us: say what each server of the batch was left in.
+        const left = batch.filter((s) => this.lastSet.has(s.id) && this.lastSet.get(s.id) !== s.admin);
+        const state = left.length
+          ? `Left on the load balancer: ${left.map((s) => `${s.id} in ${this.lastSet.get(s.id)}`).join(', ')}; once each answers its health check, restore it ${driver.manualSteps(left.map((s) => ({ server: s.id, admin: s.admin })))}.`
+          : 'No server was left changed.';
+        result.verdict = `could not finish batch ${stage.index}: ${(error as Error).message}. ${state}`;
+        return result.verdict;
+      }
+      const failedServers = batch.filter((srv) => failed.has(srv.id));
+      (await rollBack(settings, failedServers, timeline)).forEach((v, id) => versions.set(id, v));
+      result.verdict = error.message;
+      return error.message;
+    }
+  }
+}
+
+export function runRolling(ctx: EngineContext, plan: Plan, targets: readonly Server[]): Promise<RollingOutcome> {
+  const stages = plan.stages.filter((s): s is BatchStage => s.kind === 'batch');
+  return new Rolling(ctx, stages, targets).run();
 }

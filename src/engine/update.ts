@@ -20,6 +20,31 @@ export interface UpdateResult {
   readonly failed: ReadonlyMap<string, string>;
 }
 
+/**
+ * The new version on one server out of traffic: deploy-command, then healthy-threshold direct probes in a row.
+ * Throws with why the server is not fit; `setVersion` follows what the server runs.
+ */
+export async function deployAndProbe(
+  ctx: EngineContext,
+  server: Server,
+  pool: string | undefined,
+  deadline: number,
+  setVersion: (id: string, version: ServerVersion) => void = () => undefined,
+): Promise<void> {
+  const { settings } = ctx;
+  if (settings.deployCommand) {
+    setVersion(server.id, 'unknown');
+    const result = await runCommand(settings.deployCommand, { server, pool, version: settings.version });
+    if (result.exitCode !== 0)
+      throw new Error(`deploy-command exited ${result.exitCode}${result.tail ? `: ${result.tail}` : ''}`);
+    ctx.timeline.note(`${server.id}: deploy-command done`);
+  }
+  setVersion(server.id, 'new');
+  if (!settings.probe.healthUrl) return;
+  await waitProbesPass(ctx.prober, probeUrl(settings.probe.healthUrl, server, pool), settings, deadline, ctx.signal);
+  ctx.timeline.note(`${server.id}: passed ${settings.probe.healthyThreshold} direct probes`);
+}
+
 export async function updateServers(
   ctx: EngineContext,
   servers: readonly Server[],
@@ -27,30 +52,12 @@ export async function updateServers(
   setState: (servers: readonly Server[], admin: AdminState, why: string) => Promise<void>,
   pool?: string,
 ): Promise<UpdateResult> {
-  const { settings } = ctx;
   const failed = new Map<string, string>();
-  const deadline = Date.now() + settings.startupTimeoutMs;
+  const deadline = Date.now() + ctx.settings.startupTimeoutMs;
   await Promise.all(
     servers.map(async (server) => {
-      if (settings.deployCommand) {
-        setVersion(server.id, 'unknown');
-        const result = await runCommand(settings.deployCommand, { server, pool, version: settings.version });
-        if (result.exitCode !== 0) {
-          failed.set(server.id, `deploy-command exited ${result.exitCode}${result.tail ? `: ${result.tail}` : ''}`);
-          return;
-        }
-      }
-      setVersion(server.id, 'new');
-      if (!settings.probe.healthUrl) return;
       try {
-        await waitProbesPass(
-          ctx.prober,
-          probeUrl(settings.probe.healthUrl, server, pool),
-          settings,
-          deadline,
-          ctx.signal,
-        );
-        ctx.timeline.note(`${server.id}: passed ${settings.probe.healthyThreshold} direct probes`);
+        await deployAndProbe(ctx, server, pool, deadline, setVersion);
       } catch (error) {
         if (ctx.signal.aborted) throw error;
         failed.set(server.id, (error as Error).message);

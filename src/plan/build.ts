@@ -5,7 +5,7 @@ import { formatDuration } from '../model/durations.js';
 import type { Plan, Stage, Wait } from './plan.js';
 import { assignPools, poolRoles, type PoolRoles } from './pools.js';
 import { splitWeights } from './weights.js';
-import type { Driver } from '../lb/driver.js';
+import type { Capabilities, Driver } from '../lb/driver.js';
 
 /** How often the engine reads counters during a window: a failing window is judged this soon. */
 export const COUNTER_POLL_MS = 1000;
@@ -70,7 +70,7 @@ function planShifts(
   settings: Settings,
   steps: readonly { weight: number; pause: Wait }[],
   roles: PoolRoles | undefined,
-  maxWeight: number,
+  capabilities: Capabilities,
 ): { stages: Stage[]; minDurationMs: number } {
   const windowMs = settings.analysis.intervalMs;
   const stages: Stage[] = [
@@ -88,14 +88,15 @@ function planShifts(
           // The idle pool holds weight 0, so its servers share its part equally.
           roles.idle.servers.map((s) => ({ id: s.id, base: 1 })),
           step.weight,
-          maxWeight,
+          capabilities.weights.max,
         )
       : undefined;
     const windows = windowsFor(step.pause, windowMs);
     stages.push({
       kind: 'shift',
       weight: step.weight,
-      achieved: split?.achieved,
+      // A load balancer that splits between pools itself gives the share exactly.
+      achieved: capabilities.nativeSplit && split ? step.weight : split?.achieved,
       weights: split?.weights,
       wait: step.pause,
       windows,
@@ -133,7 +134,7 @@ export function buildPlan(settings: Settings, lb: LbState, traits: LbTraits): Pl
     roles = found;
   }
   const steps = strategy.name === 'canary' ? strategy.steps : [{ weight: 100, pause: { kind: 'none' } as const }];
-  const { stages, minDurationMs } = planShifts(settings, steps, roles, traits.capabilities.weights.max);
+  const { stages, minDurationMs } = planShifts(settings, steps, roles, traits.capabilities);
   const first = stages.find((s): s is Extract<Stage, { kind: 'shift' }> => s.kind === 'shift');
   const notes = [...unreachableNote];
   if (!roles)

@@ -2,6 +2,7 @@
 import { formatDuration } from '../model/durations.js';
 import type { Plan, Stage, Wait } from '../plan/plan.js';
 import type { Settings } from '../settings.js';
+import { formatPercent } from '../model/format.js';
 
 function waitText(wait: Wait): string {
   switch (wait.kind) {
@@ -12,10 +13,6 @@ function waitText(wait: Wait): string {
     case 'approval':
       return 'approval (run ends paused; continue with action: promote)';
   }
-}
-
-function pct(value: number): string {
-  return `${Math.round(value * 10) / 10}%`;
 }
 
 function weightsText(weights: ReadonlyMap<string, number> | undefined): string {
@@ -33,8 +30,8 @@ function stageRow(stage: Stage, i: number, settings: Settings): string {
     case 'shift': {
       const share =
         stage.achieved === undefined || Math.abs(stage.achieved - stage.weight) < 0.05
-          ? pct(stage.weight)
-          : `${pct(stage.weight)} (weights give ${pct(stage.achieved)})`;
+          ? formatPercent(stage.weight)
+          : `${formatPercent(stage.weight)} (weights give ${formatPercent(stage.achieved)})`;
       return `| ${i} | shift traffic, wait ${waitText(stage.wait)} | ${weightsText(stage.weights)} | ${share} | ${stage.windows} window${stage.windows === 1 ? '' : 's'} of ${window} |`;
     }
   }
@@ -62,7 +59,7 @@ export function renderPlan(plan: Plan, settings: Settings): string {
       : settings.probe.healthUrl
         ? `- **A version whose probes fail** gets no traffic before the first shift; once shifted, ${settings.probe.unhealthyThreshold} failed probes in a row (${formatDuration(plan.probeDetectMs)}) roll it back.`
         : "- **No health-url:** the idle pool is checked by the load balancer's own health checks only, and judged by its counters once it takes traffic.",
-    `- **Largest share of traffic on the new version before its first verdict:** ${pct(plan.firstExposure)}` +
+    `- **Largest share of traffic on the new version before its first verdict:** ${formatPercent(plan.firstExposure)}` +
       (plan.strategy === 'rolling' ? ' (one batch).' : '.'),
     `- **Waits at least:** ${formatDuration(plan.minDurationMs)} of pauses and windows (timeout ${formatDuration(settings.timeoutMs)}).`,
   );

@@ -6,9 +6,8 @@
 import * as core from '@actions/core';
 import type { Server } from '../../model/server.js';
 import type { Driver, PreviewRouting } from '../../lb/driver.js';
-import { runCommand } from '../../exec.js';
-import { probeUrl } from '../../probes/http.js';
-import { waitLbHealthy, waitProbesPass } from '../gates.js';
+import { waitLbHealthy } from '../gates.js';
+import { deployAndProbe } from '../update.js';
 import type { EngineContext } from '../context.js';
 import { InputError } from '../../model/errors.js';
 import { chooseServer, ownedBy } from './names.js';
@@ -46,16 +45,7 @@ export async function previewRouting(driver: Driver): Promise<PreviewRouting> {
 async function verify(ctx: EngineContext, server: Server): Promise<void> {
   const { settings, driver, timeline } = ctx;
   const deadline = Date.now() + settings.startupTimeoutMs;
-  if (settings.deployCommand) {
-    const result = await runCommand(settings.deployCommand, { server, version: settings.version });
-    if (result.exitCode !== 0)
-      throw new Error(`deploy-command exited ${result.exitCode}${result.tail ? `: ${result.tail}` : ''}`);
-    timeline.note(`${server.id}: deploy-command done`);
-  }
-  if (settings.probe.healthUrl) {
-    await waitProbesPass(ctx.prober, probeUrl(settings.probe.healthUrl, server), settings, deadline, ctx.signal);
-    timeline.note(`${server.id}: passed ${settings.probe.healthyThreshold} direct probes`);
-  }
+  await deployAndProbe(ctx, server, undefined, deadline);
   if (server.admin === 'maint') {
     // Checks do not run in maint; in drain they do, and weight 0 keeps everyone else's traffic away regardless.
     await driver.apply([{ server: server.id, admin: 'drain' }]);

@@ -1,0 +1,40 @@
+/** The import-direction check: the real tree passes, and a deliberate back-import fails it. */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/action.js';
+// @ts-expect-error plain JS script without types
+import { checkLayers } from '../../scripts/check-layers.js';
+
+const check = checkLayers as (src: string) => string[];
+
+function tree(files: Record<string, string>): string {
+  const src = join(mkdtempSync(join(tmpdir(), 'zdd-layers-')), 'src');
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(src, path, '..'), { recursive: true });
+    writeFileSync(join(src, path), text);
+  }
+  return src;
+}
+
+describe('layers', () => {
+  it('every import under src/ points down', () => {
+    expect(check(join(ROOT, 'src'))).toEqual([]);
+  });
+
+  it('fails on a folder importing one above it, and names both', () => {
+    const src = tree({
+      'model/server.ts': "import type { Hooks } from '../engine/context.js';\nexport type X = Hooks;\n",
+      'engine/context.ts': "import type { Server } from '../model/server.js';\nexport type Hooks = Server;\n",
+    });
+    expect(check(src)).toEqual([
+      "model/server.ts imports engine/context.js: 'model' (layer 0) may not import 'engine' (layer 6) above it",
+    ]);
+  });
+
+  it('fails on a file in no layer', () => {
+    const src = tree({ 'misc/thing.ts': 'export const a = 1;\n' });
+    expect(check(src)[0]).toMatch(/misc\/thing.ts: in no layer/);
+  });
+});
