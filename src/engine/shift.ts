@@ -278,17 +278,21 @@ class Shift {
    */
   private async setWeights(changes: readonly Change[], share: number, why: string): Promise<void> {
     const { driver, timeline } = this.ctx;
+    const sent = new Date();
     if (driver.capabilities.nativeSplit && driver.split) {
       const { live, idle } = this.roles;
       await driver.split([
         { pool: live.name, servers: this.live.map((s) => s.id), percent: 100 - share },
         { pool: idle.name, servers: this.idle.map((s) => s.id), percent: share },
       ]);
-      timeline.note(`split ${live.name}=${formatPercent(100 - share)} ${idle.name}=${formatPercent(share)} (${why})`);
+      timeline.note(
+        `split ${live.name}=${formatPercent(100 - share)} ${idle.name}=${formatPercent(share)} (${why})`,
+        sent,
+      );
     } else {
       await driver.apply(changes);
       changes.forEach((c) => this.weights.set(c.server, c.weight ?? 0));
-      timeline.note(`weights ${changes.map((c) => `${c.server}=${c.weight}`).join(' ')} (${why})`);
+      timeline.note(`weights ${changes.map((c) => `${c.server}=${c.weight}`).join(' ')} (${why})`, sent);
     }
     this.share = share;
     this.shares.push({ at: new Date(), share });

@@ -101,7 +101,9 @@ export function timelineDetails(events: readonly Event[]): string[] {
     '',
     '<details><summary>Timeline</summary>',
     '',
-    ...events.map((e) => `- ${e.at.toISOString()} ${e.text.replace(/\n/g, ' ')}`),
+    ...events.map(
+      (e) => `- ${e.at.toISOString()} ${e.text.replace(/\n/g, ' ')}${e.sent ? ` — sent ${e.sent.toISOString()}` : ''}`,
+    ),
     '',
     '</details>',
   ];

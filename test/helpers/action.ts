@@ -97,10 +97,14 @@ export function errors(run: ActionRun): string[] {
 }
 
 /** The timeline the summary lists: [epoch ms, text] for each event. */
-export function summaryTimeline(run: ActionRun): [number, string][] {
-  return [...run.summary.matchAll(/^- (\d{4}-\d\d-\d\dT[\d:.]+Z) (.*)$/gm)].map((m) => [
+/** The summary's timeline: [noted at, text, call sent at (changes to the load balancer only)]. */
+export function summaryTimeline(run: ActionRun): [number, string, number | undefined][] {
+  const iso = '\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z';
+  const line = new RegExp(`^- (${iso}) (.*?)(?: — sent (${iso}))?$`, 'gm');
+  return [...run.summary.matchAll(line)].map((m) => [
     Date.parse(m[1] ?? ''),
     m[2] ?? '',
+    m[3] ? Date.parse(m[3]) : undefined,
   ]);
 }
 

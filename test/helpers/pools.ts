@@ -48,10 +48,10 @@ export function poolInputs(lab: PoolsLab, extra: Record<string, string>): Record
 }
 
 /** When the action's timeline says it set the weights for each share (the call had returned). */
-export function shifts(run: ActionRun): { at: number; share: string }[] {
+export function shifts(run: ActionRun): { at: number; sent: number; share: string }[] {
   return summaryTimeline(run)
     .filter(([, text]) => text.startsWith('weights '))
-    .map(([at, text]) => ({ at, share: /\(([^)]*)\)$/.exec(text)?.[1] ?? '' }));
+    .map(([at, text, sent]) => ({ at, sent: sent ?? at, share: /\(([^)]*)\)$/.exec(text)?.[1] ?? '' }));
 }
 
 export function weights(servers: Map<string, { weight: number }>): Record<string, number> {

@@ -155,8 +155,9 @@ describe('blue-green on HAProxy', () => {
 
     const [switch1] = shifts(first);
     const [switch2] = shifts(second);
+    // Between the first switch's return and the moment the second switch was sent, only v2 may answer.
     const stale1 = stats.requests.filter(
-      (r) => r.start > (switch1?.at ?? 0) && r.start < (switch2?.at ?? 0) && r.version !== 'v2',
+      (r) => r.start > (switch1?.at ?? 0) && r.start < (switch2?.sent ?? 0) && r.version !== 'v2',
     );
     const stale2 = stats.requests.filter((r) => r.start > (switch2?.at ?? 0) && r.version !== 'v3');
     const newFirst = stats.requests.filter((r) => r.version === 'v2').sort((a, b) => a.end - b.end)[0];
