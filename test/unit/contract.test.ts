@@ -72,10 +72,9 @@ describe('README examples', () => {
       const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
       const block = new RegExp(`<!-- example:${marker} -->\\n\`\`\`yaml\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
       expect(block).toBeDefined();
-      const fromReadme = parse((block ?? '').replaceAll('<owner>/zero-downtime-deploy@v1', './')) as Record<
-        string,
-        unknown
-      >;
+      const fromReadme = parse(
+        (block ?? '').replaceAll('zero-downtime-deploy/zero-downtime-deploy@v1', './'),
+      ) as Record<string, unknown>;
       const fromFile = parse(readFileSync(join(ROOT, '.github/workflows', file), 'utf8')) as Record<string, unknown>;
       for (const key of ['concurrency', 'permissions', 'jobs']) expect(fromReadme[key], key).toEqual(fromFile[key]);
     },
