@@ -308,9 +308,12 @@ function versus(canary: Tally, stable: Tally | undefined): string {
 }
 
 function chance(e: Evidence, who: string): string {
-  if (e.strength < 1.5)
-    return `no sign it is worse than ${who} (rollback when ${who} would show it 1 time in ${Math.round(e.threshold)})`;
-  return `${who} would show evidence this strong ${oneIn(e.strength)} (rollback at 1 time in ${Math.round(e.threshold)})`;
+  const rollback = `rollback at 1 time in ${Math.round(e.threshold)}`;
+  if (e.strength < 1.5) {
+    const what = e.paired.stable.requests > 0 ? 'worse than stable' : 'over the limit';
+    return `no sign it is ${what} (${rollback})`;
+  }
+  return `${who} would show evidence this strong ${oneIn(e.strength)} (${rollback})`;
 }
 
 function goodWho(e: Evidence): string {

@@ -318,7 +318,7 @@ describe('judge rules', () => {
     expect(pass?.kind).toBe('pass');
     if (pass) {
       expect(describeVerdict(pass)).toBe(
-        'Passed: this step new version 0.1% failed (1 of 1000), stable 0.2% (2 of 1000): 0.5x as often; within max-error-rate 1%; no sign it is worse than a version as good as stable (rollback when a version as good as stable would show it 1 time in 100).',
+        'Passed: this step new version 0.1% failed (1 of 1000), stable 0.2% (2 of 1000): 0.5x as often; within max-error-rate 1%; no sign it is worse than stable (rollback at 1 time in 100).',
       );
     }
   });
