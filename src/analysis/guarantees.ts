@@ -5,6 +5,7 @@
  * along the expected path (every poll seeing exactly its expected requests and failures) reaches the threshold. That
  * tracks the median of simulated rollouts (bench/judge.ts prints both side by side).
  */
+import type { CanaryStep } from '../settings.js';
 import { CEILING_MIN_REQUESTS, CEILING_SHARE } from './judge.js';
 import { addLimitPoll, addRatioPoll, emptyLimit, emptyRatio, logMeanExp } from './sequential.js';
 
@@ -83,6 +84,20 @@ function detect(input: GuaranteeInput, multiple: number): Detection {
     }
   }
   return { multiple, failure, medianMs: undefined, step: undefined, failedRequests: undefined, by: undefined };
+}
+
+/**
+ * The plan's steps as the judge sees them: a canary step lasts its pause (at least one analysis window; an approval
+ * step is counted as one window, the time before someone approves is unknown). Blue-green is one step at 100%.
+ */
+export function judgedSteps(
+  steps: readonly CanaryStep[],
+  analysisIntervalMs: number,
+): { readonly share: number; readonly durationMs: number }[] {
+  return steps.map((step) => ({
+    share: step.weight / 100,
+    durationMs: step.pause.kind === 'duration' ? Math.max(step.pause.ms, analysisIntervalMs) : analysisIntervalMs,
+  }));
 }
 
 export function guarantees(input: GuaranteeInput): Guarantees {

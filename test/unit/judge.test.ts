@@ -9,7 +9,7 @@ import {
   type Poll,
 } from '../../src/analysis/judge.js';
 import { addLimitPoll, addRatioPoll, limitAlternatives, RATIOS } from '../../src/analysis/sequential.js';
-import { guarantees } from '../../src/analysis/guarantees.js';
+import { describeGuarantees, guarantees, judgedSteps } from '../../src/analysis/guarantees.js';
 import { mulberry32 } from '../helpers/prng.js';
 import { DEFAULT_STEPS, quantile, simulateJudge, type Scenario, type SimStep } from '../helpers/judge-sim.js';
 
@@ -357,6 +357,28 @@ describe('guarantees for dry-run', () => {
     );
     expect(x5?.medianMs).toBeGreaterThan(sim / 2);
     expect(x5?.medianMs).toBeLessThan(sim * 2);
+  });
+
+  it('reads the plan from canary steps and says it in words', () => {
+    expect(
+      judgedSteps(
+        [
+          { weight: 10, pause: { kind: 'duration', ms: 60_000 } },
+          { weight: 50, pause: { kind: 'approval' } },
+          { weight: 100, pause: { kind: 'none' } },
+        ],
+        30_000,
+      ),
+    ).toEqual([
+      { share: 0.1, durationMs: 60_000 },
+      { share: 0.5, durationMs: 30_000 },
+      { share: 1, durationMs: 30_000 },
+    ]);
+    const lines = describeGuarantees(input);
+    expect(lines[0]).toContain('rolled back with probability at most 1%');
+    expect(lines.join('\n')).toMatch(
+      /failing 30x as often \(15%\): rolled back after about 1s \(step 1, ~\d+ failed requests\)/,
+    );
   });
 
   it('says when the plan ends before a regression is caught', () => {
