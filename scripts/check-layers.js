@@ -62,7 +62,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const problems = checkLayers(src);
   for (const p of problems) console.error(p);
   if (problems.length) {
-    console.error(`${problems.length} import(s) against the layers (see ARCHITECTURE.md); move the code down a layer or pass it in.`);
+    console.error(
+      `${problems.length} import(s) against the layers (see ARCHITECTURE.md); move the code down a layer or pass it in.`,
+    );
     process.exit(1);
   }
   console.log(`layers: every import under src/ points down (${LAYERS.length} layers)`);

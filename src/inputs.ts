@@ -48,6 +48,7 @@ const CORE_DEFAULTS = {
   'unhealthy-threshold': '2',
   'max-error-rate': '1%',
   'min-requests': '20',
+  'false-rollback-rate': '1%',
   'analysis-interval': '30s',
   'drain-timeout': '30s',
   'startup-timeout': '2m',
@@ -311,6 +312,11 @@ const schema = z.object({
   'unhealthy-threshold': integer(1, 100),
   'max-error-rate': parsed(percent),
   'min-requests': integer(0, 1_000_000),
+  'false-rollback-rate': parsed((t) => {
+    const p = percent(t);
+    if (typeof p !== 'number') return p;
+    return p <= 0 || p > 10 ? { error: `${p}% is not a false-rollback bound: give more than 0% and at most 10%` } : p;
+  }),
   'analysis-interval': duration(1000, '1s'),
   'drain-timeout': duration(0, '0s'),
   'startup-timeout': duration(1000, '1s'),
@@ -479,6 +485,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     analysis: {
       maxErrorRate: v['max-error-rate'] / 100,
       minRequests: v['min-requests'],
+      falseRollbackRate: v['false-rollback-rate'] / 100,
       intervalMs: v['analysis-interval'],
     },
     drainTimeoutMs: v['drain-timeout'],

@@ -54,6 +54,8 @@ export interface AnalysisSettings {
   readonly maxErrorRate: number;
   readonly minRequests: number;
   readonly intervalMs: number;
+  /** The judge's bound on the chance of rolling back a good version, 0..1 (alpha). */
+  readonly falseRollbackRate: number;
 }
 
 export interface Settings {

@@ -26,7 +26,14 @@ export async function promote(settings: Settings, driver: Driver, signal: AbortS
   const resumed: Settings = {
     ...settings,
     version: record.version,
-    ...(record.analysis ? { analysis: record.analysis } : {}),
+    ...(record.analysis
+      ? {
+          analysis: {
+            ...record.analysis,
+            falseRollbackRate: record.analysis.falseRollbackRate ?? settings.analysis.falseRollbackRate,
+          },
+        }
+      : {}),
     ...(record.probe ? { probe: record.probe } : {}),
   };
   const roles = rolesOf(record, resumed, servers);

@@ -33,7 +33,15 @@ export const recordSchema = z.object({
       }),
     )
     .optional(),
-  analysis: z.object({ maxErrorRate: z.number(), minRequests: z.number(), intervalMs: z.number() }).optional(),
+  analysis: z
+    .object({
+      maxErrorRate: z.number(),
+      minRequests: z.number(),
+      intervalMs: z.number(),
+      // Absent in records written before false-rollback-rate existed.
+      falseRollbackRate: z.number().optional(),
+    })
+    .optional(),
   probe: z
     .object({
       healthUrl: z.string(),

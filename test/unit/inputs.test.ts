@@ -42,7 +42,12 @@ describe('readInputs', () => {
       healthyThreshold: 2,
       unhealthyThreshold: 2,
     });
-    expect(settings.analysis).toEqual({ maxErrorRate: 0.01, minRequests: 20, intervalMs: 30_000 });
+    expect(settings.analysis).toEqual({
+      maxErrorRate: 0.01,
+      minRequests: 20,
+      intervalMs: 30_000,
+      falseRollbackRate: 0.01,
+    });
     expect(settings.dryRun).toBe(false);
   });
 

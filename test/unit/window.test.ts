@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { judgeWindow, type WindowData } from '../../src/analysis/window.js';
 
-const settings = { maxErrorRate: 0.01, minRequests: 20, intervalMs: 30_000 };
+const settings = { maxErrorRate: 0.01, minRequests: 20, intervalMs: 30_000, falseRollbackRate: 0.01 };
 const data = (over: Partial<WindowData>): WindowData => ({
   requests: 0,
   failures: 0,
