@@ -116,7 +116,7 @@ describe('canary on the fake driver', () => {
     );
     expect(outcome.result).toBe('rolled-back');
     expect(outcome.message).toMatch(
-      /^Rolled back at 9\.\d% on green: green \(new\): \d+ of \d+ requests failed \(50%\), over max-error-rate 1%; blue \(stable\) in the same window: 0 of \d+ requests failed.*All traffic is back on blue\.$/,
+      /^Rolled back at 9\.\d% on green: green \(new\): \d+ of \d+ requests failed \([\d.]+%\), over max-error-rate 1%; blue \(stable\) in the same window: 0 of \d+ requests failed.*All traffic is back on blue\.$/,
     );
     expect(outcome.livePool).toBe('blue');
     expect(outcome.weight).toBe(0);
