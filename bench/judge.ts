@@ -251,7 +251,7 @@ export function judgeSection(b: JudgeBench): string[] {
       'Requests arrive as Poisson processes split by the step weight, each fails independently, counters are polled every second. ' +
       'Settings: `max-error-rate: 1%`, `min-requests: 20`, `false-rollback-rate: 1%`, timeout 30m. ' +
       '"new" is the sequential judge (src/analysis/judge.ts); "old 30s" and "old 5s" are the fixed-threshold window judge ' +
-      '(`judgeWindow`, src/analysis/window.ts) with `analysis-interval` 30s and 5s, as the engine runs it today.',
+      "(`judgeWindow`, test/helpers/old-judge.ts, the engine's judge before this one) with `analysis-interval` 30s and 5s.",
     '',
     `### False rollbacks of healthy canaries (${t.runs.toLocaleString('en-US')} per judge)`,
     '',

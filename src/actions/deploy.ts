@@ -58,7 +58,7 @@ export async function deploy(settings: Settings, driver: Driver, signal: AbortSi
       const outcome = await runShift(ctx, plan, roles);
       await writeSummary(renderShift(outcome, settings, ctx.timeline.events));
       const result = { result: outcome.result, livePool: outcome.livePool, weight: outcome.weight, deploymentId };
-      return finish(deployment, result, outcome.message);
+      return finish(deployment, result, outcome.message, outcome.status);
     });
   });
 }

@@ -4,7 +4,9 @@ import type { Driver } from '../lb/driver.js';
 import { errorMessage, InputError } from '../model/errors.js';
 import { buildPlan, checkPlanFitsTimeout, type LbState } from '../plan/build.js';
 import type { Outcome } from '../report/outputs.js';
-import { markdownToLog, renderPlan } from '../report/plan.js';
+import { ASSUMED_TRAFFIC, markdownToLog, renderPlan, type Traffic } from '../report/plan.js';
+import type { Counters, Server } from '../model/server.js';
+import { sleep } from '../model/time.js';
 import { headline, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
 import { selectorsOf } from './read.js';
@@ -17,11 +19,44 @@ async function readState(driver: Driver, settings: Settings): Promise<LbState> {
   }
 }
 
+const SAMPLE_MS = 1000;
+
+/** Requests per second and failure share over the servers, from two counter reads a second apart. */
+async function measureTraffic(driver: Driver, servers: readonly Server[]): Promise<Traffic> {
+  const ids = servers.map((s) => s.id);
+  const sum = (counters: Map<string, Counters>) =>
+    ids.reduce(
+      (t, id) => ({
+        requests: t.requests + (counters.get(id)?.requests ?? 0),
+        failures: t.failures + (counters.get(id)?.failures ?? 0),
+      }),
+      { requests: 0, failures: 0 },
+    );
+  try {
+    const before = sum(await driver.counters(ids));
+    await sleep(SAMPLE_MS);
+    const after = sum(await driver.counters(ids));
+    const requests = after.requests - before.requests;
+    if (requests <= 0)
+      return { ...ASSUMED_TRAFFIC, source: `assumed: no traffic in ${SAMPLE_MS / 1000}s on the load balancer` };
+    return {
+      requestsPerSecond: Math.round((requests * 1000) / SAMPLE_MS),
+      // Never assume a perfect service: that would make any failure look infinitely worse.
+      failureShare: Math.max((after.failures - before.failures) / requests, 0.001),
+      source: `measured over ${SAMPLE_MS / 1000}s on the load balancer`,
+    };
+  } catch (error) {
+    return { ...ASSUMED_TRAFFIC, source: `assumed: counters not read (${errorMessage(error)})` };
+  }
+}
+
 export async function dryRun(settings: Settings, driver: Driver): Promise<Outcome> {
   // An absent load balancer still gets a plan.
-  const plan = buildPlan(settings, await readState(driver, settings), driver);
+  const state = await readState(driver, settings);
+  const plan = buildPlan(settings, state, driver);
   if ('error' in plan) throw new InputError([plan.error]);
-  const markdown = renderPlan(plan, settings);
+  const traffic = state.reachable && state.servers.length ? await measureTraffic(driver, state.servers) : undefined;
+  const markdown = renderPlan(plan, settings, traffic);
   await core.group('Plan (dry run: nothing is changed)', async () => core.info(markdownToLog(markdown)));
   const tooLong = checkPlanFitsTimeout(plan, settings);
   if (tooLong) core.warning(tooLong);

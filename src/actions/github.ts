@@ -21,11 +21,17 @@ export function engineHooks(settings: Settings, deployment: Deployment): Hooks {
 }
 
 /**
- * Ends a use case's deployment in the state its outcome calls for and returns the outcome; a red outcome becomes a
- * ReportedFailure, so main sets the outputs and fails the step with the outcome's message.
+ * Ends a use case's deployment in the state its outcome calls for (described by `status`, short, or the message) and
+ * returns the outcome; a red outcome becomes a ReportedFailure, so main sets the outputs and fails the step with the
+ * outcome's message.
  */
-export async function finish(deployment: Deployment, outcome: Outcome, message: string): Promise<Outcome> {
-  await deployment.status(deploymentState(outcome.result), message);
+export async function finish(
+  deployment: Deployment,
+  outcome: Outcome,
+  message: string,
+  status: string = message,
+): Promise<Outcome> {
+  await deployment.status(deploymentState(outcome.result), status);
   if (outcome.result === 'failed' || outcome.result === 'rolled-back') throw new ReportedFailure(message, outcome);
   core.info(message);
   return outcome;

@@ -92,7 +92,6 @@ export function planOf(record: RolloutRecord): Plan {
     strategy: record.strategy,
     stages,
     pools: record.pools && { live: record.pools.live, idle: record.pools.idle },
-    detectMs: 0,
     probeDetectMs: 0,
     firstExposure: 0,
     minDurationMs: 0,

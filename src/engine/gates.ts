@@ -1,8 +1,15 @@
 /** Waiting for conditions: drained, healthy by direct probes, healthy by the load balancer, and analysis windows. */
-import * as core from '@actions/core';
 import type { Counters, Server } from '../model/server.js';
 import type { Driver } from '../lb/driver.js';
-import { judgeWindow, type Verdict, type WindowData } from '../analysis/window.js';
+import type { Verdict, WindowData } from '../analysis/window.js';
+import {
+  createJudge,
+  describeVerdict,
+  judgeSettings,
+  observe,
+  type JudgeState,
+  type JudgeVerdict,
+} from '../analysis/judge.js';
 import { probeUrl, type Prober } from '../probes/http.js';
 import { parseSelector, type Selector } from '../model/selectors.js';
 import { COUNTER_POLL_MS } from '../plan/build.js';
@@ -75,18 +82,33 @@ export async function waitLbHealthy(
   }
 }
 
-function sum(counters: Map<string, Counters>, ids: readonly string[]): Counters {
+/** What each server served since the last read; a counter that went backwards (a reload) counts from zero. */
+function deltas(now: Map<string, Counters>, last: Map<string, Counters>, ids: readonly string[]): Counters {
   let requests = 0;
   let failures = 0;
   for (const id of ids) {
-    requests += counters.get(id)?.requests ?? 0;
-    failures += counters.get(id)?.failures ?? 0;
+    const n = now.get(id) ?? { requests: 0, failures: 0 };
+    const l = last.get(id) ?? { requests: 0, failures: 0 };
+    const reset = n.requests < l.requests || n.failures < l.failures;
+    requests += reset ? n.requests : n.requests - l.requests;
+    failures += reset ? n.failures : n.failures - l.failures;
   }
   return { requests, failures };
 }
 
+/** The one evidence process of a rollout: every window of every step feeds it (anytime-valid, see analysis/judge). */
+export interface JudgeRun {
+  state: JudgeState;
+}
+
+export function startJudge(settings: Settings): JudgeRun {
+  return { state: createJudge(judgeSettings(settings)) };
+}
+
 export interface WindowResult {
   readonly verdict: Verdict;
+  /** The judge's verdict behind it, for reports. */
+  readonly judged: JudgeVerdict;
   readonly data: WindowData;
   /** The stable servers' numbers over the same window, when asked for. */
   readonly stable: { readonly requests: number; readonly failures: number } | undefined;
@@ -97,16 +119,29 @@ export interface WindowResult {
 export interface WindowSubjects {
   /** The servers on the new version, judged. */
   readonly watched: readonly Server[];
-  /** The servers on the stable version, measured over the same window for comparison. */
+  /** The servers on the stable version, measured over the same polls for comparison. */
   readonly stable?: readonly Server[];
   /** The pool name for {pool} in health-url. */
   readonly pool?: string;
 }
 
+/** Which step of the rollout a window belongs to, and when that step's duration is over. */
+export interface WindowStep {
+  readonly index: number;
+  readonly endsAt: number;
+}
+
+function toVerdict(judged: JudgeVerdict): Verdict {
+  const summary = describeVerdict(judged);
+  return judged.kind === 'wait' ? { kind: 'wait', summary } : { kind: judged.kind, summary };
+}
+
 /**
- * Watches one analysis window: counter deltas polled every second (new and stable servers in one round trip),
- * health-url probes of each new server and check-url probes through the load balancer, when set. Fails as soon
- * as the numbers say so; extends while fewer than min-requests were served.
+ * Watches one analysis window: counters polled every COUNTER_POLL_MS (new and stable servers in one round trip),
+ * health-url probes of each new server and check-url probes through the load balancer, when set, every poll fed to
+ * the rollout's judge. Returns at once when the judge fails the version or passes the step, else when the window is
+ * over (the verdict then says why the step goes on: it is still running, too little traffic, over the limit but
+ * not proven, or a downstream outage).
  */
 export async function watchWindow(
   driver: Driver,
@@ -114,17 +149,18 @@ export async function watchWindow(
   subjects: WindowSubjects,
   settings: Settings,
   signal: AbortSignal,
+  judge: JudgeRun,
+  step: WindowStep,
 ): Promise<WindowResult> {
   const ids = subjects.watched.map((s) => s.id);
   const stableIds = (subjects.stable ?? []).map((s) => s.id);
-  const first = await driver.counters([...ids, ...stableIds]);
-  const start = sum(first, ids);
-  const stableStart = sum(first, stableIds);
+  let last = await driver.counters([...ids, ...stableIds]);
   const started = Date.now();
+  const total = { requests: 0, failures: 0 };
+  const stableTotal = { requests: 0, failures: 0 };
   let probesPassed = 0;
   let probesFailed = 0;
   const latencies: number[] = [];
-  let extendedNoted = false;
   const streaks = new Map<string, number>();
   let nextProbe = started;
   const urls: [string, string][] = subjects.watched.map((s) => [
@@ -134,46 +170,56 @@ export async function watchWindow(
   if (settings.probe.checkUrl) urls.push(['check-url', settings.probe.checkUrl]);
   const probed = urls.filter(([, url]) => url !== '');
   for (;;) {
+    const probes = { passed: 0, failed: 0, failStreak: 0 };
     if (probed.length && Date.now() >= nextProbe) {
       nextProbe = Date.now() + settings.probe.intervalMs;
       const results = await Promise.all(probed.map(([, url]) => prober.probe(url)));
       results.forEach((r, i) => {
         const id = probed[i]?.[0] ?? '';
         latencies.push(r.latencyMs);
-        if (r.ok) probesPassed++;
-        else probesFailed++;
+        if (r.ok) probes.passed++;
+        else probes.failed++;
         streaks.set(id, r.ok ? 0 : (streaks.get(id) ?? 0) + 1);
       });
+      probesPassed += probes.passed;
+      probesFailed += probes.failed;
     }
-    const counters = await driver.counters([...ids, ...stableIds]);
-    const now = sum(counters, ids);
-    const stableNow = sum(counters, stableIds);
-    const data: WindowData = {
-      requests: now.requests - start.requests,
-      failures: now.failures - start.failures,
-      probesPassed,
-      probesFailed,
-      probeFailStreak: Math.max(0, ...streaks.values()),
-      elapsedMs: Date.now() - started,
-    };
-    const verdict = judgeWindow(
-      data,
-      settings.analysis,
-      settings.analysis.intervalMs,
-      settings.probe.unhealthyThreshold,
-    );
-    if (verdict.kind === 'wait' && data.elapsedMs >= settings.analysis.intervalMs && !extendedNoted) {
-      // Say once per window why it goes on: too little traffic to judge is not a pass.
-      extendedNoted = true;
-      core.info(
-        `${verdict.summary} (min-requests ${settings.analysis.minRequests}); waiting for more traffic, up to timeout`,
-      );
+    probes.failStreak = Math.max(0, ...streaks.values());
+    const now = await driver.counters([...ids, ...stableIds]);
+    const canary = deltas(now, last, ids);
+    const stable = stableIds.length ? deltas(now, last, stableIds) : undefined;
+    last = now;
+    total.requests += canary.requests;
+    total.failures += canary.failures;
+    if (stable) {
+      stableTotal.requests += stable.requests;
+      stableTotal.failures += stable.failures;
     }
-    if (verdict.kind !== 'wait') {
-      const stable = stableIds.length
-        ? { requests: stableNow.requests - stableStart.requests, failures: stableNow.failures - stableStart.failures }
-        : undefined;
-      return { verdict, data, stable, latencies };
+    const observed = observe(judge.state, {
+      step: step.index,
+      stepEnded: Date.now() >= step.endsAt,
+      canary,
+      stable,
+      probes,
+    });
+    judge.state = observed.state;
+    const judged = observed.verdict;
+    const elapsedMs = Date.now() - started;
+    if (judged.kind !== 'wait' || elapsedMs >= settings.analysis.intervalMs) {
+      const data: WindowData = {
+        ...total,
+        probesPassed,
+        probesFailed,
+        probeFailStreak: probes.failStreak,
+        elapsedMs,
+      };
+      return {
+        verdict: toVerdict(judged),
+        judged,
+        data,
+        stable: stableIds.length ? stableTotal : undefined,
+        latencies,
+      };
     }
     await sleep(COUNTER_POLL_MS, signal);
   }

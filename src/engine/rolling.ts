@@ -10,7 +10,7 @@ import type { Advice } from '../lb/driver.js';
 import { formatDuration } from '../model/durations.js';
 import type { Settings } from '../settings.js';
 import type { WindowData } from '../analysis/window.js';
-import { waitDrained, watchWindow } from './gates.js';
+import { startJudge, waitDrained, watchWindow, type JudgeRun } from './gates.js';
 import { rollBack, updateServers, type ServerVersion } from './update.js';
 import type { EngineContext } from './context.js';
 
@@ -60,6 +60,19 @@ export function checkRollingTargets(
 
 class BatchFailure extends Error {}
 
+/** Two windows' numbers as one (a batch watched for longer than one window). */
+function addWindows(a: WindowData | undefined, b: WindowData): WindowData {
+  if (!a) return b;
+  return {
+    requests: a.requests + b.requests,
+    failures: a.failures + b.failures,
+    probesPassed: a.probesPassed + b.probesPassed,
+    probesFailed: a.probesFailed + b.probesFailed,
+    probeFailStreak: b.probeFailStreak,
+    elapsedMs: a.elapsedMs + b.elapsedMs,
+  };
+}
+
 type BatchStage = Extract<Plan['stages'][number], { kind: 'batch' }>;
 
 /** One rolling deploy: what each server runs and whether it takes traffic, and the batches that move it on. */
@@ -70,6 +83,8 @@ class Rolling {
   private readonly lastSet = new Map<string, AdminState>();
   private readonly batches: BatchReport[] = [];
   private readonly shares: { at: Date; share: number }[] = [{ at: new Date(), share: 0 }];
+  /** One evidence process for the whole rollout, fed by every batch's windows. */
+  private readonly judge: JudgeRun;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -78,6 +93,7 @@ class Rolling {
   ) {
     this.versions = new Map(targets.map((s) => [s.id, 'old']));
     this.inTraffic = new Map(targets.map((s) => [s.id, s.admin === 'ready' && s.weight > 0]));
+    this.judge = startJudge(ctx.settings);
   }
 
   async run(): Promise<RollingOutcome> {
@@ -168,6 +184,8 @@ class Rolling {
     const { settings, driver, timeline } = ctx;
     const failed = new Map<string, string>();
     try {
+      // Cancelled or timed out: no further batch leaves traffic.
+      ctx.signal.throwIfAborted();
       await ctx.hooks.stage(`Batch ${stage.index}/${this.stages.length}: ${batch.map((s) => s.id).join(', ')}`);
       // Until the deploy starts, putting the batch back as it was is safe.
       ctx.hooks.checkpoint(batch.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
@@ -212,11 +230,17 @@ class Rolling {
         result.verdict = 'no server of the batch takes traffic by its original state: nothing to watch';
         return undefined;
       }
-      const window = await watchWindow(driver, ctx.prober, { watched }, settings, ctx.signal);
-      result.window = window.data;
-      result.latencies = window.latencies;
-      result.verdict = window.verdict.summary;
-      timeline.note(`batch ${stage.index} window: ${window.verdict.kind}: ${result.verdict}`);
+      // The new servers against the targets still on the old version and in traffic (none: judged alone).
+      const stable = this.targets.filter((s) => inTraffic.get(s.id) && versions.get(s.id) === 'old');
+      const step = { index: stage.index, endsAt: Date.now() + settings.analysis.intervalMs };
+      let window;
+      do {
+        window = await watchWindow(driver, ctx.prober, { watched, stable }, settings, ctx.signal, this.judge, step);
+        result.window = addWindows(result.window, window.data);
+        result.latencies = [...result.latencies, ...window.latencies];
+        result.verdict = window.verdict.summary;
+        timeline.note(`batch ${stage.index} window: ${window.verdict.kind}: ${result.verdict}`);
+      } while (window.verdict.kind === 'wait');
       if (window.verdict.kind === 'fail') {
         await this.setState(watched, 'maint', 'failed its analysis window');
         watched.forEach((s) => {

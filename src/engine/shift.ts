@@ -7,10 +7,12 @@ import * as core from '@actions/core';
 import type { AdminState, Change, Counters, Server } from '../model/server.js';
 import { formatPercent } from '../model/format.js';
 import { errorMessage } from '../model/errors.js';
-import { describeWindow, type WindowData } from '../analysis/window.js';
+import { sleep } from '../model/time.js';
+import type { WindowData } from '../analysis/window.js';
+import { describeVerdict, type JudgeVerdict } from '../analysis/judge.js';
 import type { Plan, Stage } from '../plan/plan.js';
 import type { PoolRoles } from '../plan/pools.js';
-import { watchWindow } from './gates.js';
+import { startJudge, watchWindow, type JudgeRun } from './gates.js';
 import { rollBack, updateServers, type ServerVersion } from './update.js';
 import type { EngineContext } from './context.js';
 
@@ -32,6 +34,8 @@ export interface StepReport {
 export interface ShiftOutcome {
   readonly result: 'succeeded' | 'rolled-back' | 'failed' | 'paused';
   readonly message: string;
+  /** The message in at most about 140 characters, for a deployment status, where it differs. */
+  readonly status?: string;
   readonly livePool: string;
   /** The new version's share of traffic at the end, in percent. */
   readonly weight: number;
@@ -57,6 +61,10 @@ export interface ShiftOptions {
   readonly stable?: readonly Change[];
 }
 
+/** Putting traffic back is tried this often, this far apart (times the attempt), before the run gives up. */
+const RESTORE_ATTEMPTS = 3;
+const RESTORE_RETRY_MS = 250;
+
 function totals(counters: Map<string, Counters>, servers: readonly Server[]): number {
   return servers.reduce((sum, s) => sum + (counters.get(s.id)?.requests ?? 0), 0);
 }
@@ -76,6 +84,9 @@ class Shift {
   private share: number;
   /** Counters when traffic started to move, for the new version's share of all requests. */
   private before: Map<string, Counters> | undefined;
+  /** One evidence process for the whole rollout, fed by every window of every step. */
+  private readonly judge: JudgeRun;
+  private lastVerdict: JudgeVerdict | undefined;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -95,6 +106,7 @@ class Shift {
     ];
     this.stages = plan.stages.filter((s): s is ShiftStage => s.kind === 'shift');
     this.share = resuming ? (this.stages[options.fromStep - 1]?.achieved ?? 0) : 0;
+    this.judge = startJudge(ctx.settings);
   }
 
   async run(): Promise<ShiftOutcome> {
@@ -118,15 +130,26 @@ class Shift {
     try {
       for (const [i, stage] of this.stages.entries()) {
         if (i < this.options.fromStep) continue;
+        // Cancelled or timed out: no step moves traffic forward any more.
+        this.ctx.signal.throwIfAborted();
         const failure = await this.runStep(i, stage);
         if (failure !== undefined) {
           const at = this.share;
-          await this.restoreStable(`rollback: all traffic back on ${liveName}`);
-          return this.outcome(
+          const left = await this.tryRestoreStable(`rollback: all traffic back on ${liveName}`);
+          if (left) {
+            return this.outcome(
+              'failed',
+              `Rolling back at ${formatPercent(at)} on ${idleName} (${failure}) failed: ${left}`,
+              liveName,
+            );
+          }
+          const outcome = await this.outcome(
             'rolled-back',
             `Rolled back at ${formatPercent(at)} on ${idleName}: ${failure}. All traffic is back on ${liveName}.`,
             liveName,
           );
+          const verdict = this.lastVerdict ? describeVerdict(this.lastVerdict, { short: true }) : failure;
+          return { ...outcome, status: `Rolled back at ${formatPercent(at)} on ${idleName}: ${verdict}` };
         }
         if (stage.wait.kind === 'approval') {
           // A paused rollout is left as it is: nothing for the post step to restore.
@@ -199,24 +222,29 @@ class Shift {
         `${formatPercent(achieved)} on ${roles.idle.name}`,
       );
       const pauseMs = stage.wait.kind === 'duration' ? stage.wait.ms : 0;
-      while (windows.length < stage.windows || Date.now() - started.getTime() < pauseMs) {
+      const endsAt = started.getTime() + Math.max(pauseMs, ctx.settings.analysis.intervalMs);
+      for (;;) {
         const subjects = {
           watched: this.idle,
           stable: this.share < 100 ? this.live : undefined,
           pool: roles.idle.name,
         };
-        const result = await watchWindow(ctx.driver, ctx.prober, subjects, ctx.settings, ctx.signal);
-        const comparison = result.stable
-          ? `; ${roles.live.name} (stable) in the same window: ${describeWindow({ ...result.stable, probesPassed: 0, probesFailed: 0, probeFailStreak: 0, elapsedMs: 0 })}`
-          : '';
-        const verdict = `${roles.idle.name} (new): ${result.verdict.summary}${comparison}`;
+        const result = await watchWindow(ctx.driver, ctx.prober, subjects, ctx.settings, ctx.signal, this.judge, {
+          index: i,
+          endsAt,
+        });
+        const verdict = `${roles.idle.name} (new) against ${roles.live.name} (stable): ${result.verdict.summary}`;
+        this.lastVerdict = result.judged;
         windows.push({ data: result.data, stable: result.stable, latencies: result.latencies, verdict });
         ctx.timeline.note(
           `window ${windows.length} at ${formatPercent(this.share)}: ${result.verdict.kind}: ${verdict}`,
         );
         if (result.verdict.kind === 'fail') return verdict;
+        if (result.verdict.kind === 'pass') return undefined;
+        // Held past its duration (too little traffic, over the limit, an outage of both): the deployment says why.
+        if (result.judged.kind === 'wait' && result.judged.reason !== 'running')
+          await ctx.hooks.stage(`${title}: ${describeVerdict(result.judged, { short: true })}`);
       }
-      return undefined;
     });
     this.steps.push({
       index: i + 1,
@@ -236,9 +264,37 @@ class Shift {
     this.ctx.hooks.checkpoint(undefined);
   }
 
+  /**
+   * restoreStable, tried again on a refusal or a lost connection (whatever the cancel signal says: putting traffic
+   * back is always allowed). Returns undefined once it took, else what was left and how to restore it by hand; the
+   * checkpoint then still holds the stable weights, so the post step tries again.
+   */
+  private async tryRestoreStable(why: string): Promise<string | undefined> {
+    let last: unknown;
+    for (let attempt = 0; attempt < RESTORE_ATTEMPTS; attempt++) {
+      if (attempt > 0) await sleep(RESTORE_RETRY_MS * attempt);
+      try {
+        await this.restoreStable(why);
+        return undefined;
+      } catch (error) {
+        last = error;
+      }
+    }
+    const left = [...this.weights].map(([id, w]) => `${id}=${w}`).join(' ');
+    return (
+      `moving traffic back failed ${RESTORE_ATTEMPTS} times (${errorMessage(last)}), so traffic is left split: ${left}. ` +
+      `Restore it ${this.ctx.driver.manualSteps(this.stable)}`
+    );
+  }
+
   /** Cancelled, timed out, or the load balancer failed under us: put traffic back on the stable pool if we can. */
-  private async stopped(why: string): Promise<ShiftOutcome> {
+  private async stopped(reason: string): Promise<ShiftOutcome> {
     const liveName = this.roles.live.name;
+    const held = this.lastVerdict?.kind === 'wait' && this.lastVerdict.reason !== 'running';
+    // Stopped while the judge held the step (an outage on both pools, too little traffic): say what it saw.
+    const full =
+      held && this.lastVerdict ? `${reason}; the step was held: ${describeVerdict(this.lastVerdict)}` : reason;
+    const why = full.replace(/\.+$/, '');
     if (this.share === 0) {
       this.ctx.hooks.checkpoint(undefined);
       return this.outcome(
@@ -247,24 +303,21 @@ class Shift {
         liveName,
       );
     }
-    try {
-      await this.restoreStable(`stopped: all traffic back on ${liveName}`);
-      return this.outcome(
-        'failed',
-        `Stopped at step ${this.steps.length + 1}: ${why}. All traffic was moved back to ${liveName}.`,
-        liveName,
-      );
-    } catch (restoreError) {
-      // The checkpoint still holds the stable weights: the post step tries again.
-      const left = [...this.weights].map(([id, w]) => `${id}=${w}`).join(' ');
+    const at = this.share;
+    const left = await this.tryRestoreStable(`stopped: all traffic back on ${liveName}`);
+    if (left) {
       this.before = undefined;
       return this.outcome(
         'failed',
-        `Stopped at ${formatPercent(this.share)} on ${this.roles.idle.name}: ${why}. Moving traffic back also failed (${errorMessage(restoreError)}), so traffic is left split: ${left}. ` +
-          `Restore it ${this.ctx.driver.manualSteps(this.stable)}`,
+        `Stopped at ${formatPercent(at)} on ${this.roles.idle.name}: ${why}. ${left[0]?.toUpperCase()}${left.slice(1)}`,
         liveName,
       );
     }
+    return this.outcome(
+      'failed',
+      `Stopped at step ${this.steps.length + 1}: ${why}. All traffic was moved back to ${liveName}.`,
+      liveName,
+    );
   }
 
   private async setState(servers: readonly Server[], admin: AdminState, why: string): Promise<void> {

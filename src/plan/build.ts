@@ -7,8 +7,8 @@ import { assignPools, poolRoles, type PoolRoles } from './pools.js';
 import { splitWeights } from './weights.js';
 import type { Capabilities, Driver } from '../lb/driver.js';
 
-/** How often the engine reads counters during a window: a failing window is judged this soon. */
-export const COUNTER_POLL_MS = 1000;
+/** How often the engine reads counters while it judges: often enough to catch an obvious failure in a few requests. */
+export const COUNTER_POLL_MS = 250;
 
 export type LbState =
   | { readonly reachable: true; readonly servers: readonly Server[] }
@@ -54,7 +54,6 @@ function planRolling(
     strategy: 'rolling',
     stages,
     pools: undefined,
-    detectMs: window + COUNTER_POLL_MS,
     probeDetectMs: settings.startupTimeoutMs,
     firstExposure: exposure,
     minDurationMs: stages.length * perBatchWait,
@@ -145,7 +144,6 @@ export function buildPlan(settings: Settings, lb: LbState, traits: LbTraits): Pl
     strategy: strategy.name,
     stages,
     pools: roles ? { live: roles.live.name, idle: roles.idle.name } : undefined,
-    detectMs: settings.analysis.intervalMs + COUNTER_POLL_MS,
     probeDetectMs: probeDetectMs(settings),
     firstExposure: first?.achieved ?? first?.weight ?? 0,
     minDurationMs,

@@ -30,8 +30,6 @@ export interface Plan {
   readonly stages: readonly Stage[];
   /** Pools: which is live (stable) and which gets the new version. */
   readonly pools: { readonly live: string; readonly idle: string } | undefined;
-  /** Worst case from a version's first failed response to the verdict that rolls it back (counters + windows). */
-  readonly detectMs: number;
   /** Worst case for a version whose health endpoint fails (direct probes). */
   readonly probeDetectMs: number;
   /** The largest share of traffic the new version has before its first verdict, in percent. */

@@ -3,6 +3,15 @@ import { formatDuration } from '../model/durations.js';
 import type { Plan, Stage, Wait } from '../plan/plan.js';
 import type { Settings } from '../settings.js';
 import { formatPercent } from '../model/format.js';
+import { describeGuarantees } from '../analysis/guarantees.js';
+import { COUNTER_POLL_MS } from '../plan/build.js';
+
+/** Used where the load balancer's traffic was not measured (the plan a deploy prints before it starts). */
+export const ASSUMED_TRAFFIC: Traffic = {
+  requestsPerSecond: 100,
+  failureShare: 0.005,
+  source: 'assumed, not measured',
+};
 
 function waitText(wait: Wait): string {
   switch (wait.kind) {
@@ -37,7 +46,47 @@ function stageRow(stage: Stage, i: number, settings: Settings): string {
   }
 }
 
-export function renderPlan(plan: Plan, settings: Settings): string {
+/** Requests per second through the new and stable servers and their failure share, measured or assumed. */
+export interface Traffic {
+  readonly requestsPerSecond: number;
+  readonly failureShare: number;
+  /** How the figures were found, e.g. 'measured over 1s on the load balancer' or 'assumed'. */
+  readonly source: string;
+}
+
+/** What the plan's steps look like to the judge: the new version's share (0..1) and how long each step lasts. */
+function judgedSteps(plan: Plan, settings: Settings): { share: number; durationMs: number }[] {
+  const windowMs = settings.analysis.intervalMs;
+  const batches = plan.stages.filter((s) => s.kind === 'batch');
+  const targets = batches.reduce((n, s) => n + s.size, 0);
+  return plan.stages.flatMap((stage) => {
+    if (stage.kind === 'batch') return [{ share: targets ? stage.size / targets : 1, durationMs: windowMs }];
+    if (stage.kind !== 'shift') return [];
+    const pauseMs = stage.wait.kind === 'duration' ? stage.wait.ms : 0;
+    return [{ share: (stage.achieved ?? stage.weight) / 100, durationMs: Math.max(pauseMs, windowMs) }];
+  });
+}
+
+/** The judge's promises for this plan: the false-rollback bound and how fast 2x, 5x and 30x regressions are caught. */
+function judgeLines(plan: Plan, settings: Settings, traffic: Traffic): string[] {
+  const input = {
+    falseRollbackRate: settings.analysis.falseRollbackRate,
+    maxErrorRate: settings.analysis.maxErrorRate,
+    steps: judgedSteps(plan, settings),
+    requestsPerSecond: traffic.requestsPerSecond,
+    baselineFailure: traffic.failureShare,
+    pollMs: COUNTER_POLL_MS,
+  };
+  const [bound, assumption, ...detections] = describeGuarantees(input);
+  return [
+    `- **False rollbacks:** ${bound}`,
+    `- **Time to catch a worse version** (${traffic.source}): ${assumption}`,
+    ...detections.map((d) => `  ${d}`),
+    `- **A step passes** only after its duration, with at least min-requests ${settings.analysis.minRequests} served and its failure share within max-error-rate; fewer requests hold it (up to timeout).`,
+  ];
+}
+
+export function renderPlan(plan: Plan, settings: Settings, traffic: Traffic = ASSUMED_TRAFFIC): string {
   const lines: string[] = [];
   lines.push(
     `### Plan: ${plan.strategy} of version \`${settings.version}\` through \`${settings.loadBalancer.display}\``,
@@ -49,11 +98,8 @@ export function renderPlan(plan: Plan, settings: Settings): string {
     );
   lines.push('', "| # | stage | servers / weights | new version's share | analysis |", '|---|---|---|---|---|');
   plan.stages.forEach((stage, i) => lines.push(stageRow(stage, i + 1, settings)));
-  const minRequests = settings.analysis.minRequests;
+  lines.push('', ...judgeLines(plan, settings, traffic));
   lines.push(
-    '',
-    `- **Worst case to detect a failing version:** ${formatDuration(plan.detectMs)} after its first failed response ` +
-      `(one analysis window plus one counter poll, when it serves at least ${minRequests} requests per window; fewer extends the window).`,
     plan.strategy === 'rolling'
       ? `- **A version that never passes its probes** gets no traffic: the batch stays out after startup-timeout (${formatDuration(plan.probeDetectMs)}).`
       : settings.probe.healthUrl

@@ -228,8 +228,12 @@ export function driverConformance(name: string, setup: ConformanceSetup): void {
       expect(latest.get('app/web1')?.requests).toBeGreaterThan(first.get('app/web1')?.requests ?? 0);
       expect(latest.get('app/web2')?.requests).toBeGreaterThan(first.get('app/web2')?.requests ?? 0);
       expect(latest.get('app/spare')?.requests).toBe(first.get('app/spare')?.requests);
+      const snapshot = JSON.stringify([...latest]);
+      await subject.traffic(20);
       const again = await driver.counters(ids);
       for (const id of ids) expect(again.get(id)?.requests).toBeGreaterThanOrEqual(latest.get(id)?.requests ?? 0);
+      // A reading is a snapshot: the engine takes deltas between two readings, so later traffic must not change one.
+      expect(JSON.stringify([...latest]), 'an earlier counters() result changed afterwards').toBe(snapshot);
     });
 
     it('manualSteps(): names every server of the changes', () => {

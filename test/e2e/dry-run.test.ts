@@ -31,7 +31,13 @@ describe('dry run without a load balancer', async () => {
     expect(run.outputs.weight).toBe('0');
     expect(run.summary).toContain('Dry run: this is the plan; the load balancer was not changed.');
     expect(run.summary).toMatch(row);
-    expect(run.summary).toMatch(/Worst case to detect a failing version:\*\* 31s/);
+    expect(run.summary).toMatch(
+      /False rollbacks:\*\* A version no worse than stable .* is rolled back with probability at most 1%, however often the judge looks/,
+    );
+    expect(run.summary).toMatch(
+      /Time to catch a worse version\*\* \(assumed, not measured\): Assuming 100 requests\/s/,
+    );
+    expect(run.summary).toMatch(/a version failing 30x as often \(15%\): rolled back after about \d+s/);
     expect(run.summary).toMatch(/Largest share of traffic on the new version before its first verdict/);
     expect(run.stdout).toContain('::group::Plan (dry run: nothing is changed)');
     expect(run.stdout).toContain('Load balancer not read');
@@ -95,6 +101,7 @@ describe('dry run against a real HAProxy', () => {
     expect(run.summary).toContain('app/blue1=256 app/blue2=256 app/green1=64 app/green2=64');
     expect(run.summary).toContain('app/blue1=256 app/blue2=256 app/green1=256 app/green2=256');
     expect(run.summary).toContain('app/blue1=0 app/blue2=0 app/green1=256 app/green2=256');
+    expect(run.summary).toMatch(/Time to catch a worse version\*\* \(assumed: no traffic in 1s on the load balancer\)/);
     expect(await changeable()).toEqual(before);
     expect(before).toContain('app/green1 weight 0 admin 0');
   });

@@ -3,7 +3,7 @@
  * request arrivals split by the step's weight, each request failing independently, counters polled every pollMs.
  */
 import { createJudge, observe, type JudgeSettings } from '../../src/analysis/judge.js';
-import { judgeWindow } from '../../src/analysis/window.js';
+import { judgeWindow } from './old-judge.js';
 import type { AnalysisSettings } from '../../src/settings.js';
 import { binomial, poisson, type Rng } from './prng.js';
 

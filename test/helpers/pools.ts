@@ -11,8 +11,9 @@ export interface PoolsLab {
   stop(): Promise<void>;
 }
 
-export async function startPools(): Promise<PoolsLab> {
-  const fleet = await startFleet(4, 'v1');
+/** `appEnv`: APP_NEXT_* for the first processes, e.g. { APP_NEXT_FAIL_RATE: '0.005' } for background errors. */
+export async function startPools(appEnv: Record<string, string> = {}): Promise<PoolsLab> {
+  const fleet = await startFleet(4, 'v1', appEnv);
   const [b1, b2, g1, g2] = fleet.ports as [number, number, number, number];
   const haproxy = await startHaproxy({
     servers: [

@@ -51,8 +51,4 @@ driverConformance('haproxy', {
     await haproxy?.stop();
     fleet?.stopAll();
   },
-  known: {
-    partialBatch:
-      "HAProxy runs each command of a Runtime API batch on its own, so the known server's change is applied and only the unknown one is refused (src/lb/haproxy/driver.ts apply)",
-  },
 });

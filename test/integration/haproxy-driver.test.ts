@@ -43,11 +43,13 @@ describe('HAProxy driver', () => {
 
   it('applies weights and states for many servers in one round trip', async () => {
     const driver = new HaproxyDriver({ transport: { type: 'unix', path: haproxy.socketPath } });
+    await driver.servers(all);
+    const read = driver.roundTrips;
     await driver.apply([
       { server: 'app/web1', weight: 7, admin: 'drain' },
       { server: 'app/web2', weight: 9 },
     ]);
-    expect(driver.roundTrips).toBe(1);
+    expect(driver.roundTrips - read).toBe(1);
     const servers = await haproxy.servers();
     expect(servers.get('app/web1')).toMatchObject({ weight: 7, adminState: 8 });
     expect(servers.get('app/web2')).toMatchObject({ weight: 9, adminState: 0 });
@@ -58,15 +60,19 @@ describe('HAProxy driver', () => {
     expect((await driver.servers(all)).map((s) => `${s.weight} ${s.admin}`)).toEqual(['100 ready', '100 ready']);
   });
 
-  it('reports a refused command as an error naming it, not as a success', async () => {
+  it('refuses a batch naming a server HAProxy does not have, before sending any of it', async () => {
     const driver = new HaproxyDriver({ transport: { type: 'tcp', host: '127.0.0.1', port: haproxy.adminPort } });
     await expect(
       driver.apply([
         { server: 'app/web1', admin: 'drain' },
         { server: 'app/nope', admin: 'drain' },
       ]),
-    ).rejects.toThrow("HAProxy refused 1 of 2 commands: 'set server app/nope state drain': No such server.");
-    await driver.apply([{ server: 'app/web1', admin: 'ready' }]);
+    ).rejects.toThrow('HAProxy has no server app/nope; nothing was changed');
+    // HAProxy would run each command of the batch on its own: nothing was sent, so web1 was not drained.
+    expect((await haproxy.servers()).get('app/web1')?.adminState).toBe(0);
+    await driver.servers(all);
+    const refused = driver.apply([{ server: 'app/web1', weight: 300 }]);
+    await expect(refused).rejects.toThrow("weight 300 for app/web1 is outside HAProxy's 0-256");
   });
 
   it('reports permission denied on an operator-level socket', async () => {

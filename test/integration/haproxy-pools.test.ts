@@ -73,7 +73,7 @@ describe('canary on HAProxy', () => {
     expect(run.outputs).toMatchObject({ result: 'rolled-back', 'live-pool': 'blue', weight: '0' });
     const message = errors(run).join('\n');
     expect(message).toMatch(
-      /Rolled back at 20% on green: green \(new\): \d+ of \d+ requests failed(, \d+ of \d+ probes failed)? \((2\d|3\d)(\.\d)?%\), over max-error-rate 1%; blue \(stable\) in the same window: 0 of \d+ requests failed \(0%\)/,
+      /Rolled back at 20% on green: green \(new\) against blue \(stable\): (Worse than stable: new version [\d.]+% failed \(\d+ of \d+\), stable [\d.]+% \(\d+ of \d+\)|Hard ceiling: \d+ of the last \d+ requests to the new version failed)/,
     );
 
     const rollback = summaryTimeline(run).find(([, text]) => text.includes('rollback: all traffic back on blue'));

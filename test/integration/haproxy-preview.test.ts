@@ -332,7 +332,7 @@ describe('previews on HAProxy', () => {
     expect(run.code).toBe(1);
     expect(run.outputs.result).toBe('rolled-back');
     expect(errors(run).join('\n')).toMatch(
-      /bad1 failed as a canary on 20\.0% of app's traffic .*over max-error-rate.*; pr-8 still reaches it/,
+      /bad1 failed as a canary on 20\.0% of app's traffic .*(Worse than stable|Hard ceiling).*; pr-8 still reaches it/,
     );
     const events = summaryTimeline(run);
     const inAt = events.find(([, text]) => text.includes('20.0% of app'))?.[0] ?? 0;

@@ -43,8 +43,4 @@ driverConformance('nginx', {
     await nginx?.stop();
     fleet?.stopAll();
   },
-  known: {
-    weightRange:
-      'the nginx driver checks no weight against capabilities.weights (0-256): it writes weight=300 as is, and -1 as weight=1 (src/lb/nginx/driver.ts apply, src/lb/nginx/upstreams.ts serverLine)',
-  },
 });

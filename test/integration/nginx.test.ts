@@ -129,7 +129,7 @@ describe('nginx driver', () => {
     expect(run.code).toBe(1);
     expect(run.outputs.result).toBe('rolled-back');
     expect(errors(run).join('\n')).toMatch(
-      /Rolled back at 20% on green: green \(new\): \d+ of \d+ requests failed.*over max-error-rate 1%/,
+      /Rolled back at 20% on green: green \(new\) against blue \(stable\): (Worse than stable: new version [\d.]+% failed \(\d+ of \d+\), stable [\d.]+% \(\d+ of \d+\)|Hard ceiling: \d+ of the last \d+ requests to the new version failed)/,
     );
     expect(upstreamState(nginx)).toMatchObject({
       blue1: 'weight=100',

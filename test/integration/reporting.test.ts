@@ -108,7 +108,7 @@ describe('GitHub deployments', () => {
     expect(calls()).toEqual(['list', 'create', 'in_progress', 'in_progress', 'in_progress', 'failure']);
     const last = statuses().at(-1);
     expect(String(last?.description)).toMatch(
-      /^Rolled back at 20% on green: green \(new\): \d+ of \d+ requests failed/,
+      /^Rolled back at 20% on green: (Worse: new [\d.]+% vs stable [\d.]+% failed.*; if as good, <1 time in|Ceiling: \d+ of last \d+ requests failed)/,
     );
     expect(String(last?.description).length).toBeLessThanOrEqual(140);
 
@@ -118,7 +118,7 @@ describe('GitHub deployments', () => {
       '| step | started | duration | share on new | new: requests | new: failed | new: error rate | stable: requests | stable: error rate | probe p50 / p95 | verdict |',
     );
     expect(summary).toMatch(
-      /\| 1 \| [\d:]+ \| [\d.]+m?s \| 20% \| \d+ \| \d+ \| (2\d|3\d)(\.\d)?% \| \d+ \| 0% \| \d+ms \/ \d+ms \| ❌ green \(new\): \d+ of \d+ requests failed/,
+      /\| 1 \| [\d:]+ \| [\d.]+m?s \| 20% \| \d+ \| \d+ \| [\d.]+% \| \d+ \| 0% \| \d+ms \/ \d+ms \| ❌ green \(new\) against blue \(stable\): (Worse than stable: new version [\d.]+% failed \(\d+ of \d+\), stable [\d.]+% \(\d+ of \d+\)|Hard ceiling: \d+ of the last \d+ requests to the new version failed)/,
     );
     expect(summary).toContain('```mermaid\nxychart-beta\n    title "Share of traffic on v2"');
     expect(summary).toMatch(/line \[0, (20, )+.*0\]/);

@@ -103,7 +103,7 @@ describe('rolling deploy on the fake driver', () => {
     );
     expect(outcome.result).toBe('failed');
     expect(outcome.message).toMatch(
-      /^Rolling deploy stopped: batch 1 \(app\/web1\) failed its analysis window: \d+ of \d+ requests failed \([\d.]+%\), over max-error-rate 1%\. Untouched, still on the old version: app\/web2, app\/web3\.$/,
+      /^Rolling deploy stopped: batch 1 \(app\/web1\) failed its analysis window: (Worse than stable|Hard ceiling): .*Untouched, still on the old version: app\/web2, app\/web3\.$/,
     );
     expect(lb.snapshot()).toBe('app/web1=100 maint, app/web2=100 ready, app/web3=100 ready');
   });

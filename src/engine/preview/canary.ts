@@ -5,7 +5,7 @@
  */
 import type { Server } from '../../model/server.js';
 import type { PreviewRouting } from '../../lb/driver.js';
-import { waitLbHealthy, watchWindow } from '../gates.js';
+import { startJudge, waitLbHealthy, watchWindow } from '../gates.js';
 import type { EngineContext } from '../context.js';
 import type { PreviewCanary } from '../../settings.js';
 import { ownedBy } from './names.js';
@@ -99,8 +99,19 @@ export async function runPreviewCanary(
     const totals = { requests: 0, failures: 0, stableRequests: 0, stableFailures: 0 };
     let verdict = 'no window ran';
     let passed = true;
-    while (Date.now() - started < spec.durationMs) {
-      const window = await watchWindow(driver, ctx.prober, { watched: [canary], stable }, settings, ctx.signal);
+    // Judged like a canary step that lasts the canary's duration; it ends on a pass or a fail.
+    const judge = startJudge(settings);
+    const step = { index: 0, endsAt: started + spec.durationMs };
+    for (;;) {
+      const window = await watchWindow(
+        driver,
+        ctx.prober,
+        { watched: [canary], stable },
+        settings,
+        ctx.signal,
+        judge,
+        step,
+      );
       windows++;
       totals.requests += window.data.requests;
       totals.failures += window.data.failures + window.data.probesFailed;
@@ -112,6 +123,7 @@ export async function runPreviewCanary(
         passed = false;
         break;
       }
+      if (window.verdict.kind === 'pass') break;
     }
     await pullOut(ctx, routing, canary);
     inTraffic = false;

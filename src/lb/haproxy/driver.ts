@@ -169,7 +169,23 @@ export class HaproxyDriver implements Driver {
       .map((r) => toServer(r, byId.get(`${r['pxname']}/${r['svname']}`)));
   }
 
+  /**
+   * HAProxy runs each command of a batch on its own, so a batch naming a server it does not have would apply the
+   * others: refuse it before sending anything (one read, only when a name was not seen yet).
+   */
+  private async assertKnown(ids: readonly string[]): Promise<void> {
+    const unseen = ids.filter((id) => !this.sids.has(id));
+    if (unseen.length === 0) return;
+    const backends = [...new Set(unseen.map((id) => assertName(id)[0]))];
+    // A backend HAProxy does not have answers with an error: it has none of the servers named.
+    const replies = await this.api.run(backends.map((b) => `show stat ${b} 4 -1`));
+    this.remember(replies.filter((r) => !/^\[\d\]: /.test(r.text)).flatMap((r) => parseStatCsv(r.text)));
+    const missing = unseen.filter((id) => !this.sids.has(id));
+    if (missing.length) throw new Error(`HAProxy has no server ${missing.join(', ')}; nothing was changed`);
+  }
+
   async apply(changes: readonly Change[]): Promise<void> {
+    await this.assertKnown(changes.map((c) => c.server));
     const commands: string[] = [];
     for (const change of changes) {
       const [backend, server] = assertName(change.server);

@@ -89,6 +89,14 @@ export class NginxDriver implements Driver {
 
   async apply(changes: readonly Change[]): Promise<void> {
     if (changes.length === 0) return;
+    const { min, max } = nginxCapabilities.weights;
+    const bad = changes.filter(
+      (c) => c.weight !== undefined && !(Number.isInteger(c.weight) && c.weight >= min && c.weight <= max),
+    );
+    if (bad.length)
+      throw new Error(
+        `weight ${bad.map((c) => `${c.weight} for ${c.server}`).join(', ')} is outside ${min}-${max}; nothing was changed`,
+      );
     const before = await this.readText();
     const lines = parseUpstreams(before);
     if ('error' in lines) throw new Error(`load-balancer: ${this.options.path}: ${lines.error}`);
@@ -163,7 +171,9 @@ export class NginxDriver implements Driver {
     const result = new Map<string, Counters>();
     for (const id of ids) {
       const server = servers.find((s) => `${s.backend}/${s.name}` === id);
-      result.set(id, (server && this.totals.get(server.address)) ?? { requests: 0, failures: 0 });
+      // A snapshot: the totals go on counting, an earlier reading must not.
+      const total = server && this.totals.get(server.address);
+      result.set(id, total ? { ...total } : { requests: 0, failures: 0 });
     }
     return result;
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { judgeWindow, type WindowData } from '../../src/analysis/window.js';
+import type { WindowData } from '../../src/analysis/window.js';
+import { judgeWindow } from '../helpers/old-judge.js';
 
 const settings = { maxErrorRate: 0.01, minRequests: 20, intervalMs: 30_000, falseRollbackRate: 0.01 };
 const data = (over: Partial<WindowData>): WindowData => ({
