@@ -78,6 +78,12 @@ function judgeLines(plan: Plan, settings: Settings, traffic: Traffic): string[] 
     pollMs: COUNTER_POLL_MS,
   };
   const [bound, assumption, ...detections] = describeGuarantees(input);
+  if (input.steps.length === 0) {
+    return [
+      `- **False rollbacks:** ${bound}`,
+      '- **Time to catch a worse version:** depends on the batches, known once the load balancer is read.',
+    ];
+  }
   return [
     `- **False rollbacks:** ${bound}`,
     `- **Time to catch a worse version** (${traffic.source}): ${assumption}`,

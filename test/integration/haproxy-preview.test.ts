@@ -315,7 +315,7 @@ describe('previews on HAProxy', () => {
     expect(share).toBeLessThan(0.26);
     expect(stats.requests.filter((r) => r.start > outAt && r.version !== 'v1')).toEqual([]);
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
-    expect((await lab.haproxy.servers()).has('app/pr-7:k1')).toBe(false);
+    expect((await lab.haproxy.servers()).has('app/pr-7:k1.zdd-canary')).toBe(false);
     expect(await mapEntries(lab)).toEqual(['pr-7 pr-7:k1']);
     expect(run.summary).toMatch(
       /\| canary \| 20\.0% of app's traffic, \d+ window\(s\): 0 of \d+ failed .*passed; taken out of real traffic again \|/,
@@ -347,7 +347,7 @@ describe('previews on HAProxy', () => {
     );
     expect(outAt - firstBad).toBeLessThan(3000);
     expect(stats.requests.filter((r) => r.start > outAt && r.version !== 'v1')).toEqual([]);
-    expect((await lab.haproxy.servers()).has('app/pr-8:bad1')).toBe(false);
+    expect((await lab.haproxy.servers()).has('app/pr-8:bad1.zdd-canary')).toBe(false);
     expect(await mapEntries(lab)).toEqual(['pr-8 pr-8:bad1']);
     expect(api.comments[0]?.body).toContain('### Preview `pr-8`: live, but it failed as a canary on real traffic');
   }, 120_000);
@@ -367,9 +367,9 @@ describe('previews on HAProxy', () => {
     let child: { kill: (s: NodeJS.Signals) => boolean } | undefined;
     const running = runAction(inputs, { env, onSpawn: (c) => (child = c) });
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && !((await l.haproxy.servers()).get('app/pr-7:kill1')?.weight ?? 0))
+    while (Date.now() < deadline && !((await l.haproxy.servers()).get('app/pr-7:kill1.zdd-canary')?.weight ?? 0))
       await new Promise((r) => setTimeout(r, 100));
-    expect((await l.haproxy.servers()).get('app/pr-7:kill1')?.weight).toBe(50);
+    expect((await l.haproxy.servers()).get('app/pr-7:kill1.zdd-canary')?.weight).toBe(50);
     child?.kill('SIGKILL');
     const main = await running;
     const post = await runAction(inputs, { env, state: { ...main.state, isPost: 'true' } });
@@ -378,14 +378,14 @@ describe('previews on HAProxy', () => {
     const stats = await plain.stop();
     expect(main.code).toBeNull();
     expect(post.code).toBe(0);
-    expect(post.stdout).toContain('the post step restored app/pr-7:kill1 weight 0 maint');
-    expect((await l.haproxy.servers()).get('app/pr-7:kill1')).toMatchObject({ weight: 0, status: 'MAINT' });
+    expect(post.stdout).toContain('the post step restored app/pr-7:kill1.zdd-canary weight 0 maint');
+    expect((await l.haproxy.servers()).get('app/pr-7:kill1.zdd-canary')).toMatchObject({ weight: 0, status: 'MAINT' });
     // close-preview removes what the key left anywhere: the preview server and the canary's.
     const closed = await runAction(l.inputs({ action: 'close-preview' }), { env });
     expect(closed.stdout).toMatch(
       /removed previews\/pr-7:kill1, app\/pr-7:kill1|removed app\/pr-7:kill1, previews\/pr-7:kill1/,
     );
-    expect((await l.haproxy.servers()).has('app/pr-7:kill1')).toBe(false);
+    expect((await l.haproxy.servers()).has('app/pr-7:kill1.zdd-canary')).toBe(false);
     expect(await previewServers(l)).toEqual([]);
     expect(stats.requests.filter((r) => r.start > after && r.version !== 'v1')).toEqual([]);
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);

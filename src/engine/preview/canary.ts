@@ -8,7 +8,7 @@ import type { PreviewRouting } from '../../lb/driver.js';
 import { startJudge, waitLbHealthy, watchWindow } from '../gates.js';
 import type { EngineContext } from '../context.js';
 import type { PreviewCanary } from '../../settings.js';
-import { ownedBy } from './names.js';
+import { canaryName, ownedBy } from './names.js';
 import { backendServers, readServer, retire } from './servers.js';
 
 export interface CanaryResult {
@@ -49,8 +49,10 @@ export async function runPreviewCanary(
   const { driver, settings, timeline } = ctx;
   const key = settings.previewKey;
   const servers = await backendServers(driver, spec.backend);
-  // An earlier run that was cut off may have left the key's canary behind: take it out first.
-  const leftovers = ownedBy(key, servers);
+  // An earlier run that was cut off may have left a canary of the key's builds behind: take it out first. Only
+  // exact canary names of the key's preview servers count, never a pattern over a backend of real traffic.
+  const canaries = new Set(ownedBy(key, await routing.servers()).map((s) => canaryName(s.name)));
+  const leftovers = servers.filter((s) => canaries.has(s.name));
   await retire(ctx, routing, leftovers);
   const stable = servers.filter((s) => !leftovers.includes(s) && s.admin === 'ready' && s.weight > 0);
   if (stable.length === 0)
@@ -59,7 +61,7 @@ export async function runPreviewCanary(
     spec.percent,
     stable.reduce((sum, s) => sum + s.weight, 0),
   );
-  const id = `${spec.backend}/${preview.name}`;
+  const id = `${spec.backend}/${canaryName(preview.name)}`;
   const base = { server: id, backend: spec.backend, share, durationMs: spec.durationMs };
 
   await routing.register(id, preview.address, {

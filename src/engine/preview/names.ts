@@ -9,9 +9,17 @@ function nameSafe(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40) || 'v';
 }
 
-/** The servers this tool registered for the key. */
-export function ownedBy(key: string, servers: readonly Server[]): Server[] {
-  return servers.filter((s) => s.name.startsWith(`${key}:`));
+/**
+ * The servers this tool registered for the key, among the preview backend's (the action's own backend: never apply
+ * this to a backend of real traffic, where `KEY:` may begin a real server's name, e.g. key `127.0.0.1`).
+ */
+export function ownedBy(key: string, previewServers: readonly Server[]): Server[] {
+  return previewServers.filter((s) => s.name.startsWith(`${key}:`));
+}
+
+/** The name of a preview server's canary in a backend of real traffic: exact, and unlike any real server's. */
+export function canaryName(previewName: string): string {
+  return `${previewName}.zdd-canary`;
 }
 
 export type ServerChoice =

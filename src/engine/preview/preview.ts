@@ -10,7 +10,7 @@ import { waitLbHealthy } from '../gates.js';
 import { deployAndProbe } from '../update.js';
 import type { EngineContext } from '../context.js';
 import { InputError } from '../../model/errors.js';
-import { chooseServer, ownedBy } from './names.js';
+import { canaryName, chooseServer, ownedBy } from './names.js';
 import { runPreviewCanary, type CanaryResult } from './canary.js';
 import { readServer, retire } from './servers.js';
 
@@ -186,8 +186,14 @@ export async function openPreview(ctx: EngineContext, routing: PreviewRouting): 
 export async function closePreview(ctx: EngineContext, routing: PreviewRouting): Promise<PreviewOutcome> {
   const key = ctx.settings.previewKey;
   const before = (await routing.routes()).get(key) ?? [];
-  // The key's servers in every backend: the preview's, and a canary an interrupted run left in a backend of real traffic.
-  const owned = ownedBy(key, await ctx.driver.servers([{ text: `*/${key}:*`, backend: '*', server: `${key}:*` }]));
+  // The key's servers in the preview backend, and by their exact canary names a canary an interrupted run left in a
+  // backend of real traffic: never a name pattern there (a real server may be named like `KEY:PORT`).
+  const previews = ownedBy(key, await routing.servers());
+  const names = previews.map((s) => canaryName(s.name));
+  const canaries = names.length
+    ? await ctx.driver.servers(names.map((name) => ({ text: `*/${name}`, backend: '*', server: name })))
+    : [];
+  const owned = [...previews, ...canaries.filter((s) => s.backend !== routing.backend)];
   if (before.length === 0 && owned.length === 0) {
     return {
       result: 'succeeded',
