@@ -36,7 +36,7 @@ export async function deploy(settings: Settings, driver: Driver, signal: AbortSi
   const strategy = settings.strategy;
   if (!strategy) throw new Error('internal: deploy without a strategy');
   await checkNoActiveRollout(settings);
-  const { servers, plan } = await readAndPlan(settings, driver);
+  const { servers, all, plan } = await readAndPlan(settings, driver);
   let roles: PoolRoles | undefined;
   if (strategy.name !== 'rolling') {
     const states = assignPools(strategy.pools, servers);
@@ -51,7 +51,7 @@ export async function deploy(settings: Settings, driver: Driver, signal: AbortSi
     await deployment.status('in_progress', `${what} started`);
     return withEngine(settings, driver, signal, engineHooks(settings, deployment), async (ctx) => {
       if (!roles) {
-        const outcome = await runRolling(ctx, plan, servers);
+        const outcome = await runRolling(ctx, plan, servers, all);
         await writeSummary(renderRolling(outcome, settings, ctx.timeline.events));
         return finish(deployment, { result: outcome.result, weight: outcome.weight, deploymentId }, outcome.message);
       }

@@ -11,18 +11,10 @@ import {
   type JudgeVerdict,
 } from '../analysis/judge.js';
 import { probeUrl, type Prober } from '../probes/http.js';
-import { parseSelector, type Selector } from '../model/selectors.js';
+import { exactSelectors } from '../model/selectors.js';
 import { COUNTER_POLL_MS } from '../plan/build.js';
 import type { Settings } from '../settings.js';
 import { sleep } from '../model/time.js';
-
-export function exactSelectors(ids: readonly string[]): Selector[] {
-  return ids.map((id) => {
-    const selector = parseSelector(id);
-    if ('error' in selector) throw new Error(`internal: bad server id ${id}`);
-    return selector;
-  });
-}
 
 const POLL_MS = 200;
 

@@ -13,6 +13,8 @@ import type { WindowData } from '../analysis/window.js';
 import { startJudge, waitDrained, watchWindow, type JudgeRun } from './gates.js';
 import { rollBack, updateServers, type ServerVersion } from './update.js';
 import type { EngineContext } from './context.js';
+import { applyVerified, readBack, UnconfirmedChange } from './writes.js';
+import { errorMessage } from '../model/errors.js';
 
 export interface ServerReport {
   readonly id: string;
@@ -90,6 +92,8 @@ class Rolling {
     private readonly ctx: EngineContext,
     private readonly stages: readonly BatchStage[],
     private readonly targets: readonly Server[],
+    /** Every server read at the start: companions (other entries at a target's address) come from here. */
+    private readonly all: readonly Server[],
   ) {
     this.versions = new Map(targets.map((s) => [s.id, 'old']));
     this.inTraffic = new Map(targets.map((s) => [s.id, s.admin === 'ready' && s.weight > 0]));
@@ -107,11 +111,30 @@ class Rolling {
         break;
       }
     }
+    // What the message says of traffic is what the load balancer reports now, not what the rollout meant to leave.
+    const read = await readBack(
+      this.ctx.driver,
+      this.targets.map((s) => s.id),
+    );
+    for (const s of read ?? []) {
+      this.inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0 && (!s.check || s.check.passing));
+    }
     const servers = this.targets.map((s) => ({
       id: s.id,
       version: this.versions.get(s.id) ?? 'old',
       inTraffic: this.inTraffic.get(s.id) ?? false,
     }));
+    const out = (read ?? [])
+      .filter((s) => !this.inTraffic.get(s.id))
+      .map(
+        (s) =>
+          `${s.id} (${s.admin}, weight ${s.weight}${s.check && !s.check.passing ? `, check ${s.check.status}` : ''})`,
+      );
+    const outText = read
+      ? out.length
+        ? ` Out of traffic now (read back): ${out.join(', ')}.`
+        : ''
+      : ' The load balancer could not be read back at the end.';
     const { shares, batches } = this;
     const weight = this.shareNow();
     if (failure) {
@@ -119,16 +142,20 @@ class Rolling {
       return {
         result: 'failed',
         message:
-          `Rolling deploy stopped: ${failure.replace(/\.+$/, '')}. ${untouched.length ? `Untouched, still on the old version: ${untouched.join(', ')}.` : ''}`.trim(),
+          `Rolling deploy stopped: ${failure.replace(/\.+$/, '')}. ${untouched.length ? `Untouched, still on the old version: ${untouched.join(', ')}.` : ''}${outText}`.trim(),
         weight,
         shares,
         batches,
         servers,
       };
     }
+    const version = this.ctx.settings.version;
     return {
       result: 'succeeded',
-      message: `All ${this.targets.length} servers run version ${this.ctx.settings.version} and are back in traffic.`,
+      message:
+        out.length || !read
+          ? `All ${this.targets.length} servers run version ${version}.${outText}`
+          : `All ${this.targets.length} servers run version ${version} and are back in traffic.`,
       weight,
       shares,
       batches,
@@ -145,14 +172,21 @@ class Rolling {
   }
 
   private async setState(servers: readonly Server[], admin: AdminState, why: string): Promise<void> {
-    await this.ctx.driver.apply(servers.map((s) => ({ server: s.id, admin })));
+    await applyVerified(
+      this.ctx.driver,
+      servers.map((s) => ({ server: s.id, admin })),
+    );
     servers.forEach((s) => this.lastSet.set(s.id, admin));
     this.ctx.timeline.note(`${servers.map((s) => s.id).join(', ')}: state ${admin} (${why})`);
   }
 
   /** One batch from drain to its analysis window; its report says whether it passed and why not. */
   private async runBatch(stage: BatchStage): Promise<BatchReport> {
-    const batch = this.targets.filter((t) => stage.servers?.includes(t.id));
+    // The batch's targets, and the entries of other backends at their addresses: one process, out and back together.
+    const batch = [
+      ...this.targets.filter((t) => stage.servers?.includes(t.id)),
+      ...this.all.filter((s) => stage.companions.includes(s.id)),
+    ];
     const started = new Date();
     const result: { window?: WindowData; latencies: readonly number[]; verdict: string } = {
       latencies: [],
@@ -215,13 +249,13 @@ class Rolling {
       const ready = update.verified;
       if (ready.length) {
         ctx.hooks.checkpoint(ready.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
-        // Each server returns to the state and weight it had before the rollout (an operator's drain stays).
-        await driver.apply(ready.map((s) => ({ server: s.id, weight: s.weight, admin: s.admin })));
-        ready.forEach((s) => this.lastSet.set(s.id, s.admin));
-        timeline.note(
-          `${ready.map((s) => `${s.id} -> ${s.admin} weight ${s.weight}`).join(', ')} (verified, original state and weight restored)`,
-        );
-        ready.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
+        // Verified: ready with the weight it had. A maint or drain it started in (an earlier run's, or an operator's)
+        // is not restored: it passed the same checks as the rest. A weight of 0 stays 0 (parked, no traffic).
+        const back = ready.map((s) => ({ server: s.id, weight: s.weight, admin: 'ready' as const }));
+        await applyVerified(driver, back);
+        ready.forEach((s) => this.lastSet.set(s.id, 'ready'));
+        timeline.note(`${ready.map((s) => `${s.id} -> ready weight ${s.weight}`).join(', ')} (verified)`);
+        ready.forEach((s) => inTraffic.set(s.id, s.weight > 0));
       }
       ctx.hooks.checkpoint(undefined);
       if (failed.size) throw new BatchFailure([...failed].map(([id, why]) => `${id}: ${why}`).join('; '));
@@ -266,12 +300,19 @@ class Rolling {
         throw error;
       }
       if (!(error instanceof BatchFailure)) {
-        // The load balancer or a command failed under us: say what each server of the batch was left in.
-        const left = batch.filter((s) => this.lastSet.has(s.id) && this.lastSet.get(s.id) !== s.admin);
-        const state = left.length
-          ? `Left on the load balancer: ${left.map((s) => `${s.id} in ${this.lastSet.get(s.id)}`).join(', ')}; once each answers its health check, restore it ${driver.manualSteps(left.map((s) => ({ server: s.id, admin: s.admin })))}.`
-          : 'No server was left changed.';
-        result.verdict = `could not finish batch ${stage.index}: ${(error as Error).message}. ${state}`;
+        // The load balancer or a command failed under us: say what each server of the batch is in, as read back.
+        const read = await readBack(
+          driver,
+          batch.map((s) => s.id),
+        );
+        const out = (read ?? []).filter((s) => s.admin !== 'ready');
+        const state = !read
+          ? `The load balancer could not be read back; the batch was last set ${batch.map((s) => `${s.id} ${this.lastSet.get(s.id) ?? s.admin}`).join(', ')}.`
+          : out.length
+            ? `Once each answers its health check, put it back ${driver.manualSteps(out.map((s) => ({ server: s.id, admin: 'ready' })))}.`
+            : 'No server of the batch was left out of traffic.';
+        const reason = error instanceof UnconfirmedChange ? error.reason : errorMessage(error);
+        result.verdict = `could not finish batch ${stage.index}: ${reason}. ${state}`;
         return result.verdict;
       }
       const failedServers = batch.filter((srv) => failed.has(srv.id));
@@ -282,7 +323,12 @@ class Rolling {
   }
 }
 
-export function runRolling(ctx: EngineContext, plan: Plan, targets: readonly Server[]): Promise<RollingOutcome> {
+export function runRolling(
+  ctx: EngineContext,
+  plan: Plan,
+  targets: readonly Server[],
+  all: readonly Server[] = targets,
+): Promise<RollingOutcome> {
   const stages = plan.stages.filter((s): s is BatchStage => s.kind === 'batch');
-  return new Rolling(ctx, stages, targets).run();
+  return new Rolling(ctx, stages, targets, all).run();
 }

@@ -15,6 +15,8 @@ import type { PoolRoles } from '../plan/pools.js';
 import { startJudge, watchWindow, type JudgeRun } from './gates.js';
 import { rollBack, updateServers, type ServerVersion } from './update.js';
 import type { EngineContext } from './context.js';
+import { applyVerified, readBack, UnconfirmedChange } from './writes.js';
+import { exactSelectors } from '../model/selectors.js';
 
 export interface StepReport {
   readonly index: number;
@@ -196,10 +198,11 @@ class Shift {
           (await rollBack(settings, failed, timeline, pool)).forEach((v, id) => this.versions.set(id, v));
           return [...update.failed].map(([id, why]) => `${id}: ${why}`).join('; ');
         }
-        await driver.apply(idle.map((s) => ({ server: s.id, admin: s.admin, weight: 0 })));
-        timeline.note(
-          `${idle.map((s) => s.id).join(', ')}: verified, back to ${idle.map((s) => s.admin).join(', ')} at weight 0`,
-        );
+        // Verified servers are ready at weight 0, whatever state they started in: a maint or drain an earlier run
+        // left is never restored, and no traffic reaches them until a step gives them weight.
+        const ready = idle.map((s) => ({ server: s.id, admin: 'ready' as const, weight: 0 }));
+        this.remember(await applyVerified(driver, ready));
+        timeline.note(`${idle.map((s) => s.id).join(', ')}: verified, ready at weight 0`);
         return undefined;
       },
     );
@@ -215,6 +218,9 @@ class Shift {
     const title = `Step ${i + 1}/${this.stages.length}: ${formatPercent(stage.weight)} of traffic on ${roles.idle.name}`;
     const failure = await core.group(title, async () => {
       await ctx.hooks.stage(title);
+      // Weight only ever moves onto servers the load balancer reports ready and passing their check.
+      const unfit = await this.unfitIdle();
+      if (unfit) return unfit;
       const achieved = stage.achieved ?? stage.weight;
       await this.setWeights(
         [...target].map(([server, weight]) => ({ server, weight })),
@@ -280,9 +286,16 @@ class Shift {
         last = error;
       }
     }
-    const left = [...this.weights].map(([id, w]) => `${id}=${w}`).join(' ');
+    const read = await readBack(
+      this.ctx.driver,
+      this.all.map((s) => s.id),
+    );
+    if (read) this.remember(read);
+    const left = read
+      ? read.map((s) => `${s.id}=${s.weight}${s.admin === 'ready' ? '' : ` (${s.admin})`}`).join(' ')
+      : `unknown: the load balancer could not be read back (last known ${[...this.weights].map(([id, w]) => `${id}=${w}`).join(' ')})`;
     return (
-      `moving traffic back failed ${RESTORE_ATTEMPTS} times (${errorMessage(last)}), so traffic is left split: ${left}. ` +
+      `moving traffic back failed ${RESTORE_ATTEMPTS} times (${last instanceof UnconfirmedChange ? last.reason : errorMessage(last)}), so traffic is left split: ${left}. ` +
       `Restore it ${this.ctx.driver.manualSteps(this.stable)}`
     );
   }
@@ -320,8 +333,29 @@ class Shift {
     );
   }
 
+  /** The new pool's servers that may not take weight (not ready, or failing the load balancer's check), as a reason. */
+  private async unfitIdle(): Promise<string | undefined> {
+    const read = await this.ctx.driver.servers(exactSelectors(this.idle.map((s) => s.id)));
+    const unfit = this.idle.flatMap((s) => {
+      const now = read.find((r) => r.id === s.id);
+      if (!now) return [`${s.id} is not on the load balancer any more`];
+      if (now.admin !== 'ready') return [`${s.id} is ${now.admin}`];
+      if (now.check && !now.check.passing) return [`${s.id} fails the load balancer's check (${now.check.status})`];
+      return [];
+    });
+    return unfit.length ? `refusing to move traffic onto ${this.roles.idle.name}: ${unfit.join('; ')}` : undefined;
+  }
+
+  /** Weights as read back from the load balancer: what the outcome and messages report. */
+  private remember(read: readonly Server[]): void {
+    for (const s of read) if (this.weights.has(s.id)) this.weights.set(s.id, s.weight);
+  }
+
   private async setState(servers: readonly Server[], admin: AdminState, why: string): Promise<void> {
-    await this.ctx.driver.apply(servers.map((s) => ({ server: s.id, admin })));
+    await applyVerified(
+      this.ctx.driver,
+      servers.map((s) => ({ server: s.id, admin })),
+    );
     this.ctx.timeline.note(`${servers.map((s) => s.id).join(', ')}: state ${admin} (${why})`);
   }
 
@@ -343,8 +377,13 @@ class Shift {
         sent,
       );
     } else {
-      await driver.apply(changes);
-      changes.forEach((c) => this.weights.set(c.server, c.weight ?? 0));
+      try {
+        this.remember(await applyVerified(driver, changes));
+      } catch (error) {
+        // Refused, in part or whole, or lost: traffic may have moved. What was read back is what we know.
+        if (error instanceof UnconfirmedChange && error.read) this.remember(error.read);
+        throw error;
+      }
       timeline.note(`weights ${changes.map((c) => `${c.server}=${c.weight}`).join(' ')} (${why})`, sent);
     }
     this.share = share;

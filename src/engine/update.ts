@@ -54,13 +54,18 @@ export async function updateServers(
 ): Promise<UpdateResult> {
   const failed = new Map<string, string>();
   const deadline = Date.now() + ctx.settings.startupTimeoutMs;
+  // Entries at one address are one process (the same app behind two backends): deployed and probed once.
+  const byAddress = new Map<string, Server[]>();
+  for (const s of servers) byAddress.set(s.address, [...(byAddress.get(s.address) ?? []), s]);
   await Promise.all(
-    servers.map(async (server) => {
+    [...byAddress.values()].map(async (group) => {
+      const [first] = group as [Server, ...Server[]];
+      const setAll = (_id: string, version: ServerVersion) => group.forEach((s) => setVersion(s.id, version));
       try {
-        await deployAndProbe(ctx, server, pool, deadline, setVersion);
+        await deployAndProbe(ctx, first, pool, deadline, setAll);
       } catch (error) {
         if (ctx.signal.aborted) throw error;
-        failed.set(server.id, (error as Error).message);
+        group.forEach((s) => failed.set(s.id, (error as Error).message));
       }
     }),
   );

@@ -101,8 +101,16 @@ export interface Driver {
   apply(changes: readonly Change[]): Promise<void>;
   /** Present when `capabilities.nativeSplit`: moves traffic between pools in one call. */
   split?(shares: readonly PoolShare[]): Promise<void>;
-  /** Cumulative counters per server id. */
+  /**
+   * Cumulative counters per server id, a snapshot. Throws LoadBalancerRestarted when the load balancer is noticed to
+   * have lost its run-time state (a reload or restart) since the last read.
+   */
   counters(ids: readonly string[]): Promise<Map<string, Counters>>;
+  /**
+   * Backends that cannot take the weights a pool split needs (e.g. HAProxy's static balance algorithms), each
+   * naming the backend and the fix; absent where every backend can. Changes no traffic.
+   */
+  weightProblems?(backends: readonly string[]): Promise<string[]>;
   /** How a person applies these changes by hand, in this load balancer's own terms (for error messages). */
   manualSteps(changes: readonly Change[]): string;
   /** Present when the load balancer can route previews. */

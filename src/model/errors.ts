@@ -13,3 +13,11 @@ export class InputError extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The load balancer lost its run-time state under a rollout (a reload or a restart): changes no longer hold. */
+export class LoadBalancerRestarted extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LoadBalancerRestarted';
+  }
+}

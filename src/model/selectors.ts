@@ -37,3 +37,12 @@ export function matchesSelector(selector: Selector, backend: string, server: str
 export function splitList(text: string): string[] {
   return text.split(/[\s,]+/).filter((item) => item !== '');
 }
+
+/** Selectors that match exactly these `BACKEND/SERVER` ids. */
+export function exactSelectors(ids: readonly string[]): Selector[] {
+  return ids.map((id) => {
+    const selector = parseSelector(id);
+    if ('error' in selector) throw new Error(`internal: bad server id ${id}`);
+    return selector;
+  });
+}

@@ -4,14 +4,20 @@ import type { Settings } from '../settings.js';
 import { formatDuration } from '../model/durations.js';
 import type { Plan, Stage, Wait } from './plan.js';
 import { assignPools, poolRoles, type PoolRoles } from './pools.js';
-import { splitWeights } from './weights.js';
+import { splitWeights, type Split } from './weights.js';
 import type { Capabilities, Driver } from '../lb/driver.js';
 
 /** How often the engine reads counters while it judges: often enough to catch an obvious failure in a few requests. */
 export const COUNTER_POLL_MS = 250;
 
 export type LbState =
-  | { readonly reachable: true; readonly servers: readonly Server[] }
+  | {
+      readonly reachable: true;
+      /** The servers the strategy names. */
+      readonly servers: readonly Server[];
+      /** Every server on the load balancer, when read: backends' other servers, entries sharing an address. */
+      readonly all?: readonly Server[];
+    }
   | { readonly reachable: false; readonly reason: string };
 
 function probeDetectMs(settings: Settings): number {
@@ -27,23 +33,69 @@ export function batchCount(
   return Math.max(1, Math.min(size, Math.max(total, 1)));
 }
 
+/** Targets grouped by address: entries at one address are one process, deployed once and moved together. */
+function byAddress(targets: readonly Server[]): Server[][] {
+  const groups = new Map<string, Server[]>();
+  for (const s of targets) groups.set(s.address, [...(groups.get(s.address) ?? []), s]);
+  return [...groups.values()];
+}
+
+/** Why a batch may not leave traffic at once: a backend it would leave with no server in traffic. */
+function emptiedBackend(batch: readonly Server[], all: readonly Server[]): string | undefined {
+  const out = new Set(batch.map((s) => s.id));
+  for (const backend of new Set(batch.map((s) => s.backend))) {
+    const serving = all.filter((s) => s.backend === backend && inTraffic(s));
+    const left = serving.filter((s) => !out.has(s.id));
+    if (serving.length && left.length === 0)
+      return `backend ${backend} would have no server in traffic while ${serving.map((s) => s.id).join(', ')} ${serving.length === 1 ? 'is' : 'are'} out`;
+  }
+  return undefined;
+}
+
 function planRolling(
   settings: Settings,
   strategy: Extract<Settings['strategy'], { name: 'rolling' }>,
   servers: readonly Server[] | undefined,
-): Plan {
+  all: readonly Server[] | undefined,
+): Plan | { error: string } {
   const notes: string[] = [];
   const stages: Stage[] = [];
   const window = settings.analysis.intervalMs;
   const perBatchWait = window + settings.probe.healthyThreshold * settings.probe.intervalMs;
   let exposure = 0;
   if (servers) {
-    const size = batchCount(servers.length, strategy.batchSize);
-    for (let i = 0; i * size < servers.length; i++) {
-      const batch = servers.slice(i * size, (i + 1) * size).map((s) => s.id);
-      stages.push({ kind: 'batch', index: i + 1, servers: batch, size: batch.length });
+    const everyone = all ?? servers;
+    const groups = byAddress(servers);
+    const size = batchCount(groups.length, strategy.batchSize);
+    for (let i = 0; i * size < groups.length; i++) {
+      const batch = groups.slice(i * size, (i + 1) * size).flat();
+      const addresses = new Set(batch.map((s) => s.address));
+      const companions = everyone.filter((s) => addresses.has(s.address) && !servers.includes(s) && inTraffic(s));
+      const emptied = emptiedBackend([...batch, ...companions], everyone);
+      if (emptied) {
+        return {
+          error: `batch-size: ${emptied} (batch ${i + 1}); use a smaller batch-size so that every backend keeps a server in traffic, or add a server (a backend of one server needs a blue-green deploy)`,
+        };
+      }
+      stages.push({
+        kind: 'batch',
+        index: i + 1,
+        servers: batch.map((s) => s.id),
+        companions: companions.map((s) => s.id),
+        size: addresses.size,
+      });
     }
-    exposure = servers.length ? (100 * size) / servers.length : 0;
+    exposure = groups.length ? (100 * size) / groups.length : 0;
+    const shared = stages.flatMap((s) => (s.kind === 'batch' ? s.companions : []));
+    if (shared.length)
+      notes.push(
+        `${shared.join(', ')} share${shared.length === 1 ? 's' : ''} an address with a target: drained with its batch and back after it (the server is deployed once).`,
+      );
+    const out = servers.filter((s) => !inTraffic(s));
+    if (out.length)
+      notes.push(
+        `Out of traffic at the start: ${out.map((s) => `${s.id} (${s.admin}, weight ${s.weight})`).join(', ')}. Each is deployed and checked like the others, then set ready with its weight: a maint or drain an earlier run left is not restored; a server at weight 0 stays at 0.`,
+      );
   } else {
     const size = strategy.batchSize.kind === 'count' ? `${strategy.batchSize.count}` : `${strategy.batchSize.percent}%`;
     notes.push(
@@ -59,6 +111,24 @@ function planRolling(
     minDurationMs: stages.length * perBatchWait,
     notes,
   };
+}
+
+/** A live server an operator parked (weight 0, drain or maint) takes no traffic: it keeps its weight in every step. */
+function inTraffic(server: Server): boolean {
+  return server.admin === 'ready' && server.weight > 0;
+}
+
+/** The weights of one step: the live pool's servers in traffic and the idle pool share the traffic. */
+function shiftWeights(roles: PoolRoles, percent: number, capabilities: Capabilities): Split {
+  const parked = roles.live.servers.filter((s) => !inTraffic(s));
+  const split = splitWeights(
+    roles.live.servers.filter(inTraffic).map((s) => ({ id: s.id, base: s.weight })),
+    // The idle pool holds weight 0, so its servers share its part equally.
+    roles.idle.servers.map((s) => ({ id: s.id, base: 1 })),
+    percent,
+    capabilities.weights.max,
+  );
+  return { ...split, weights: new Map([...split.weights, ...parked.map((s) => [s.id, s.weight] as const)]) };
 }
 
 function windowsFor(wait: Wait, windowMs: number): number {
@@ -81,15 +151,7 @@ function planShifts(
   ];
   let minDurationMs = 0;
   for (const step of steps) {
-    const split = roles
-      ? splitWeights(
-          roles.live.servers.map((s) => ({ id: s.id, base: s.weight })),
-          // The idle pool holds weight 0, so its servers share its part equally.
-          roles.idle.servers.map((s) => ({ id: s.id, base: 1 })),
-          step.weight,
-          capabilities.weights.max,
-        )
-      : undefined;
+    const split = roles ? shiftWeights(roles, step.weight, capabilities) : undefined;
     const windows = windowsFor(step.pause, windowMs);
     stages.push({
       kind: 'shift',
@@ -121,7 +183,8 @@ export function buildPlan(settings: Settings, lb: LbState, traits: LbTraits): Pl
         error: `targets: ${strategy.targets.map((t) => t.text).join(' ')} matches no server on the load balancer`,
       };
     }
-    const plan = planRolling(settings, strategy, servers);
+    const plan = planRolling(settings, strategy, servers, lb.reachable ? lb.all : undefined);
+    if ('error' in plan) return plan;
     return { ...plan, notes: [...unreachableNote, ...plan.notes] };
   }
   let roles: PoolRoles | undefined;

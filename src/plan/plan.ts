@@ -10,6 +10,12 @@ export type Stage =
       readonly index: number;
       /** Server ids, or undefined when the load balancer could not be read (dry run only). */
       readonly servers: readonly string[] | undefined;
+      /**
+       * Entries of other backends (not targets) at the address of one of the batch's servers: the same process, so
+       * they leave traffic and come back with the batch.
+       */
+      readonly companions: readonly string[];
+      /** Addresses (processes) in the batch: what batch-size counts. */
       readonly size: number;
     }
   | { readonly kind: 'deploy-idle'; readonly pool: string; readonly servers: readonly string[] | undefined }

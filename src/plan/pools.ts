@@ -45,7 +45,7 @@ export function assignPools(
 }
 
 function carriesTraffic(pool: PoolState): boolean {
-  return pool.servers.some((s) => s.weight > 0 && s.admin !== 'maint');
+  return pool.servers.some((s) => s.weight > 0 && s.admin === 'ready');
 }
 
 /** The live pool carries weight, the idle one none. Anything else is ambiguous: the user must set it up. */

@@ -70,9 +70,14 @@ describe('deploy use case on the fake driver', () => {
 
   it("refuses rolling targets without the load balancer's check or a health-url", async () => {
     const settings = fakeSettings({ strategy: 'rolling', targets: 'app/*' });
-    const lb = new FakeDriver({ servers: [{ id: 'app/a', check: 'none' }] });
+    const lb = new FakeDriver({
+      servers: [
+        { id: 'app/a', check: 'none' },
+        { id: 'app/b', check: 'none' },
+      ],
+    });
     await expect(deploy(settings, lb, signal())).rejects.toThrow(
-      /health-url: app\/a has no health check on the load balancer.*or on the fake give the server a check/,
+      /health-url: app\/a, app\/b have no health check on the load balancer.*or on the fake give the server a check/,
     );
     expect(lb.callsOf('apply')).toEqual([]);
   });

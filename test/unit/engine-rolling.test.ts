@@ -77,7 +77,7 @@ describe('rolling deploy on the fake driver', () => {
     );
     expect(outcome.result).toBe('failed');
     expect(outcome.message).toBe(
-      "Rolling deploy stopped: app/web2: the load balancer's own check did not pass within startup-timeout (DOWN L7STS/503). Untouched, still on the old version: app/web3.",
+      "Rolling deploy stopped: app/web2: the load balancer's own check did not pass within startup-timeout (DOWN L7STS/503). Untouched, still on the old version: app/web3. Out of traffic now (read back): app/web2 (maint, weight 100, check DOWN L7STS/503).",
     );
     expect(lb.state('app/web2').admin).toBe('maint');
     expect(lb.state('app/web1')).toMatchObject({ admin: 'ready', weight: 100 });
@@ -103,7 +103,7 @@ describe('rolling deploy on the fake driver', () => {
     );
     expect(outcome.result).toBe('failed');
     expect(outcome.message).toMatch(
-      /^Rolling deploy stopped: batch 1 \(app\/web1\) failed its analysis window: (Worse than stable|Hard ceiling): .*Untouched, still on the old version: app\/web2, app\/web3\.$/,
+      /^Rolling deploy stopped: batch 1 \(app\/web1\) failed its analysis window: (Worse than stable|Hard ceiling): .*Untouched, still on the old version: app\/web2, app\/web3\. Out of traffic now \(read back\): app\/web1 \(maint, weight 100, check MAINT\)\.$/,
     );
     expect(lb.snapshot()).toBe('app/web1=100 maint, app/web2=100 ready, app/web3=100 ready');
   });
@@ -142,7 +142,7 @@ describe('rolling deploy on the fake driver', () => {
     );
     expect(outcome.result).toBe('failed');
     expect(outcome.message).toMatch(
-      /^Rolling deploy stopped: could not finish batch 1: fake: call \d+ \(apply\) refused: connection refused\. Left on the load balancer: app\/web1 in drain; once each answers its health check, restore it on the fake load balancer: set app\/web1 state ready\. Untouched, still on the old version: app\/web1, app\/web2\.$/,
+      /^Rolling deploy stopped: could not finish batch 1: fake: call \d+ \(apply\) refused: connection refused\. Once each answers its health check, put it back on the fake load balancer: set app\/web1 state ready\. Untouched, still on the old version: app\/web1, app\/web2\. Out of traffic now \(read back\): app\/web1 \(drain, weight 100\)\.$/,
     );
     expect(lb.state('app/web1').admin).toBe('drain');
     expect(lb.state('app/web2').admin).toBe('ready');

@@ -1,7 +1,8 @@
 /** Reading and removing the servers a preview registered: shared by the preview itself and its canary. */
 import type { Server } from '../../model/server.js';
 import type { Driver, PreviewRouting } from '../../lb/driver.js';
-import { exactSelectors, waitDrained } from '../gates.js';
+import { exactSelectors } from '../../model/selectors.js';
+import { waitDrained } from '../gates.js';
 import type { EngineContext } from '../context.js';
 
 /** One server by id, as the load balancer reports it now. */

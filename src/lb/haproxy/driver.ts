@@ -1,5 +1,6 @@
 /** HAProxy behind the Driver interface, over the Runtime API. One round trip per read or change. */
 import type { Change, Counters, Server } from '../../model/server.js';
+import { LoadBalancerRestarted } from '../../model/errors.js';
 import type { Advice, Capabilities, Driver, Transport } from '../driver.js';
 import { NAME_PATTERN, matchesSelector, type Selector } from '../../model/selectors.js';
 import { refusal, RuntimeApi } from './runtime-api.js';
@@ -90,6 +91,8 @@ export class HaproxyDriver implements Driver {
   private readonly api: RuntimeApi;
   /** Server ids (`sid`) seen so far: later reads of known servers fetch just those rows, not the whole backend. */
   private readonly sids = new Map<string, string>();
+  /** `PID@START` of the worker that answered last (undefined until the first read). */
+  private process: string | undefined;
   readonly previews: HaproxyPreviews | undefined;
 
   constructor(options: HaproxyOptions) {
@@ -142,14 +145,66 @@ export class HaproxyDriver implements Driver {
     return ids.map((id) => `show stat ${assertName(id)[0]} 4 ${this.sids.get(id)}`);
   }
 
+  /** `show stat` rows, read with `show info` in the same round trip so a reload or restart is noticed at once. */
   private async statRows(commands: readonly string[]): Promise<Row[]> {
     const rows: Row[] = [];
-    for (const reply of await this.api.run(commands)) {
+    const replies = await this.api.run([...commands, 'show info']);
+    this.checkProcess(replies.at(-1)?.text ?? '');
+    for (const reply of replies.slice(0, -1)) {
       if (/^\[\d\]: /.test(reply.text)) throw new Error(`HAProxy refused '${reply.command}': ${refusal(reply)}`);
       rows.push(...parseStatCsv(reply.text));
     }
     this.remember(rows);
     return rows;
+  }
+
+  /**
+   * The worker process that answers: a reload (a new worker) or a restart resets run-time weights and states to the
+   * configuration's and counters to zero, so the engine must not go on as if its changes still held.
+   */
+  private checkProcess(info: string): void {
+    const pid = /^Pid: (\d+)$/m.exec(info)?.[1];
+    const started = /^Start_time_sec: (\d+)$/m.exec(info)?.[1];
+    if (!pid) return;
+    const process = `${pid}@${started ?? '?'}`;
+    const previous = this.process;
+    this.process = process;
+    if (previous && previous !== process) {
+      throw new LoadBalancerRestarted(
+        `HAProxy was reloaded or restarted during the rollout (worker ${previous.split('@')[0]} -> ${pid}): its run-time weights and states went back to its configuration and its counters to zero`,
+      );
+    }
+  }
+
+  /**
+   * Backends whose balance algorithm takes no run-time weights other than 0% and 100% of the configured one
+   * (static-rr, first, and hash algorithms with the default hash-type map-based). A hash backend is asked by
+   * HAProxy itself: adding a server (in maint, no traffic) is refused on a static one; it is removed at once.
+   */
+  async weightProblems(backends: readonly string[]): Promise<string[]> {
+    const problems: string[] = [];
+    for (const backend of backends) {
+      const [reply] = await this.api.run([`show stat ${assertName(`${backend}/x`)[0]} 2 -1`]);
+      const algo = parseStatCsv(reply?.text ?? '').find((r) => r['svname'] === 'BACKEND')?.['algo'] ?? '';
+      const fix = `use balance roundrobin or leastconn (or, for a hash, hash-type consistent) in backend ${backend}`;
+      if (algo === 'static-rr' || algo === 'first') {
+        problems.push(
+          `backend ${backend} uses balance ${algo}, whose weights HAProxy does not change at run time; ${fix}`,
+        );
+        continue;
+      }
+      if (['roundrobin', 'leastconn', 'random', ''].includes(algo)) continue;
+      const probe = `${backend}/zdd-weight-probe`;
+      const [added] = await this.api.run([`add server ${probe} 127.0.0.1:9 weight 0 disabled`]);
+      if (/dynamic load balancing/.test(added?.text ?? '')) {
+        problems.push(
+          `backend ${backend} uses balance ${algo} with hash-type map-based, where HAProxy accepts only weights 0% and 100% at run time; ${fix}`,
+        );
+      } else if (!/already exists/i.test(added?.text ?? '')) {
+        await this.api.run([`del server ${probe}`]);
+      }
+    }
+    return problems;
   }
 
   async servers(selectors: readonly Selector[]): Promise<Server[]> {
@@ -164,9 +219,13 @@ export class HaproxyDriver implements Driver {
       : undefined;
     const { stat, state } = await this.stats(backends);
     const byId = new Map(state.map((r) => [`${r['be_name']}/${r['srv_name']}`, r]));
-    return stat
-      .filter((r) => selectors.some((sel) => matchesSelector(sel, r['pxname'] ?? '', r['svname'] ?? '')))
-      .map((r) => toServer(r, byId.get(`${r['pxname']}/${r['svname']}`)));
+    return (
+      stat
+        // Servers named zdd-* are the action's own (a weight probe), never a target.
+        .filter((r) => !(r['svname'] ?? '').startsWith('zdd-'))
+        .filter((r) => selectors.some((sel) => matchesSelector(sel, r['pxname'] ?? '', r['svname'] ?? '')))
+        .map((r) => toServer(r, byId.get(`${r['pxname']}/${r['svname']}`)))
+    );
   }
 
   /**

@@ -1,0 +1,65 @@
+/**
+ * Every change to the load balancer, verified: applied in one call, then the servers it touched are read back. A
+ * refused, partial or lost write is reported with the state read back, never the state intended, so the caller can
+ * restore the last safe state knowing where traffic really is.
+ */
+import type { Driver } from '../lb/driver.js';
+import { errorMessage } from '../model/errors.js';
+import { exactSelectors } from '../model/selectors.js';
+import type { Change, Server } from '../model/server.js';
+
+/** A write that did not take, or took only in part; `read` is the touched servers as read back (when readable). */
+export class UnconfirmedChange extends Error {
+  constructor(
+    /** What went wrong, without the state read back. */
+    readonly reason: string,
+    readonly read: readonly Server[] | undefined,
+  ) {
+    super(`${reason} (${read ? `read back: ${describeServers(read)}` : 'the load balancer could not be read back'})`);
+    this.name = 'UnconfirmedChange';
+  }
+}
+
+/** `app/web1 weight 0 maint`, as read back. */
+export function describeServers(servers: readonly Server[]): string {
+  return servers.map((s) => `${s.id} weight ${s.weight} ${s.admin}`).join(', ');
+}
+
+/** Where a change's servers differ from what was read: `app/web1: weight 256 wanted, 0 read`. */
+function differences(changes: readonly Change[], read: readonly Server[]): string[] {
+  const byId = new Map(read.map((s) => [s.id, s]));
+  return changes.flatMap((c) => {
+    const s = byId.get(c.server);
+    if (!s) return [`${c.server}: not on the load balancer any more`];
+    const wrong: string[] = [];
+    if (c.weight !== undefined && s.weight !== c.weight) wrong.push(`weight ${c.weight} wanted, ${s.weight} read`);
+    if (c.admin !== undefined && s.admin !== c.admin) wrong.push(`${c.admin} wanted, ${s.admin} read`);
+    return wrong.length ? [`${c.server}: ${wrong.join(', ')}`] : [];
+  });
+}
+
+/** Reads the servers by id; undefined when the load balancer cannot be read. */
+export async function readBack(driver: Driver, ids: readonly string[]): Promise<Server[] | undefined> {
+  try {
+    return await driver.servers(exactSelectors([...new Set(ids)]));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Applies the changes and confirms them by reading the servers back; throws UnconfirmedChange otherwise. */
+export async function applyVerified(driver: Driver, changes: readonly Change[]): Promise<readonly Server[]> {
+  if (changes.length === 0) return [];
+  const ids = changes.map((c) => c.server);
+  try {
+    await driver.apply(changes);
+  } catch (error) {
+    throw new UnconfirmedChange(errorMessage(error), await readBack(driver, ids));
+  }
+  const read = await readBack(driver, ids);
+  if (!read) throw new UnconfirmedChange('the change was sent', read);
+  const wrong = differences(changes, read);
+  if (wrong.length)
+    throw new UnconfirmedChange(`the load balancer did not take the change as sent: ${wrong.join('; ')}`, read);
+  return read;
+}
