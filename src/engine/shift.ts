@@ -170,7 +170,7 @@ class Shift {
         );
         if (update.failed.size) {
           const failed = idle.filter((s) => update.failed.has(s.id));
-          (await rollBack(settings, failed, timeline, pool)).forEach((v, id) => this.versions.set(id, v));
+          (await rollBack(settings, failed, timeline, pool, ctx.signal)).forEach((v, id) => this.versions.set(id, v));
           return [...update.failed].map(([id, why]) => `${id}: ${why}`).join('; ');
         }
         await driver.apply(idle.map((s) => ({ server: s.id, admin: s.admin, weight: 0 })));

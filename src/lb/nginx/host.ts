@@ -14,6 +14,7 @@ import {
   readSync,
   closeSync,
 } from 'node:fs';
+import { childEnv } from '../../model/env.js';
 import type { Transport } from '../driver.js';
 import { remotePath, runSsh, sshWhere, type SshTarget } from '../ssh.js';
 
@@ -59,7 +60,7 @@ export class LocalHost implements Host {
 
   run(command: string): Promise<CommandResult> {
     return new Promise((resolve) => {
-      execFile('sh', ['-c', command], { timeout: 30_000 }, (error, stdout, stderr) => {
+      execFile('sh', ['-c', command], { timeout: 30_000, env: childEnv() }, (error, stdout, stderr) => {
         resolve({
           code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
           output: `${stdout}${stderr}`.trim(),
