@@ -382,7 +382,8 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
       problems.push(
         `environment: action ${action} needs the environment whose GitHub deployment holds the rollout record`,
       );
-    if (!v.pools)
+    // abort also ends a rolling rollout, which has no pools: the record says whether it needs them.
+    if (!v.pools && action !== 'abort')
       problems.push(`pools: action ${action} needs the pools of the rollout (e.g. blue=app/blue*, green=app/green*)`);
   }
   if (action === 'preview' && !v['preview-address'] && !v.targets)
