@@ -23,7 +23,7 @@ export class SshError extends Error {
 }
 
 /** Paths pasted into a remote shell command must be plain. */
-const SAFE_REMOTE_PATH = /^\/?[A-Za-z0-9/_.@+-]+$/;
+export const SAFE_REMOTE_PATH = /^\/?[A-Za-z0-9/_.@+-]+$/;
 
 export function remotePath(path: string): string {
   if (!SAFE_REMOTE_PATH.test(path))
