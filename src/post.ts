@@ -11,6 +11,7 @@ import { createDriver, parseLoadBalancer } from './lb/registry.js';
 import { errorMessage } from './model/errors.js';
 import { describeChanges } from './model/server.js';
 import { existingDeployment } from './report/deployment.js';
+import { md } from './report/markdown.js';
 import type { Settings } from './settings.js';
 import { readCheckpoint, readDeploymentInFlight, type Checkpoint } from './state.js';
 
@@ -81,7 +82,7 @@ export async function post(): Promise<void> {
     : 'The main step stopped before it finished (it crashed or was killed); nothing on the load balancer needed restoring.';
   if (!checkpoint) core.info(summary);
   await core.summary
-    .addRaw(`## zero-downtime-deploy: post step\n\n${summary}\n`, true)
+    .addRaw(`## zero-downtime-deploy: post step\n\n${md(summary)}\n`, true)
     .write()
     .catch(() => undefined);
   if (!inFlight) return;

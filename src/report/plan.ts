@@ -3,6 +3,7 @@ import { formatDuration } from '../model/durations.js';
 import type { Plan, Stage, Wait } from '../plan/plan.js';
 import type { Settings } from '../settings.js';
 import { formatPercent } from '../model/format.js';
+import { code, md } from './markdown.js';
 
 function waitText(wait: Wait): string {
   switch (wait.kind) {
@@ -40,12 +41,12 @@ function stageRow(stage: Stage, i: number, settings: Settings): string {
 export function renderPlan(plan: Plan, settings: Settings): string {
   const lines: string[] = [];
   lines.push(
-    `### Plan: ${plan.strategy} of version \`${settings.version}\` through \`${settings.loadBalancer.display}\``,
+    `### Plan: ${plan.strategy} of version ${code(settings.version)} through ${code(settings.loadBalancer.display)}`,
   );
   if (plan.pools)
     lines.push(
       '',
-      `Live pool **${plan.pools.live}** keeps serving; the new version goes to idle pool **${plan.pools.idle}**.`,
+      `Live pool **${md(plan.pools.live)}** keeps serving; the new version goes to idle pool **${md(plan.pools.idle)}**.`,
     );
   lines.push('', "| # | stage | servers / weights | new version's share | analysis |", '|---|---|---|---|---|');
   plan.stages.forEach((stage, i) => lines.push(stageRow(stage, i + 1, settings)));
