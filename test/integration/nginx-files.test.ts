@@ -56,7 +56,7 @@ describe('nginx upstreams files', () => {
     );
     const error = errors(run).join('\n');
     expect(run.code).toBe(1);
-    expect(error).toContain(`load-balancer: ${nginx.upstreams}: line`);
+    expect(error).toContain(`load-balancer: nginx+file://${nginx.upstreams}: line`);
     expect(error).toMatch(message);
     expect(error).not.toMatch(/All \d servers run/);
     expect(readFileSync(nginx.upstreams, 'utf8')).toBe(text);
