@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseDuration } from './model/durations.js';
 import { NAME_PATTERN, parseSelector, splitList, type Selector } from './model/selectors.js';
 import { InputError } from './model/errors.js';
+import { redactUrlPasswords, urlPasswords } from './model/credentials.js';
 import { driverInputs, driverModule, inputOwners, parseLoadBalancer, schemesWith } from './lb/registry.js';
 import {
   ACTIONS,
@@ -233,6 +234,10 @@ function httpUrl(text: string, allowPlaceholders: boolean): string | { error: st
       .replaceAll('{port}', '80')
       .replace(/\{(server|backend|pool)\}/g, 'x');
   }
+  if (urlPasswords(text).length)
+    return {
+      error: `'${redactUrlPasswords(text)}' holds a password: it would be printed in logs and the job summary; give a URL without credentials`,
+    };
   try {
     const url = new URL(sample);
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
@@ -279,6 +284,31 @@ export function parsePreviewCanary(text: string): PreviewCanary | { error: strin
   return { backend, percent, durationMs };
 }
 
+/** Letters, digits, '.', '_', '-', '+' and '/': a version label, a tag or a branch name, nothing a shell interprets. */
+export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+/-]{0,127}$/;
+
+/** Whether the text holds a control character (tab and newline allowed when `lines`). */
+function hasControl(text: string, lines = false): boolean {
+  return [...text].some((c) => {
+    const code = c.charCodeAt(0);
+    return (code < 32 || code === 127) && !(lines && (c === '\t' || c === '\n'));
+  });
+}
+
+/** A token: one line, no control characters (never echoed: it is masked). */
+function secret(text: string): string | { error: string } {
+  return hasControl(text)
+    ? { error: 'holds a line break or control character; give the token alone (it is masked, so it is not shown here)' }
+    : text;
+}
+
+/** A shell command: text bash can take (no NUL or other control characters than tab and newline). */
+function command(text: string): string | { error: string } {
+  return hasControl(text, true)
+    ? { error: 'holds a control character (other than tab or newline), which bash cannot be given' }
+    : text;
+}
+
 function optional<T>(parse: (text: string) => T | { error: string }) {
   return (text: string) => (text.trim() === '' ? undefined : parse(text));
 }
@@ -295,17 +325,21 @@ const schema = z.object({
   'load-balancer': parsed((t) =>
     t.trim() === '' ? { error: 'is required (e.g. haproxy://127.0.0.1:9999)' } : parseLoadBalancer(t),
   ),
-  'load-balancer-token': z.string(),
+  'load-balancer-token': parsed(secret),
   targets: parsed(optional(selectors)),
   pools: parsed(optional(parsePools)),
   steps: parsed(parseSteps),
   'batch-size': parsed(batchSize),
-  'deploy-command': z.string(),
-  'rollback-command': z.string(),
+  'deploy-command': parsed(command),
+  'rollback-command': parsed(command),
   'health-url': parsed((t) => httpUrl(t, true)),
   'check-url': parsed((t) => httpUrl(t, false)),
   'expect-status': parsed(statusRanges),
-  'expect-body': z.string(),
+  'expect-body': parsed((t) =>
+    t.length <= 1000 && !hasControl(t)
+      ? t
+      : { error: 'must be one line of at most 1000 characters (text the probe body must contain)' },
+  ),
   'probe-interval': duration(100, '100ms'),
   'probe-timeout': duration(100, '100ms'),
   'healthy-threshold': integer(1, 100),
@@ -321,8 +355,13 @@ const schema = z.object({
   'drain-timeout': duration(0, '0s'),
   'startup-timeout': duration(1000, '1s'),
   timeout: duration(1000, '1s'),
+  // A label, never shell syntax: it reaches remote shells through commands users write (see the README).
   version: parsed((t) =>
-    /^[\x21-\x7e]{1,128}$/.test(t) ? t : { error: `'${t}' must be 1-128 printable characters without spaces` },
+    VERSION_PATTERN.test(t)
+      ? t
+      : {
+          error: `'${t}' may hold only letters, digits, '.', '_', '-', '+' and '/' (a branch name such as feature/x is fine), starting with a letter or digit, at most 128`,
+        },
   ),
   environment: parsed((t) =>
     t.length <= 255 && !/[\n\r]/.test(t)
@@ -331,7 +370,7 @@ const schema = z.object({
   ),
   'environment-url': parsed((t) => httpUrl(t, false)),
   'production-environment': parsed(boolean),
-  'github-token': z.string(),
+  'github-token': parsed(secret),
   'preview-key': parsed((t) =>
     t === '' || /^[A-Za-z0-9._-]{1,63}$/.test(t)
       ? t
@@ -374,6 +413,10 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
       'steps: an approval step needs environment (the paused rollout is recorded on its GitHub deployment)',
     );
   }
+  if (v['deploy-command'] && action !== 'deploy' && action !== 'preview')
+    problems.push(`deploy-command: only used by action deploy and preview, not ${action}`);
+  if (v['rollback-command'] && action !== 'deploy')
+    problems.push(`rollback-command: only used by action deploy, not ${action}`);
   if (v['rollback-command'] && !v['deploy-command'] && action === 'deploy') {
     problems.push('rollback-command: needs deploy-command (there is nothing of ours to roll back)');
   }
@@ -382,7 +425,8 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
       problems.push(
         `environment: action ${action} needs the environment whose GitHub deployment holds the rollout record`,
       );
-    if (!v.pools)
+    // abort also ends a rolling rollout, which has no pools: the record says whether it needs them.
+    if (!v.pools && action !== 'abort')
       problems.push(`pools: action ${action} needs the pools of the rollout (e.g. blue=app/blue*, green=app/green*)`);
   }
   if (action === 'preview' && !v['preview-address'] && !v.targets)
@@ -529,6 +573,8 @@ export function readActionInputs(): Settings {
   return readInputs((name) => {
     const value = core.getInput(name);
     if (value && (SECRET_INPUTS as readonly string[]).includes(name)) core.setSecret(value);
+    // A password written into a URL (refused below) is masked too, wherever it would show.
+    for (const password of urlPasswords(value)) core.setSecret(password);
     return value;
   }, runContext());
 }

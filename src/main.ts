@@ -46,6 +46,12 @@ export async function run(): Promise<void> {
       settings.dryRun ? { retries: 0, timeoutMs: 3000 } : {},
     );
     if (settings.dryRun) return writeOutputs(await dryRun(settings, driver));
+    // Before anything moves: the load balancer answers, as the kind of endpoint the action needs.
+    const problem = await driver.preflight?.(settings.action !== 'status');
+    if (problem)
+      throw new InputError([
+        `load-balancer: ${settings.loadBalancer.display}${problem.startsWith(':') ? '' : ' '}${problem}`,
+      ]);
     const deadline = `timeout ${formatDuration(settings.timeoutMs)} reached`;
     timer = setTimeout(() => controller.abort(new Error(deadline)), settings.timeoutMs);
     writeOutputs(await USE_CASES[settings.action](settings, driver, controller.signal));

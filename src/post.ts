@@ -1,35 +1,57 @@
 /**
  * The post step runs after the job's steps, even when the main step failed, crashed or was cancelled. When the
- * main step stopped mid-rollout, its checkpoint says what restores safe traffic: apply it and mark the deployment
- * failed. A finished or paused rollout leaves no checkpoint and is not touched.
+ * main step stopped mid-rollout, its checkpoint says what restores safe traffic: apply it, put back the servers
+ * out of traffic that pass their check (the others stay out, named), and end the GitHub deployment the main step
+ * left in progress. A finished or paused rollout leaves no checkpoint and is not touched.
  */
 import * as core from '@actions/core';
+import { originalOf, restoreVerified } from './engine/restore.js';
 import { readActionInputs } from './inputs.js';
 import { createDriver, parseLoadBalancer } from './lb/registry.js';
 import { errorMessage } from './model/errors.js';
 import { describeChanges } from './model/server.js';
 import { existingDeployment } from './report/deployment.js';
-import { readCheckpoint, type Checkpoint } from './state.js';
+import { md } from './report/markdown.js';
+import type { Settings } from './settings.js';
+import { readCheckpoint, readDeploymentInFlight, type Checkpoint } from './state.js';
 
-async function restore(checkpoint: Checkpoint): Promise<string> {
+async function restore(checkpoint: Checkpoint, settings: Settings | undefined): Promise<string> {
   const url = parseLoadBalancer(checkpoint.lb);
   if ('error' in url) throw new Error(`post: saved load balancer ${checkpoint.lb}: ${url.error}`);
   const driver = createDriver(url, checkpoint.options);
+  const pending = checkpoint.pending ?? [];
+  const failed = checkpoint.failed ?? [];
   try {
     return await core.group('Restore safe traffic after an interrupted rollout', async () => {
-      if (checkpoint.restore.length === 0) {
-        const text =
-          'The main step stopped while servers were out of traffic with an unverified version; they stay out, the rest was untouched.';
-        core.info(text);
-        return text;
+      const parts: string[] = [];
+      if (checkpoint.restore.length) {
+        await driver.apply(checkpoint.restore);
+        parts.push(`The main step stopped mid-rollout; the post step restored ${describeChanges(checkpoint.restore)}.`);
       }
-      await driver.apply(checkpoint.restore);
-      const text = `The main step stopped mid-rollout; the post step restored ${describeChanges(checkpoint.restore)}.`;
+      if (pending.length) {
+        const result = await restoreVerified(driver, pending, checkpoint.verifyMs ?? 30_000, settings?.probe);
+        if (result.restored.length)
+          parts.push(
+            `${result.restored.map((p) => p.server).join(', ')} passed ${driver.capabilities.healthChecks ? "the load balancer's check" : 'health-url'} and went back to ${describeChanges(result.restored.map(originalOf))}.`,
+          );
+        if (result.out.size)
+          parts.push(
+            `Still out of traffic with an unverified version: ${[...result.out].map(([id, why]) => `${id} (${why})`).join('; ')}. ` +
+              `Once each answers its health check, restore it ${result.manual}.`,
+          );
+      }
+      if (failed.length) parts.push(`Out of traffic because they failed their checks: ${failed.join(', ')}.`);
+      if (!parts.length)
+        parts.push(
+          'The main step stopped while servers were out of traffic with an unverified version; they stay out, the rest was untouched.',
+        );
+      const text = parts.join(' ');
       core.info(text);
       return text;
     });
   } catch (error) {
-    const text = `The main step stopped mid-rollout and restoring traffic failed: ${errorMessage(error)}. Apply by hand: ${describeChanges(checkpoint.restore)}`;
+    const steps = [...checkpoint.restore, ...pending.map(originalOf)];
+    const text = `The main step stopped mid-rollout and restoring traffic failed: ${errorMessage(error)}. Apply by hand: ${describeChanges(steps)}`;
     core.setFailed(text);
     return text;
   } finally {
@@ -37,26 +59,36 @@ async function restore(checkpoint: Checkpoint): Promise<string> {
   }
 }
 
+function inputs(): Settings | undefined {
+  try {
+    return readActionInputs();
+  } catch (error) {
+    core.warning(`post: cannot read the inputs: ${errorMessage(error)}`);
+    return undefined;
+  }
+}
+
 export async function post(): Promise<void> {
   const checkpoint = readCheckpoint();
-  if (!checkpoint) {
+  // The main step ends its deployment whenever it can; one still marked in flight was left in progress.
+  const inFlight = readDeploymentInFlight();
+  if (!checkpoint && !inFlight) {
     core.info('Post step: no rollout was left in flight; nothing to restore.');
     return;
   }
-  const summary = await restore(checkpoint);
+  const settings = inputs();
+  const summary = checkpoint
+    ? await restore(checkpoint, settings)
+    : 'The main step stopped before it finished (it crashed or was killed); nothing on the load balancer needed restoring.';
+  if (!checkpoint) core.info(summary);
   await core.summary
-    .addRaw(`## zero-downtime-deploy: post step\n\n${summary}\n`, true)
+    .addRaw(`## zero-downtime-deploy: post step\n\n${md(summary)}\n`, true)
     .write()
     .catch(() => undefined);
-  if (!checkpoint.deploymentId) return;
-  let settings;
-  try {
-    settings = readActionInputs();
-  } catch (error) {
-    core.warning(
-      `post: cannot read the inputs to update deployment ${checkpoint.deploymentId}: ${errorMessage(error)}`,
-    );
+  if (!inFlight) return;
+  if (!settings) {
+    core.warning(`post: deployment ${inFlight} stays in progress: the inputs (github-token) could not be read`);
     return;
   }
-  await existingDeployment(settings, Number(checkpoint.deploymentId)).status('failure', summary);
+  await existingDeployment(settings, Number(inFlight)).status('failure', summary);
 }

@@ -3,7 +3,7 @@
  * reads them. Nothing else touches the runner's step state.
  */
 import * as core from '@actions/core';
-import type { Change } from './model/server.js';
+import type { Change, PendingRestore } from './model/server.js';
 
 /** What the post step needs to put traffic back after the main step stopped mid-rollout. */
 export interface Checkpoint {
@@ -13,11 +13,21 @@ export interface Checkpoint {
   readonly options: unknown;
   /** What restores safe traffic; empty: leave everything as it is. */
   readonly restore: readonly Change[];
+  /**
+   * Servers out of traffic with a version not yet verified (a rolling batch mid-deploy): each goes back to its
+   * original state and weight once it passes its check (the load balancer's own, else its health-url); the others
+   * stay out and are named. Absent in checkpoints of earlier releases.
+   */
+  readonly pending?: readonly PendingRestore[];
+  /** How long the post step may wait for pending servers to pass their check, in ms. */
+  readonly verifyMs?: number;
+  /** Servers that failed their checks and stay out of traffic on purpose (to name them). */
+  readonly failed?: readonly string[];
   /** The GitHub deployment to mark failed, if the run created one. */
   readonly deploymentId?: string;
 }
 
-const KEYS = { post: 'isPost', checkpoint: 'rollout' } as const;
+const KEYS = { post: 'isPost', checkpoint: 'rollout', deployment: 'deployment' } as const;
 
 /** True in the post step; the main step marks it for the post step to see. */
 export function isPost(): boolean {
@@ -40,4 +50,16 @@ export function readCheckpoint(): Checkpoint | undefined {
   if (typeof parsed.lb !== 'string' || !Array.isArray(parsed.restore))
     throw new Error(`post: the saved checkpoint is not one this release wrote: ${saved.slice(0, 200)}`);
   return parsed as Checkpoint;
+}
+
+/**
+ * The GitHub deployment this run is moving, from the moment it starts moving it until the run gave it its final
+ * status (paused included); undefined clears it. A post step that finds one set ends it: the main step died first.
+ */
+export function saveDeploymentInFlight(id: string | undefined): void {
+  core.saveState(KEYS.deployment, id ?? '');
+}
+
+export function readDeploymentInFlight(): string | undefined {
+  return core.getState(KEYS.deployment) || undefined;
 }

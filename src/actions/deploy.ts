@@ -45,7 +45,11 @@ export async function deploy(settings: Settings, driver: Driver, signal: AbortSi
     roles = found;
   }
   const what = `${strategy.name} of ${settings.version}`;
-  const deployment = await startDeployment(settings, what, buildRecord(settings, plan, roles));
+  const deployment = await startDeployment(
+    settings,
+    what,
+    buildRecord(settings, plan, roles, strategy.name === 'rolling' ? servers : []),
+  );
   const deploymentId = deploymentIdText(deployment);
   return reportingFailure(deployment, async () => {
     await deployment.status('in_progress', `${what} started`);

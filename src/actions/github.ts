@@ -6,16 +6,25 @@ import { deploymentIdText, deploymentState, type Deployment } from '../report/de
 import { ReportedFailure, type Outcome } from '../report/outputs.js';
 import { headline, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
-import { saveCheckpoint } from '../state.js';
+import { saveCheckpoint, saveDeploymentInFlight } from '../state.js';
 
 /** Stages become deployment statuses; checkpoints go to the step state for the post step. */
 export function engineHooks(settings: Settings, deployment: Deployment): Hooks {
   const deploymentId = deploymentIdText(deployment);
+  // From here until the run gives it its final status, a post step that finds it set ends it (the main step died).
+  saveDeploymentInFlight(deploymentId);
   return {
     stage: (text) => deployment.status('in_progress', text),
-    checkpoint: (restore) =>
+    checkpoint: (restore, pending, failed) =>
       saveCheckpoint(
-        restore && { lb: settings.loadBalancer.display, options: settings.driverOptions, restore, deploymentId },
+        restore && {
+          lb: settings.loadBalancer.display,
+          options: settings.driverOptions,
+          restore,
+          ...(pending?.length ? { pending, verifyMs: Math.min(settings.startupTimeoutMs, 60_000) } : {}),
+          ...(failed?.length ? { failed } : {}),
+          deploymentId,
+        },
       ),
   };
 }
@@ -32,6 +41,7 @@ export async function finish(
   status: string = message,
 ): Promise<Outcome> {
   await deployment.status(deploymentState(outcome.result), status);
+  saveDeploymentInFlight(undefined);
   if (outcome.result === 'failed' || outcome.result === 'rolled-back') throw new ReportedFailure(message, outcome);
   core.info(message);
   return outcome;
@@ -40,11 +50,18 @@ export async function finish(
 /** Runs a use case that created a deployment: an unexpected error still marks it failed and fills the summary. */
 export async function reportingFailure(deployment: Deployment, run: () => Promise<Outcome>): Promise<Outcome> {
   try {
-    return await run();
+    const outcome = await run();
+    saveDeploymentInFlight(undefined);
+    return outcome;
   } catch (error) {
-    if (error instanceof ReportedFailure) throw error;
+    // A ReportedFailure's deployment got its status from the use case.
+    if (error instanceof ReportedFailure) {
+      saveDeploymentInFlight(undefined);
+      throw error;
+    }
     const message = errorMessage(error);
     await deployment.status('failure', message);
+    saveDeploymentInFlight(undefined);
     if (!(error instanceof InputError)) await writeSummary(headline('failed', message));
     throw new ReportedFailure(message, { result: 'failed', weight: 0, deploymentId: deploymentIdText(deployment) });
   }

@@ -3,6 +3,8 @@ import * as core from '@actions/core';
 import type { Driver } from '../lb/driver.js';
 import { InputError } from '../model/errors.js';
 import { matchesSelector, type Selector } from '../model/selectors.js';
+import { sleep } from '../model/time.js';
+import { probeUrl, Prober } from '../probes/http.js';
 import type { Server } from '../model/server.js';
 import { checkRollingTargets } from '../engine/rolling.js';
 import { buildPlan, checkPlanFitsTimeout } from '../plan/build.js';
@@ -10,10 +12,80 @@ import type { Plan } from '../plan/plan.js';
 import { markdownToLog, renderPlan } from '../report/plan.js';
 import type { Settings } from '../settings.js';
 
+function poolOf(settings: Settings, server: Server): string | undefined {
+  return settings.pools?.find((p) => p.selectors.some((sel) => matchesSelector(sel, server.backend, server.name)))
+    ?.name;
+}
+
 export function selectorsOf(settings: Settings): readonly Selector[] {
   const strategy = settings.strategy;
   if (!strategy) return [];
   return strategy.name === 'rolling' ? strategy.targets : strategy.pools.flatMap((p) => p.selectors);
+}
+
+/** Every selector must name at least one server: a typo is refused, naming its input, before anything moves. */
+async function checkSelectors(settings: Settings, driver: Driver, servers: readonly Server[]): Promise<string[]> {
+  const strategy = settings.strategy;
+  if (!strategy) return [];
+  const named =
+    strategy.name === 'rolling'
+      ? strategy.targets.map((selector) => ({ input: 'targets', selector }))
+      : strategy.pools.flatMap((pool) =>
+          pool.selectors.map((selector) => ({ input: `pools: pool ${pool.name}`, selector })),
+        );
+  const none = named.filter(({ selector }) => !servers.some((s) => matchesSelector(selector, s.backend, s.name)));
+  if (!none.length) return [];
+  const all = await driver.servers([{ text: '*/*', backend: '*', server: '*' }]).catch(() => []);
+  const backends = [...new Set(all.map((s) => s.backend))];
+  return none.map(({ input, selector }) => {
+    const sameBackend = all.filter((s) => matchesSelector({ ...selector, server: '*' }, s.backend, s.name));
+    const where = sameBackend.length
+      ? `backend ${selector.backend} has ${sameBackend.map((s) => s.name).join(', ')}`
+      : `the load balancer has no backend ${selector.backend}${backends.length ? ` (it has ${backends.join(', ')})` : ''}`;
+    return `${input}: ${selector.text} matches no server on the load balancer: ${where}`;
+  });
+}
+
+/**
+ * health-url must get an accepted answer from the servers in traffic now: a typo (a wrong path or port) is found
+ * here, before the first batch is drained and deployed, not after. Some servers failing is only a warning.
+ */
+async function checkHealthUrl(
+  settings: Settings,
+  servers: readonly Server[],
+  pool: string | undefined,
+): Promise<string[]> {
+  const template = settings.probe.healthUrl;
+  const serving = servers.filter((s) => s.admin === 'ready' && s.weight > 0);
+  if (!template || !serving.length) return [];
+  const prober = new Prober(settings.probe);
+  try {
+    const results = await Promise.all(
+      serving.map(async (server) => {
+        const url = probeUrl(template, server, pool);
+        let result = await prober.probe(url);
+        // One more try after probe-interval: a server may be between two requests' worth of trouble.
+        if (!result.ok) {
+          await sleep(settings.probe.intervalMs);
+          result = await prober.probe(url);
+        }
+        return { server, url, result };
+      }),
+    );
+    const failed = results.filter((r) => !r.result.ok);
+    if (!failed.length) return [];
+    const list = failed.map((r) => `${r.url} (${r.server.id}): ${r.result.reason}`).join('; ');
+    if (failed.length < results.length) {
+      core.warning(`health-url: ${list}; the other servers in traffic pass it`);
+      return [];
+    }
+    const expected = settings.probe.expectStatus.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ');
+    return [
+      `health-url: none of the servers in traffic passes it now (${list}), so it could not tell a working new version either; check its path and port (expect-status ${expected}${settings.probe.expectBody ? `, expect-body '${settings.probe.expectBody}'` : ''})`,
+    ];
+  } finally {
+    await prober.close();
+  }
 }
 
 /** Reads the servers the strategy names and builds the plan; throws InputError for anything the user must fix. */
@@ -40,8 +112,16 @@ export async function readAndPlan(
     );
     return found;
   });
+  const missing = await checkSelectors(settings, driver, servers);
+  if (missing.length) throw new InputError(missing);
   const plan = buildPlan(settings, { reachable: true, servers, all: rolling ? all : undefined }, driver);
   if ('error' in plan) throw new InputError([plan.error]);
+  const live = plan.pools?.live;
+  const current = live
+    ? servers.filter((s) => settings.strategy?.name !== 'rolling' && poolOf(settings, s) === live)
+    : servers;
+  const unhealthy = await checkHealthUrl(settings, current, live);
+  if (unhealthy.length) throw new InputError(unhealthy);
   const idle = servers.filter((s) => plan.stages.some((st) => st.kind === 'deploy-idle' && st.servers?.includes(s.id)));
   const problems = [
     checkRollingTargets(settings, settings.strategy?.name === 'rolling' ? servers : idle, driver.advice),

@@ -3,6 +3,7 @@
  * against the load balancer's actual weights. A mismatch touches nothing.
  */
 import * as core from '@actions/core';
+import { exactSelectors } from '../model/selectors.js';
 import { InputError } from '../model/errors.js';
 import type { Server } from '../model/server.js';
 import type { Driver } from '../lb/driver.js';
@@ -40,11 +41,16 @@ export async function findActive(
   }
   const record = rollout.record;
   const problems: string[] = [];
-  if (record.strategy !== 'canary' && record.strategy !== 'blue-green')
+  const rolling = record.strategy === 'rolling';
+  if (rolling && action !== 'abort')
     problems.push(
-      `environment: the ${describeRollout(rollout)} is a ${record.strategy} rollout, which cannot be ${action}d`,
+      `environment: the ${describeRollout(rollout)} is a rolling rollout, which never pauses, so it cannot be ${action === 'promote' ? 'promoted' : `${action}ed`}; abort it to put its current batch back`,
     );
-  const poolProblem = checkPools(record, settings);
+  if (!rolling && !settings.pools)
+    problems.push(
+      `pools: action ${action} of the ${record.strategy} rollout needs its pools (e.g. blue=app/blue*, green=app/green*)`,
+    );
+  const poolProblem = rolling ? undefined : checkPools(record, settings);
   if (poolProblem) problems.push(poolProblem);
   if (record.loadBalancer !== settings.loadBalancer.display)
     problems.push(
@@ -52,7 +58,10 @@ export async function findActive(
     );
   if (problems.length) throw new InputError(problems);
   const servers = await core.group('Read the load balancer', async () => {
-    const found = await driver.servers((settings.pools ?? []).flatMap((p) => p.selectors));
+    const selectors = rolling
+      ? exactSelectors(Object.keys(record.targets ?? {}))
+      : (settings.pools ?? []).flatMap((p) => p.selectors);
+    const found = selectors.length ? await driver.servers(selectors) : [];
     core.info(found.map((s) => `${s.id} weight ${s.weight} ${s.admin}`).join('\n'));
     return found;
   });

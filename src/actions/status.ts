@@ -5,13 +5,16 @@ import { locate } from '../plan/record.js';
 import { deploymentIdText, isActive, latestRollout } from '../report/deployment.js';
 import type { Outcome } from '../report/outputs.js';
 import { headline, writeSummary } from '../report/summary.js';
+import { md } from '../report/markdown.js';
 import type { Settings } from '../settings.js';
 import { describeRollout } from './rollout.js';
 
 export async function status(settings: Settings, driver: Driver): Promise<Outcome> {
   const rollout = await latestRollout(settings);
   const servers = await driver.servers((settings.pools ?? []).flatMap((p) => p.selectors));
-  const weights = servers.map((s) => `| ${s.id} | ${s.weight} | ${s.admin} | ${s.check?.status ?? 'no check'} |`);
+  const weights = servers.map(
+    (s) => `| ${md(s.id)} | ${s.weight} | ${s.admin} | ${md(s.check?.status ?? 'no check')} |`,
+  );
   const lines = ['', '| server | weight | state | health |', '|---|---|---|---|', ...weights];
   if (!rollout) {
     const text = `No rollout is recorded for environment ${settings.environment}.`;

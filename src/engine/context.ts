@@ -1,6 +1,6 @@
 /** One engine run's context: the settings, the driver, the timeline, the prober, and the caller's hooks. */
 import type { Driver } from '../lb/driver.js';
-import type { Change } from '../model/server.js';
+import type { Change, PendingRestore } from '../model/server.js';
 import { Prober } from '../probes/http.js';
 import type { Settings } from '../settings.js';
 import { Timeline } from './timeline.js';
@@ -11,9 +11,15 @@ export interface Hooks {
   stage(text: string): Promise<void>;
   /**
    * What to apply to the load balancer to reach safe traffic if the run stops now (a later step does it);
-   * an empty list means "leave everything as it is"; undefined means no rollout is in flight.
+   * an empty list means "leave everything as it is"; undefined means no rollout is in flight. `pending`: servers out
+   * of traffic with an unverified version, to put back once they pass their check (the others stay out);
+   * `failed`: servers that stay out on purpose.
    */
-  checkpoint(restore: readonly Change[] | undefined): void;
+  checkpoint(
+    restore: readonly Change[] | undefined,
+    pending?: readonly PendingRestore[],
+    failed?: readonly string[],
+  ): void;
 }
 
 /** Hooks that go nowhere (tests, and runs that report nothing). */

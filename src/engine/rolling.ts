@@ -4,7 +4,9 @@
  * one analysis window. Never more than one batch out of traffic; a failure stops the rollout after its batch.
  */
 import * as core from '@actions/core';
-import type { AdminState, Server } from '../model/server.js';
+import type { AdminState, PendingRestore, Server } from '../model/server.js';
+import { errorMessage } from '../model/errors.js';
+import { probeUrl } from '../probes/http.js';
 import type { Plan } from '../plan/plan.js';
 import type { Advice } from '../lb/driver.js';
 import { formatDuration } from '../model/durations.js';
@@ -14,7 +16,6 @@ import { startJudge, waitDrained, watchWindow, type JudgeRun } from './gates.js'
 import { rollBack, updateServers, type ServerVersion } from './update.js';
 import type { EngineContext } from './context.js';
 import { applyVerified, readBack, UnconfirmedChange } from './writes.js';
-import { errorMessage } from '../model/errors.js';
 
 export interface ServerReport {
   readonly id: string;
@@ -180,6 +181,33 @@ class Rolling {
     this.ctx.timeline.note(`${servers.map((s) => s.id).join(', ')}: state ${admin} (${why})`);
   }
 
+  /** The servers' original state and weight, restored once each passes its check (and its health-url, if set). */
+  private pending(servers: readonly Server[]): PendingRestore[] {
+    const { healthUrl } = this.ctx.settings.probe;
+    // Once verified a server goes back ready with its weight, as the rollout itself would put it (never to a maint
+    // or drain it started in).
+    return servers.map((s) => ({
+      server: s.id,
+      weight: s.weight,
+      admin: 'ready' as const,
+      ...(healthUrl ? { probe: probeUrl(healthUrl, s) } : {}),
+    }));
+  }
+
+  /** Which servers of the batch are left out of traffic, in which state, and how a person puts each back. */
+  private leftBehind(batch: readonly Server[]): string {
+    const left = batch.filter((s) => this.lastSet.has(s.id) && this.lastSet.get(s.id) !== s.admin);
+    if (!left.length) return 'No server was left changed.';
+    const version = (id: string) => {
+      const v = this.versions.get(id);
+      return v === 'new' ? `version ${this.ctx.settings.version}` : v === 'old' ? 'previous version' : `version ${v}`;
+    };
+    return (
+      `Left out of traffic: ${left.map((s) => `${s.id} in ${this.lastSet.get(s.id)} (${version(s.id)})`).join(', ')}; ` +
+      `once each answers its health check, restore it ${this.ctx.driver.manualSteps(left.map((s) => ({ server: s.id, weight: s.weight, admin: s.admin })))}.`
+    );
+  }
+
   /** One batch from drain to its analysis window; its report says whether it passed and why not. */
   private async runBatch(stage: BatchStage): Promise<BatchReport> {
     // The batch's targets, and the entries of other backends at their addresses: one process, out and back together.
@@ -235,9 +263,10 @@ class Rolling {
         timeline.note(
           `drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`,
         );
+      // From here a server's version is unknown until verified: stopped now, the batch stays out of traffic until
+      // each passes its check, which puts it back as it was (the post step does that).
+      ctx.hooks.checkpoint([], this.pending(batch));
       await this.setState(batch, 'maint', 'out of traffic for the deploy');
-      // From here a server's version is unknown until verified: stopped now, the batch stays out of traffic.
-      ctx.hooks.checkpoint([]);
 
       const update = await updateServers(
         ctx,
@@ -247,8 +276,13 @@ class Rolling {
       );
       update.failed.forEach((why, id) => failed.set(id, why));
       const ready = update.verified;
+      // Verified servers may go back as they were; failed ones stay out on purpose.
+      ctx.hooks.checkpoint(
+        ready.map((s) => ({ server: s.id, admin: 'ready' as const, weight: s.weight })),
+        [],
+        [...failed.keys()],
+      );
       if (ready.length) {
-        ctx.hooks.checkpoint(ready.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
         // Verified: ready with the weight it had. A maint or drain it started in (an earlier run's, or an operator's)
         // is not restored: it passed the same checks as the rest. A weight of 0 stays 0 (parked, no traffic).
         const back = ready.map((s) => ({ server: s.id, weight: s.weight, admin: 'ready' as const }));
@@ -291,13 +325,32 @@ class Rolling {
         // Stopped by timeout or cancel: servers not yet changed go back as they were; unverified ones stay out.
         const untouched = batch.filter((s) => versions.get(s.id) === 'old' && !failed.has(s.id));
         if (untouched.length) {
-          await driver
+          const back = await driver
             .apply(untouched.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })))
-            .catch(() => undefined);
-          untouched.forEach((s) => inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0));
-          timeline.note(`${untouched.map((s) => s.id).join(', ')}: not yet deployed, restored to its original state`);
+            .then(() => true)
+            .catch(() => false);
+          if (back) {
+            untouched.forEach((s) => {
+              inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0);
+              this.lastSet.set(s.id, s.admin);
+            });
+            timeline.note(`${untouched.map((s) => s.id).join(', ')}: not yet deployed, restored to its original state`);
+          }
         }
-        throw error;
+        const out = batch.filter((s) => this.lastSet.has(s.id) && this.lastSet.get(s.id) !== s.admin);
+        // What the post step can still verify and put back; the rest stays as it is.
+        ctx.hooks.checkpoint(
+          [],
+          this.pending(out.filter((s) => !failed.has(s.id))),
+          out.filter((s) => failed.has(s.id)).map((s) => s.id),
+        );
+        const why =
+          error instanceof Error && error !== ctx.signal.reason ? error.message : errorMessage(ctx.signal.reason);
+        const post = out.some((s) => !failed.has(s.id))
+          ? " The action's post step puts back those that pass their check."
+          : '';
+        result.verdict = `batch ${stage.index} (${batch.map((s) => s.id).join(', ')}) was stopped: ${why}. ${this.leftBehind(batch)}${post}`;
+        return result.verdict;
       }
       if (!(error instanceof BatchFailure)) {
         // The load balancer or a command failed under us: say what each server of the batch is in, as read back.
@@ -316,7 +369,9 @@ class Rolling {
         return result.verdict;
       }
       const failedServers = batch.filter((srv) => failed.has(srv.id));
-      (await rollBack(settings, failedServers, timeline)).forEach((v, id) => versions.set(id, v));
+      (await rollBack(settings, failedServers, timeline, undefined, ctx.signal)).forEach((v, id) =>
+        versions.set(id, v),
+      );
       result.verdict = error.message;
       return error.message;
     }

@@ -195,7 +195,7 @@ class Shift {
         );
         if (update.failed.size) {
           const failed = idle.filter((s) => update.failed.has(s.id));
-          (await rollBack(settings, failed, timeline, pool)).forEach((v, id) => this.versions.set(id, v));
+          (await rollBack(settings, failed, timeline, pool, ctx.signal)).forEach((v, id) => this.versions.set(id, v));
           return [...update.failed].map(([id, why]) => `${id}: ${why}`).join('; ');
         }
         // Verified servers are ready at weight 0, whatever state they started in: a maint or drain an earlier run

@@ -6,7 +6,7 @@
 import type { AdminState, Server } from '../model/server.js';
 import { probeUrl } from '../probes/http.js';
 import type { Settings } from '../settings.js';
-import { runCommand } from '../exec.js';
+import { commandFailure, runCommand } from '../exec.js';
 import { waitLbHealthy, waitProbesPass } from './gates.js';
 import type { Timeline } from './timeline.js';
 import type { EngineContext } from './context.js';
@@ -21,28 +21,30 @@ export interface UpdateResult {
 }
 
 /**
- * The new version on one server out of traffic: deploy-command, then healthy-threshold direct probes in a row.
- * Throws with why the server is not fit; `setVersion` follows what the server runs.
+ * The new version on one server out of traffic: deploy-command, then healthy-threshold direct probes in a row,
+ * within startup-timeout counted from the end of the command. Throws with why the server is not fit; `setVersion`
+ * follows what the server runs. Returns the server's deadline (for the load balancer's own check).
  */
 export async function deployAndProbe(
   ctx: EngineContext,
   server: Server,
   pool: string | undefined,
-  deadline: number,
   setVersion: (id: string, version: ServerVersion) => void = () => undefined,
-): Promise<void> {
+): Promise<number> {
   const { settings } = ctx;
   if (settings.deployCommand) {
     setVersion(server.id, 'unknown');
-    const result = await runCommand(settings.deployCommand, { server, pool, version: settings.version });
-    if (result.exitCode !== 0)
-      throw new Error(`deploy-command exited ${result.exitCode}${result.tail ? `: ${result.tail}` : ''}`);
+    const result = await runCommand(settings.deployCommand, { server, pool, version: settings.version }, ctx.signal);
+    if (result.stopped || result.exitCode !== 0) throw new Error(commandFailure('deploy-command', server.id, result));
     ctx.timeline.note(`${server.id}: deploy-command done`);
   }
+  // startup-timeout starts once the server has the new version: a slow deploy (an image pull) does not eat it.
+  const deadline = Date.now() + settings.startupTimeoutMs;
   setVersion(server.id, 'new');
-  if (!settings.probe.healthUrl) return;
+  if (!settings.probe.healthUrl) return deadline;
   await waitProbesPass(ctx.prober, probeUrl(settings.probe.healthUrl, server, pool), settings, deadline, ctx.signal);
   ctx.timeline.note(`${server.id}: passed ${settings.probe.healthyThreshold} direct probes`);
+  return deadline;
 }
 
 export async function updateServers(
@@ -53,22 +55,26 @@ export async function updateServers(
   pool?: string,
 ): Promise<UpdateResult> {
   const failed = new Map<string, string>();
-  const deadline = Date.now() + ctx.settings.startupTimeoutMs;
+  const deadlines = new Map<string, number>();
   // Entries at one address are one process (the same app behind two backends): deployed and probed once.
   const byAddress = new Map<string, Server[]>();
   for (const s of servers) byAddress.set(s.address, [...(byAddress.get(s.address) ?? []), s]);
-  await Promise.all(
+  // Every server's command ends (or is stopped) before this returns: nothing of ours runs on after a cancel.
+  const settled = await Promise.allSettled(
     [...byAddress.values()].map(async (group) => {
       const [first] = group as [Server, ...Server[]];
       const setAll = (_id: string, version: ServerVersion) => group.forEach((s) => setVersion(s.id, version));
       try {
-        await deployAndProbe(ctx, first, pool, deadline, setAll);
+        const deadline = await deployAndProbe(ctx, first, pool, setAll);
+        group.forEach((s) => deadlines.set(s.id, deadline));
       } catch (error) {
         if (ctx.signal.aborted) throw error;
         group.forEach((s) => failed.set(s.id, (error as Error).message));
       }
     }),
   );
+  const stop = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (stop) throw stop.reason;
   const candidates = servers.filter((s) => !failed.has(s.id));
   if (candidates.length) {
     // Checks are paused in maint; in drain they resume while new requests still go elsewhere.
@@ -76,7 +82,7 @@ export async function updateServers(
     const unhealthy = await waitLbHealthy(
       ctx.driver,
       candidates.map((s) => s.id),
-      deadline,
+      Math.max(...candidates.map((s) => deadlines.get(s.id) ?? 0)),
       ctx.signal,
     );
     for (const [id, status] of unhealthy)
@@ -94,13 +100,18 @@ export async function rollBack(
   servers: readonly Server[],
   timeline: Timeline,
   pool?: string,
+  signal?: AbortSignal,
 ): Promise<Map<string, ServerVersion>> {
   const versions = new Map<string, ServerVersion>();
   if (!settings.rollbackCommand) return versions;
   for (const server of servers) {
-    const result = await runCommand(settings.rollbackCommand, { server, pool, version: settings.version });
-    versions.set(server.id, result.exitCode === 0 ? 'rolled back' : 'unknown');
-    timeline.note(`${server.id}: rollback-command exited ${result.exitCode}; the server stays out of traffic`);
+    const result = await runCommand(settings.rollbackCommand, { server, pool, version: settings.version }, signal);
+    versions.set(server.id, result.exitCode === 0 && !result.stopped ? 'rolled back' : 'unknown');
+    const what =
+      result.stopped || result.exitCode !== 0
+        ? commandFailure('rollback-command', server.id, result)
+        : 'rollback-command exited 0';
+    timeline.note(`${server.id}: ${what}; the server stays out of traffic`);
   }
   return versions;
 }

@@ -115,6 +115,12 @@ export interface Driver {
   manualSteps(changes: readonly Change[]): string;
   /** Present when the load balancer can route previews. */
   readonly previews?: PreviewRouting;
+  /**
+   * Before anything moves: whether the load balancer answers as the action needs (within a few seconds, the right
+   * kind of endpoint, enough rights when `writes`). Changes nothing. Returns what is wrong, as a sentence that
+   * follows `load-balancer: URL` (e.g. `did not answer within 3s; ...`), or undefined.
+   */
+  preflight?(writes: boolean): Promise<string | undefined>;
   /** Round trips to the load balancer's API so far (for logs and benchmarks). */
   readonly roundTrips: number;
   close(): Promise<void>;

@@ -3,6 +3,7 @@
  * load balancer is a folder under `src/lb/` and one line here; tests register their fake the same way.
  */
 import type { Driver, DriverModule, LoadBalancerUrl, Tuning } from './driver.js';
+import { urlPasswords } from '../model/credentials.js';
 import { haproxy } from './haproxy/index.js';
 import { nginx } from './nginx/index.js';
 
@@ -47,6 +48,14 @@ export function parseLoadBalancer(text: string): LoadBalancerUrl | { error: stri
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
   const example = haproxy.schemes[0]?.example;
   if (!scheme) return { error: `'${value}' is not a URL; expected e.g. ${example}` };
+  if (urlPasswords(value).length)
+    return {
+      error: `${scheme}:// URL holds a password (shown here as ***): credentials never go in a URL, which is printed in logs, the job summary and the deployment; use an ssh key for ${schemesWith()
+        .split(', ')
+        .filter((s) => s.endsWith('+ssh'))
+        .map((s) => `${s}://`)
+        .join(' and ')}, or load-balancer-token (masked) where a load balancer takes one`,
+    };
   for (const module of modules) {
     const entry = module.schemes.find((s) => s.scheme === scheme);
     if (!entry) continue;

@@ -1,5 +1,6 @@
 /** The one ssh runner of every driver: the system ssh in batch mode, host keys checked, bounded in time. */
 import { spawn } from 'node:child_process';
+import { childEnv } from '../model/env.js';
 import type { Transport } from './driver.js';
 
 export type SshTarget = Extract<Transport, { type: 'ssh' }>;
@@ -22,7 +23,7 @@ export class SshError extends Error {
 }
 
 /** Paths pasted into a remote shell command must be plain. */
-const SAFE_REMOTE_PATH = /^\/?[A-Za-z0-9/_.@+-]+$/;
+export const SAFE_REMOTE_PATH = /^\/?[A-Za-z0-9/_.@+-]+$/;
 
 export function remotePath(path: string): string {
   if (!SAFE_REMOTE_PATH.test(path))
@@ -41,7 +42,7 @@ export function runSsh(target: SshTarget, remote: string, input: string, timeout
   if (target.port) args.push('-p', String(target.port));
   args.push('-l', target.user, '--', target.host, remote);
   return new Promise((resolve, reject) => {
-    const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv() });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => {

@@ -1,5 +1,6 @@
 /** URL forms shared by the drivers' schemes: HOST:PORT, a local path, or USER@HOST plus a path over ssh. */
 import type { Transport } from './driver.js';
+import { SAFE_REMOTE_PATH } from './ssh.js';
 
 function parse(text: string): URL | string {
   try {
@@ -35,13 +36,16 @@ export function sshPath(text: string, form: string): Transport | string {
   if (!url.username || !url.hostname) return `needs a user and a host: ${form}`;
   if (url.password) return 'must not hold a password: use an ssh key loaded in ssh-agent';
   if (!url.pathname || url.pathname === '/') return `needs the path of the socket or file on the host: ${form}`;
+  const path = decodeURIComponent(url.pathname);
+  if (!SAFE_REMOTE_PATH.test(path))
+    return `path '${path}' has characters a remote shell would interpret (use letters, digits and / _ . @ + -)`;
   const port = url.port ? Number(url.port) : undefined;
   return {
     type: 'ssh',
     user: decodeURIComponent(url.username),
     host: url.hostname,
     port,
-    path: decodeURIComponent(url.pathname),
+    path,
   };
 }
 

@@ -3,6 +3,9 @@
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
 
+/** Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer one fires at once. */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 /** Parses a duration or returns a reason it is not one. */
 export function parseDuration(text: string): number | { error: string } {
   const value = text.trim();
@@ -16,6 +19,8 @@ export function parseDuration(text: string): number | { error: string } {
     consumed = PART.lastIndex;
   }
   if (consumed !== value.length) return { error: `'${value}' is not a duration (examples: 500ms, 30s, 5m, 1h, 1m30s)` };
+  if (Math.round(total) >= MAX_DURATION_MS)
+    return { error: `'${value}' is too long: give less than 596h (2^31-1 ms, the longest wait a timer can hold)` };
   return Math.round(total);
 }
 

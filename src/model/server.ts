@@ -32,6 +32,17 @@ export interface Change {
   readonly admin?: AdminState;
 }
 
+/**
+ * A server out of traffic whose version is not yet verified, and what it goes back to once it passes its check:
+ * the load balancer's own, or `probe` (its health-url) where the load balancer has none.
+ */
+export interface PendingRestore {
+  readonly server: string;
+  readonly weight: number;
+  readonly admin: AdminState;
+  readonly probe?: string;
+}
+
 /** A human-readable list of changes, e.g. `app/web1 weight 0 maint, app/web2 drain`. */
 export function describeChanges(changes: readonly Change[]): string {
   return changes

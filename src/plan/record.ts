@@ -4,7 +4,8 @@
  * weights must equal one step's weights in the record, which also proves the record belongs to this rollout.
  */
 import { z } from 'zod';
-import type { Change, Server } from '../model/server.js';
+import type { Change, PendingRestore, Server } from '../model/server.js';
+import { probeUrl } from '../probes/http.js';
 import type { Plan, Stage } from './plan.js';
 import type { PoolRoles } from './pools.js';
 import type { Settings } from '../settings.js';
@@ -22,6 +23,11 @@ export const recordSchema = z.object({
     .object({ live: z.string(), idle: z.string(), selectors: z.record(z.string(), z.array(z.string())) })
     .optional(),
   stable: weightsSchema.optional(),
+  /** rolling: every target's state and weight before the rollout, and the health-url template, for an abort. */
+  targets: z
+    .record(z.string(), z.object({ weight: z.number().int().min(0), admin: z.enum(['ready', 'drain', 'maint']) }))
+    .optional(),
+  healthUrl: z.string().optional(),
   steps: z
     .array(
       z.object({
@@ -62,14 +68,25 @@ function pauseText(stage: Extract<Stage, { kind: 'shift' }>): string {
   return stage.wait.kind === 'duration' ? `${stage.wait.ms}ms` : stage.wait.kind;
 }
 
-export function buildRecord(settings: Settings, plan: Plan, roles: PoolRoles | undefined): RolloutRecord {
+export function buildRecord(
+  settings: Settings,
+  plan: Plan,
+  roles: PoolRoles | undefined,
+  targets: readonly Server[] = [],
+): RolloutRecord {
   const base = {
     tool: RECORD_TOOL,
     version: settings.version,
     strategy: plan.strategy,
     loadBalancer: settings.loadBalancer.display,
   } as const;
-  if (!roles || settings.strategy?.name === 'rolling' || !settings.strategy) return base;
+  if (settings.strategy?.name === 'rolling')
+    return {
+      ...base,
+      targets: Object.fromEntries(targets.map((s) => [s.id, { weight: s.weight, admin: s.admin }])),
+      healthUrl: settings.probe.healthUrl,
+    };
+  if (!roles || !settings.strategy) return base;
   const shifts = plan.stages.filter((s): s is Extract<Stage, { kind: 'shift' }> => s.kind === 'shift');
   return {
     ...base,
@@ -136,6 +153,15 @@ export function locate(record: RolloutRecord, servers: readonly Server[]): Posit
     )
     .join('; ');
   return { kind: 'mismatch', detail: `the load balancer has ${now}, which is no step of this rollout (${expected})` };
+}
+
+/** rolling: the targets not in their recorded original state and weight, with what puts each back. */
+export function outOfPlace(record: RolloutRecord, servers: readonly Server[]): PendingRestore[] {
+  return Object.entries(record.targets ?? {}).flatMap(([id, original]) => {
+    const now = servers.find((s) => s.id === id);
+    if (!now || (now.admin === original.admin && now.weight === original.weight)) return [];
+    return [{ server: id, ...original, ...(record.healthUrl ? { probe: probeUrl(record.healthUrl, now) } : {}) }];
+  });
 }
 
 /** The changes that put all traffic back on the stable pool. */

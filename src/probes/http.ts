@@ -1,5 +1,6 @@
 /** HTTP probes: one request with a timeout, judged by status and body; no keep-alive so a restart is seen at once. */
 import { Agent, request } from 'undici';
+import { formatDuration } from '../model/durations.js';
 import type { Server } from '../model/server.js';
 import type { ProbeSettings } from '../settings.js';
 
@@ -23,6 +24,44 @@ export function probeUrl(template: string, server: Server, pool = ''): string {
 
 function accepted(status: number, settings: ProbeSettings): boolean {
   return settings.expectStatus.some(([low, high]) => status >= low && status <= high);
+}
+
+/** Why a request got no answer, in words ("connection refused", "no answer within 2s"), never a bare code. */
+export function failureReason(error: unknown, timeoutMs: number): string {
+  const seen = new Set<unknown>();
+  // undici wraps the socket's error in `cause`.
+  for (let e = error; e && typeof e === 'object' && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    const { code, name } = e as { code?: unknown; name?: unknown };
+    const text = typeof code === 'string' ? code : typeof name === 'string' ? name : '';
+    switch (text) {
+      case 'ECONNREFUSED':
+        return 'connection refused';
+      case 'ECONNRESET':
+        return 'connection reset';
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+        return 'host unreachable';
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return 'host name not found';
+      case 'UND_ERR_CONNECT_TIMEOUT':
+        return `no connection within ${formatDuration(timeoutMs)}`;
+      case 'UND_ERR_HEADERS_TIMEOUT':
+      case 'UND_ERR_BODY_TIMEOUT':
+      case 'TimeoutError':
+      case 'AbortError':
+        return `no answer within ${formatDuration(timeoutMs)}`;
+      case 'UND_ERR_SOCKET':
+      case 'UND_ERR_CLOSED':
+        return 'connection closed before an answer';
+      case 'HPE_INVALID_CONSTANT':
+      case 'HPE_INVALID_VERSION':
+        return 'not an HTTP answer';
+    }
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return message || 'no answer';
 }
 
 export class Prober {
@@ -52,14 +91,7 @@ export class Prober {
       }
       return { ok: true, latencyMs: elapsed(), reason: `status ${response.statusCode}` };
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      const reason = code ?? (error instanceof Error ? error.name : 'error');
-      return {
-        ok: false,
-        latencyMs: elapsed(),
-        reason:
-          reason === 'TimeoutError' || reason === 'AbortError' ? `no answer in ${this.settings.timeoutMs}ms` : reason,
-      };
+      return { ok: false, latencyMs: elapsed(), reason: failureReason(error, this.settings.timeoutMs) };
     }
   }
 

@@ -3,6 +3,7 @@ import { formatDuration } from '../model/durations.js';
 import type { Plan, Stage, Wait } from '../plan/plan.js';
 import type { Settings } from '../settings.js';
 import { formatPercent } from '../model/format.js';
+import { code, md } from './markdown.js';
 import { describeGuarantees } from '../analysis/guarantees.js';
 import { COUNTER_POLL_MS } from '../plan/build.js';
 
@@ -95,12 +96,12 @@ function judgeLines(plan: Plan, settings: Settings, traffic: Traffic): string[] 
 export function renderPlan(plan: Plan, settings: Settings, traffic: Traffic = ASSUMED_TRAFFIC): string {
   const lines: string[] = [];
   lines.push(
-    `### Plan: ${plan.strategy} of version \`${settings.version}\` through \`${settings.loadBalancer.display}\``,
+    `### Plan: ${plan.strategy} of version ${code(settings.version)} through ${code(settings.loadBalancer.display)}`,
   );
   if (plan.pools)
     lines.push(
       '',
-      `Live pool **${plan.pools.live}** keeps serving; the new version goes to idle pool **${plan.pools.idle}**.`,
+      `Live pool **${md(plan.pools.live)}** keeps serving; the new version goes to idle pool **${md(plan.pools.idle)}**.`,
     );
   lines.push('', "| # | stage | servers / weights | new version's share | analysis |", '|---|---|---|---|---|');
   plan.stages.forEach((stage, i) => lines.push(stageRow(stage, i + 1, settings)));

@@ -3,6 +3,7 @@ import type { Event } from '../engine/timeline.js';
 import type { PreviewOutcome } from '../engine/preview/preview.js';
 import type { Settings } from '../settings.js';
 import { headline, runLink, timelineDetails } from './summary.js';
+import { code, md } from './markdown.js';
 
 /** The URL that sets the preview cookie (the README's HAProxy lines turn `?preview=KEY` into the cookie). */
 export function previewLink(siteUrl: string, key: string): string {
@@ -21,8 +22,8 @@ function state(outcome: PreviewOutcome, closing: boolean): string {
 function canaryText(canary: NonNullable<PreviewOutcome['canary']>): string {
   const rate = (failed: number, all: number) => (all ? `${Math.round((1000 * failed) / all) / 10}%` : '-');
   return (
-    `${canary.share.toFixed(1)}% of ${canary.backend}'s traffic, ${canary.windows} window(s): ${canary.failures} of ${canary.requests} failed (${rate(canary.failures, canary.requests)}; ` +
-    `stable ${rate(canary.stableFailures, canary.stableRequests)} of ${canary.stableRequests}); ${canary.passed ? 'passed' : `**failed**: ${canary.verdict}`}; taken out of real traffic again`
+    `${canary.share.toFixed(1)}% of ${md(canary.backend)}'s traffic, ${canary.windows} window(s): ${canary.failures} of ${canary.requests} failed (${rate(canary.failures, canary.requests)}; ` +
+    `stable ${rate(canary.stableFailures, canary.stableRequests)} of ${canary.stableRequests}); ${canary.passed ? 'passed' : `**failed**: ${md(canary.verdict)}`}; taken out of real traffic again`
   );
 }
 
@@ -46,12 +47,12 @@ function table(outcome: PreviewOutcome, settings: Settings, closing: boolean, at
   const server = outcome.routedTo;
   const rows: [string, string][] = [
     ['status', state(outcome, closing)],
-    ['version', closing ? '-' : `\`${settings.version}\`${outcome.current ? '' : ' (not serving)'}`],
+    ['version', closing ? '-' : `${code(settings.version)}${outcome.current ? '' : ' (not serving)'}`],
     [
       'server',
-      server ? `\`${server.id}\` at \`${server.address}\`${outcome.current ? '' : ' (the previous build)'}` : '-',
+      server ? `${code(server.id)} at ${code(server.address)}${outcome.current ? '' : ' (the previous build)'}` : '-',
     ],
-    ['health', server ? healthText(server, settings, outcome) : (outcome.failure ?? '-')],
+    ['health', server ? healthText(server, settings, outcome) : md(outcome.failure ?? '-')],
     ...(outcome.canary ? [['canary', canaryText(outcome.canary)] as [string, string]] : []),
     ['updated', `${at.toISOString().replace(/\.\d+Z$/, 'Z')}`],
   ];
@@ -63,10 +64,10 @@ function healthText(
   settings: Settings,
   outcome: PreviewOutcome,
 ): string {
-  const parts = [server.check ? `load balancer check: ${server.check.status}` : 'no load balancer check'];
+  const parts = [server.check ? `load balancer check: ${md(server.check.status)}` : 'no load balancer check'];
   if (settings.probe.healthUrl && outcome.current)
     parts.push(`health-url passed ${settings.probe.healthyThreshold} probes in a row`);
-  if (outcome.failure) parts.push(`new build: ${outcome.failure}`);
+  if (outcome.failure) parts.push(`new build: ${md(outcome.failure)}`);
   return parts.join('; ');
 }
 
@@ -82,10 +83,10 @@ export function renderPreviewComment(
   const lines = [`### Preview \`${key}\`: ${state(outcome, closing)}`, ''];
   if (closing) {
     lines.push(
-      `Removed from the load balancer${outcome.removed.length ? ` (${outcome.removed.map((id) => `\`${id}\``).join(', ')})` : ''}. Requests that carry \`${key}\` get the normal site again.`,
+      `Removed from the load balancer${outcome.removed.length ? ` (${outcome.removed.map((id) => code(id)).join(', ')})` : ''}. Requests that carry \`${key}\` get the normal site again.`,
     );
   } else if (outcome.result !== 'succeeded') {
-    lines.push(outcome.message, '');
+    lines.push(md(outcome.message), '');
     if (outcome.routedTo) lines.push(...howToReach(settings, key));
   } else {
     lines.push(...howToReach(settings, key));
@@ -105,7 +106,7 @@ export function renderPreviewSummary(
   const lines = [
     headline(outcome.result, outcome.message),
     '',
-    `### Preview \`${outcome.key}\` (${settings.loadBalancer.display})`,
+    `### Preview ${code(outcome.key)} (${md(settings.loadBalancer.display)})`,
     '',
   ];
   if (!closing && outcome.routedTo) lines.push(...howToReach(settings, outcome.key), '');

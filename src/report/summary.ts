@@ -8,6 +8,7 @@ import { formatDuration } from '../model/durations.js';
 import type { Settings } from '../settings.js';
 import type { Result } from './outputs.js';
 import { runUrl } from './deployment.js';
+import { code, md } from './markdown.js';
 
 const HEADLINE: Record<Result, string> = {
   succeeded: '✅ Succeeded',
@@ -19,7 +20,7 @@ const HEADLINE: Record<Result, string> = {
 };
 
 export function headline(result: Result, sentence: string): string {
-  return `## zero-downtime-deploy: ${HEADLINE[result]}\n\n${sentence}`;
+  return `## zero-downtime-deploy: ${HEADLINE[result]}\n\n${md(sentence)}`;
 }
 
 export function runLink(): string {
@@ -66,7 +67,7 @@ export function renderRolling(outcome: RollingOutcome, settings: Settings, event
   const lines = [
     headline(outcome.result, outcome.message),
     '',
-    `### Batches (version \`${settings.version}\`, ${settings.loadBalancer.display})`,
+    `### Batches (version ${code(settings.version)}, ${md(settings.loadBalancer.display)})`,
     '',
   ];
   lines.push(
@@ -76,14 +77,14 @@ export function renderRolling(outcome: RollingOutcome, settings: Settings, event
   for (const b of outcome.batches) {
     const w = b.window;
     lines.push(
-      `| ${b.index} | ${b.servers.join(' ')} | ${b.startedAt.toISOString().slice(11, 19)} | ${formatDuration(b.durationMs)} | ${w?.requests ?? '-'} | ${w ? w.failures + w.probesFailed : '-'} | ${w ? `${Math.round(errorRate(w) * 1000) / 10}%` : '-'} | ${latencyText(b.latencies)} | ${b.passed ? '✅' : '❌'} ${b.verdict.replace(/\|/g, '\\|')} |`,
+      `| ${b.index} | ${md(b.servers.join(' '))} | ${b.startedAt.toISOString().slice(11, 19)} | ${formatDuration(b.durationMs)} | ${w?.requests ?? '-'} | ${w ? w.failures + w.probesFailed : '-'} | ${w ? `${Math.round(errorRate(w) * 1000) / 10}%` : '-'} | ${latencyText(b.latencies)} | ${b.passed ? '✅' : '❌'} ${md(b.verdict)} |`,
     );
   }
   lines.push(...shareChart(outcome.shares, settings.version));
   lines.push('', '### Servers at the end', '', '| server | version | in traffic |', '|---|---|---|');
   for (const s of outcome.servers) {
     const version = s.version === 'new' ? settings.version : s.version === 'old' ? 'previous' : s.version;
-    lines.push(`| ${s.id} | ${version} | ${s.inTraffic ? 'yes' : '**no**'} |`);
+    lines.push(`| ${md(s.id)} | ${md(version)} | ${s.inTraffic ? 'yes' : '**no**'} |`);
   }
   if (outcome.result !== 'succeeded') {
     lines.push(
@@ -102,7 +103,8 @@ export function timelineDetails(events: readonly Event[]): string[] {
     '<details><summary>Timeline</summary>',
     '',
     ...events.map(
-      (e) => `- ${e.at.toISOString()} ${e.text.replace(/\n/g, ' ')}${e.sent ? ` — sent ${e.sent.toISOString()}` : ''}`,
+      (e) =>
+        `- ${e.at.toISOString()} ${md(e.text.replace(/\n/g, ' '))}${e.sent ? ` — sent ${e.sent.toISOString()}` : ''}`,
     ),
     '',
     '</details>',
@@ -118,7 +120,7 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
   const lines = [
     headline(outcome.result, outcome.message),
     '',
-    `### Steps (${strategy} of version \`${settings.version}\`, ${settings.loadBalancer.display})`,
+    `### Steps (${strategy} of version ${code(settings.version)}, ${md(settings.loadBalancer.display)})`,
     '',
   ];
   lines.push(
@@ -132,7 +134,7 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
     const sfail = step.windows.reduce((n, w) => n + (w.stable?.failures ?? 0), 0);
     const last = step.windows.at(-1)?.verdict ?? '';
     lines.push(
-      `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${Math.round(step.achieved * 10) / 10}% | ${req} | ${fail} | ${rate(req, fail)} | ${sreq || '-'} | ${rate(sreq, sfail)} | ${latencyText(step.windows.flatMap((w) => w.latencies))} | ${step.passed ? '✅' : '❌'} ${last.replace(/\|/g, '\\|')} |`,
+      `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${Math.round(step.achieved * 10) / 10}% | ${req} | ${fail} | ${rate(req, fail)} | ${sreq || '-'} | ${rate(sreq, sfail)} | ${latencyText(step.windows.flatMap((w) => w.latencies))} | ${step.passed ? '✅' : '❌'} ${md(last)} |`,
     );
   }
   if (outcome.newShare && outcome.newShare.total > 0) {
@@ -146,7 +148,7 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
   lines.push('', '### Servers at the end', '', '| server | pool | version | weight |', '|---|---|---|---|');
   for (const s of outcome.servers) {
     const version = s.version === 'new' ? settings.version : s.version === 'old' ? 'previous' : s.version;
-    lines.push(`| ${s.id} | ${s.pool} | ${version} | ${s.weight} |`);
+    lines.push(`| ${md(s.id)} | ${md(s.pool)} | ${md(version)} | ${s.weight} |`);
   }
   if (outcome.result === 'paused') {
     lines.push(
@@ -159,8 +161,8 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
       '- uses: <owner>/zero-downtime-deploy@v1',
       '  with:',
       '    action: promote        # or: abort, to send all traffic back to the stable pool',
-      `    environment: ${settings.environment}`,
-      `    load-balancer: ${settings.loadBalancer.display}`,
+      `    environment: ${settings.environment.replace(/`/g, '')}`,
+      `    load-balancer: ${settings.loadBalancer.display.replace(/`/g, '')}`,
       `    pools: ${(settings.pools ?? []).map((p) => `${p.name}=${p.selectors.map((s) => s.text).join(' ')}`).join(', ')}`,
       '```',
     );
@@ -169,14 +171,14 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
       '',
       '### What to do next',
       '',
-      `Pool **${outcome.livePool}** serves the traffic. Fix the version and deploy again: it goes to the idle pool as before.`,
+      `Pool **${md(outcome.livePool)}** serves the traffic. Fix the version and deploy again: it goes to the idle pool as before.`,
     );
   } else {
     lines.push(
       '',
       '### What to do next',
       '',
-      `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand: set the weights of **${outcome.livePool}** to 0 (down on nginx) and the other pool's back.`,
+      `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand: set the weights of **${md(outcome.livePool)}** to 0 (down on nginx) and the other pool's back.`,
     );
   }
   return [...lines, ...timelineDetails(events)].join('\n') + runLink();

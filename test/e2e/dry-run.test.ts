@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { errors, runAction } from '../helpers/action.js';
 import { startHaproxy } from '../helpers/haproxy.js';
+import { githubEnv, startGithubApi } from '../helpers/github-api.js';
 import { connectionCounter, freePort } from '../helpers/ports.js';
 
 describe('dry run without a load balancer', async () => {
@@ -114,26 +115,46 @@ describe('dry run against a real HAProxy', () => {
 describe('bad input', async () => {
   const { BAD_INPUTS } = await import('../fixtures/bad-inputs.js');
   const counter = await connectionCounter();
-  afterAll(() => counter.close());
+  const api = await startGithubApi();
+  afterAll(async () => {
+    await counter.close();
+    await api.close();
+  });
 
-  it(`fails each of ${BAD_INPUTS.length} malformed inputs with exit 1, naming the input, opening no connection`, async () => {
+  it(`fails each of ${BAD_INPUTS.length} malformed or hostile inputs with exit 1, naming the input, opening no connection, echoing no secret`, async () => {
     const lb = { 'load-balancer': `haproxy://127.0.0.1:${counter.port}` };
+    // Tokens as the runner passes them: masked, so they must never be printed except in the ::add-mask:: command.
+    const tokens = { 'github-token': 'ghs_E2eGithubToken', 'load-balancer-token': 'lbt_E2eLoadBalancerToken' };
     const failures: string[] = [];
+    const started = Date.now();
     // Four at a time: each is a whole node process.
     for (let i = 0; i < BAD_INPUTS.length; i += 4) {
       await Promise.all(
         BAD_INPUTS.slice(i, i + 4).map(async (bad) => {
-          const run = await runAction({ ...lb, ...bad.inputs });
+          const run = await runAction({ ...lb, ...tokens, environment: '', ...bad.inputs }, { env: githubEnv(api) });
           const text = errors(run).join('\n');
           if (run.code !== 1) failures.push(`${bad.why}: exit ${run.code}`);
           else if (!new RegExp(`(^|\\n- )${bad.input}: `).test(text))
             failures.push(`${bad.why}: error does not name ${bad.input}: ${text}`);
           else if (!bad.message.test(text)) failures.push(`${bad.why}: ${text} does not match ${bad.message}`);
           else if (run.outputs.result !== 'failed') failures.push(`${bad.why}: result=${run.outputs.result}`);
+          const secrets = [...Object.values(tokens), ...(bad.secret ? [bad.secret] : [])];
+          const shown = [
+            ...run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::')),
+            run.stderr,
+            run.summary,
+            JSON.stringify(run.outputs),
+          ].join('\n');
+          for (const secret of secrets) if (shown.includes(secret)) failures.push(`${bad.why}: shows ${secret}`);
         }),
       );
     }
+    console.log(
+      `${BAD_INPUTS.length} malformed or hostile inputs through the bundle in ${Date.now() - started}ms: ${BAD_INPUTS.length - failures.length} refused as expected`,
+    );
     expect(failures).toEqual([]);
     expect(counter.count()).toBe(0);
+    // Nothing reached GitHub either: no deployment, so no payload to leak into.
+    expect(api.requests).toEqual([]);
   });
 });

@@ -125,7 +125,7 @@ describe('rolling deploy on HAProxy', () => {
       /HAProxy Runtime API failed after 4 attempts: cannot talk to 127\.0\.0\.1:\d+: ECONNRESET|HAProxy Runtime API failed after 4 attempts/,
     );
     expect(message).toContain(
-      'Left on the load balancer: app/web1 in maint; once each answers its health check, restore it on the HAProxy Runtime API: set server app/web1 state ready.',
+      'Left out of traffic: app/web1 in maint (version v2); once each answers its health check, restore it on the HAProxy Runtime API: set server app/web1 weight 100; set server app/web1 state ready.',
     );
     expect(message).toContain('Untouched, still on the old version: app/web2, app/web3, app/web4.');
     expect((await haproxy.servers()).get('app/web1')?.status).toBe('MAINT');

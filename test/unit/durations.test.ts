@@ -15,6 +15,14 @@ describe('durations', () => {
     expect(parseDuration(text)).toHaveProperty('error'),
   );
 
+  it.each([['600h'], ['596h31m23.647s'], ['99999999999h']])('refuses %s: at or over 2^31-1 ms', (text) =>
+    expect(parseDuration(text)).toEqual({
+      error: `'${text}' is too long: give less than 596h (2^31-1 ms, the longest wait a timer can hold)`,
+    }),
+  );
+
+  it('accepts just under 2^31-1 ms', () => expect(parseDuration('596h31m23.646s')).toBe(2 ** 31 - 2));
+
   it('asks for a unit when a bare number is given', () =>
     expect(parseDuration('30')).toEqual({ error: "'30' has no unit: write 30s, 30m or 30ms" }));
 

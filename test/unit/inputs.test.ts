@@ -107,7 +107,7 @@ describe('readInputs', () => {
   });
 
   it(`rejects ${BAD_INPUTS.length} malformed inputs, each naming its input`, () => {
-    expect(BAD_INPUTS.length).toBeGreaterThanOrEqual(30);
+    expect(BAD_INPUTS.length).toBeGreaterThanOrEqual(100);
     for (const bad of BAD_INPUTS) {
       const found = problems({ ...LB, ...bad.inputs });
       const named = found.filter((p) => p.startsWith(`${bad.input}: `));

@@ -79,4 +79,43 @@ describe('nginx driver: changes by hand', () => {
       'in /etc/nginx/conf.d/up.conf on this machine, set app/blue1: weight=100, without down; app/green1: down, then nginx -t and nginx -s reload',
     );
   });
+
+  it.each([
+    [
+      'a server directive over two lines',
+      'upstream app {\n    server 10.0.0.1:8080 # name=web1\n        weight=100;\n    server 10.0.0.2:8080; # name=web2\n}\n',
+      "line 2 of upstream app: 'server 10.0.0.1:8080 # name=web1' is a server directive that goes on over more than one line",
+    ],
+    [
+      'two server directives on one line',
+      'upstream app {\n    server 10.0.0.1:8080; server 10.0.0.2:8080;\n    server 10.0.0.3:8080;\n}\n',
+      "line 2 of upstream app: 'server 10.0.0.1:8080; server 10.0.0.2:8080;' is more than one directive on one line",
+    ],
+    [
+      'a directive and a server on one line',
+      'upstream app {\n    keepalive 16; server 10.0.0.2:8080;\n}\n',
+      "line 2 of upstream app: 'keepalive 16; server 10.0.0.2:8080;' is more than one directive on one line",
+    ],
+    [
+      'an upstream block on one line',
+      'upstream app { server 10.0.0.1:8080; }\n',
+      "line 1: 'upstream app { server 10.0.0.1:8080; }' is an upstream block the action cannot read",
+    ],
+    [
+      'an opening brace on the next line',
+      'upstream app\n{\n    server 10.0.0.1:8080;\n}\n',
+      "line 1: 'upstream app' is an upstream block the action cannot read",
+    ],
+  ])('refuses %s, naming the line, rather than skip a server', (_why, text, message) => {
+    const parsed = parseUpstreams(text);
+    expect(parsed).toHaveProperty('error');
+    expect((parsed as { error: string }).error).toContain(message);
+  });
+
+  it('still reads comments, blank lines and other directives inside a block', () => {
+    const parsed = parseUpstreams(
+      'upstream app {\n    # the pool\n\n    zone app 64k;\n    server 10.0.0.1:8080; # name=a\n    keepalive 16; # reuse\n}\n',
+    );
+    expect(parsed).not.toHaveProperty('error');
+  });
 });

@@ -43,9 +43,8 @@ export async function previewRouting(driver: Driver): Promise<PreviewRouting> {
 
 /** deploy-command, direct probes, then the load balancer's own check; a server in maint is brought to ready. */
 async function verify(ctx: EngineContext, server: Server): Promise<void> {
-  const { settings, driver, timeline } = ctx;
-  const deadline = Date.now() + settings.startupTimeoutMs;
-  await deployAndProbe(ctx, server, undefined, deadline);
+  const { driver, timeline } = ctx;
+  const deadline = await deployAndProbe(ctx, server, undefined);
   if (server.admin === 'maint') {
     // Checks do not run in maint; in drain they do, and weight 0 keeps everyone else's traffic away regardless.
     await driver.apply([{ server: server.id, admin: 'drain' }]);

@@ -3,7 +3,9 @@ import type { Change, Counters, Server } from '../../model/server.js';
 import { LoadBalancerRestarted } from '../../model/errors.js';
 import type { Advice, Capabilities, Driver, Transport } from '../driver.js';
 import { NAME_PATTERN, matchesSelector, type Selector } from '../../model/selectors.js';
+import { statSync } from 'node:fs';
 import { refusal, RuntimeApi } from './runtime-api.js';
+import { exchange } from './transport.js';
 import { adminState, num, parseServersState, parseStatCsv, type Row } from './stat.js';
 import { HaproxyPreviews, type HaproxyPreviewOptions } from './previews.js';
 
@@ -28,7 +30,8 @@ function toServer(stat: Row, state: Row | undefined): Server {
   const backend = stat['pxname'] ?? '';
   const name = stat['svname'] ?? '';
   const status = stat['status'] ?? '';
-  const hasCheck = (stat['check_rise'] ?? '') !== '';
+  // A server in maint has its checks paused, and show stat leaves check_rise empty: chkfail still says it has one.
+  const hasCheck = (stat['check_rise'] ?? '') !== '' || (stat['chkfail'] ?? '') !== '';
   const address = stat['addr'] ?? '';
   const colon = address.lastIndexOf(':');
   const rise = num(stat, 'check_rise');
@@ -95,7 +98,10 @@ export class HaproxyDriver implements Driver {
   private process: string | undefined;
   readonly previews: HaproxyPreviews | undefined;
 
+  private readonly transport: Transport;
+
   constructor(options: HaproxyOptions) {
+    this.transport = options.transport;
     this.api = new RuntimeApi({
       transport: options.transport,
       timeoutMs: options.timeoutMs ?? 10_000,
@@ -125,6 +131,8 @@ export class HaproxyDriver implements Driver {
     const stat: Row[] = [];
     const state: Row[] = [];
     replies.forEach((reply, i) => {
+      // A backend that does not exist has no servers: the caller names the selector that found none.
+      if (/^\[\d\]: (No such proxy|Can't find backend)/.test(reply.text)) return;
       if (/^\[\d\]: /.test(reply.text)) throw new Error(`HAProxy refused '${reply.command}': ${refusal(reply)}`);
       (i < names.length ? stat : state).push(
         ...(i < names.length ? parseStatCsv(reply.text) : parseServersState(reply.text)),
@@ -284,6 +292,52 @@ export class HaproxyDriver implements Driver {
       if (wanted.has(id)) result.set(id, counters(row));
     }
     return result;
+  }
+
+  async preflight(writes: boolean): Promise<string | undefined> {
+    const transport = this.transport;
+    const stats = "a 'stats socket ... level admin' line of haproxy.cfg";
+    if (transport.type === 'unix') {
+      let kind: string | undefined;
+      try {
+        const file = statSync(transport.path);
+        if (!file.isSocket())
+          kind = file.isDirectory() ? 'a directory' : file.isFile() ? 'a regular file' : 'not a socket';
+      } catch {
+        return `names no file: give the path of ${stats}, and check that HAProxy runs`;
+      }
+      if (kind) return `is ${kind}, not a socket; give the path of ${stats}`;
+    }
+    // ssh needs its own handshake first.
+    const timeoutMs = transport.type === 'ssh' ? 15_000 : 3000;
+    let text: string;
+    try {
+      this.api.roundTrips++;
+      text = await exchange(
+        transport,
+        'prompt\nset severity-output number\nshow info\nshow cli level\nquit\n',
+        timeoutMs,
+      );
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/within \d+ms/.test(message))
+        return `did not answer within ${timeoutMs / 1000}s; is it the Runtime API (${stats})?`;
+      if (/ECONNREFUSED/.test(message))
+        return `refused the connection: nothing listens there; give the address of ${stats}`;
+      if (/EACCES/.test(message))
+        return `refused access to the socket (permission denied): the runner's user needs the socket's mode or group`;
+      return `cannot be reached: ${message}`;
+    }
+    const answer = text.replace(/^[\s>]+/, '');
+    const first = (answer.split('\n')[0] ?? '').trim().slice(0, 60);
+    if (/^HTTP\/\d/.test(answer))
+      return `answered like an HTTP server ('${first}'): it looks like an HTTP port (a frontend), not the Runtime API; give the port of ${stats}`;
+    if (!/^Name: HAProxy/m.test(answer))
+      return `answered, but not as HAProxy's Runtime API${first ? ` ('${first}')` : ' (nothing)'}; give the address of ${stats}`;
+    const level = /\[\d\]: (admin|operator|user)\b/.exec(answer)?.[1];
+    if (writes && level && level !== 'admin')
+      return `is a Runtime API socket at level ${level}: weight and state changes need 'level admin' on its stats socket line (HAProxy would answer Permission denied)`;
+    return undefined;
   }
 
   async close(): Promise<void> {}

@@ -215,6 +215,21 @@ export class NginxDriver implements Driver {
     }
   }
 
+  async preflight(): Promise<string | undefined> {
+    let text: string;
+    try {
+      this.roundTrips++;
+      text = await this.options.host.read(this.options.path);
+    } catch (error) {
+      return `: cannot read the upstreams file on ${this.options.host.where}: ${(error as Error).message}`;
+    }
+    const lines = parseUpstreams(text);
+    if ('error' in lines) return `: ${lines.error}`;
+    if (!lines.some((line) => 'server' in line))
+      return `: ${this.options.path} has no server line inside an upstream block; see the README's nginx section`;
+    return undefined;
+  }
+
   async close(): Promise<void> {}
 }
 

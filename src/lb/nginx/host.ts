@@ -4,7 +4,11 @@
  */
 import { execFile } from 'node:child_process';
 import {
+  chmodSync,
+  chownSync,
   existsSync,
+  realpathSync,
+  unlinkSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -14,6 +18,7 @@ import {
   readSync,
   closeSync,
 } from 'node:fs';
+import { childEnv } from '../../model/env.js';
 import type { Transport } from '../driver.js';
 import { remotePath, runSsh, sshWhere, type SshTarget } from '../ssh.js';
 
@@ -25,7 +30,10 @@ export interface CommandResult {
 export interface Host {
   readonly where: string;
   read(path: string): Promise<string>;
-  /** Replaces the file in one step (written beside it, then renamed), so nginx never reads half a file. */
+  /**
+   * Replaces the file in one step (written beside it, then renamed), so nginx never reads half a file; through a
+   * symlink it replaces the target, and the file keeps its mode and owner.
+   */
   write(path: string, text: string): Promise<void>;
   run(command: string): Promise<CommandResult>;
   /** The live master process in the pid file and its worker processes. */
@@ -53,13 +61,26 @@ export class LocalHost implements Host {
   }
 
   async write(path: string, text: string): Promise<void> {
-    writeFileSync(`${path}.zdd-tmp`, text);
-    renameSync(`${path}.zdd-tmp`, path);
+    // Through a symlink, the file it points to is replaced (the link stays), with the file's mode and owner.
+    const target = realpathSync(path);
+    const { mode, uid, gid } = statSync(target);
+    const temporary = `${target}.zdd-tmp`;
+    writeFileSync(temporary, text, { mode: mode & 0o7777 });
+    chmodSync(temporary, mode & 0o7777);
+    try {
+      if (uid !== process.getuid?.() || gid !== process.getgid?.()) chownSync(temporary, uid, gid);
+    } catch {
+      // Not allowed to give it the owner: write the file in place instead, which keeps owner and mode.
+      unlinkSync(temporary);
+      writeFileSync(target, text);
+      return;
+    }
+    renameSync(temporary, target);
   }
 
   run(command: string): Promise<CommandResult> {
     return new Promise((resolve) => {
-      execFile('sh', ['-c', command], { timeout: 30_000 }, (error, stdout, stderr) => {
+      execFile('sh', ['-c', command], { timeout: 30_000, env: childEnv() }, (error, stdout, stderr) => {
         resolve({
           code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
           output: `${stdout}${stderr}`.trim(),
@@ -128,7 +149,12 @@ export class SshHost implements Host {
 
   async write(path: string, text: string): Promise<void> {
     const p = remotePath(path);
-    await this.must(`cat > ${p}.zdd-tmp && mv ${p}.zdd-tmp ${p}`, `writing ${path}`, text);
+    // Through a symlink, the file it points to (readlink -f), keeping its mode and owner; when the owner cannot be
+    // given to the new file, it is written in place instead.
+    const script =
+      `t=$(readlink -f ${p}) && cat > "$t.zdd-tmp" && chmod --reference="$t" "$t.zdd-tmp" && ` +
+      `if chown --reference="$t" "$t.zdd-tmp" 2>/dev/null; then mv "$t.zdd-tmp" "$t"; else cat "$t.zdd-tmp" > "$t" && rm -f "$t.zdd-tmp"; fi`;
+    await this.must(script, `writing ${path}`, text);
   }
 
   async run(command: string): Promise<CommandResult> {

@@ -19,7 +19,7 @@ export interface UpstreamServer {
 /** Lines of the file: text kept as written, or a server line the driver manages. */
 export type UpstreamLine = { readonly text: string } | { readonly server: UpstreamServer };
 
-const SERVER = /^(\s*)server\s+(\S+)((?:\s+[^;#\s]+)*)\s*;\s*(?:#\s*(.*))?$/;
+const SERVER = /^(\s*)server\s+([^\s;#]+)((?:\s+[^;#\s]+)*)\s*;\s*(?:#\s*(.*))?$/;
 
 function comment(text: string | undefined): Record<string, string> {
   const fields: Record<string, string> = {};
@@ -30,6 +30,14 @@ function comment(text: string | undefined): Record<string, string> {
   return fields;
 }
 
+/** One directive on its own line (`keepalive 16;`, `zone app 64k;`), optionally followed by a comment. */
+const DIRECTIVE = /^\s*[a-z_]+(?:\s+[^;#{}\s]+)*\s*;\s*(?:#.*)?$/;
+
+/**
+ * Reads the file. Inside an upstream block every line must be one the driver understands (blank, a comment, one
+ * directive ending with ';'): a directive spread over lines or two on one line would otherwise be skipped silently,
+ * and the action would report servers it never saw. Such a file is refused with its line number.
+ */
 export function parseUpstreams(text: string): UpstreamLine[] | { error: string } {
   const lines: UpstreamLine[] = [];
   let backend: string | undefined;
@@ -41,6 +49,11 @@ export function parseUpstreams(text: string): UpstreamLine[] | { error: string }
       lines.push({ text: line });
       continue;
     }
+    if (!backend && /^\s*upstream\b/.test(line)) {
+      return {
+        error: `line ${i + 1}: '${line.trim()}' is an upstream block the action cannot read; write 'upstream NAME {' on a line of its own, then one directive per line`,
+      };
+    }
     if (/^\s*\}\s*(#.*)?$/.test(line) && backend) {
       backend = undefined;
       lines.push({ text: line });
@@ -48,6 +61,20 @@ export function parseUpstreams(text: string): UpstreamLine[] | { error: string }
     }
     const server = backend ? SERVER.exec(line) : null;
     if (!server || !backend) {
+      if (backend && !/^\s*(#.*)?$/.test(line) && !(DIRECTIVE.test(line) && !/^\s*server\b/.test(line))) {
+        const what =
+          /^\s*server\b/.test(line) && !line.replace(/#.*$/, '').includes(';')
+            ? 'a server directive that goes on over more than one line'
+            : line
+                  .replace(/#.*$/, '')
+                  .split(';')
+                  .filter((p) => p.trim()).length > 1
+              ? 'more than one directive on one line'
+              : 'a line the action does not understand';
+        return {
+          error: `line ${i + 1} of upstream ${backend}: '${line.trim()}' is ${what}; write one directive per line, each ending with ';', so every server is seen`,
+        };
+      }
       lines.push({ text: line });
       continue;
     }
