@@ -173,10 +173,17 @@ class Rolling {
   }
 
   private async setState(servers: readonly Server[], admin: AdminState, why: string): Promise<void> {
-    await applyVerified(
-      this.ctx.driver,
-      servers.map((s) => ({ server: s.id, admin })),
-    );
+    try {
+      await applyVerified(
+        this.ctx.driver,
+        servers.map((s) => ({ server: s.id, admin })),
+      );
+    } catch (error) {
+      // Answered without an error but not read back: it took, as far as anyone can tell.
+      if (error instanceof UnconfirmedChange && error.acknowledged)
+        servers.forEach((s) => this.lastSet.set(s.id, admin));
+      throw error;
+    }
     servers.forEach((s) => this.lastSet.set(s.id, admin));
     this.ctx.timeline.note(`${servers.map((s) => s.id).join(', ')}: state ${admin} (${why})`);
   }
@@ -360,7 +367,7 @@ class Rolling {
         );
         const out = (read ?? []).filter((s) => s.admin !== 'ready');
         const state = !read
-          ? `The load balancer could not be read back; the batch was last set ${batch.map((s) => `${s.id} ${this.lastSet.get(s.id) ?? s.admin}`).join(', ')}.`
+          ? this.leftBehind(batch)
           : out.length
             ? `Once each answers its health check, put it back ${driver.manualSteps(out.map((s) => ({ server: s.id, admin: 'ready' })))}.`
             : 'No server of the batch was left out of traffic.';

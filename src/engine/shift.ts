@@ -67,6 +67,15 @@ export interface ShiftOptions {
 const RESTORE_ATTEMPTS = 3;
 const RESTORE_RETRY_MS = 250;
 
+/**
+ * The changes ordered so that weight is added before it is taken away: a batch the load balancer applies only in
+ * part (a connection lost half way) then leaves more capacity in traffic, never less.
+ */
+function makeBeforeBreak(changes: readonly Change[], weights: ReadonlyMap<string, number>): Change[] {
+  const delta = (c: Change) => (c.weight ?? 0) - (weights.get(c.server) ?? 0);
+  return [...changes].sort((a, b) => delta(b) - delta(a));
+}
+
 function totals(counters: Map<string, Counters>, servers: readonly Server[]): number {
   return servers.reduce((sum, s) => sum + (counters.get(s.id)?.requests ?? 0), 0);
 }
@@ -89,6 +98,8 @@ class Shift {
   /** One evidence process for the whole rollout, fed by every window of every step. */
   private readonly judge: JudgeRun;
   private lastVerdict: JudgeVerdict | undefined;
+  /** A change that moves traffic onto the new pool was sent (it may have taken in part even if it failed). */
+  private sentTraffic = false;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -294,8 +305,11 @@ class Shift {
     const left = read
       ? read.map((s) => `${s.id}=${s.weight}${s.admin === 'ready' ? '' : ` (${s.admin})`}`).join(' ')
       : `unknown: the load balancer could not be read back (last known ${[...this.weights].map(([id, w]) => `${id}=${w}`).join(' ')})`;
+    const onNew = read?.some((s) => this.idle.some((i) => i.id === s.id) && s.weight > 0 && s.admin === 'ready');
+    const where =
+      !read || onNew ? 'traffic is left split' : `the new pool has no weight, but the weights are not the stable ones`;
     return (
-      `moving traffic back failed ${RESTORE_ATTEMPTS} times (${last instanceof UnconfirmedChange ? last.reason : errorMessage(last)}), so traffic is left split: ${left}. ` +
+      `moving traffic back failed ${RESTORE_ATTEMPTS} times (${last instanceof UnconfirmedChange ? last.reason : errorMessage(last)}), so ${where}: ${left}. ` +
       `Restore it ${this.ctx.driver.manualSteps(this.stable)}`
     );
   }
@@ -308,7 +322,7 @@ class Shift {
     const full =
       held && this.lastVerdict ? `${reason}; the step was held: ${describeVerdict(this.lastVerdict)}` : reason;
     const why = full.replace(/\.+$/, '');
-    if (this.share === 0) {
+    if (this.share === 0 && !this.sentTraffic) {
       this.ctx.hooks.checkpoint(undefined);
       return this.outcome(
         'failed',
@@ -366,6 +380,8 @@ class Shift {
   private async setWeights(changes: readonly Change[], share: number, why: string): Promise<void> {
     const { driver, timeline } = this.ctx;
     const sent = new Date();
+    // From the moment a traffic change is sent, traffic may have moved, whatever the call's fate.
+    if (share > 0) this.sentTraffic = true;
     if (driver.capabilities.nativeSplit && driver.split) {
       const { live, idle } = this.roles;
       await driver.split([
@@ -378,10 +394,15 @@ class Shift {
       );
     } else {
       try {
-        this.remember(await applyVerified(driver, changes));
+        this.remember(await applyVerified(driver, makeBeforeBreak(changes, this.weights)));
       } catch (error) {
-        // Refused, in part or whole, or lost: traffic may have moved. What was read back is what we know.
+        // Refused, in part or whole, or lost: traffic may have moved. What was read back is what we know; a change
+        // the load balancer answered without an error counts as taken.
         if (error instanceof UnconfirmedChange && error.read) this.remember(error.read);
+        if (error instanceof UnconfirmedChange && error.acknowledged) {
+          changes.forEach((c) => this.weights.set(c.server, c.weight ?? 0));
+          this.share = share;
+        }
         throw error;
       }
       timeline.note(`weights ${changes.map((c) => `${c.server}=${c.weight}`).join(' ')} (${why})`, sent);

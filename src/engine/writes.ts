@@ -14,8 +14,14 @@ export class UnconfirmedChange extends Error {
     /** What went wrong, without the state read back. */
     readonly reason: string,
     readonly read: readonly Server[] | undefined,
+    /** The load balancer answered the change without an error; only reading it back failed. */
+    readonly acknowledged = false,
   ) {
-    super(`${reason} (${read ? `read back: ${describeServers(read)}` : 'the load balancer could not be read back'})`);
+    super(
+      acknowledged
+        ? reason
+        : `${reason} (${read ? `read back: ${describeServers(read)}` : 'the load balancer could not be read back'})`,
+    );
     this.name = 'UnconfirmedChange';
   }
 }
@@ -56,8 +62,13 @@ export async function applyVerified(driver: Driver, changes: readonly Change[]):
   } catch (error) {
     throw new UnconfirmedChange(errorMessage(error), await readBack(driver, ids));
   }
-  const read = await readBack(driver, ids);
-  if (!read) throw new UnconfirmedChange('the change was sent', read);
+  let read: Server[];
+  try {
+    read = await driver.servers(exactSelectors([...new Set(ids)]));
+  } catch (error) {
+    const why = `the load balancer took the change, then could not be read back (${errorMessage(error)})`;
+    throw new UnconfirmedChange(why, undefined, true);
+  }
   const wrong = differences(changes, read);
   if (wrong.length)
     throw new UnconfirmedChange(`the load balancer did not take the change as sent: ${wrong.join('; ')}`, read);

@@ -40,11 +40,18 @@ function byAddress(targets: readonly Server[]): Server[][] {
   return [...groups.values()];
 }
 
-/** Why a batch may not leave traffic at once: a backend it would leave with no server in traffic. */
-function emptiedBackend(batch: readonly Server[], all: readonly Server[]): string | undefined {
+/**
+ * Why a batch may not leave traffic at once: a backend it would leave with no server in traffic. `back` are the
+ * servers of earlier batches, in traffic again by then (a rollout stops at the first batch that fails).
+ */
+function emptiedBackend(
+  batch: readonly Server[],
+  all: readonly Server[],
+  back: ReadonlySet<string>,
+): string | undefined {
   const out = new Set(batch.map((s) => s.id));
   for (const backend of new Set(batch.map((s) => s.backend))) {
-    const serving = all.filter((s) => s.backend === backend && inTraffic(s));
+    const serving = all.filter((s) => s.backend === backend && (inTraffic(s) || (back.has(s.id) && s.weight > 0)));
     const left = serving.filter((s) => !out.has(s.id));
     if (serving.length && left.length === 0)
       return `backend ${backend} would have no server in traffic while ${serving.map((s) => s.id).join(', ')} ${serving.length === 1 ? 'is' : 'are'} out`;
@@ -67,11 +74,13 @@ function planRolling(
     const everyone = all ?? servers;
     const groups = byAddress(servers);
     const size = batchCount(groups.length, strategy.batchSize);
+    const back = new Set<string>();
     for (let i = 0; i * size < groups.length; i++) {
       const batch = groups.slice(i * size, (i + 1) * size).flat();
       const addresses = new Set(batch.map((s) => s.address));
       const companions = everyone.filter((s) => addresses.has(s.address) && !servers.includes(s) && inTraffic(s));
-      const emptied = emptiedBackend([...batch, ...companions], everyone);
+      const emptied = emptiedBackend([...batch, ...companions], everyone, back);
+      [...batch, ...companions].forEach((s) => back.add(s.id));
       if (emptied) {
         return {
           error: `batch-size: ${emptied} (batch ${i + 1}); use a smaller batch-size so that every backend keeps a server in traffic, or add a server (a backend of one server needs a blue-green deploy)`,

@@ -239,9 +239,11 @@ describe('canary on the fake driver', () => {
     lb.faults.when(isRestoreApply, 'partial', Infinity);
     const outcome = await withEngine(settings, lb, controller.signal, rec.hooks, (ctx) => runShift(ctx, plan, roles!));
     expect(outcome.result).toBe('failed');
-    expect(outcome.message).toMatch(/traffic is left split/);
-    // Half of the changes took effect (blue back at 100), green still has its share.
-    expect(weightsOf(lb, IDS)).toBe('app/blue1=100 app/blue2=100 app/green1=28 app/green2=28');
+    expect(outcome.message).toMatch(
+      /the new pool has no weight, but the weights are not the stable ones: app\/blue1=256 app\/blue2=256 app\/green1=0 app\/green2=0/,
+    );
+    // Half of the changes took effect: weight comes off the new pool first (green at 0), blue keeps its weight.
+    expect(weightsOf(lb, IDS)).toBe('app/blue1=256 app/blue2=256 app/green1=0 app/green2=0');
     expect(rec.last()).toEqual(STABLE);
   });
 
