@@ -5,6 +5,7 @@ import { NAME_PATTERN, matchesSelector, type Selector } from '../../model/select
 import { refusal, RuntimeApi } from './runtime-api.js';
 import { adminState, num, parseServersState, parseStatCsv, type Row } from './stat.js';
 import { HaproxyPreviews, type HaproxyPreviewOptions } from './previews.js';
+import { HaproxyLock, isLockServer } from './lock.js';
 
 export interface HaproxyOptions {
   readonly transport: Transport;
@@ -77,6 +78,7 @@ export const haproxyCapabilities: Capabilities = {
   previews: true,
   nativeSplit: false,
   inFlight: true,
+  lock: true,
 };
 
 export const HAPROXY_ADVICE: Advice = {
@@ -91,6 +93,7 @@ export class HaproxyDriver implements Driver {
   /** Server ids (`sid`) seen so far: later reads of known servers fetch just those rows, not the whole backend. */
   private readonly sids = new Map<string, string>();
   readonly previews: HaproxyPreviews | undefined;
+  readonly lock: HaproxyLock;
 
   constructor(options: HaproxyOptions) {
     this.api = new RuntimeApi({
@@ -106,6 +109,7 @@ export class HaproxyDriver implements Driver {
           forget: (id) => this.sids.delete(id),
         })
       : undefined;
+    this.lock = new HaproxyLock(this.api);
   }
 
   get roundTrips(): number {
@@ -157,7 +161,10 @@ export class HaproxyDriver implements Driver {
     // The admin state then comes from the status column, which is exact except for a drained server that is down.
     const exact = selectors.every((sel) => !sel.backend.includes('*') && !sel.server.includes('*'));
     const fast = exact ? this.perServer(selectors.map((sel) => `${sel.backend}/${sel.server}`)) : undefined;
-    if (fast) return (await this.statRows(fast)).map((row) => toServer(row, undefined));
+    if (fast)
+      return (await this.statRows(fast))
+        .filter((row) => !isLockServer(row['svname'] ?? ''))
+        .map((row) => toServer(row, undefined));
     // Only the named backends when no selector globs over backends: cheaper on large configurations.
     const backends = selectors.every((sel) => !sel.backend.includes('*'))
       ? [...new Set(selectors.map((sel) => sel.backend))]
@@ -165,6 +172,7 @@ export class HaproxyDriver implements Driver {
     const { stat, state } = await this.stats(backends);
     const byId = new Map(state.map((r) => [`${r['be_name']}/${r['srv_name']}`, r]));
     return stat
+      .filter((r) => !isLockServer(r['svname'] ?? ''))
       .filter((r) => selectors.some((sel) => matchesSelector(sel, r['pxname'] ?? '', r['svname'] ?? '')))
       .map((r) => toServer(r, byId.get(`${r['pxname']}/${r['svname']}`)));
   }
