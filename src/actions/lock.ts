@@ -99,6 +99,11 @@ export async function releaseLeftLock(): Promise<void> {
   }
   const driver = createDriver(url, held.options);
   try {
+    const holder = await driver.lock?.holder();
+    if (holder?.owner !== held.owner) {
+      core.info(`Post step: the lock on ${held.lb} is no longer held as ${held.owner}; left as it is.`);
+      return;
+    }
     await driver.lock?.release(held.owner);
     core.info(`Post step: released the lock on ${held.lb} that the main step held as ${held.owner}.`);
   } catch (error) {
