@@ -33,7 +33,9 @@ export function lockOwner(env: NodeJS.ProcessEnv = process.env): string {
 export function describeHolder(holder: LockHolder, now = Date.now()): string {
   if (!holder.since) return holder.owner;
   const since = new Date(Math.floor(holder.since.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-  return `${holder.owner} since ${since} (${formatDuration(Math.max(0, now - holder.since.getTime()))} ago)`;
+  // Load balancers tell the time in whole seconds.
+  const age = Math.floor(Math.max(0, now - holder.since.getTime()) / 1000) * 1000;
+  return `${holder.owner} since ${since} (${age < 1000 ? 'just now' : `${formatDuration(age)} ago`})`;
 }
 
 /** Runs the use case holding the load balancer's lock (deploy, promote and abort; others run as they are). */
