@@ -63,6 +63,7 @@ const CORE_DEFAULTS = {
   'preview-address': '',
   'preview-canary': '',
   'dry-run': 'false',
+  'take-over-lock': '',
 } as const satisfies Record<string, string>;
 
 export type InputName = keyof typeof CORE_DEFAULTS;
@@ -379,6 +380,11 @@ const schema = z.object({
   'preview-address': parsed(previewAddress),
   'preview-canary': parsed(optional(parsePreviewCanary)),
   'dry-run': parsed(boolean),
+  'take-over-lock': parsed((t) =>
+    t === '' || NAME_PATTERN.test(t)
+      ? t
+      : { error: `'${t}' is not a lock holder's id (letters, digits, '.', '_', ':', '-'), as the refusal names it` },
+  ),
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -464,6 +470,9 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
       if ((raw[name] ?? fallback) !== fallback) problems.push(`${name}: only used with load-balancer ${where}`);
     }
   }
+  if (v['take-over-lock'] && !['deploy', 'promote', 'abort'].includes(action))
+    problems.push(`take-over-lock: only used by action deploy, promote and abort, not ${action}`);
+  if (v['take-over-lock'] && v['dry-run']) problems.push('take-over-lock: a dry run takes no lock');
   if (v['probe-timeout'] > v['probe-interval'] * 10)
     problems.push('probe-timeout: is more than ten probe-intervals; a hung server would stall the checks');
   return problems;
@@ -547,6 +556,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     pullRequest: context.pullRequestNumber,
     ref: context.sha,
     dryRun: v['dry-run'],
+    takeOverLock: v['take-over-lock'],
   };
 }
 

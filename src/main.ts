@@ -7,6 +7,7 @@ import { dryRun } from './actions/dry-run.js';
 import { preview } from './actions/preview.js';
 import { promote } from './actions/promote.js';
 import { status } from './actions/status.js';
+import { withLock } from './actions/lock.js';
 import { readActionInputs } from './inputs.js';
 import type { Driver } from './lb/driver.js';
 import { createDriver } from './lb/registry.js';
@@ -54,7 +55,8 @@ export async function run(): Promise<void> {
       ]);
     const deadline = `timeout ${formatDuration(settings.timeoutMs)} reached`;
     timer = setTimeout(() => controller.abort(new Error(deadline)), settings.timeoutMs);
-    writeOutputs(await USE_CASES[settings.action](settings, driver, controller.signal));
+    const lb = driver;
+    writeOutputs(await withLock(settings, lb, () => USE_CASES[settings.action](settings, lb, controller.signal)));
   } catch (error) {
     if (error instanceof ReportedFailure) {
       writeOutputs(error.outcome);

@@ -90,4 +90,6 @@ export interface Settings {
   /** The commit deployments are created for: the pull request's head, else GITHUB_SHA. */
   readonly ref: string;
   readonly dryRun: boolean;
+  /** The holder id of a stale lock to replace (take-over-lock); empty: never take a lock over. */
+  readonly takeOverLock?: string;
 }

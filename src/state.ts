@@ -27,7 +27,17 @@ export interface Checkpoint {
   readonly deploymentId?: string;
 }
 
-const KEYS = { post: 'isPost', checkpoint: 'rollout', deployment: 'deployment' } as const;
+/** The load balancer's lock the main step holds, for the post step to release if the main step could not. */
+export interface HeldLock {
+  /** The `load-balancer` URL as given. */
+  readonly lb: string;
+  /** The driver's own options, as its module parsed them from the inputs. */
+  readonly options: unknown;
+  /** The owner id the lock was taken under. */
+  readonly owner: string;
+}
+
+const KEYS = { post: 'isPost', checkpoint: 'rollout', deployment: 'deployment', lock: 'lock' } as const;
 
 /** True in the post step; the main step marks it for the post step to see. */
 export function isPost(): boolean {
@@ -62,4 +72,18 @@ export function saveDeploymentInFlight(id: string | undefined): void {
 
 export function readDeploymentInFlight(): string | undefined {
   return core.getState(KEYS.deployment) || undefined;
+}
+
+/** Saves the lock the main step holds, or clears it (undefined: released). */
+export function saveHeldLock(lock: HeldLock | undefined): void {
+  core.saveState(KEYS.lock, lock ? JSON.stringify(lock) : '');
+}
+
+export function readHeldLock(): HeldLock | undefined {
+  const saved = core.getState(KEYS.lock);
+  if (!saved) return undefined;
+  const parsed = JSON.parse(saved) as Partial<HeldLock>;
+  if (typeof parsed.lb !== 'string' || typeof parsed.owner !== 'string')
+    throw new Error(`post: the saved lock is not one this release wrote: ${saved.slice(0, 200)}`);
+  return parsed as HeldLock;
 }

@@ -7,7 +7,8 @@ import type { Driver } from '../lb/driver.js';
 import { InputError } from '../model/errors.js';
 import { assignPools, poolRoles, type PoolRoles } from '../plan/pools.js';
 import { buildRecord } from '../plan/record.js';
-import { deploymentIdText, isActive, latestRollout, startDeployment } from '../report/deployment.js';
+import { deploymentIdText, isActive, latestRollout, startDeployment, type Deployment } from '../report/deployment.js';
+import { earlierActiveRollout } from '../report/rollout-race.js';
 import type { Outcome } from '../report/outputs.js';
 import { renderRolling, renderShift, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
@@ -32,6 +33,20 @@ async function checkNoActiveRollout(settings: Settings): Promise<void> {
   }
 }
 
+/**
+ * Two deploys started together both pass checkNoActiveRollout: the one whose deployment was created first goes on,
+ * the other stops here, before changing anything (its deployment is then marked failed).
+ */
+async function checkNoEarlierRollout(settings: Settings, deployment: Deployment): Promise<void> {
+  if (deployment.id === undefined) return;
+  const earlier = await earlierActiveRollout(settings, deployment.id);
+  if (!earlier) return;
+  throw new Error(
+    `environment: ${settings.environment} already has a rollout in progress, started just before this one: ${earlier.version} (deployment ${earlier.id}: ${earlier.description || earlier.state}). ` +
+      'Deploy again once it has finished. Nothing was changed.',
+  );
+}
+
 export async function deploy(settings: Settings, driver: Driver, signal: AbortSignal): Promise<Outcome> {
   const strategy = settings.strategy;
   if (!strategy) throw new Error('internal: deploy without a strategy');
@@ -52,6 +67,7 @@ export async function deploy(settings: Settings, driver: Driver, signal: AbortSi
   );
   const deploymentId = deploymentIdText(deployment);
   return reportingFailure(deployment, async () => {
+    await checkNoEarlierRollout(settings, deployment);
     await deployment.status('in_progress', `${what} started`);
     return withEngine(settings, driver, signal, engineHooks(settings, deployment), async (ctx) => {
       if (!roles) {

@@ -40,6 +40,8 @@ export interface Capabilities {
   readonly nativeSplit: boolean;
   /** Requests in flight per server are known, so a drain can wait for them to finish. */
   readonly inFlight: boolean;
+  /** One rollout at a time is enforced by a lock held on the load balancer itself (`Driver.lock`). */
+  readonly lock?: boolean;
 }
 
 /** One pool's share of a backend's traffic, for load balancers that split between pools natively. */
@@ -84,6 +86,38 @@ export interface PreviewRouting {
   unregister(serverId: string, timeoutMs: number): Promise<void>;
 }
 
+/** Who holds a load balancer's lock, and since when (undefined when the load balancer does not say). */
+export interface LockHolder {
+  /** The owner id the holder gave, e.g. `acme:shop.run123.1.k3f9`; `unknown` when the lock names no owner. */
+  readonly owner: string;
+  readonly since: Date | undefined;
+}
+
+/** What came of trying to take the lock. */
+export type LockAttempt =
+  /** Taken: where it lives, in the load balancer's terms (for logs), and the stale holder it replaced, if any. */
+  | { readonly held: string; readonly replaced?: LockHolder }
+  /** Someone else holds it; nothing was changed. */
+  | { readonly holder: LockHolder }
+  /** This load balancer's configuration has no place for a lock: why, naming what to change. */
+  | { readonly unavailable: string };
+
+/**
+ * Optional capability: an exclusive lock kept on the load balancer's side, so runs on different runners exclude each
+ * other. Taking it changes no traffic.
+ */
+export interface RolloutLock {
+  /**
+   * Takes the lock for `owner`. When another owner holds it and `takeOver` names exactly that owner, the stale lock
+   * is replaced; any other holder is returned untouched.
+   */
+  acquire(owner: string, takeOver?: string): Promise<LockAttempt>;
+  /** Releases the lock if `owner` still holds it; otherwise leaves it alone. */
+  release(owner: string): Promise<void>;
+  /** The current holder; undefined when the lock is free. */
+  holder(): Promise<LockHolder | undefined>;
+}
+
 /** What a person should do, in the load balancer's own terms, for problems the engine finds. */
 export interface Advice {
   /** How to configure a pool so it takes no traffic (for pools that are both live or both idle). */
@@ -121,6 +155,8 @@ export interface Driver {
    * follows `load-balancer: URL` (e.g. `did not answer within 3s; ...`), or undefined.
    */
   preflight?(writes: boolean): Promise<string | undefined>;
+  /** Present when `capabilities.lock`: one rollout per load balancer at a time. */
+  readonly lock?: RolloutLock;
   /** Round trips to the load balancer's API so far (for logs and benchmarks). */
   readonly roundTrips: number;
   close(): Promise<void>;

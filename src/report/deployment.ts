@@ -158,9 +158,12 @@ export async function latestRollout(settings: Settings): Promise<RolloutOnRecord
   return undefined;
 }
 
+/** Latest status states of a rollout still under way: running, or paused waiting for approval. */
+export const ACTIVE_STATES: readonly string[] = ['in_progress', 'queued', 'pending'];
+
 /** A rollout whose latest status says it is still under way: running, or paused waiting for approval. */
 export function isActive(rollout: RolloutOnRecord | undefined): boolean {
-  return !!rollout && ['in_progress', 'queued', 'pending'].includes(rollout.state);
+  return !!rollout && ACTIVE_STATES.includes(rollout.state);
 }
 
 export interface DeploymentOptions {

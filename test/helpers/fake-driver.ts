@@ -12,7 +12,10 @@ import type {
   Driver,
   DriverModule,
   LoadBalancerUrl,
+  LockAttempt,
+  LockHolder,
   PoolShare,
+  RolloutLock,
   Transport,
 } from '../../src/lb/driver.js';
 import { registerDriver } from '../../src/lb/registry.js';
@@ -71,6 +74,40 @@ export interface FakeOptions {
   /** The fake's clock, ms (Date.now by default); traffic by rate and call times use it. */
   readonly now?: () => number;
   readonly traffic?: TrafficScript;
+  /** The load balancer's lock (shared by fakes of one `fake://NAME`); false: the fake offers none. */
+  readonly lock?: FakeLock | false;
+}
+
+/** An in-memory lock on the load balancer's side: one holder, taken over only by naming it. */
+export class FakeLock implements RolloutLock {
+  current: LockHolder | undefined;
+  /** `acquire OWNER`, `release OWNER`, in order. */
+  readonly log: string[] = [];
+  /** Releases throw (a load balancer unreachable at the end). */
+  failRelease = false;
+
+  async acquire(owner: string, takeOver?: string): Promise<LockAttempt> {
+    this.log.push(`acquire ${owner}`);
+    const held = 'fake lock';
+    const previous = this.current;
+    if (!previous || previous.owner === owner) {
+      this.current = previous ?? { owner, since: new Date() };
+      return { held };
+    }
+    if (takeOver !== previous.owner) return { holder: previous };
+    this.current = { owner, since: new Date() };
+    return { held, replaced: previous };
+  }
+
+  async release(owner: string): Promise<void> {
+    this.log.push(`release ${owner}`);
+    if (this.failRelease) throw new FakeError('fake: the lock could not be released: connection refused');
+    if (this.current?.owner === owner) this.current = undefined;
+  }
+
+  async holder(): Promise<LockHolder | undefined> {
+    return this.current;
+  }
 }
 
 interface FakeServer {
@@ -154,6 +191,7 @@ export class FakeDriver implements Driver {
   readonly split?: (shares: readonly PoolShare[]) => Promise<void>;
   traffic: TrafficScript;
   closed = false;
+  readonly lock: FakeLock | undefined;
   private readonly list: FakeServer[];
   private readonly now: () => number;
   private lastAccrual: number;
@@ -167,7 +205,9 @@ export class FakeDriver implements Driver {
       previews: false,
       nativeSplit: options.nativeSplit ?? false,
       inFlight: true,
+      lock: options.lock !== false,
     };
+    this.lock = options.lock === false ? undefined : (options.lock ?? new FakeLock());
     if (options.nativeSplit) this.split = (shares) => this.doSplit(shares);
     this.now = options.now ?? Date.now;
     this.lastAccrual = this.now();
@@ -419,11 +459,19 @@ function toServer(s: FakeServer): Server {
 /** Fakes a `fake://NAME` URL creates: defined by a test first, or made empty on first use. */
 const instances = new Map<string, FakeDriver>();
 const definitions = new Map<string, Omit<FakeOptions, 'weights'> & { weights?: FakeOptions['weights'] }>();
+const locks = new Map<string, FakeLock>();
 
 /** Declares what `fake://NAME` holds; the registry's `createDriver` builds it (a fresh fake each time). */
 export function defineFake(name: string, options: FakeOptions): void {
   definitions.set(name, options);
   instances.delete(name);
+  locks.delete(name);
+}
+
+/** The lock every fake of `fake://NAME` shares (made on first use). */
+export function fakeLock(name: string): FakeLock {
+  if (!locks.has(name)) locks.set(name, new FakeLock());
+  return locks.get(name) as FakeLock;
 }
 
 /** The fake the registry last created for `fake://NAME`. */
@@ -452,6 +500,7 @@ export const fakeModule: DriverModule<FakeModuleOptions> = {
     previews: false,
     nativeSplit: false,
     inFlight: true,
+    lock: true,
   },
   inputs: FAKE_INPUTS,
   options(read) {
@@ -463,7 +512,12 @@ export const fakeModule: DriverModule<FakeModuleOptions> = {
   create(url: LoadBalancerUrl, options: FakeModuleOptions): Driver {
     const name = url.transport.type === 'file' ? url.transport.path : url.display;
     const defined = definitions.get(name) ?? { servers: [] };
-    const driver = new FakeDriver({ ...defined, weights: defined.weights ?? { min: 0, max: options.maxWeight } });
+    // The lock lives on the load balancer: every fake of one name shares it.
+    const driver = new FakeDriver({
+      ...defined,
+      weights: defined.weights ?? { min: 0, max: options.maxWeight },
+      lock: defined.lock ?? fakeLock(name),
+    });
     instances.set(name, driver);
     return driver;
   },

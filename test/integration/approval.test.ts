@@ -54,12 +54,13 @@ describe('approval gates', () => {
     const paused = await deployAndPause();
     expect(paused.summary).toContain('⏸️ Paused');
     expect(paused.summary).toContain('action: promote');
+    // After creating its deployment, a deploy lists the environment's again (two deploys started together).
     // A paused run: the deployment stays in progress, its last status saying what waits for approval.
     expect(
       gh.api.requests.map((r) =>
         r.method === 'GET' ? 'list' : r.operation.endsWith('/statuses') ? String(r.body?.state) : 'create',
       ),
-    ).toEqual(['list', 'create', 'in_progress', 'in_progress', 'in_progress', 'in_progress', 'in_progress']);
+    ).toEqual(['list', 'create', 'list', 'in_progress', 'in_progress', 'in_progress', 'in_progress', 'in_progress']);
     expect(String(lastStatus().description)).toMatch(/^Paused at 50% on green \(step 2\/3\), waiting for approval/);
     // The split while paused, over 1000 requests.
     const probe = startLoad((gh.lab as PoolsLab).url, { rps: 400, maxRequests: 1000 });

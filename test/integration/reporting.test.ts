@@ -45,7 +45,16 @@ describe('GitHub deployments', () => {
     await load.stop();
     expect(errors(run)).toEqual([]);
     expect(gh.api.violations).toEqual([]);
-    expect(calls()).toEqual(['list', 'create', 'in_progress', 'in_progress', 'in_progress', 'in_progress', 'success']);
+    expect(calls()).toEqual([
+      'list',
+      'create',
+      'list',
+      'in_progress',
+      'in_progress',
+      'in_progress',
+      'in_progress',
+      'success',
+    ]);
     const create = gh.api.requests[1];
     expect(create?.path).toBe('/repos/acme/shop/deployments');
     expect(create?.body).toMatchObject({
@@ -105,7 +114,7 @@ describe('GitHub deployments', () => {
     await load.stop();
     expect(run.outputs.result).toBe('rolled-back');
     expect(gh.api.violations).toEqual([]);
-    expect(calls()).toEqual(['list', 'create', 'in_progress', 'in_progress', 'in_progress', 'failure']);
+    expect(calls()).toEqual(['list', 'create', 'list', 'in_progress', 'in_progress', 'in_progress', 'failure']);
     const last = statuses().at(-1);
     expect(String(last?.description)).toMatch(
       /^Rolled back at 20% on green: (Worse: new [\d.]+% vs stable [\d.]+% failed.*; if as good, <1 time in|Ceiling: \d+ of last \d+ requests failed)/,
@@ -134,7 +143,7 @@ describe('GitHub deployments', () => {
     );
     expect(run.outputs.result).toBe('failed');
     expect(gh.api.violations).toEqual([]);
-    expect(calls()).toEqual(['list', 'create', 'in_progress', 'in_progress', 'failure']);
+    expect(calls()).toEqual(['list', 'create', 'list', 'in_progress', 'in_progress', 'failure']);
     expect(String(statuses().at(-1)?.description)).toMatch(/^Rolling deploy stopped: app\/blue1: /);
   });
 

@@ -8,6 +8,7 @@ import { refusal, RuntimeApi } from './runtime-api.js';
 import { exchange } from './transport.js';
 import { adminState, num, parseServersState, parseStatCsv, type Row } from './stat.js';
 import { HaproxyPreviews, type HaproxyPreviewOptions } from './previews.js';
+import { HaproxyLock, isLockServer } from './lock.js';
 
 export interface HaproxyOptions {
   readonly transport: Transport;
@@ -81,6 +82,7 @@ export const haproxyCapabilities: Capabilities = {
   previews: true,
   nativeSplit: false,
   inFlight: true,
+  lock: true,
 };
 
 export const HAPROXY_ADVICE: Advice = {
@@ -97,6 +99,7 @@ export class HaproxyDriver implements Driver {
   /** `PID@START` of the worker that answered last (undefined until the first read). */
   private process: string | undefined;
   readonly previews: HaproxyPreviews | undefined;
+  readonly lock: HaproxyLock;
 
   private readonly transport: Transport;
 
@@ -115,6 +118,7 @@ export class HaproxyDriver implements Driver {
           forget: (id) => this.sids.delete(id),
         })
       : undefined;
+    this.lock = new HaproxyLock(this.api);
   }
 
   get roundTrips(): number {
@@ -220,7 +224,10 @@ export class HaproxyDriver implements Driver {
     // The admin state then comes from the status column, which is exact except for a drained server that is down.
     const exact = selectors.every((sel) => !sel.backend.includes('*') && !sel.server.includes('*'));
     const fast = exact ? this.perServer(selectors.map((sel) => `${sel.backend}/${sel.server}`)) : undefined;
-    if (fast) return (await this.statRows(fast)).map((row) => toServer(row, undefined));
+    if (fast)
+      return (await this.statRows(fast))
+        .filter((row) => !isLockServer(row['svname'] ?? ''))
+        .map((row) => toServer(row, undefined));
     // Only the named backends when no selector globs over backends: cheaper on large configurations.
     const backends = selectors.every((sel) => !sel.backend.includes('*'))
       ? [...new Set(selectors.map((sel) => sel.backend))]
@@ -229,8 +236,8 @@ export class HaproxyDriver implements Driver {
     const byId = new Map(state.map((r) => [`${r['be_name']}/${r['srv_name']}`, r]));
     return (
       stat
-        // Servers named zdd-* are the action's own (a weight probe), never a target.
-        .filter((r) => !(r['svname'] ?? '').startsWith('zdd-'))
+        // The action's own servers (the lock, a weight probe) are never a target.
+        .filter((r) => !isLockServer(r['svname'] ?? '') && !(r['svname'] ?? '').startsWith('zdd-'))
         .filter((r) => selectors.some((sel) => matchesSelector(sel, r['pxname'] ?? '', r['svname'] ?? '')))
         .map((r) => toServer(r, byId.get(`${r['pxname']}/${r['svname']}`)))
     );

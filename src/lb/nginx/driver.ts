@@ -18,6 +18,7 @@ import {
   type UpstreamServer,
 } from './upstreams.js';
 import type { Host } from './host.js';
+import { NginxLock } from './lock.js';
 
 export interface NginxOptions {
   readonly host: Host;
@@ -38,6 +39,7 @@ export const nginxCapabilities: Capabilities = {
   previews: false,
   nativeSplit: false,
   inFlight: true,
+  lock: true,
 };
 
 export const NGINX_ADVICE: Advice = {
@@ -55,7 +57,11 @@ export class NginxDriver implements Driver {
   private logOffset: number | undefined;
   private readonly totals = new Map<string, { requests: number; failures: number }>();
 
-  constructor(private readonly options: NginxOptions) {}
+  readonly lock: NginxLock;
+
+  constructor(private readonly options: NginxOptions) {
+    this.lock = new NginxLock(options.host, options.path);
+  }
 
   private async readText(): Promise<string> {
     this.roundTrips++;

@@ -15,6 +15,8 @@ import {
   statSync,
   writeFileSync,
   openSync,
+  linkSync,
+  writeSync,
   readSync,
   closeSync,
 } from 'node:fs';
@@ -42,6 +44,13 @@ export interface Host {
   alive(pids: readonly number[]): Promise<Set<number>>;
   /** The file's bytes from offset on (none when offset is undefined), and its size (undefined: no such file). */
   readFrom(path: string, offset: number | undefined): Promise<{ text: string; size: number | undefined }>;
+  /** Creates the file only if there is none (O_EXCL): undefined when created, else the existing file's text. */
+  createExclusive(path: string, text: string): Promise<string | undefined>;
+  /**
+   * Removes the file if its first line is `firstLine`: it is renamed aside first, so one remover wins, and put back
+   * when it turns out to be another's. True when removed.
+   */
+  removeIfFirstLine(path: string, firstLine: string): Promise<boolean>;
 }
 
 function processState(pid: number): string | undefined {
@@ -120,6 +129,39 @@ export class LocalHost implements Host {
     }
     return { text: buffer.toString('utf8'), size };
   }
+
+  async createExclusive(path: string, text: string): Promise<string | undefined> {
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return existsSync(path) ? readFileSync(path, 'utf8') : this.createExclusive(path, text);
+    }
+    try {
+      writeSync(fd, text);
+    } finally {
+      closeSync(fd);
+    }
+    return undefined;
+  }
+
+  async removeIfFirstLine(path: string, firstLine: string): Promise<boolean> {
+    const aside = `${path}.zdd-removing.${process.pid}`;
+    try {
+      renameSync(path, aside);
+    } catch {
+      return false;
+    }
+    const ours = readFileSync(aside, 'utf8').split('\n')[0] === firstLine;
+    try {
+      if (!ours) linkSync(aside, path);
+    } catch {
+      // Another lock was created meanwhile: it stays, the one we moved aside was stale.
+    }
+    unlinkSync(aside);
+    return ours;
+  }
 }
 
 export class SshHost implements Host {
@@ -190,6 +232,35 @@ export class SshHost implements Host {
     const newline = result.stdout.indexOf('\n');
     const size = Number((newline < 0 ? result.stdout : result.stdout.slice(0, newline)).trim());
     return { text: newline < 0 ? '' : result.stdout.slice(newline + 1), size };
+  }
+
+  async createExclusive(path: string, text: string): Promise<string | undefined> {
+    const p = remotePath(path);
+    // noclobber makes '>' open with O_EXCL; exit 3: the file exists, its text follows.
+    const result = await runSsh(
+      this.target,
+      `set -C; if { cat > ${p}; } 2>/dev/null; then exit 0; elif [ -f ${p} ]; then cat ${p}; exit 3; else echo "cannot create ${p}" >&2; exit 4; fi`,
+      text,
+      30_000,
+    );
+    if (result.code === 0) return undefined;
+    if (result.code === 3) return result.stdout;
+    throw new Error(`creating ${path} on ${this.where} failed (exit ${result.code}): ${result.stderr.trim()}`);
+  }
+
+  async removeIfFirstLine(path: string, firstLine: string): Promise<boolean> {
+    const p = remotePath(path);
+    const aside = `${p}.zdd-removing.$$`;
+    // The expected first line comes on stdin, never pasted into the command.
+    const result = await runSsh(
+      this.target,
+      `want=$(cat); mv ${p} ${aside} 2>/dev/null || exit 5; if [ "$(head -n 1 ${aside})" = "$want" ]; then rm -f ${aside}; exit 0; fi; ln ${aside} ${p} 2>/dev/null; rm -f ${aside}; exit 6`,
+      firstLine,
+      30_000,
+    );
+    if (result.code === 0) return true;
+    if (result.code === 5 || result.code === 6) return false;
+    throw new Error(`removing ${path} on ${this.where} failed (exit ${result.code}): ${result.stderr.trim()}`);
   }
 }
 

@@ -1,0 +1,118 @@
+/**
+ * One rollout per load balancer at a time: deploy, promote and abort run holding the load balancer's own lock, taken
+ * before anything changes and released however they end. A lock the main step could not release (it was killed) is
+ * released by the post step; one left by a run that died altogether is taken over only by naming its holder.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import * as core from '@actions/core';
+import type { Driver, LockHolder } from '../lb/driver.js';
+import { createDriver, parseLoadBalancer } from '../lb/registry.js';
+import { formatDuration } from '../model/durations.js';
+import { errorMessage, InputError } from '../model/errors.js';
+import type { Outcome } from '../report/outputs.js';
+import type { ActionName, Settings } from '../settings.js';
+import { readHeldLock, saveHeldLock } from '../state.js';
+
+/** The use cases that change traffic; status and dry runs only read. */
+export const LOCKED_ACTIONS: readonly ActionName[] = ['deploy', 'promote', 'abort'];
+
+/**
+ * Who takes the lock: the repository, run and attempt (`acme:shop.run123.1`), and a few random characters, since
+ * the jobs of one matrix share all three. Off a runner: this machine and process.
+ */
+export function lockOwner(env: NodeJS.ProcessEnv = process.env): string {
+  const { GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run, GITHUB_RUN_ATTEMPT: attempt } = env;
+  const id =
+    repo && run
+      ? `${repo.replace('/', ':')}.run${run}.${attempt || '1'}.${randomBytes(2).toString('hex')}`
+      : `local.${hostname()}.${process.pid}`;
+  return id.replace(/[^A-Za-z0-9_.:-]/g, '-');
+}
+
+export function describeHolder(holder: LockHolder, now = Date.now()): string {
+  if (!holder.since) return holder.owner;
+  const since = new Date(Math.floor(holder.since.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  // Load balancers tell the time in whole seconds.
+  const age = Math.floor(Math.max(0, now - holder.since.getTime()) / 1000) * 1000;
+  return `${holder.owner} since ${since} (${age < 1000 ? 'just now' : `${formatDuration(age)} ago`})`;
+}
+
+/** Runs the use case holding the load balancer's lock (deploy, promote and abort; others run as they are). */
+export async function withLock(settings: Settings, driver: Driver, run: () => Promise<Outcome>): Promise<Outcome> {
+  if (!LOCKED_ACTIONS.includes(settings.action) || settings.dryRun) return run();
+  const lb = settings.loadBalancer.display;
+  const unguarded = `so nothing stops another rollout on ${lb} at the same time: run one at a time (e.g. a workflow concurrency group)`;
+  if (!driver.lock) {
+    core.warning(`load-balancer: ${lb} offers no lock, ${unguarded}`);
+    return run();
+  }
+  const owner = lockOwner();
+  const takeOver = settings.takeOverLock || undefined;
+  const attempt = await driver.lock.acquire(owner, takeOver);
+  if ('unavailable' in attempt) {
+    core.warning(`load-balancer: ${attempt.unavailable}; going on without a lock, ${unguarded}`);
+    return run();
+  }
+  if ('holder' in attempt) {
+    if (takeOver)
+      throw new InputError([
+        `take-over-lock: '${takeOver}' does not hold the lock on ${lb}: ${describeHolder(attempt.holder)} holds it. Give exactly that id to take it over, or wait for it. Nothing was changed.`,
+      ]);
+    throw new Error(
+      `load-balancer: another rollout holds the lock on ${lb}: ${describeHolder(attempt.holder)}. Wait for it, or if that run died, take the lock over with take-over-lock: ${attempt.holder.owner}. Nothing was changed.`,
+    );
+  }
+  saveHeldLock({ lb, options: settings.driverOptions, owner });
+  if (attempt.replaced)
+    core.warning(
+      `load-balancer: took over the lock on ${lb} from ${describeHolder(attempt.replaced)} (take-over-lock)`,
+    );
+  core.info(`Holding the lock on ${lb} as ${owner} (${attempt.held})`);
+  try {
+    return await run();
+  } finally {
+    try {
+      await driver.lock.release(owner);
+      saveHeldLock(undefined);
+      core.info(`Released the lock on ${lb}`);
+    } catch (error) {
+      core.warning(
+        `load-balancer: could not release the lock on ${lb} (${errorMessage(error)}); the post step tries again`,
+      );
+    }
+  }
+}
+
+/** Post step: releases the lock a main step took and could not release (killed, or its release failed). */
+export async function releaseLeftLock(): Promise<void> {
+  let held;
+  try {
+    held = readHeldLock();
+  } catch (error) {
+    core.warning(errorMessage(error));
+    return;
+  }
+  if (!held) return;
+  const url = parseLoadBalancer(held.lb);
+  if ('error' in url) {
+    core.warning(`post: saved load balancer ${held.lb}: ${url.error}`);
+    return;
+  }
+  const driver = createDriver(url, held.options);
+  try {
+    const holder = await driver.lock?.holder();
+    if (holder?.owner !== held.owner) {
+      core.info(`Post step: the lock on ${held.lb} is no longer held as ${held.owner}; left as it is.`);
+      return;
+    }
+    await driver.lock?.release(held.owner);
+    core.info(`Post step: released the lock on ${held.lb} that the main step held as ${held.owner}.`);
+  } catch (error) {
+    core.warning(
+      `post: could not release the lock on ${held.lb} held as ${held.owner}: ${errorMessage(error)}. The next run names it; take it over with take-over-lock: ${held.owner}`,
+    );
+  } finally {
+    await driver.close();
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * One rollout per HAProxy at a time. The Runtime API has no compare-and-set on variables, but `add server` is atomic
+ * and refuses a name a backend already has: the lock is a dynamic server `zdd-lock`, and an owner server
+ * `zdd-owner.<owner>` says who took it. Both are added in one batch, in maint at weight 0 (no traffic, no checks),
+ * to the first backend with a dynamic algorithm, so every run on this HAProxy picks the same one. The lock's
+ * address (an IPv6 documentation address, never connected to) is a hash of its owner: it ties the lock to its owner
+ * server even while a losing run's owner server exists for a moment.
+ */
+import { createHash } from 'node:crypto';
+import type { LockAttempt, LockHolder, RolloutLock } from '../driver.js';
+import { NAME_PATTERN } from '../../model/selectors.js';
+import { sleep } from '../../model/time.js';
+import { refusal, type Reply, type RuntimeApi } from './runtime-api.js';
+import { num, parseServersState, parseStatCsv, type Row } from './stat.js';
+
+export const LOCK_SERVER = 'zdd-lock';
+export const OWNER_PREFIX = 'zdd-owner.';
+
+/** Servers of the lock: never a target, never counted, never selected by `app/*`. */
+export function isLockServer(name: string): boolean {
+  return name === LOCK_SERVER || name.startsWith(OWNER_PREFIX);
+}
+
+/** `add server` works only in backends whose algorithm is dynamic; hashing ones may be static. */
+const DYNAMIC_ALGORITHMS = new Set(['roundrobin', 'leastconn', 'random']);
+
+/** The lock's address for an owner: 2001:db8::/32 (documentation only) followed by 96 bits of the owner's hash. */
+export function lockAddress(owner: string): string {
+  const hex = createHash('sha256').update(owner).digest('hex');
+  const groups = Array.from({ length: 6 }, (_, i) => hex.slice(i * 4, i * 4 + 4).replace(/^0+(?=.)/, ''));
+  return `2001:db8:${groups.join(':')}`;
+}
+
+/** HAProxy prints addresses in canonical form; compare them the same way. */
+function sameAddress(a: string, b: string): boolean {
+  const canonical = (address: string) => new URL(`http://[${address}]/`).hostname;
+  try {
+    return canonical(a) === canonical(b);
+  } catch {
+    return false;
+  }
+}
+
+function failed(reply: Reply | undefined): string | undefined {
+  return reply ? refusal(reply) : 'no reply';
+}
+
+export class HaproxyLock implements RolloutLock {
+  private chosen: string | undefined;
+
+  constructor(private readonly api: RuntimeApi) {}
+
+  /** The backend that holds the lock: the first, in `show stat` order, with a dynamic algorithm. */
+  private async backend(): Promise<string | { unavailable: string }> {
+    if (this.chosen) return this.chosen;
+    const [reply] = await this.api.run(['show stat -1 2 -1']);
+    const rows = parseStatCsv(reply?.text ?? '').filter((r) => r['svname'] === 'BACKEND');
+    const found = rows.find((r) => DYNAMIC_ALGORITHMS.has(r['algo'] ?? '') && NAME_PATTERN.test(r['pxname'] ?? ''));
+    if (!found) {
+      const algorithms = rows.map((r) => `${r['pxname']} (${r['algo'] || '?'})`).join(', ') || 'none';
+      return {
+        unavailable: `HAProxy has no backend with balance roundrobin, leastconn or random to hold the lock server ${LOCK_SERVER} (backends: ${algorithms})`,
+      };
+    }
+    this.chosen = found['pxname'] ?? '';
+    return this.chosen;
+  }
+
+  private async state(backend: string): Promise<Row[]> {
+    const [reply] = await this.api.run([`show servers state ${backend}`]);
+    return parseServersState(reply?.text ?? '');
+  }
+
+  /** The holder the rows show; `unknown` when the lock's address matches no owner server. */
+  private holderIn(rows: readonly Row[]): LockHolder | undefined {
+    const lock = rows.find((r) => r['srv_name'] === LOCK_SERVER);
+    if (!lock) return undefined;
+    const since = new Date(Date.now() - num(lock, 'srv_time_since_last_change') * 1000);
+    const owner = rows
+      .map((r) => r['srv_name'] ?? '')
+      .filter((name) => name.startsWith(OWNER_PREFIX))
+      .map((name) => name.slice(OWNER_PREFIX.length))
+      .find((name) => sameAddress(lockAddress(name), lock['srv_addr'] ?? ''));
+    return { owner: owner ?? 'unknown', since };
+  }
+
+  /** Adds the lock and our owner server in one batch; reads the backend back in the same round trip. */
+  private async add(backend: string, owner: string): Promise<{ lockAdded: boolean; rows: Row[]; replies: Reply[] }> {
+    const replies = await this.api.run([
+      `add server ${backend}/${LOCK_SERVER} [${lockAddress(owner)}]:1 weight 0`,
+      `add server ${backend}/${OWNER_PREFIX}${owner} 127.0.0.1:1 weight 0`,
+      `show servers state ${backend}`,
+    ]);
+    return { lockAdded: !failed(replies[0]), rows: parseServersState(replies[2]?.text ?? ''), replies };
+  }
+
+  async acquire(owner: string, takeOver?: string, attempt = 1): Promise<LockAttempt> {
+    if (attempt > 3) throw new Error(`HAProxy's lock server ${LOCK_SERVER} kept changing hands; try again`);
+    if (!NAME_PATTERN.test(owner)) throw new Error(`internal: lock owner '${owner}' is not a server name`);
+    const backend = await this.backend();
+    if (typeof backend !== 'string') return backend;
+    const where = `server ${LOCK_SERVER} in backend ${backend}`;
+    const { lockAdded, rows, replies } = await this.add(backend, owner);
+    let holder = this.holderIn(rows);
+    // A retried batch whose first answer was lost finds the lock it took itself.
+    if (lockAdded || holder?.owner === owner) {
+      const ownerProblem = failed(replies[1]);
+      if (ownerProblem && !/Already exists/.test(ownerProblem)) {
+        await this.api.run([`del server ${backend}/${LOCK_SERVER}`]);
+        throw new Error(`HAProxy refused the lock's owner server ${OWNER_PREFIX}${owner}: ${ownerProblem}`);
+      }
+      await this.removeStrays(backend, rows, owner);
+      return { held: where };
+    }
+    const lockProblem = failed(replies[0]) ?? '';
+    if (!/Already exists/.test(lockProblem)) {
+      throw new Error(`HAProxy refused the lock server ${backend}/${LOCK_SERVER}: ${lockProblem}`);
+    }
+    // We lost: our owner server names nobody's lock.
+    if (!failed(replies[1])) await this.api.run([`del server ${backend}/${OWNER_PREFIX}${owner}`]);
+    // The winner's owner server comes with its lock in one batch; another connection may see the lock an instant first.
+    for (let i = 0; holder?.owner === 'unknown' && i < 5; i++) {
+      await sleep(100);
+      holder = this.holderIn(await this.state(backend));
+    }
+    if (!holder) return this.acquire(owner, takeOver, attempt + 1); // released meanwhile
+    if (takeOver === undefined || takeOver !== holder.owner) return { holder };
+    const taken = await this.takeOver(backend, owner, holder, attempt);
+    return 'held' in taken ? { ...taken, replaced: holder } : taken;
+  }
+
+  /**
+   * Replaces a stale lock. Deleting the stale owner server is the one step only one run can do, so of two runs
+   * taking over the same lock, one goes on and the other finds the new holder.
+   */
+  private async takeOver(backend: string, owner: string, stale: LockHolder, attempt: number): Promise<LockAttempt> {
+    if (stale.owner !== 'unknown') {
+      const [reply] = await this.api.run([`del server ${backend}/${OWNER_PREFIX}${stale.owner}`]);
+      if (failed(reply)) return this.acquire(owner, undefined, attempt + 1);
+    }
+    await this.api.run([`del server ${backend}/${LOCK_SERVER}`]);
+    return this.acquire(owner, undefined, attempt + 1);
+  }
+
+  /** Owner servers left by runs that lost a race and died before removing theirs. */
+  private async removeStrays(backend: string, rows: readonly Row[], owner: string): Promise<void> {
+    const strays = rows
+      .map((r) => r['srv_name'] ?? '')
+      .filter((name) => name.startsWith(OWNER_PREFIX) && name !== `${OWNER_PREFIX}${owner}`);
+    if (strays.length) await this.api.run(strays.map((name) => `del server ${backend}/${name}`));
+  }
+
+  async release(owner: string): Promise<void> {
+    const backend = await this.backend();
+    if (typeof backend !== 'string') return;
+    const rows = await this.state(backend);
+    const ours = this.holderIn(rows)?.owner === owner;
+    const commands = [
+      ...(ours ? [`del server ${backend}/${LOCK_SERVER}`] : []),
+      ...(rows.some((r) => r['srv_name'] === `${OWNER_PREFIX}${owner}`)
+        ? [`del server ${backend}/${OWNER_PREFIX}${owner}`]
+        : []),
+    ];
+    if (commands.length === 0) return;
+    const refused = (await this.api.run(commands)).filter((r) => failed(r));
+    if (refused.length)
+      throw new Error(
+        `HAProxy refused to release the lock: ${refused.map((r) => `'${r.command}': ${failed(r)}`).join('; ')}`,
+      );
+  }
+
+  async holder(): Promise<LockHolder | undefined> {
+    const backend = await this.backend();
+    if (typeof backend !== 'string') return undefined;
+    return this.holderIn(await this.state(backend));
+  }
+}
