@@ -6,6 +6,8 @@
  */
 import * as core from '@actions/core';
 import { originalOf, restoreVerified } from './engine/restore.js';
+import { applyVerified, describeServers } from './engine/writes.js';
+import { stillOurs } from './actions/lock.js';
 import { readActionInputs } from './inputs.js';
 import { createDriver, parseLoadBalancer } from './lb/registry.js';
 import { errorMessage } from './model/errors.js';
@@ -24,9 +26,14 @@ async function restore(checkpoint: Checkpoint, settings: Settings | undefined): 
   try {
     return await core.group('Restore safe traffic after an interrupted rollout', async () => {
       const parts: string[] = [];
+      const notOurs = await stillOurs(driver, checkpoint.lb);
+      if (notOurs) {
+        core.warning(`post: ${notOurs}`);
+        return `The main step stopped mid-rollout, but ${notOurs}. Restore by hand if needed: ${describeChanges(checkpoint.restore)}`;
+      }
       if (checkpoint.restore.length) {
-        await driver.apply(checkpoint.restore);
-        parts.push(`The main step stopped mid-rollout; the post step restored ${describeChanges(checkpoint.restore)}.`);
+        const read = await applyVerified(driver, checkpoint.restore);
+        parts.push(`The main step stopped mid-rollout; the post step restored, read back: ${describeServers(read)}.`);
       }
       if (pending.length) {
         const result = await restoreVerified(driver, pending, checkpoint.verifyMs ?? 30_000, settings?.probe);

@@ -6,6 +6,7 @@
 import * as core from '@actions/core';
 import { originalOf, restoreVerified } from '../engine/restore.js';
 import type { Driver } from '../lb/driver.js';
+import { applyVerified } from '../engine/writes.js';
 import { describeChanges } from '../model/server.js';
 import { outOfPlace, stableChanges } from '../plan/record.js';
 import { deploymentIdText } from '../report/deployment.js';
@@ -49,7 +50,7 @@ export async function abort(settings: Settings, driver: Driver): Promise<Outcome
   if (position.kind === 'step') {
     await core.group(`Abort: all traffic back on ${live}`, async () => {
       const changes = stableChanges(record);
-      await driver.apply(changes);
+      await applyVerified(driver, changes);
       core.info(
         `weights ${changes.map((c) => `${c.server}=${c.weight}`).join(' ')} (abort: all traffic back on ${live})`,
       );

@@ -9,11 +9,18 @@ import type { Counters, Server } from '../model/server.js';
 import { sleep } from '../model/time.js';
 import { headline, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
-import { selectorsOf } from './read.js';
+import { EVERY_SERVER, selectorsOf } from './read.js';
+import { matchesSelector } from '../model/selectors.js';
 
 async function readState(driver: Driver, settings: Settings): Promise<LbState> {
   try {
-    return { reachable: true, servers: await driver.servers(selectorsOf(settings)) };
+    if (settings.strategy?.name !== 'rolling')
+      return { reachable: true, servers: await driver.servers(selectorsOf(settings)) };
+    // Rolling: as the deploy reads it, every server (backends kept serving, addresses shared with other backends).
+    const all = await driver.servers(EVERY_SERVER);
+    const selectors = selectorsOf(settings);
+    const servers = all.filter((s) => selectors.some((sel) => matchesSelector(sel, s.backend, s.name)));
+    return { reachable: true, servers, all };
   } catch (error) {
     return { reachable: false, reason: errorMessage(error) };
   }

@@ -12,7 +12,7 @@ import { formatDuration } from '../model/durations.js';
 import { errorMessage, InputError } from '../model/errors.js';
 import type { Outcome } from '../report/outputs.js';
 import type { ActionName, Settings } from '../settings.js';
-import { readHeldLock, saveHeldLock } from '../state.js';
+import { readCheckpoint, readHeldLock, saveHeldLock } from '../state.js';
 
 /** The use cases that change traffic; status and dry runs only read. */
 export const LOCKED_ACTIONS: readonly ActionName[] = ['deploy', 'promote', 'abort'];
@@ -38,6 +38,28 @@ export function describeHolder(holder: LockHolder, now = Date.now()): string {
   return `${holder.owner} since ${since} (${age < 1000 ? 'just now' : `${formatDuration(age)} ago`})`;
 }
 
+/** Whether the main step leaves something for the post step to restore. */
+function checkpointPending(): boolean {
+  try {
+    const checkpoint = readCheckpoint();
+    return !!checkpoint && (checkpoint.restore.length > 0 || (checkpoint.pending?.length ?? 0) > 0);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Post step: whether the post step may restore traffic on this load balancer: when the main step held its lock, only
+ * while the lock is still held under that owner (else another rollout may have moved traffic since).
+ */
+export async function stillOurs(driver: Driver, lb: string): Promise<string | undefined> {
+  const held = readHeldLock();
+  if (!held || held.lb !== lb || !driver.lock) return undefined;
+  const holder = await driver.lock.holder();
+  if (holder?.owner === held.owner) return undefined;
+  return `the lock on ${lb} is no longer held by this run (${holder ? `now ${describeHolder(holder)}` : 'nobody holds it'}), so another rollout may have moved traffic since: nothing was restored`;
+}
+
 /** Runs the use case holding the load balancer's lock (deploy, promote and abort; others run as they are). */
 export async function withLock(settings: Settings, driver: Driver, run: () => Promise<Outcome>): Promise<Outcome> {
   if (!LOCKED_ACTIONS.includes(settings.action) || settings.dryRun) return run();
@@ -49,7 +71,18 @@ export async function withLock(settings: Settings, driver: Driver, run: () => Pr
   }
   const owner = lockOwner();
   const takeOver = settings.takeOverLock || undefined;
-  const attempt = await driver.lock.acquire(owner, takeOver);
+  // Saved before the attempt: a lock taken whose answer was lost (or a kill right after) is still released by the
+  // post step, which releases only a lock held under this very owner id.
+  saveHeldLock({ lb, options: settings.driverOptions, owner });
+  let attempt;
+  try {
+    attempt = await driver.lock.acquire(owner, takeOver);
+  } catch (error) {
+    throw new Error(`load-balancer: could not take the lock on ${lb}: ${errorMessage(error)}. Nothing was changed.`, {
+      cause: error,
+    });
+  }
+  if (!('held' in attempt)) saveHeldLock(undefined);
   if ('unavailable' in attempt) {
     core.warning(`load-balancer: ${attempt.unavailable}; going on without a lock, ${unguarded}`);
     return run();
@@ -63,7 +96,6 @@ export async function withLock(settings: Settings, driver: Driver, run: () => Pr
       `load-balancer: another rollout holds the lock on ${lb}: ${describeHolder(attempt.holder)}. Wait for it, or if that run died, take the lock over with take-over-lock: ${attempt.holder.owner}. Nothing was changed.`,
     );
   }
-  saveHeldLock({ lb, options: settings.driverOptions, owner });
   if (attempt.replaced)
     core.warning(
       `load-balancer: took over the lock on ${lb} from ${describeHolder(attempt.replaced)} (take-over-lock)`,
@@ -72,15 +104,25 @@ export async function withLock(settings: Settings, driver: Driver, run: () => Pr
   try {
     return await run();
   } finally {
-    try {
-      await driver.lock.release(owner);
-      saveHeldLock(undefined);
-      core.info(`Released the lock on ${lb}`);
-    } catch (error) {
-      core.warning(
-        `load-balancer: could not release the lock on ${lb} (${errorMessage(error)}); the post step tries again`,
-      );
+    // Traffic the post step must still restore: the lock stays ours until it has, so no other rollout starts in
+    // between and the post step never writes over another run's changes.
+    if (checkpointPending()) {
+      core.warning(`load-balancer: keeping the lock on ${lb} for the post step, which restores safe traffic first`);
+    } else {
+      await release(driver, lb, owner);
     }
+  }
+}
+
+async function release(driver: Driver, lb: string, owner: string): Promise<void> {
+  try {
+    await driver.lock?.release(owner);
+    saveHeldLock(undefined);
+    core.info(`Released the lock on ${lb}`);
+  } catch (error) {
+    core.warning(
+      `load-balancer: could not release the lock on ${lb} (${errorMessage(error)}); the post step tries again`,
+    );
   }
 }
 

@@ -75,6 +75,14 @@ export type FailReason = 'ceiling' | 'worse-than-stable' | 'over-limit';
  * max-error-rate, not proven; downstream: both pools are over max-error-rate. */
 export type WaitReason = 'running' | 'min-requests' | 'above-limit' | 'downstream';
 
+/** This step: new pool with probes, the requests the load balancer counted (for min-requests), stable pool. */
+export interface StepTally {
+  readonly index: number;
+  readonly canary: Tally;
+  readonly requests: number;
+  readonly stable: Tally | undefined;
+}
+
 export interface Evidence {
   readonly settings: JudgeSettings;
   readonly polls: number;
@@ -82,13 +90,7 @@ export interface Evidence {
   readonly paired: { readonly canary: Tally; readonly stable: Tally };
   /** Polls without stable traffic: the new pool alone (probes included). */
   readonly alone: Tally;
-  /** This step: new pool with probes, the requests the load balancer counted (for min-requests), stable pool. */
-  readonly step: {
-    readonly index: number;
-    readonly canary: Tally;
-    readonly requests: number;
-    readonly stable: Tally | undefined;
-  };
+  readonly step: StepTally;
   /** The evidence against the new version (a likelihood-ratio mixture): a good version reaches x with chance <= 1/x. */
   readonly strength: number;
   /** Of that, the part from comparing with stable, and the part from the new pool alone against max-error-rate. */
@@ -119,12 +121,7 @@ export interface JudgeState {
   readonly limitLogs: readonly number[];
   readonly paired: { readonly canary: Tally; readonly stable: Tally };
   readonly alone: Tally;
-  readonly step: {
-    readonly index: number;
-    readonly canary: Tally;
-    readonly requests: number;
-    readonly stable: Tally | undefined;
-  };
+  readonly step: StepTally;
   /** The newest polls, newest first, as many as the ceiling needs. */
   readonly recent: readonly Recent[];
   /** Once failed, every later poll gets the same verdict. */

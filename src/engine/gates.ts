@@ -154,6 +154,7 @@ export async function watchWindow(
   let probesFailed = 0;
   const latencies: number[] = [];
   const streaks = new Map<string, number>();
+  let checkUrlFailed = 0;
   let nextProbe = started;
   const urls: [string, string][] = subjects.watched.map((s) => [
     s.id,
@@ -169,6 +170,11 @@ export async function watchWindow(
       results.forEach((r, i) => {
         const id = probed[i]?.[0] ?? '';
         latencies.push(r.latencyMs);
+        // check-url goes through the load balancer, mostly to the stable pool: it is not the new version's evidence.
+        if (id === 'check-url') {
+          checkUrlFailed += r.ok ? 0 : 1;
+          return;
+        }
         if (r.ok) probes.passed++;
         else probes.failed++;
         streaks.set(id, r.ok ? 0 : (streaks.get(id) ?? 0) + 1);
@@ -205,8 +211,11 @@ export async function watchWindow(
         probeFailStreak: probes.failStreak,
         elapsedMs,
       };
+      const summary = toVerdict(judged);
       return {
-        verdict: toVerdict(judged),
+        verdict: checkUrlFailed
+          ? { ...summary, summary: `${summary.summary} check-url failed ${checkUrlFailed} time(s) in this window.` }
+          : summary,
         judged,
         data,
         stable: stableIds.length ? stableTotal : undefined,

@@ -10,6 +10,7 @@ import { sleep } from '../model/time.js';
 import { Prober } from '../probes/http.js';
 import type { ProbeSettings } from '../settings.js';
 import { waitLbHealthy } from './gates.js';
+import { applyVerified } from './writes.js';
 
 export interface RestoreResult {
   /** Back in their original state and weight. */
@@ -76,7 +77,7 @@ export async function restoreVerified(
   }
   const restored = pending.filter((p) => !out.has(p.server));
   const stillOut = pending.filter((p) => out.has(p.server));
-  if (restored.length) await driver.apply(restored.map(originalOf));
+  if (restored.length) await applyVerified(driver, restored.map(originalOf));
   if (stillOut.length) await driver.apply(stillOut.map((p) => ({ server: p.server, admin: 'maint' })));
   return { restored, out, manual: stillOut.length ? driver.manualSteps(stillOut.map(originalOf)) : '' };
 }

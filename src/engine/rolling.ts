@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core';
 import type { AdminState, PendingRestore, Server } from '../model/server.js';
-import { errorMessage } from '../model/errors.js';
+import { errorMessage, LoadBalancerRestarted } from '../model/errors.js';
 import { probeUrl } from '../probes/http.js';
 import type { Plan } from '../plan/plan.js';
 import type { Advice } from '../lb/driver.js';
@@ -201,6 +201,22 @@ class Rolling {
     }));
   }
 
+  /** Why the batch may not leave traffic now: a backend with no other server in traffic and passing its check. */
+  private async lastServing(batch: readonly Server[]): Promise<string | undefined> {
+    const out = new Set(batch.map((s) => s.id));
+    const backends = [...new Set(batch.map((s) => s.backend))];
+    const now = await this.ctx.driver.servers(backends.map((b) => ({ text: `${b}/*`, backend: b, server: '*' })));
+    for (const backend of backends) {
+      const others = now.filter((s) => s.backend === backend && !out.has(s.id));
+      const serving = others.filter((s) => s.admin === 'ready' && s.weight > 0 && s.check?.passing !== false);
+      if (others.length && !serving.length) {
+        const state = others.map((s) => `${s.id} ${s.admin}${s.check ? ` ${s.check.status}` : ''}`).join(', ');
+        return `not taking ${batch.map((s) => s.id).join(', ')} out of traffic: backend ${backend} has no other server in traffic and passing its check (${state})`;
+      }
+    }
+    return undefined;
+  }
+
   /** Which servers of the batch are left out of traffic, in which state, and how a person puts each back. */
   private leftBehind(batch: readonly Server[]): string {
     const left = batch.filter((s) => this.lastSet.has(s.id) && this.lastSet.get(s.id) !== s.admin);
@@ -255,6 +271,9 @@ class Rolling {
     try {
       // Cancelled or timed out: no further batch leaves traffic.
       ctx.signal.throwIfAborted();
+      // Read now, not at the start: an earlier batch's servers may have gone down since.
+      const alone = await this.lastServing(batch);
+      if (alone) throw new BatchFailure(alone);
       await ctx.hooks.stage(`Batch ${stage.index}/${this.stages.length}: ${batch.map((s) => s.id).join(', ')}`);
       // Until the deploy starts, putting the batch back as it was is safe.
       ctx.hooks.checkpoint(batch.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
@@ -358,6 +377,16 @@ class Rolling {
           : '';
         result.verdict = `batch ${stage.index} (${batch.map((s) => s.id).join(', ')}) was stopped: ${why}. ${this.leftBehind(batch)}${post}`;
         return result.verdict;
+      }
+      if (error instanceof LoadBalancerRestarted) {
+        // The reload put the batch back to the configuration's states, unverified servers in traffic with them:
+        // out again first, then tell.
+        const unverified = batch.filter((s) => versions.get(s.id) !== 'old');
+        if (unverified.length) {
+          await this.setState(unverified, 'maint', 'HAProxy reloaded: out of traffic again until verified').catch(
+            () => undefined,
+          );
+        }
       }
       if (!(error instanceof BatchFailure)) {
         // The load balancer or a command failed under us: say what each server of the batch is in, as read back.

@@ -51,7 +51,11 @@ function emptiedBackend(
 ): string | undefined {
   const out = new Set(batch.map((s) => s.id));
   for (const backend of new Set(batch.map((s) => s.backend))) {
-    const serving = all.filter((s) => s.backend === backend && (inTraffic(s) || (back.has(s.id) && s.weight > 0)));
+    // Serving: in traffic and passing its check (a DOWN server serves nobody), or back from an earlier batch.
+    const serving = all.filter(
+      (s) =>
+        s.backend === backend && ((inTraffic(s) && s.check?.passing !== false) || (back.has(s.id) && s.weight > 0)),
+    );
     const left = serving.filter((s) => !out.has(s.id));
     if (serving.length && left.length === 0)
       return `backend ${backend} would have no server in traffic while ${serving.map((s) => s.id).join(', ')} ${serving.length === 1 ? 'is' : 'are'} out`;

@@ -119,6 +119,16 @@ export interface RolloutOnRecord {
   readonly description: string;
 }
 
+/** A deployment's latest status (GitHub lists them newest first); undefined when it has none yet. */
+export async function latestStatus(
+  octokit: ReturnType<typeof client>,
+  where: { owner: string; repo: string },
+  id: number,
+): Promise<{ state: string; description: string | null | undefined } | undefined> {
+  const latest = await octokit.rest.repos.listDeploymentStatuses({ ...where, deployment_id: id, per_page: 1 });
+  return latest.data[0];
+}
+
 /** Our newest deployment in the environment with its record and latest status; undefined when there is none. */
 export async function latestRollout(settings: Settings): Promise<RolloutOnRecord | undefined> {
   const where = repository();
@@ -141,13 +151,7 @@ export async function latestRollout(settings: Settings): Promise<RolloutOnRecord
   for (const candidate of deployments.data) {
     const record = parseRecord(candidate.payload);
     if (!record) continue;
-    const latest = await octokit.rest.repos.listDeploymentStatuses({
-      owner,
-      repo,
-      deployment_id: candidate.id,
-      per_page: 1,
-    });
-    const status = latest.data[0];
+    const status = await latestStatus(octokit, where, candidate.id);
     return {
       deployment: existingDeployment(settings, candidate.id),
       record,

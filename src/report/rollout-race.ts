@@ -6,7 +6,7 @@
 import * as core from '@actions/core';
 import { parseRecord } from '../plan/record.js';
 import type { Settings } from '../settings.js';
-import { ACTIVE_STATES, client, explain, repository } from './deployment.js';
+import { ACTIVE_STATES, client, explain, latestStatus, repository } from './deployment.js';
 
 /** A deployment without any status younger than this is a run that is just starting. */
 const STARTING_MS = 10 * 60_000;
@@ -35,13 +35,7 @@ export async function earlierActiveRollout(settings: Settings, ourId: number): P
       if (candidate.id >= ourId) continue;
       const record = parseRecord(candidate.payload);
       if (!record) continue;
-      const latest = await octokit.rest.repos.listDeploymentStatuses({
-        owner,
-        repo,
-        deployment_id: candidate.id,
-        per_page: 1,
-      });
-      const status = latest.data[0];
+      const status = await latestStatus(octokit, where, candidate.id);
       const starting = !status && Date.now() - Date.parse(candidate.created_at) < STARTING_MS;
       if (starting || ACTIVE_STATES.includes(status?.state ?? '')) {
         return {

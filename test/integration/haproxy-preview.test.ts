@@ -378,7 +378,7 @@ describe('previews on HAProxy', () => {
     const stats = await plain.stop();
     expect(main.code).toBeNull();
     expect(post.code).toBe(0);
-    expect(post.stdout).toContain('the post step restored app/pr-7:kill1.zdd-canary weight 0 maint');
+    expect(post.stdout).toContain('the post step restored, read back: app/pr-7:kill1.zdd-canary weight 0 maint');
     expect((await l.haproxy.servers()).get('app/pr-7:kill1.zdd-canary')).toMatchObject({ weight: 0, status: 'MAINT' });
     // close-preview removes what the key left anywhere: the preview server and the canary's.
     const closed = await runAction(l.inputs({ action: 'close-preview' }), { env });

@@ -34,9 +34,9 @@ describe('the canary judge on HAProxy', () => {
     for (let k = 0; k < 5; k++) {
       const run = await runAction(
         {
-          ...poolInputs(lab, { strategy: 'canary', steps: '20% 3s, 50% 3s, 100%', version: `v${k + 2}` }),
+          ...poolInputs(lab, { strategy: 'canary', steps: '20% 2s, 50% 2s, 100%', version: `v${k + 2}` }),
           // The judge's inputs at their defaults: max-error-rate 1%, min-requests 20, false-rollback-rate 1%.
-          'analysis-interval': '3s',
+          'analysis-interval': '2s',
           'min-requests': '',
         },
         { env: { ...lab.fleet.env, APP_NEXT_FAIL_RATE: '0.005' } },
@@ -108,14 +108,14 @@ describe('the canary judge on HAProxy', () => {
     lab = await startPools({ APP_NEXT_FAIL_RATE: '0.05' });
     const load = startLoad(lab.url, { rps: 200, maxMs: 60_000 });
     const run = await runAction(
-      poolInputs(lab, { strategy: 'canary', steps: '20% 4s, 100%', 'analysis-interval': '2s', timeout: '20s' }),
+      poolInputs(lab, { strategy: 'canary', steps: '20% 3s, 100%', 'analysis-interval': '2s', timeout: '14s' }),
       { env: { ...lab.fleet.env, APP_NEXT_FAIL_RATE: '0.05' } },
     );
     const stats = await load.stop();
     expect(run.outputs.result).toBe('failed');
     const message = errors(run).join('\n');
     expect(message).toMatch(
-      /Stopped at step 1: timeout 20s reached; the step was held: Both versions failing \(downstream or shared outage\?\): this step new version [\d.]+% \(\d+ of \d+\), stable [\d.]+% \(\d+ of \d+\), both over max-error-rate 1%.*Not rolling back for being worse, not promoting: holding this step \(up to timeout\)\. All traffic was moved back to blue\.$/,
+      /Stopped at step 1: timeout 14s reached; the step was held: Both versions failing \(downstream or shared outage\?\): this step new version [\d.]+% \(\d+ of \d+\), stable [\d.]+% \(\d+ of \d+\), both over max-error-rate 1%.*Not rolling back for being worse, not promoting: holding this step \(up to timeout\)\. All traffic was moved back to blue\.$/,
     );
     expect(run.summary).toMatch(/Both versions failing \(downstream or shared outage\?\)/);
     expect(weights(await lab.haproxy.servers())).toMatchObject({ 'app/green1': 0, 'app/green2': 0 });

@@ -211,7 +211,7 @@ describe('safety on cancel or crash', () => {
     expect(main.code).toBeNull();
     expect(post.code).toBe(0);
     expect(post.stdout).toContain(
-      'the post step restored app/blue1 weight 100, app/blue2 weight 100, app/green1 weight 0, app/green2 weight 0',
+      'the post step restored, read back: app/blue1 weight 100 ready, app/blue2 weight 100 ready, app/green1 weight 0 ready, app/green2 weight 0 ready',
     );
     expect(weights(await (gh.lab as PoolsLab).haproxy.servers())).toEqual({
       'app/blue1': 100,

@@ -140,24 +140,30 @@ describe('fault injection on every load balancer call', () => {
       const faults: Fault[] = ['refuse', 'partial', 'drop-after'];
       const failures: string[] = [];
       let points = 0;
-      for (let n = 1; n <= calls; n++) {
-        for (const fault of faults) {
-          points++;
-          const run = await rollout(scenario, (lb, first) => lb.faults.at(first + n - 1, fault));
-          const why = [...broken(run.lb, scenario), ...untrue(run)];
-          await postStep(run);
-          why.push(...unstable(run.lb, scenario).map((p) => `after the post step: ${p}`));
-          if (why.length) failures.push(`call ${n} ${fault}: ${why.join('; ')} (message: ${run.message})`);
-        }
+      /** One injection point: a fault at call n, or (fault undefined) a kill at call n. */
+      const inject = async (n: number, fault: Fault | undefined): Promise<void> => {
         points++;
-        // Killed at call n: nothing from there on reaches the load balancer; the post step then restores.
-        const killed = await rollout(scenario, (lb, first) =>
-          lb.faults.when((c) => c.n >= first + n - 1, 'refuse', Infinity),
-        );
-        await postStep(killed);
-        const after = unstable(killed.lb, scenario);
-        if (after.length) failures.push(`killed at call ${n}: after the post step: ${after.join('; ')}`);
-      }
+        if (!fault) {
+          // Killed at call n: nothing from there on reaches the load balancer; the post step then restores.
+          const killed = await rollout(scenario, (lb, first) =>
+            lb.faults.when((c) => c.n >= first + n - 1, 'refuse', Infinity),
+          );
+          await postStep(killed);
+          const after = unstable(killed.lb, scenario);
+          if (after.length) failures.push(`killed at call ${n}: after the post step: ${after.join('; ')}`);
+          return;
+        }
+        const run = await rollout(scenario, (lb, first) => lb.faults.at(first + n - 1, fault));
+        const why = [...broken(run.lb, scenario), ...untrue(run)];
+        await postStep(run);
+        why.push(...unstable(run.lb, scenario).map((p) => `after the post step: ${p}`));
+        if (why.length) failures.push(`call ${n} ${fault}: ${why.join('; ')} (message: ${run.message})`);
+      };
+      // Each run has its own fake and clock: several run at once, the waits overlapping.
+      const all = Array.from({ length: calls }, (_, i) => i + 1).flatMap((n) =>
+        [...faults, undefined].map((fault) => () => inject(n, fault)),
+      );
+      for (let i = 0; i < all.length; i += 16) await Promise.all(all.slice(i, i + 16).map((f) => f()));
       tried[scenario.name] = points;
       console.log(
         `${scenario.name}: ${points} injection points over ${calls} calls, ${failures.length} broke an invariant`,

@@ -7,6 +7,7 @@ import type { Server } from '../../model/server.js';
 import type { PreviewRouting } from '../../lb/driver.js';
 import { startJudge, waitLbHealthy, watchWindow } from '../gates.js';
 import type { EngineContext } from '../context.js';
+import { applyVerified } from '../writes.js';
 import type { PreviewCanary } from '../../settings.js';
 import { canaryName, ownedBy } from './names.js';
 import { backendServers, readServer, retire } from './servers.js';
@@ -74,7 +75,7 @@ export async function runPreviewCanary(
   timeline.note(`${id} registered at ${preview.address} (maint, weight 0)`);
   let inTraffic = false;
   try {
-    await driver.apply([{ server: id, admin: 'drain' }]);
+    await applyVerified(driver, [{ server: id, admin: 'drain' }]);
     const unhealthy = await waitLbHealthy(driver, [id], Date.now() + settings.startupTimeoutMs, ctx.signal);
     const status = unhealthy.get(id);
     if (status) {
@@ -92,7 +93,7 @@ export async function runPreviewCanary(
         verdict,
       };
     }
-    await driver.apply([{ server: id, weight, admin: 'ready' }]);
+    await applyVerified(driver, [{ server: id, weight, admin: 'ready' }]);
     inTraffic = true;
     timeline.note(`${id}: weight ${weight}, ${share.toFixed(1)}% of ${spec.backend}'s traffic`);
     const canary = await readServer(driver, id);
@@ -126,6 +127,12 @@ export async function runPreviewCanary(
         break;
       }
       if (window.verdict.kind === 'pass') break;
+      // Its duration is over without a verdict (too little traffic, or over the limit but not proven): it leaves
+      // real traffic now all the same, as promised, and says so.
+      if (Date.now() >= step.endsAt) {
+        verdict = `${verdict} No verdict within its duration: taken out of real traffic as planned.`;
+        break;
+      }
     }
     await pullOut(ctx, routing, canary);
     inTraffic = false;

@@ -175,10 +175,13 @@ export class NginxDriver implements Driver {
     await this.readLog();
     const servers = (await this.read()).flatMap((line) => ('server' in line ? [line.server] : []));
     const result = new Map<string, Counters>();
+    // The access log knows addresses, not upstream blocks: an address behind two ids is counted once, on the first.
+    const counted = new Set<string>();
     for (const id of ids) {
       const server = servers.find((s) => `${s.backend}/${s.name}` === id);
       // A snapshot: the totals go on counting, an earlier reading must not.
-      const total = server && this.totals.get(server.address);
+      const total = server && !counted.has(server.address) ? this.totals.get(server.address) : undefined;
+      if (server) counted.add(server.address);
       result.set(id, total ? { ...total } : { requests: 0, failures: 0 });
     }
     return result;
