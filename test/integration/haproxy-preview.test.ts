@@ -51,17 +51,16 @@ async function previewServers(l: PreviewLab): Promise<string[]> {
 /** Every server's state line, without srv_time_since_last_change (field 10), which ticks by itself. */
 async function serversState(l: PreviewLab): Promise<string> {
   const state = await l.haproxy.cli('show servers state');
-  return state
-    .split('\n')
-    .map((line) =>
-      /^\d+ /.test(line)
-        ? line
-            .split(' ')
-            .filter((_, i) => i !== 9)
-            .join(' ')
-        : line,
-    )
-    .join('\n');
+  return (
+    state
+      .split('\n')
+      // Backend, name, address, admin state and weight: not the columns that tick on their own (time since the last
+      // change, the check in progress).
+      .filter((line) => /^\d+ /.test(line))
+      .map((line) => line.split(' '))
+      .map((c) => [c[1], c[3], c[4], `admin ${c[6]}`, `weight ${c[7]}`].join(' '))
+      .join('\n')
+  );
 }
 
 async function mapEntries(l: PreviewLab): Promise<string[]> {

@@ -25,18 +25,17 @@ afterEach(async () => {
   lab = haproxy = fleet = undefined;
 });
 
-/** Every server line without the column that ticks on its own (time since last change). */
+/**
+ * What a change would touch, per server: backend, name, address, admin state and weight (not the columns that tick
+ * on their own: time since the last change, the check in progress).
+ */
 async function serverState(h: HaproxyInstance): Promise<string[]> {
   const text = await h.cli('show servers state');
   return text
     .split('\n')
     .filter((l) => /^\d+ /.test(l))
-    .map((l) =>
-      l
-        .split(' ')
-        .filter((_, i) => i !== 9)
-        .join(' '),
-    );
+    .map((l) => l.split(' '))
+    .map((c) => [c[1], c[3], c[4], `admin ${c[6]}`, `weight ${c[7]}`].join(' '));
 }
 
 /** Servers with weight that are not up and ready: the invariant every test ends on. */
@@ -49,9 +48,12 @@ async function weightOnUnready(h: HaproxyInstance): Promise<string[]> {
 describe('never strand traffic on HAProxy', () => {
   it('a redeploy after a failed blue-green brings the idle pool back through its checks: 0 failed, green serves', async () => {
     lab = await startPools();
-    const failed = await runAction(poolInputs(lab, { strategy: 'blue-green', version: 'bad' }), {
-      env: { ...lab.fleet.env, APP_NEXT_HEALTHY: '0' },
-    });
+    const failed = await runAction(
+      poolInputs(lab, { strategy: 'blue-green', version: 'bad', 'startup-timeout': '3s' }),
+      {
+        env: { ...lab.fleet.env, APP_NEXT_HEALTHY: '0' },
+      },
+    );
     expect(failed.outputs.result).toBe('failed');
     // The failed run left green in maint, as documented.
     expect((await lab.haproxy.servers()).get('app/green1')?.status).toMatch(/MAINT/);
@@ -113,7 +115,10 @@ describe('never strand traffic on HAProxy', () => {
       'health-url': 'http://{address}/health',
       'min-requests': '0',
     };
-    const bad = await runAction({ ...inputs, version: 'bad' }, { env: { ...fleet.env, APP_NEXT_HEALTHY: '0' } });
+    const bad = await runAction(
+      { ...inputs, version: 'bad', 'startup-timeout': '3s' },
+      { env: { ...fleet.env, APP_NEXT_HEALTHY: '0' } },
+    );
     expect(bad.outputs.result).toBe('failed');
     expect((await haproxy.servers()).get('app/web1')?.status).toMatch(/MAINT/);
     const load = startLoad(`http://127.0.0.1:${haproxy.frontendPort}/`, { rps: 150, maxMs: 60_000 });
