@@ -236,7 +236,7 @@ function totals(b: JudgeBench): { runs: number; rolledBack: Record<Judge, number
 /** Section 2's false-rollback cell for zero-downtime-deploy: its plan with a healthy version, 0.5% errors on both. */
 export function falseRollbackCell(b: JudgeBench): string {
   const { runs, rolledBack } = b.section2;
-  return `${pct(rolledBack['old 5s'] / runs, 1)} with today's window judge; ${pct(rolledBack.new / runs, 1)} with the sequential judge (bound 1%); simulated, ${runs} runs each (section 7)`;
+  return `${pct(rolledBack['old 5s'] / runs, 1)} with the former window judge; ${pct(rolledBack.new / runs, 1)} with the sequential judge (bound 1%); simulated, ${runs} runs each (section 7)`;
 }
 
 export function judgeSection(b: JudgeBench): string[] {

@@ -176,7 +176,9 @@ async function fleetCost(
   const fleet = await startFleet(1, 'v1');
   const app = fleet.ports[0] ?? 0;
   const haproxy = await startHaproxy({
-    servers: Array.from({ length: servers }, (_, i) => ({ name: `s${i + 1}`, port: app, options: '' })),
+    // Distinct addresses (nothing connects to them: no checks, no load; health-url names the one app): servers at
+    // one address are one process, which a rolling deploy moves as one.
+    servers: Array.from({ length: servers }, (_, i) => ({ name: `s${i + 1}`, port: 30000 + i, options: '' })),
   });
   const relay = await startRelay(haproxy.adminPort);
   try {
@@ -397,7 +399,7 @@ results.push(
   '| Flagger: `interval` default 60s, `threshold: 5` failed checks before rollback (as in its examples) | up to 5 min (interval x threshold) | the first `stepWeight` (10% in its examples) for up to 5 min | not measured |',
   '| AWS CodeDeploy `Canary10Percent5Minutes` | rollback only on a CloudWatch alarm (1-minute metrics); without one, 5 min at 10% then 100% | 10% of traffic for up to 5 min | not measured |',
   '',
-  `Target: within 10 s of the first bad response with analysis-interval 5s: ${yes(detect <= 10_000)}. The window fails as soon as it holds min-requests and the error share is over max-error-rate, so detection takes about as long as ${'min-requests'} requests on the canary, not a whole window.`,
+  `Target: within 10 s of the first bad response with analysis-interval 5s: ${yes(detect <= 10_000)}. The sequential judge reads the counters every 250 ms and acts as soon as its evidence is strong enough (a handful of failed requests against a clean stable pool), not at the end of a window.`,
   '',
   '## 3. Blue-green mixed-version window',
   '',
@@ -423,7 +425,7 @@ results.push(
   '',
   `Round trips per batch do not grow with the fleet (every change is one batched call; polls read only the batch's own servers). Overhead per batch varies by ${(spread * 100).toFixed(0)}% from 10 to 1000 servers; target within 20%: ${yes(spread <= 0.2)}.` +
     (spread > 0.2
-      ? ' Part of it is HAProxy answering `show stat` for 1000 servers and the action parsing it on every poll.'
+      ? ' Most of it is the re-read of the whole backend before each drain (never drain the last healthy server) and HAProxy answering `show stat` for 1000 servers; the round trips per batch went from 9 to 17.6 with the read-back after every change.'
       : ''),
   '',
   '## 5. Cold start and bundle size',
