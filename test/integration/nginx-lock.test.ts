@@ -3,9 +3,9 @@
  * under keep-alive load (two runs started together; a stale lock and its takeover), and over ssh (the ssh stand-in
  * runs the remote commands on this machine, with the shell's noclobber doing the exclusive create).
  */
-import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SshHost } from '../../src/lb/nginx/host.js';
 import { lockPath, NginxLock } from '../../src/lb/nginx/lock.js';
@@ -117,13 +117,21 @@ describe('one rollout per nginx at a time', () => {
           new SshHost({ type: 'ssh', user: 'deploy', host: 'lb.test', port: undefined, path: upstreams }),
           upstreams,
         );
-      const attempts = await Promise.all(['a.1', 'b.1', 'c.1'].map((owner) => lock().acquire(owner)));
-      expect(attempts.filter((a) => 'held' in a)).toHaveLength(1);
-      const winner = ['a.1', 'b.1', 'c.1'][attempts.findIndex((a) => 'held' in a)] ?? '';
-      expect(attempts.filter((a) => 'holder' in a).map((a) => 'holder' in a && a.holder.owner)).toEqual([
-        winner,
-        winner,
-      ]);
+      // Losers read the winner's name, never a file not yet written: many rounds, as the race is short (the old
+      // O_EXCL-then-write failed within 60 rounds every time).
+      let winner = '';
+      for (let round = 0; round < 60; round++) {
+        const owners = [`a.${round}`, `b.${round}`, `c.${round}`];
+        const attempts = await Promise.all(owners.map((owner) => lock().acquire(owner)));
+        expect(attempts.filter((a) => 'held' in a)).toHaveLength(1);
+        winner = owners[attempts.findIndex((a) => 'held' in a)] ?? '';
+        expect(attempts.filter((a) => 'holder' in a).map((a) => 'holder' in a && a.holder.owner)).toEqual([
+          winner,
+          winner,
+        ]);
+        if (round < 59) await lock().release(winner);
+      }
+      expect(readdirSync(dirname(upstreams))).toEqual(['upstreams.conf.zdd-lock']);
       await lock().release('someone.else');
       expect((await lock().holder())?.owner).toBe(winner);
       expect(await lock().acquire('d.1', 'not.the.holder')).toMatchObject({ holder: { owner: winner } });

@@ -3,6 +3,7 @@
  * The nginx driver needs only these operations; each is one round trip.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -16,7 +17,6 @@ import {
   writeFileSync,
   openSync,
   linkSync,
-  writeSync,
   readSync,
   closeSync,
 } from 'node:fs';
@@ -44,11 +44,14 @@ export interface Host {
   alive(pids: readonly number[]): Promise<Set<number>>;
   /** The file's bytes from offset on (none when offset is undefined), and its size (undefined: no such file). */
   readFrom(path: string, offset: number | undefined): Promise<{ text: string; size: number | undefined }>;
-  /** Creates the file only if there is none (O_EXCL): undefined when created, else the existing file's text. */
+  /**
+   * Creates the file, whole, only if there is none: undefined when created, else the existing file's text. A reader
+   * never sees it empty.
+   */
   createExclusive(path: string, text: string): Promise<string | undefined>;
   /**
-   * Removes the file if its first line is `firstLine`: it is renamed aside first, so one remover wins, and put back
-   * when it turns out to be another's. True when removed.
+   * Removes the file if its first line is `firstLine`; another's file is left untouched. Ours is renamed aside
+   * first, so one remover wins, and put back when it turned out to be another's meanwhile. True when removed.
    */
   removeIfFirstLine(path: string, firstLine: string): Promise<boolean>;
 }
@@ -131,22 +134,42 @@ export class LocalHost implements Host {
   }
 
   async createExclusive(path: string, text: string): Promise<string | undefined> {
-    let fd: number;
+    // Written whole beside it, then hard-linked into place: link fails when the file exists, and a reader never
+    // sees the file before its text.
+    const draft = `${path}.zdd-new.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(draft, text, { flag: 'wx' });
     try {
-      fd = openSync(path, 'wx');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      return existsSync(path) ? readFileSync(path, 'utf8') : this.createExclusive(path, text);
-    }
-    try {
-      writeSync(fd, text);
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          linkSync(draft, path);
+          return undefined;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+        try {
+          return readFileSync(path, 'utf8');
+        } catch (error) {
+          // Removed between the link and the read: try again.
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        }
+      }
+      throw new Error(
+        `creating ${path} failed: it kept appearing and disappearing (another run taking and releasing it)`,
+      );
     } finally {
-      closeSync(fd);
+      unlinkSync(draft);
     }
-    return undefined;
   }
 
   async removeIfFirstLine(path: string, firstLine: string): Promise<boolean> {
+    // Another's file is never moved, not even for a moment: only one whose first line is ours is renamed aside.
+    let current: string;
+    try {
+      current = readFileSync(path, 'utf8');
+    } catch {
+      return false;
+    }
+    if (current.split('\n')[0] !== firstLine) return false;
     const aside = `${path}.zdd-removing.${process.pid}`;
     try {
       renameSync(path, aside);
@@ -236,10 +259,14 @@ export class SshHost implements Host {
 
   async createExclusive(path: string, text: string): Promise<string | undefined> {
     const p = remotePath(path);
-    // noclobber makes '>' open with O_EXCL; exit 3: the file exists, its text follows.
+    // Written whole beside it, then hard-linked into place (ln fails when the file exists); exit 3: the file exists,
+    // its text follows.
     const result = await runSsh(
       this.target,
-      `set -C; if { cat > ${p}; } 2>/dev/null; then exit 0; elif [ -f ${p} ]; then cat ${p}; exit 3; else echo "cannot create ${p}" >&2; exit 4; fi`,
+      `t=${p}.zdd-new.$$; cat > "$t" || exit 4; i=0; while [ $i -lt 5 ]; do ` +
+        `if ln "$t" ${p} 2>/dev/null; then rm -f "$t"; exit 0; fi; ` +
+        `if [ -f ${p} ] && cat ${p} 2>/dev/null; then rm -f "$t"; exit 3; fi; i=$((i+1)); done; ` +
+        `rm -f "$t"; echo "cannot create ${p}" >&2; exit 4`,
       text,
       30_000,
     );
@@ -251,10 +278,11 @@ export class SshHost implements Host {
   async removeIfFirstLine(path: string, firstLine: string): Promise<boolean> {
     const p = remotePath(path);
     const aside = `${p}.zdd-removing.$$`;
-    // The expected first line comes on stdin, never pasted into the command.
+    // The expected first line comes on stdin, never pasted into the command. Another's file is never moved.
     const result = await runSsh(
       this.target,
-      `want=$(cat); mv ${p} ${aside} 2>/dev/null || exit 5; if [ "$(head -n 1 ${aside})" = "$want" ]; then rm -f ${aside}; exit 0; fi; ln ${aside} ${p} 2>/dev/null; rm -f ${aside}; exit 6`,
+      `want=$(cat); [ "$(head -n 1 ${p} 2>/dev/null)" = "$want" ] || exit 6; mv ${p} ${aside} 2>/dev/null || exit 5; ` +
+        `if [ "$(head -n 1 ${aside})" = "$want" ]; then rm -f ${aside}; exit 0; fi; ln ${aside} ${p} 2>/dev/null; rm -f ${aside}; exit 6`,
       firstLine,
       30_000,
     );
