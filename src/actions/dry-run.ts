@@ -9,18 +9,12 @@ import type { Counters, Server } from '../model/server.js';
 import { sleep } from '../model/time.js';
 import { headline, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
-import { EVERY_SERVER, selectorsOf } from './read.js';
-import { matchesSelector } from '../model/selectors.js';
+import { readServers, weightProblems } from './read.js';
 
 async function readState(driver: Driver, settings: Settings): Promise<LbState> {
   try {
-    if (settings.strategy?.name !== 'rolling')
-      return { reachable: true, servers: await driver.servers(selectorsOf(settings)) };
-    // Rolling: as the deploy reads it, every server (backends kept serving, addresses shared with other backends).
-    const all = await driver.servers(EVERY_SERVER);
-    const selectors = selectorsOf(settings);
-    const servers = all.filter((s) => selectors.some((sel) => matchesSelector(sel, s.backend, s.name)));
-    return { reachable: true, servers, all };
+    // As the deploy reads it.
+    return { reachable: true, ...(await readServers(driver, settings)) };
   } catch (error) {
     return { reachable: false, reason: errorMessage(error) };
   }
@@ -62,6 +56,11 @@ export async function dryRun(settings: Settings, driver: Driver): Promise<Outcom
   const state = await readState(driver, settings);
   const plan = buildPlan(settings, state, driver);
   if ('error' in plan) throw new InputError([plan.error]);
+  // What the deploy would refuse, the dry run refuses too: a backend that cannot take the pool split's weights.
+  if (state.reachable) {
+    const problems = await weightProblems(settings, driver, state.servers, true);
+    if (problems.length) throw new InputError(problems);
+  }
   const traffic = state.reachable && state.servers.length ? await measureTraffic(driver, state.servers) : undefined;
   const markdown = renderPlan(plan, settings, traffic);
   await core.group('Plan (dry run: nothing is changed)', async () => core.info(markdownToLog(markdown)));

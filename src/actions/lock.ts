@@ -17,6 +17,12 @@ import { readCheckpoint, readHeldLock, saveHeldLock } from '../state.js';
 /** The use cases that change traffic; status and dry runs only read. */
 export const LOCKED_ACTIONS: readonly ActionName[] = ['deploy', 'promote', 'abort'];
 
+/** Whether this run moves real traffic: the locked use cases, and a preview whose canary shares a real backend. */
+function movesTraffic(settings: Settings): boolean {
+  if (settings.dryRun) return false;
+  return LOCKED_ACTIONS.includes(settings.action) || (settings.action === 'preview' && !!settings.previewCanary);
+}
+
 /**
  * Who takes the lock: the repository, run and attempt (`acme:shop.run123.1`), and a few random characters, since
  * the jobs of one matrix share all three. Off a runner: this machine and process.
@@ -60,9 +66,12 @@ export async function stillOurs(driver: Driver, lb: string): Promise<string | un
   return `the lock on ${lb} is no longer held by this run (${holder ? `now ${describeHolder(holder)}` : 'nobody holds it'}), so another rollout may have moved traffic since: nothing was restored`;
 }
 
-/** Runs the use case holding the load balancer's lock (deploy, promote and abort; others run as they are). */
+/**
+ * Runs the use case holding the load balancer's lock (deploy, promote, abort, and a preview with preview-canary;
+ * others run as they are).
+ */
 export async function withLock(settings: Settings, driver: Driver, run: () => Promise<Outcome>): Promise<Outcome> {
-  if (!LOCKED_ACTIONS.includes(settings.action) || settings.dryRun) return run();
+  if (!movesTraffic(settings)) return run();
   const lb = settings.loadBalancer.display;
   const unguarded = `so nothing stops another rollout on ${lb} at the same time: run one at a time (e.g. a workflow concurrency group)`;
   if (!driver.lock) {

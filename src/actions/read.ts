@@ -7,6 +7,7 @@ import { sleep } from '../model/time.js';
 import { probeUrl, Prober } from '../probes/http.js';
 import type { Server } from '../model/server.js';
 import { checkRollingTargets } from '../engine/rolling.js';
+import { isPreviewCanary } from '../engine/preview/names.js';
 import { buildPlan, checkPlanFitsTimeout } from '../plan/build.js';
 import type { Plan } from '../plan/plan.js';
 import { markdownToLog, renderPlan } from '../report/plan.js';
@@ -88,23 +89,42 @@ async function checkHealthUrl(
   }
 }
 
-/** Reads the servers the strategy names and builds the plan; throws InputError for anything the user must fix. */
-/** Every server on the load balancer (a rolling deploy checks backends and shared addresses against them). */
-export const EVERY_SERVER: readonly Selector[] = [{ text: '*/*', backend: '*', server: '*' }];
+/** A pool split needs run-time weights: a backend whose algorithm cannot take them is refused before anything moves. */
+export async function weightProblems(
+  settings: Settings,
+  driver: Driver,
+  servers: readonly Server[],
+  readOnly = false,
+): Promise<string[]> {
+  if (!settings.strategy || settings.strategy.name === 'rolling' || !driver.weightProblems) return [];
+  const backends = [...new Set(servers.map((s) => s.backend))];
+  return (await driver.weightProblems(backends, readOnly)).map((p) => `pools: ${p}`);
+}
 
+/** Every server on the load balancer (backends kept serving, addresses shared with other backends). */
+const EVERY_SERVER: readonly Selector[] = [{ text: '*/*', backend: '*', server: '*' }];
+
+/**
+ * Every server on the load balancer, and those the strategy names picked from it: other backends' entries at the same
+ * addresses (one process behind two backends) matter to every strategy. A preview's canary is the action's own,
+ * never a target or a pool member.
+ */
+export async function readServers(driver: Driver, settings: Settings): Promise<{ servers: Server[]; all: Server[] }> {
+  const all = (await driver.servers(EVERY_SERVER)).filter((s) => !isPreviewCanary(s.name));
+  const selectors = selectorsOf(settings);
+  return { all, servers: all.filter((s) => selectors.some((sel) => matchesSelector(sel, s.backend, s.name))) };
+}
+
+/** Reads the servers the strategy names and builds the plan; throws InputError for anything the user must fix. */
 export async function readAndPlan(
   settings: Settings,
   driver: Driver,
 ): Promise<{ servers: Server[]; all: Server[]; plan: Plan }> {
-  const rolling = settings.strategy?.name === 'rolling';
-  const selectors = selectorsOf(settings);
   let all: Server[] = [];
   const servers = await core.group('Read the load balancer', async () => {
-    // Rolling: one read of everything, the targets picked from it.
-    all = rolling ? await driver.servers(EVERY_SERVER) : [];
-    const found = rolling
-      ? all.filter((s) => selectors.some((sel) => matchesSelector(sel, s.backend, s.name)))
-      : await driver.servers(selectors);
+    const read = await readServers(driver, settings);
+    all = read.all;
+    const found = read.servers;
     core.info(
       found
         .map((s) => `${s.id} ${s.address} weight ${s.weight} ${s.admin} ${s.check?.status ?? 'no check'}`)
@@ -114,7 +134,7 @@ export async function readAndPlan(
   });
   const missing = await checkSelectors(settings, driver, servers);
   if (missing.length) throw new InputError(missing);
-  const plan = buildPlan(settings, { reachable: true, servers, all: rolling ? all : undefined }, driver);
+  const plan = buildPlan(settings, { reachable: true, servers, all }, driver);
   if ('error' in plan) throw new InputError([plan.error]);
   const live = plan.pools?.live;
   const current = live
@@ -127,11 +147,7 @@ export async function readAndPlan(
     checkRollingTargets(settings, settings.strategy?.name === 'rolling' ? servers : idle, driver.advice),
     checkPlanFitsTimeout(plan, settings),
   ];
-  // A pool split needs run-time weights: a backend whose algorithm cannot take them is refused before anything moves.
-  if (settings.strategy && settings.strategy.name !== 'rolling' && driver.weightProblems) {
-    const backends = [...new Set(servers.map((s) => s.backend))];
-    problems.push(...(await driver.weightProblems(backends)).map((p) => `pools: ${p}`));
-  }
+  problems.push(...(await weightProblems(settings, driver, servers)));
   const found = problems.filter((p): p is string => !!p);
   if (found.length) throw new InputError(found);
   core.info(markdownToLog(renderPlan(plan, settings)));

@@ -139,7 +139,8 @@ class Rolling {
     const { shares, batches } = this;
     const weight = this.shareNow();
     if (failure) {
-      const untouched = servers.filter((s) => s.version === 'old').map((s) => s.id);
+      // A server this run took out of traffic is not untouched, even while it still runs the old version.
+      const untouched = servers.filter((s) => s.version === 'old' && !this.lastSet.has(s.id)).map((s) => s.id);
       return {
         result: 'failed',
         message:

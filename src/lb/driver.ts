@@ -142,9 +142,10 @@ export interface Driver {
   counters(ids: readonly string[]): Promise<Map<string, Counters>>;
   /**
    * Backends that cannot take the weights a pool split needs (e.g. HAProxy's static balance algorithms), each
-   * naming the backend and the fix; absent where every backend can. Changes no traffic.
+   * naming the backend and the fix; absent where every backend can. Changes no traffic; with `readOnly` (a dry
+   * run) it changes nothing at all and reports only what it can tell by reading.
    */
-  weightProblems?(backends: readonly string[]): Promise<string[]>;
+  weightProblems?(backends: readonly string[], readOnly?: boolean): Promise<string[]>;
   /** How a person applies these changes by hand, in this load balancer's own terms (for error messages). */
   manualSteps(changes: readonly Change[]): string;
   /** Present when the load balancer can route previews. */

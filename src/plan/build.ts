@@ -207,6 +207,8 @@ export function buildPlan(settings: Settings, lb: LbState, traits: LbTraits): Pl
     const found = poolRoles(states, traits.advice);
     if ('error' in found) return found;
     roles = found;
+    const shared = sharedWithIdle(roles, lb.reachable ? lb.all : undefined);
+    if (shared) return { error: shared };
   }
   const steps = strategy.name === 'canary' ? strategy.steps : [{ weight: 100, pause: { kind: 'none' } as const }];
   const { stages, minDurationMs } = planShifts(settings, steps, roles, traits.capabilities);
@@ -225,6 +227,27 @@ export function buildPlan(settings: Settings, lb: LbState, traits: LbTraits): Pl
     minDurationMs,
     notes,
   };
+}
+
+/**
+ * Why the idle pool cannot be deployed without touching live traffic: one of its servers shares an address (one
+ * process) with a server in traffic elsewhere (another backend, or the live pool). Deploying would restart that
+ * process under live traffic and put the new version there unjudged.
+ */
+function sharedWithIdle(roles: PoolRoles, all: readonly Server[] | undefined): string | undefined {
+  if (!all) return undefined;
+  const idle = new Set(roles.idle.servers.map((s) => s.id));
+  const clashes = roles.idle.servers.flatMap((server) =>
+    all
+      .filter((other) => other.address === server.address && !idle.has(other.id) && inTraffic(other))
+      .map((other) => `${server.id} is the same process as ${other.id} (${server.address}), which is in traffic`),
+  );
+  if (!clashes.length) return undefined;
+  return (
+    `pools: idle pool ${roles.idle.name} cannot be deployed without touching live traffic: ${clashes.join('; ')}. ` +
+    `Take those servers out of traffic first, add them to pool ${roles.idle.name}, or deploy with strategy: rolling, ` +
+    'which drains every entry of a process before deploying it'
+  );
 }
 
 /** A problem with the plan as a whole that the user must fix before anything moves. */

@@ -100,6 +100,60 @@ describe('never strand traffic on HAProxy', () => {
       /pools: backend app uses balance source with hash-type map-based, where HAProxy accepts only weights 0% and 100% at run time; use balance roundrobin/,
     );
     expect(await serverState(haproxy)).toEqual(before);
+    await haproxy.stop();
+    // A dry run refuses what the deploy would, as far as reading tells (a hash backend is only asked by the deploy).
+    haproxy = await startHaproxy({
+      extra: '    balance static-rr',
+      servers: [
+        { name: 'blue1', port: fleet.ports[0] ?? 0 },
+        { name: 'green1', port: fleet.ports[1] ?? 0, options: 'check weight 0' },
+      ],
+    });
+    const staticBefore = await serverState(haproxy);
+    const dry = await runAction({
+      strategy: 'blue-green',
+      pools: 'blue=app/blue*, green=app/green*',
+      'load-balancer': `haproxy://127.0.0.1:${haproxy.adminPort}`,
+      'dry-run': 'true',
+    });
+    expect(dry.code).toBe(1);
+    expect(errors(dry).join('\n')).toMatch(
+      /pools: backend app uses balance static-rr, whose weights HAProxy does not change at run time/,
+    );
+    expect(await serverState(haproxy)).toEqual(staticBefore);
+  }, 60_000);
+
+  it('refuses a blue-green whose idle server is the same process as a server in traffic in another backend, touching nothing', async () => {
+    fleet = await startFleet(2, 'v1');
+    const [blue, green] = fleet.ports as [number, number];
+    haproxy = await startHaproxy({
+      servers: [
+        { name: 'blue1', port: blue },
+        { name: 'green1', port: green, options: 'check weight 0' },
+      ],
+      sections: `backend api
+    balance roundrobin
+    server api1 127.0.0.1:${green} check`,
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    const before = await serverState(haproxy);
+    const log = join(mkdtempSync(join(tmpdir(), 'zdd-deploys-')), 'deploys.log');
+    const inputs = {
+      ...FAST_ROLLOUT,
+      strategy: 'blue-green',
+      pools: 'blue=app/blue*, green=app/green*',
+      'load-balancer': `haproxy://127.0.0.1:${haproxy.adminPort}`,
+      'deploy-command': `echo "$DEPLOY_ADDRESS" >> ${JSON.stringify(log)}`,
+    };
+    const [run, dry] = [await runAction(inputs), await runAction({ ...inputs, 'dry-run': 'true' })];
+    for (const r of [run, dry]) {
+      expect(r.code).toBe(1);
+      expect(errors(r).join('\n')).toContain(
+        `pools: idle pool green cannot be deployed without touching live traffic: app/green1 is the same process as api/api1 (127.0.0.1:${green}), which is in traffic.`,
+      );
+    }
+    expect(() => readFileSync(log, 'utf8')).toThrow();
+    expect(await serverState(haproxy)).toEqual(before);
   }, 60_000);
 
   it('a rolling deploy after a failed one brings the failed server back through its checks, and says so truthfully', async () => {

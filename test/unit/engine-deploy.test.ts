@@ -68,6 +68,35 @@ describe('deploy use case on the fake driver', () => {
     expect(lb.callsOf('apply')).toEqual([]);
   });
 
+  it('refuses pools whose idle server is the same process as a server in traffic in another backend', async () => {
+    const settings = fakeSettings({ strategy: 'blue-green', pools: POOLS });
+    const lb = new FakeDriver({
+      servers: [
+        ...BLUE_GREEN.map((s, i) => ({ ...s, address: `10.0.0.${i + 1}:80` })),
+        { id: 'api/x', weight: 100, address: '10.0.0.3:80' },
+        // The same process, out of traffic in its other backend: no reason to refuse.
+        { id: 'api/y', weight: 0, address: '10.0.0.4:80' },
+      ],
+    });
+    const error = await deploy(settings, lb, signal()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).problems).toEqual([
+      'pools: idle pool green cannot be deployed without touching live traffic: app/green1 is the same process as api/x (10.0.0.3:80), which is in traffic. Take those servers out of traffic first, add them to pool green, or deploy with strategy: rolling, which drains every entry of a process before deploying it',
+    ]);
+    expect(lb.callsOf('apply')).toEqual([]);
+  });
+
+  it("a preview's canary in a backend of real traffic is never a rolling target", async () => {
+    const settings = fakeSettings({ strategy: 'rolling', targets: 'app/*' });
+    const lb = new FakeDriver({
+      servers: [{ id: 'app/a' }, { id: 'app/b' }, { id: 'app/pr-7:v2.zdd-canary', weight: 10 }],
+      traffic: { perCall: 100 },
+    });
+    await deploy(settings, lb, signal());
+    const touched = new Set(lb.callsOf('apply').flatMap((c) => (c.args as { server: string }[]).map((x) => x.server)));
+    expect([...touched].sort()).toEqual(['app/a', 'app/b']);
+  });
+
   it("refuses rolling targets without the load balancer's check or a health-url", async () => {
     const settings = fakeSettings({ strategy: 'rolling', targets: 'app/*' });
     const lb = new FakeDriver({

@@ -145,7 +145,7 @@ describe('rolling deploy on the fake driver', () => {
     );
     expect(outcome.result).toBe('failed');
     expect(outcome.message).toMatch(
-      /^Rolling deploy stopped: could not finish batch 1: fake: call \d+ \(apply\) refused: connection refused\. Once each answers its health check, put it back on the fake load balancer: set app\/web1 state ready\. Untouched, still on the old version: app\/web1, app\/web2\. Out of traffic now \(read back\): app\/web1 \(drain, weight 100\)\.$/,
+      /^Rolling deploy stopped: could not finish batch 1: fake: call \d+ \(apply\) refused: connection refused\. Once each answers its health check, put it back on the fake load balancer: set app\/web1 state ready\. Untouched, still on the old version: app\/web2\. Out of traffic now \(read back\): app\/web1 \(drain, weight 100\)\.$/,
     );
     expect(lb.state('app/web1').admin).toBe('drain');
     expect(lb.state('app/web2').admin).toBe('ready');

@@ -106,6 +106,32 @@ describe('the lock around deploy, promote and abort', () => {
     expect(savedState().lock || undefined).toBeUndefined();
   });
 
+  it('a preview with preview-canary moves real traffic, so it is refused while another rollout holds the lock; a plain preview is not', async () => {
+    const lock = new FakeLock();
+    lock.current = { owner: 'acme:shop.run99.1.beef', since: new Date() };
+    const lb = lab(lock);
+    // The fake routes no previews, so the settings are a canary's with the preview's action and canary.
+    const preview = (previewCanary?: { backend: string; percent: number; durationMs: number }) =>
+      fakeSettings({ strategy: 'canary', pools: POOLS }, { action: 'preview', previewCanary });
+    let ran = 0;
+    const run = async () => {
+      ran++;
+      return { result: 'succeeded' as const, livePool: undefined, weight: 0 };
+    };
+    const error = await withLock(preview({ backend: 'app', percent: 5, durationMs: 60_000 }), lb, run).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toMatch(
+      /^load-balancer: another rollout holds the lock on fake:\/\/lb: acme:shop\.run99/,
+    );
+    expect(ran).toBe(0);
+    await withLock(preview(), lb, run);
+    expect(ran).toBe(1);
+    // Only the canary tried the lock.
+    expect(lock.log).toHaveLength(1);
+    expect(lock.log[0]).toMatch(/^acquire acme:shop\.run123\.2\./);
+  });
+
   it('take-over-lock with another id is refused naming the input; with the holder it replaces the lock, loudly', async () => {
     const lock = new FakeLock();
     const stale = { owner: 'acme:shop.run99.1.beef', since: new Date(Date.now() - 3_600_000) };

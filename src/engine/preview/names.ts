@@ -18,8 +18,15 @@ export function ownedBy(key: string, previewServers: readonly Server[]): Server[
 }
 
 /** The name of a preview server's canary in a backend of real traffic: exact, and unlike any real server's. */
+const CANARY_SUFFIX = '.zdd-canary';
+
 export function canaryName(previewName: string): string {
-  return `${previewName}.zdd-canary`;
+  return `${previewName}${CANARY_SUFFIX}`;
+}
+
+/** A server the action registered as a preview's canary in a backend of real traffic. */
+export function isPreviewCanary(serverName: string): boolean {
+  return serverName.endsWith(CANARY_SUFFIX);
 }
 
 export type ServerChoice =

@@ -191,9 +191,10 @@ export class HaproxyDriver implements Driver {
   /**
    * Backends whose balance algorithm takes no run-time weights other than 0% and 100% of the configured one
    * (static-rr, first, and hash algorithms with the default hash-type map-based). A hash backend is asked by
-   * HAProxy itself: adding a server (in maint, no traffic) is refused on a static one; it is removed at once.
+   * HAProxy itself: adding a server (in maint, no traffic) is refused on a static one; it is removed at once. Read
+   * only (a dry run), a hash backend is not asked: the deploy asks before anything moves.
    */
-  async weightProblems(backends: readonly string[]): Promise<string[]> {
+  async weightProblems(backends: readonly string[], readOnly = false): Promise<string[]> {
     const problems: string[] = [];
     for (const backend of backends) {
       const [reply] = await this.api.run([`show stat ${assertName(`${backend}/x`)[0]} 2 -1`]);
@@ -205,7 +206,7 @@ export class HaproxyDriver implements Driver {
         );
         continue;
       }
-      if (['roundrobin', 'leastconn', 'random', ''].includes(algo)) continue;
+      if (['roundrobin', 'leastconn', 'random', ''].includes(algo) || readOnly) continue;
       const probe = `${backend}/zdd-weight-probe`;
       const [added] = await this.api.run([`add server ${probe} 127.0.0.1:9 weight 0 disabled`]);
       if (/dynamic load balancing/.test(added?.text ?? '')) {
