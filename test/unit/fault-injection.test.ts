@@ -244,6 +244,16 @@ function watchWrites(lb: FakeDriver, unfit: string[]): void {
   });
 }
 
+/** The pools as the load balancer holds them now, in the roles they had (what a promote reads). */
+async function rolesNow(settings: Settings, lb: FakeDriver, roles: PoolRoles): Promise<PoolRoles> {
+  const { pools } = settings;
+  if (!pools) throw new Error('setup: no pools');
+  const states = assignPools(pools, await lb.servers(pools.flatMap((p) => p.selectors)));
+  if ('error' in states) throw new Error(states.error);
+  const named = (name: string) => states.find((p) => p.name === name) ?? { name, servers: [] };
+  return { live: named(roles.live.name), idle: named(roles.idle.name) };
+}
+
 async function rollout(
   scenario: Scenario,
   inject?: (lb: FakeDriver, firstEngineCall: number, onKill: () => void) => void,
@@ -255,17 +265,8 @@ async function rollout(
   const engine = (rec: Recorded, options?: ShiftOptions): Promise<string> =>
     withEngine(short, lb, new AbortController().signal, rec.hooks, async (ctx) => {
       if (!roles) return (await runRolling(ctx, plan, servers)).message;
-      // A promote reads the pools again; the plan and stable weights are the paused rollout's.
-      const now = options
-        ? assignPools(short.pools ?? ([] as never), await lb.servers(short.pools?.flatMap((p) => p.selectors) ?? []))
-        : undefined;
-      const current: PoolRoles =
-        now && !('error' in now)
-          ? {
-              live: now.find((p) => p.name === roles.live.name) ?? roles.live,
-              idle: now.find((p) => p.name === roles.idle.name) ?? roles.idle,
-            }
-          : roles;
+      // A promote reads the pools again (as rolesOf does); the plan and stable weights are the paused rollout's.
+      const current = options ? await rolesNow(short, lb, roles) : roles;
       return (await runShift(ctx, plan, current, options)).message;
     }).catch((error: unknown) => (error as Error).message);
   const options = scenario.before ? await scenario.before(lb, (o) => engine(recordingHooks(), o)) : undefined;
