@@ -9,6 +9,7 @@ import { originalOf, restoreVerified } from './engine/restore.js';
 import { applyVerified, describeServers } from './engine/writes.js';
 import { stillOurs } from './actions/lock.js';
 import { readActionInputs } from './inputs.js';
+import type { Driver } from './lb/driver.js';
 import { createDriver, parseLoadBalancer } from './lb/registry.js';
 import { errorMessage } from './model/errors.js';
 import { describeChanges } from './model/server.js';
@@ -17,10 +18,15 @@ import { md } from './report/markdown.js';
 import type { Settings } from './settings.js';
 import { readCheckpoint, readDeploymentInFlight, type Checkpoint } from './state.js';
 
-async function restore(checkpoint: Checkpoint, settings: Settings | undefined): Promise<string> {
-  const url = parseLoadBalancer(checkpoint.lb);
-  if ('error' in url) throw new Error(`post: saved load balancer ${checkpoint.lb}: ${url.error}`);
-  const driver = createDriver(url, checkpoint.options);
+/**
+ * The post step's restore on a load balancer's driver: the checkpoint applied and read back, pending servers put
+ * back once they pass their check, the rest named. Returns what it did (failures included, with the step failed).
+ */
+export async function restoreCheckpoint(
+  driver: Driver,
+  checkpoint: Checkpoint,
+  settings: Settings | undefined,
+): Promise<string> {
   const pending = checkpoint.pending ?? [];
   const failed = checkpoint.failed ?? [];
   try {
@@ -61,6 +67,15 @@ async function restore(checkpoint: Checkpoint, settings: Settings | undefined): 
     const text = `The main step stopped mid-rollout and restoring traffic failed: ${errorMessage(error)}. Apply by hand: ${describeChanges(steps)}`;
     core.setFailed(text);
     return text;
+  }
+}
+
+async function restore(checkpoint: Checkpoint, settings: Settings | undefined): Promise<string> {
+  const url = parseLoadBalancer(checkpoint.lb);
+  if ('error' in url) throw new Error(`post: saved load balancer ${checkpoint.lb}: ${url.error}`);
+  const driver = createDriver(url, checkpoint.options);
+  try {
+    return await restoreCheckpoint(driver, checkpoint, settings);
   } finally {
     await driver.close();
   }

@@ -6,7 +6,8 @@ import { deploymentIdText, deploymentState, type Deployment } from '../report/de
 import { ReportedFailure, type Outcome } from '../report/outputs.js';
 import { headline, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
-import { saveCheckpoint, saveDeploymentInFlight } from '../state.js';
+import { saveCheckpoint, saveDeploymentInFlight, type Checkpoint } from '../state.js';
+import type { Change, PendingRestore } from '../model/server.js';
 
 /** Stages become deployment statuses; checkpoints go to the step state for the post step. */
 export function engineHooks(settings: Settings, deployment: Deployment): Hooks {
@@ -16,16 +17,25 @@ export function engineHooks(settings: Settings, deployment: Deployment): Hooks {
   return {
     stage: (text) => deployment.status('in_progress', text),
     checkpoint: (restore, pending, failed) =>
-      saveCheckpoint(
-        restore && {
-          lb: settings.loadBalancer.display,
-          options: settings.driverOptions,
-          restore,
-          ...(pending?.length ? { pending, verifyMs: Math.min(settings.startupTimeoutMs, 60_000) } : {}),
-          ...(failed?.length ? { failed } : {}),
-          deploymentId,
-        },
-      ),
+      saveCheckpoint(restore && checkpointOf(settings, restore, pending, failed, deploymentId)),
+  };
+}
+
+/** What the post step gets from an engine checkpoint (see Hooks.checkpoint). */
+export function checkpointOf(
+  settings: Settings,
+  restore: readonly Change[],
+  pending: readonly PendingRestore[] | undefined,
+  failed: readonly string[] | undefined,
+  deploymentId: string | undefined,
+): Checkpoint {
+  return {
+    lb: settings.loadBalancer.display,
+    options: settings.driverOptions,
+    restore,
+    ...(pending?.length ? { pending, verifyMs: Math.min(settings.startupTimeoutMs, 60_000) } : {}),
+    ...(failed?.length ? { failed } : {}),
+    deploymentId,
   };
 }
 

@@ -8,7 +8,7 @@ import type { Hooks } from '../../src/engine/context.js';
 import { buildPlan } from '../../src/plan/build.js';
 import type { Plan } from '../../src/plan/plan.js';
 import { assignPools, poolRoles, type PoolRoles } from '../../src/plan/pools.js';
-import type { Change, Server } from '../../src/model/server.js';
+import type { Change, PendingRestore, Server } from '../../src/model/server.js';
 import type { Settings } from '../../src/settings.js';
 import { selectorsOf } from '../../src/actions/read.js';
 import type { FakeDriver } from './fake-driver.js';
@@ -28,29 +28,44 @@ export function fakeSettings(inputs: Record<string, string>, tweak: Partial<Sett
   };
 }
 
+export interface RecordedCheckpoint {
+  readonly restore: readonly Change[] | undefined;
+  readonly pending: readonly PendingRestore[] | undefined;
+  readonly failed: readonly string[] | undefined;
+}
+
 export interface Recorded {
   readonly hooks: Hooks;
   readonly stages: string[];
   /** Every checkpoint in order: the changes that restore safe traffic, [] for "leave as is", undefined for none. */
   readonly checkpoints: (readonly Change[] | undefined)[];
-  /** The checkpoint in force now (what a post step would restore). */
+  /** Every checkpoint call in order, whole: what restores safe traffic, the pending servers, the failed ones. */
+  readonly calls: RecordedCheckpoint[];
+  /** The checkpoint's restore in force now (what a post step would apply). */
   last(): readonly Change[] | undefined;
 }
 
 export function recordingHooks(): Recorded {
   const stages: string[] = [];
   const checkpoints: (readonly Change[] | undefined)[] = [];
+  const calls: RecordedCheckpoint[] = [];
   return {
     hooks: {
       stage: async (text) => {
         stages.push(text);
       },
-      checkpoint: (restore) => {
+      checkpoint: (restore, pending, failed) => {
         checkpoints.push(restore && restore.map((c) => ({ ...c })));
+        calls.push({
+          restore: restore && restore.map((c) => ({ ...c })),
+          pending: pending?.map((p) => ({ ...p })),
+          failed: failed && [...failed],
+        });
       },
     },
     stages,
     checkpoints,
+    calls,
     last: () => checkpoints.at(-1),
   };
 }

@@ -48,11 +48,20 @@ export interface TrafficScript {
 export type Method = 'servers' | 'apply' | 'split' | 'counters';
 
 /**
- * refuse: throw, nothing changes. partial: the first half of the changes (rounded down) take effect, then throw.
- * drop-after: everything takes effect, then throw (the connection was lost after the write). delay: wait, then
- * proceed. For reads, partial acts like drop-after (the read happened, its answer was lost).
+ * refuse: throw, nothing changes. partial: the first half of the changes (rounded down) take effect, then throw;
+ * `{ partial: k }`: the first k changes take effect, then throw. drop-after: everything takes effect, then throw (the
+ * connection was lost after the write). delay: wait, then proceed. hang: the call never reaches the load balancer
+ * and never answers; hang-after: it takes effect and never answers (the process was killed before or after it).
+ * For reads, partial acts like drop-after (the read happened, its answer was lost).
  */
-export type Fault = 'refuse' | 'partial' | 'drop-after' | { readonly delayMs: number };
+export type Fault =
+  | 'refuse'
+  | 'partial'
+  | 'drop-after'
+  | 'hang'
+  | 'hang-after'
+  | { readonly partial: number }
+  | { readonly delayMs: number };
 
 export interface Call {
   /** 1, 2, 3... across all methods. */
@@ -62,7 +71,7 @@ export interface Call {
   /** The fake clock when the call was sent. */
   readonly at: number;
   /** What happened: ok, or the fault injected, or the error the fake raised itself. */
-  outcome: 'ok' | 'refused' | 'partial' | 'dropped' | 'error';
+  outcome: 'ok' | 'refused' | 'partial' | 'dropped' | 'hung' | 'error';
   error?: string;
 }
 
@@ -272,18 +281,31 @@ export class FakeDriver implements Driver {
     this.calls.push(call);
     this.taps.forEach((tap) => tap(call));
     let fault = this.faults.take(call);
-    if (fault !== undefined && typeof fault === 'object') {
-      await new Promise((r) => setTimeout(r, fault && typeof fault === 'object' ? fault.delayMs : 0));
+    if (fault !== undefined && typeof fault === 'object' && 'delayMs' in fault) {
+      await new Promise((r) =>
+        setTimeout(r, fault && typeof fault === 'object' && 'delayMs' in fault ? fault.delayMs : 0),
+      );
       fault = undefined;
     }
     if (fault === 'refuse') {
       call.outcome = 'refused';
       throw new FakeError(`fake: call ${call.n} (${method}) refused: connection refused`);
     }
+    if (fault === 'hang' || fault === 'hang-after') {
+      call.outcome = 'hung';
+      if (fault === 'hang-after') {
+        try {
+          run(undefined);
+        } catch {
+          // Refused by the load balancer itself: the answer is lost all the same.
+        }
+      }
+      return new Promise<T>(() => undefined);
+    }
     try {
       const result = run(fault);
-      if (fault === 'partial' || fault === 'drop-after') {
-        call.outcome = fault === 'partial' ? 'partial' : 'dropped';
+      if (fault === 'partial' || fault === 'drop-after' || typeof fault === 'object') {
+        call.outcome = fault === 'drop-after' ? 'dropped' : 'partial';
         throw new FakeError(`fake: call ${call.n} (${method}): connection lost after the write`);
       }
       return result;
@@ -323,7 +345,12 @@ export class FakeDriver implements Driver {
         if (problems.length)
           throw new FakeError(`fake refused ${problems.length} of ${changes.length} changes: ${problems.join('; ')}`);
         this.accrue();
-        const effective = fault === 'partial' ? changes.slice(0, Math.floor(changes.length / 2)) : changes;
+        const effective =
+          fault === 'partial'
+            ? changes.slice(0, Math.floor(changes.length / 2))
+            : typeof fault === 'object' && 'partial' in fault
+              ? changes.slice(0, fault.partial)
+              : changes;
         for (const c of effective) {
           const s = this.find(c.server);
           if (c.weight !== undefined) s.weight = c.weight;
@@ -347,7 +374,12 @@ export class FakeDriver implements Driver {
         }
         if (problems.length) throw new FakeError(`fake refused the split: ${problems.join('; ')}`);
         this.accrue();
-        const taken = fault === 'partial' ? shares.slice(0, Math.floor(shares.length / 2)) : shares;
+        const taken =
+          fault === 'partial'
+            ? shares.slice(0, Math.floor(shares.length / 2))
+            : typeof fault === 'object' && 'partial' in fault
+              ? shares.slice(0, fault.partial)
+              : shares;
         const next = new Map((this.poolShares ?? []).map((s) => [s.pool, s]));
         for (const share of taken) next.set(share.pool, share);
         this.poolShares = [...next.values()];

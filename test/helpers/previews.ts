@@ -43,7 +43,12 @@ export interface PreviewLab {
 }
 
 export async function startPreviewLab(
-  options: { withPreviewConfig?: boolean; slot?: boolean } = {},
+  options: {
+    withPreviewConfig?: boolean;
+    slot?: boolean;
+    /** The stable servers named by their address (`127.0.0.1:PORT`), not web1, web2. */
+    namedByAddress?: boolean;
+  } = {},
 ): Promise<PreviewLab> {
   const fleets: Fleet[] = [await startFleet(2, 'v1')];
   const slot = options.slot ? await startFleet(1, 'slot-idle') : undefined;
@@ -54,7 +59,10 @@ export async function startPreviewLab(
   writeFileSync(mapPath, '');
   const config = options.withPreviewConfig === false ? { frontend: '', backend: '' } : readmePreviewConfig(mapPath);
   const haproxy = await startHaproxy({
-    servers: stable.ports.map((port, i) => ({ name: `web${i + 1}`, port })),
+    servers: stable.ports.map((port, i) => ({
+      name: options.namedByAddress ? `127.0.0.1:${port}` : `web${i + 1}`,
+      port,
+    })),
     frontend: config.frontend,
     sections: `${config.backend}${slot ? `\n    server slot1 127.0.0.1:${slot.ports[0]} check weight 0` : ''}`,
   });

@@ -1,4 +1,7 @@
-/** A TCP relay in front of a port, which a test can cut (refusing new connections) while the target keeps running. */
+/**
+ * A TCP relay in front of a Runtime API port, which a test can cut (refusing new connections) while the target keeps
+ * running, or make drop a batched command part way (the first lines reach HAProxy, the rest never do).
+ */
 import net from 'node:net';
 
 export interface Relay {
@@ -7,25 +10,68 @@ export interface Relay {
   readonly connections: () => number;
   /** Cut after the first connection whose request matches: that one completes, every later one is refused. */
   cutAfter(pattern: RegExp): void;
+  /**
+   * The first request that matches reaches the target only up to and including its `lines`-th `set server` line
+   * (then the target sees the connection end), and its client gets no answer; the next `refuse` connections are
+   * refused (a driver's retries); later ones are relayed again. Resolves once the target has closed that connection.
+   */
+  cutWithin(pattern: RegExp, lines: number, refuse: number): Promise<{ forwarded: string; dropped: string }>;
   close(): Promise<void>;
+}
+
+/** The request up to and including its `lines`-th `set server` line, and the rest. */
+function splitAfterSetServer(request: string, lines: number): [string, string] {
+  let at = 0;
+  let seen = 0;
+  for (const line of request.split(/(?<=\n)/)) {
+    at += line.length;
+    if (line.startsWith('set server ') && ++seen === lines) break;
+  }
+  return [request.slice(0, at), request.slice(at)];
 }
 
 export async function startRelay(targetPort: number): Promise<Relay> {
   let connections = 0;
   let trigger: RegExp | undefined;
   let cut = false;
+  let partial:
+    | { pattern: RegExp; lines: number; refuse: number; done: (r: { forwarded: string; dropped: string }) => void }
+    | undefined;
+  let refusing = 0;
   const sockets = new Set<net.Socket>();
-  // Half-open: the driver ends its side after the request and still reads the reply.
+  // Half-open: the driver ends its side after the request and still reads the reply. The request is read whole
+  // before any of it is relayed, so a cut can be placed inside it.
   const server = net.createServer({ allowHalfOpen: true }, (client) => {
     if (cut) return client.destroy();
+    if (refusing > 0) {
+      refusing--;
+      return client.destroy();
+    }
     connections++;
     sockets.add(client);
     const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
     sockets.add(upstream);
-    client.on('data', (chunk: Buffer) => {
-      if (trigger?.test(chunk.toString())) cut = true;
+    const chunks: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => chunks.push(chunk));
+    client.on('end', () => {
+      const request = Buffer.concat(chunks).toString('utf8');
+      if (trigger?.test(request)) cut = true;
+      const within = partial;
+      if (within && within.pattern.test(request)) {
+        partial = undefined;
+        refusing = within.refuse;
+        const [forwarded, dropped] = splitAfterSetServer(request, within.lines);
+        upstream.resume();
+        upstream.on('close', () => {
+          client.destroy();
+          within.done({ forwarded, dropped });
+        });
+        upstream.end(forwarded);
+        return;
+      }
+      upstream.pipe(client);
+      upstream.end(request);
     });
-    client.pipe(upstream).pipe(client);
     const done = () => {
       client.destroy();
       upstream.destroy();
@@ -44,6 +90,11 @@ export async function startRelay(targetPort: number): Promise<Relay> {
     connections: () => connections,
     cutAfter(pattern) {
       trigger = pattern;
+    },
+    cutWithin(pattern, lines, refuse) {
+      return new Promise((done) => {
+        partial = { pattern, lines, refuse, done };
+      });
     },
     close: () =>
       new Promise((resolve) => {

@@ -144,6 +144,63 @@ describe('canary on HAProxy', () => {
     });
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
   });
+  it('a batch cut after 2 of its 4 set server lines mid-canary: the message gives the weights read back, all traffic goes back to blue, no request fails', async () => {
+    const lab = await setup();
+    const { fleet, haproxy, url } = lab;
+    const relay = await startRelay(haproxy.adminPort);
+    // The 100% step's batch (green up first, then blue down): only its first 2 lines reach HAProxy, and the driver's
+    // 3 retries of it are refused; then the Runtime API answers again.
+    const cut = relay.cutWithin(/set server app\/blue1 weight 0\n/, 2, 3);
+    const load = startLoad(url, { rps: 200, maxMs: 60_000 });
+    const run = await runAction(
+      poolInputs(lab, {
+        strategy: 'canary',
+        steps: '20% 3s, 100%',
+        'load-balancer': `haproxy://127.0.0.1:${relay.port}`,
+      }),
+      { env: fleet.env },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const stats = await load.stop();
+    await relay.close();
+    const { forwarded, dropped } = await cut;
+    expect(forwarded.match(/^set server .*$/gm)).toEqual([
+      'set server app/green1 weight 256',
+      'set server app/green2 weight 256',
+    ]);
+    expect(dropped.match(/^set server .*$/gm)).toEqual([
+      'set server app/blue1 weight 0',
+      'set server app/blue2 weight 0',
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.outputs.result).toBe('failed');
+    const message = errors(run).join('\n');
+    console.log(`partial batch: ${message}`);
+    // What HAProxy held after the cut, as read back: both green at 256 (half the traffic), blue untouched at 256.
+    expect(message).toMatch(/HAProxy Runtime API failed after 4 attempts/);
+    expect(message).toMatch(
+      /read back: (?=.*app\/green1 weight 256 ready)(?=.*app\/green2 weight 256 ready)(?=.*app\/blue1 weight 256 ready)(?=.*app\/blue2 weight 256 ready)/,
+    );
+    expect(message).not.toMatch(/100% on green|All traffic is on green/);
+    expect(message).toMatch(/All traffic was moved back to blue/);
+    const left = weights(await haproxy.servers());
+    expect(Object.fromEntries(Object.entries(left).filter(([id]) => !id.startsWith('app/zdd-')))).toEqual({
+      'app/blue1': 100,
+      'app/blue2': 100,
+      'app/green1': 0,
+      'app/green2': 0,
+    });
+    expect(run.outputs.weight).toBe('0');
+    const restoredAt = summaryTimeline(run).find(([, text]) => text.includes('stopped: all traffic back on blue'))?.[0];
+    expect(restoredAt).toBeDefined();
+    const after = stats.requests.filter((r) => r.start > (restoredAt ?? 0));
+    console.log(
+      `partial batch: ${stats.sent} requests, ${stats.failed} failed; ${after.length} after the restore, ${after.filter((r) => r.version !== 'v1').length} of them not on blue`,
+    );
+    expect(after.length).toBeGreaterThan(20);
+    expect(after.filter((r) => r.version !== 'v1')).toEqual([]);
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+  });
 });
 
 describe('blue-green on HAProxy', () => {

@@ -291,11 +291,33 @@ describe('previews on HAProxy', () => {
     expect((await requests(lab.url, 100, { 'x-preview': 'pr-9' })).versions).toEqual({ v1: 100 });
   }, 120_000);
 
-  it('preview-canary: a good build serves its share of real traffic for the window, then is taken out', async () => {
-    lab = await startPreviewLab();
+  it("preview-canary: a good build serves its share of real traffic for the window, then is taken out; key 127.0.0.1 prefixes app's real servers 127.0.0.1:PORT, and the run and close-preview remove only what the action made (case 10)", async () => {
+    // The real servers are named by their address, so the key 127.0.0.1 begins their names (issue 14, case 10).
+    lab = await startPreviewLab({ namedByAddress: true });
+    const l = lab;
     const address = await lab.build('pr7-build');
+    const key = { 'preview-key': '127.0.0.1' };
+    /** app's real servers (127.0.0.1:PORT): name, address, admin state and weight, as HAProxy holds them. */
+    const realServers = async () =>
+      (await serversState(l))
+        .split('\n')
+        .filter((line) => line.startsWith('app 127.0.0.1:') && !line.includes('zdd-canary'))
+        .join('\n');
+    const appServers = async () => [...(await l.haproxy.servers()).keys()].filter((id) => id.startsWith('app/')).sort();
+    const real = await realServers();
+    const realIds = real.split('\n').map((line) => `app/${line.split(' ')[1]}`);
+    expect(realIds).toHaveLength(2);
+    // What a cut-off run of this key leaves behind: its canary in app, out of traffic (maint, weight 0).
+    const leftover = 'app/127.0.0.1:k1.zdd-canary';
+    const addLeftover = () => l.haproxy.cli(`add server ${leftover} ${address} weight 0`);
+    expect(await addLeftover()).toMatch(/New server registered/);
     const plain = startLoad(lab.url, { rps: 200, maxMs: 60_000 });
-    const run = await preview(lab, 7, { version: 'k1', 'preview-address': address, 'preview-canary': 'app 20% 4s' });
+    const run = await preview(lab, 7, {
+      ...key,
+      version: 'k1',
+      'preview-address': address,
+      'preview-canary': 'app 20% 4s',
+    });
     await new Promise((r) => setTimeout(r, 500));
     const stats = await plain.stop();
     expect(errors(run)).toEqual([]);
@@ -308,16 +330,44 @@ describe('previews on HAProxy', () => {
     const during = stats.requests.filter((r) => r.start > inAt + 200 && r.end < outAt - 200);
     const share = during.filter((r) => r.version === 'pr7-build').length / during.length;
     console.log(
-      `preview canary: ${(share * 100).toFixed(1)}% of ${during.length} requests on the preview build, in traffic ${outAt - inAt}ms`,
+      `preview canary: ${(share * 100).toFixed(1)}% of ${during.length} requests on the preview build, in traffic ${outAt - inAt}ms; ${stats.ok + stats.failed} requests, ${stats.failed} failed`,
     );
     expect(share).toBeGreaterThan(0.14);
     expect(share).toBeLessThan(0.26);
     expect(stats.requests.filter((r) => r.start > outAt && r.version !== 'v1')).toEqual([]);
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
-    expect((await lab.haproxy.servers()).has('app/pr-7:k1.zdd-canary')).toBe(false);
-    expect(await mapEntries(lab)).toEqual(['pr-7 pr-7:k1']);
+    // The leftover canary went by its exact name; the real servers are as they were, and the only ones in app.
+    expect(events.some(([, text]) => text === `${leftover}: removed from the load balancer`)).toBe(true);
+    expect(await realServers()).toBe(real);
+    expect(await appServers()).toEqual(realIds.sort());
+    expect(await mapEntries(lab)).toEqual(['127.0.0.1 127.0.0.1:k1']);
     expect(run.summary).toMatch(
       /\| canary \| 20\.0% of app's traffic, \d+ window\(s\): 0 of \d+ failed .*passed; taken out of real traffic again \|/,
+    );
+
+    // close-preview under load: the key's preview server and, by its exact name, a canary left in app; nothing else.
+    expect(await addLeftover()).toMatch(/New server registered/);
+    const closing = startLoad(lab.url, { rps: 200, maxMs: 60_000 });
+    const started = Date.now();
+    const closed = await runAction(l.inputs({ action: 'close-preview', ...key }), {
+      env: { ...githubEnv(api), ...l.event(7) },
+    });
+    const closedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 300));
+    const around = await closing.stop();
+    expect(errors(closed)).toEqual([]);
+    expect(closed.outputs.result).toBe('succeeded');
+    expect(closed.stdout).toMatch(
+      /127\.0\.0\.1 closed: no route; removed (previews\/127\.0\.0\.1:k1, app\/127\.0\.0\.1:k1\.zdd-canary|app\/127\.0\.0\.1:k1\.zdd-canary, previews\/127\.0\.0\.1:k1)\n/,
+    );
+    expect(await realServers()).toBe(real);
+    expect(await appServers()).toEqual(realIds.sort());
+    expect(await previewServers(l)).toEqual([]);
+    expect(await mapEntries(l)).toEqual([]);
+    expect(around.versions).toEqual({ v1: around.ok });
+    expect(around.failed, JSON.stringify(around.failures)).toBe(0);
+    console.log(
+      `case 10 close-preview: ${around.ok + around.failed} requests, ${around.failed} failed; close-preview took ${closedAt - started}ms`,
     );
   }, 120_000);
 
