@@ -81,7 +81,7 @@ describe('one rollout per nginx at a time', () => {
     const refused = await runAction(inputs, { env: { ...fleet.env, ...runEnv(601) } });
     expect(refused.code).toBe(1);
     expect(errors(refused).join('\n')).toMatch(
-      /another rollout holds the lock on nginx\+file:.*: acme:shop\.run600\.1\.dead since .* \(2h ago\)\. .*take-over-lock: acme:shop\.run600\.1\.dead\./,
+      /another rollout holds the lock on nginx\+file:.*: acme:shop\.run600\.1\.dead since .* \(2h(\d+s)? ago\)\. .*take-over-lock: acme:shop\.run600\.1\.dead\./,
     );
     const wrong = await runAction(
       { ...inputs, 'take-over-lock': 'acme:shop.run599.1.dead' },
