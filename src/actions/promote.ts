@@ -44,7 +44,7 @@ export async function promote(settings: Settings, driver: Driver, signal: AbortS
       fromStep: position.index + 1,
       stable: stableChanges(record),
     });
-    await writeSummary(renderShift(outcome, resumed, ctx.timeline.events));
+    await writeSummary(renderShift(outcome, resumed, ctx.timeline.events, driver.advice));
     const { result, livePool, weight } = outcome;
     return finish(
       deployment,

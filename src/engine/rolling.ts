@@ -383,9 +383,11 @@ class Rolling {
         // out again first, then tell.
         const unverified = batch.filter((s) => versions.get(s.id) !== 'old');
         if (unverified.length) {
-          await this.setState(unverified, 'maint', 'HAProxy reloaded: out of traffic again until verified').catch(
-            () => undefined,
-          );
+          await this.setState(
+            unverified,
+            'maint',
+            'the load balancer reloaded: out of traffic again until verified',
+          ).catch(() => undefined);
         }
       }
       if (!(error instanceof BatchFailure)) {

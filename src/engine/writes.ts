@@ -31,7 +31,7 @@ export function describeServers(servers: readonly Server[]): string {
   return servers.map((s) => `${s.id} weight ${s.weight} ${s.admin}`).join(', ');
 }
 
-/** Where a change's servers differ from what was read: `app/web1: weight 256 wanted, 0 read`. */
+/** Where a change's servers differ from what was read: `app/web1: weight 100 wanted, 0 read`. */
 function differences(changes: readonly Change[], read: readonly Server[]): string[] {
   const byId = new Map(read.map((s) => [s.id, s]));
   return changes.flatMap((c) => {

@@ -4,6 +4,7 @@ import { errorRate } from '../analysis/window.js';
 import type { RollingOutcome } from '../engine/rolling.js';
 import type { ShiftOutcome } from '../engine/shift.js';
 import type { Event } from '../engine/timeline.js';
+import type { Advice } from '../lb/driver.js';
 import { formatDuration } from '../model/durations.js';
 import type { Settings } from '../settings.js';
 import type { Result } from './outputs.js';
@@ -63,7 +64,12 @@ export function shareChart(points: readonly { at: Date; share: number }[], versi
   ];
 }
 
-export function renderRolling(outcome: RollingOutcome, settings: Settings, events: readonly Event[]): string {
+export function renderRolling(
+  outcome: RollingOutcome,
+  settings: Settings,
+  events: readonly Event[],
+  advice: Advice,
+): string {
   const lines = [
     headline(outcome.result, outcome.message),
     '',
@@ -91,7 +97,7 @@ export function renderRolling(outcome: RollingOutcome, settings: Settings, event
       '',
       '### What to do next',
       '',
-      'Servers marked **no** are out of traffic on the load balancer (maint on HAProxy, down on nginx). Fix the version and deploy again; the rollout starts from the first target. The error message says how to put a server back by hand.',
+      `Servers marked **no** are out of traffic on the load balancer (${md(advice.outOfTraffic)}). Fix the version and deploy again; the rollout starts from the first target. The error message says how to put a server back by hand.`,
     );
   }
   return [...lines, ...timelineDetails(events)].join('\n') + runLink();
@@ -115,7 +121,12 @@ function rate(requests: number, failures: number): string {
   return requests ? `${Math.round((1000 * failures) / requests) / 10}%` : '-';
 }
 
-export function renderShift(outcome: ShiftOutcome, settings: Settings, events: readonly Event[]): string {
+export function renderShift(
+  outcome: ShiftOutcome,
+  settings: Settings,
+  events: readonly Event[],
+  advice: Advice,
+): string {
   const strategy = settings.strategy?.name ?? 'canary';
   const lines = [
     headline(outcome.result, outcome.message),
@@ -178,7 +189,7 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
       '',
       '### What to do next',
       '',
-      `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand: set the weights of **${md(outcome.livePool)}** to 0 (down on nginx) and the other pool's back.`,
+      `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand: set the weights of **${md(outcome.livePool)}** to 0${advice.zeroWeight ? ` (${md(advice.zeroWeight)})` : ''} and the other pool's back.`,
     );
   }
   return [...lines, ...timelineDetails(events)].join('\n') + runLink();

@@ -28,10 +28,13 @@ export interface CanaryResult {
   readonly verdict: string;
 }
 
-/** The weight that gives `percent` of a backend whose servers in traffic weigh `others` together (HAProxy: 1-256). */
-export function canaryWeight(percent: number, others: number): { weight: number; share: number } {
+/**
+ * The weight that gives `percent` of a backend whose servers in traffic weigh `others` together, from 1 (any less
+ * is no traffic) to the driver's largest weight `max`.
+ */
+export function canaryWeight(percent: number, others: number, max: number): { weight: number; share: number } {
   const exact = (percent * others) / (100 - percent);
-  const weight = Math.min(256, Math.max(1, Math.round(exact)));
+  const weight = Math.min(max, Math.max(1, Math.round(exact)));
   return { weight, share: (100 * weight) / (others + weight) };
 }
 
@@ -61,6 +64,7 @@ export async function runPreviewCanary(
   const { weight, share } = canaryWeight(
     spec.percent,
     stable.reduce((sum, s) => sum + s.weight, 0),
+    driver.capabilities.weights.max,
   );
   const id = `${spec.backend}/${canaryName(preview.name)}`;
   const base = { server: id, backend: spec.backend, share, durationMs: spec.durationMs };
