@@ -6,7 +6,8 @@
  */
 import * as core from '@actions/core';
 import { originalOf, restoreVerified } from './engine/restore.js';
-import { applyVerified, describeServers } from './engine/writes.js';
+import { applyVerified } from './engine/writes.js';
+import { describeServers } from './model/server.js';
 import { stillOurs } from './actions/lock.js';
 import { readActionInputs } from './inputs.js';
 import { createDriver, parseLoadBalancer } from './lb/registry.js';

@@ -9,7 +9,7 @@ import { assignPools, poolRoles, type PoolRoles } from '../plan/pools.js';
 import { buildRecord } from '../plan/record.js';
 import { deploymentIdText, isActive, latestRollout, startDeployment, type Deployment } from '../report/deployment.js';
 import { earlierActiveRollout } from '../report/rollout-race.js';
-import type { Outcome } from '../report/outputs.js';
+import type { Outcome } from '../model/outcome.js';
 import { renderRolling, renderShift, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
 import { engineHooks, finish, reportingFailure } from './github.js';

@@ -5,7 +5,7 @@ import { runShift } from '../engine/shift.js';
 import type { Driver } from '../lb/driver.js';
 import { stableChanges } from '../plan/record.js';
 import { deploymentIdText } from '../report/deployment.js';
-import type { Outcome } from '../report/outputs.js';
+import type { Outcome } from '../model/outcome.js';
 import { renderShift, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
 import { engineHooks, finish } from './github.js';

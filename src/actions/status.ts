@@ -3,7 +3,7 @@ import * as core from '@actions/core';
 import type { Driver } from '../lb/driver.js';
 import { locate } from '../plan/record.js';
 import { deploymentIdText, isActive, latestRollout } from '../report/deployment.js';
-import type { Outcome } from '../report/outputs.js';
+import type { Outcome } from '../model/outcome.js';
 import { headline, writeSummary } from '../report/summary.js';
 import { md } from '../report/markdown.js';
 import type { Settings } from '../settings.js';

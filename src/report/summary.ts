@@ -7,7 +7,7 @@ import type { Event } from '../engine/timeline.js';
 import type { Advice } from '../lb/driver.js';
 import { formatDuration } from '../model/durations.js';
 import type { Settings } from '../settings.js';
-import type { Result } from './outputs.js';
+import type { Result } from '../model/outcome.js';
 import { runUrl } from './deployment.js';
 import { code, md } from './markdown.js';
 

@@ -5,8 +5,8 @@
  * takes seconds: the GitHub client spaces its writes (deployment statuses) about a second apart.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Outcome } from '../../src/report/outputs.js';
-import { ReportedFailure } from '../../src/report/outputs.js';
+import type { Outcome } from '../../src/model/outcome.js';
+import { ReportedFailure } from '../../src/model/errors.js';
 import { exactSelectors } from '../../src/model/selectors.js';
 import type { Change } from '../../src/model/server.js';
 import { BLUE_GREEN, fakeSettings, POOLS } from '../helpers/engine-kit.js';
