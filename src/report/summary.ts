@@ -6,6 +6,7 @@ import type { ShiftOutcome } from '../engine/shift.js';
 import type { Event } from '../engine/timeline.js';
 import type { Advice } from '../lb/driver.js';
 import { formatDuration } from '../model/durations.js';
+import { formatFraction, formatPercent, formatShare } from '../model/format.js';
 import type { Settings } from '../settings.js';
 import type { Result } from '../model/outcome.js';
 import { runUrl } from './deployment.js';
@@ -83,7 +84,7 @@ export function renderRolling(
   for (const b of outcome.batches) {
     const w = b.window;
     lines.push(
-      `| ${b.index} | ${md(b.servers.join(' '))} | ${b.startedAt.toISOString().slice(11, 19)} | ${formatDuration(b.durationMs)} | ${w?.requests ?? '-'} | ${w ? w.failures + w.probesFailed : '-'} | ${w ? `${Math.round(errorRate(w) * 1000) / 10}%` : '-'} | ${latencyText(b.latencies)} | ${b.passed ? '✅' : '❌'} ${md(b.verdict)} |`,
+      `| ${b.index} | ${md(b.servers.join(' '))} | ${b.startedAt.toISOString().slice(11, 19)} | ${formatDuration(b.durationMs)} | ${w?.requests ?? '-'} | ${w ? w.failures + w.probesFailed : '-'} | ${w ? formatFraction(errorRate(w)) : '-'} | ${latencyText(b.latencies)} | ${b.passed ? '✅' : '❌'} ${md(b.verdict)} |`,
     );
   }
   lines.push(...shareChart(outcome.shares, settings.version));
@@ -117,10 +118,6 @@ export function timelineDetails(events: readonly Event[]): string[] {
   ];
 }
 
-function rate(requests: number, failures: number): string {
-  return requests ? `${Math.round((1000 * failures) / requests) / 10}%` : '-';
-}
-
 export function renderShift(
   outcome: ShiftOutcome,
   settings: Settings,
@@ -145,14 +142,14 @@ export function renderShift(
     const sfail = step.windows.reduce((n, w) => n + (w.stable?.failures ?? 0), 0);
     const last = step.windows.at(-1)?.verdict ?? '';
     lines.push(
-      `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${Math.round(step.achieved * 10) / 10}% | ${req} | ${fail} | ${rate(req, fail)} | ${sreq || '-'} | ${rate(sreq, sfail)} | ${latencyText(step.windows.flatMap((w) => w.latencies))} | ${step.passed ? '✅' : '❌'} ${md(last)} |`,
+      `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${formatPercent(step.achieved)} | ${req} | ${fail} | ${formatShare(fail, req)} | ${sreq || '-'} | ${formatShare(sfail, sreq)} | ${latencyText(step.windows.flatMap((w) => w.latencies))} | ${step.passed ? '✅' : '❌'} ${md(last)} |`,
     );
   }
   if (outcome.newShare && outcome.newShare.total > 0) {
     const { requests, total } = outcome.newShare;
     lines.push(
       '',
-      `The new version answered ${requests} of ${total} requests (${Math.round((1000 * requests) / total) / 10}%) from the first shift to the end.`,
+      `The new version answered ${requests} of ${total} requests (${formatShare(requests, total)}) from the first shift to the end.`,
     );
   }
   lines.push(...shareChart(outcome.shares, settings.version));

@@ -3,6 +3,7 @@
  * judged window by window like a canary deploy, pulled out at once when a window fails and at the end either way.
  * It is registered as its own server in that backend, so the preview route itself is never touched.
  */
+import { formatPercent } from '../../model/format.js';
 import type { Server } from '../../model/server.js';
 import type { PreviewRouting } from '../../lb/driver.js';
 import { startJudge, waitLbHealthy, watchWindow } from '../gates.js';
@@ -99,7 +100,7 @@ export async function runPreviewCanary(
     }
     await applyVerified(driver, [{ server: id, weight, admin: 'ready' }]);
     inTraffic = true;
-    timeline.note(`${id}: weight ${weight}, ${share.toFixed(1)}% of ${spec.backend}'s traffic`);
+    timeline.note(`${id}: weight ${weight}, ${formatPercent(share, 'fixed')} of ${spec.backend}'s traffic`);
     const canary = await readServer(driver, id);
     const started = Date.now();
     let windows = 0;
