@@ -1,9 +1,8 @@
 /** Wires a use case to GitHub and the step state: engine hooks, and failures that still report their deployment. */
 import * as core from '@actions/core';
 import type { Hooks } from '../engine/context.js';
-import { errorMessage, InputError } from '../model/errors.js';
+import { errorMessage, InputError, ReportedFailure } from '../model/errors.js';
 import { deploymentIdText, deploymentState, type Deployment } from '../report/deployment.js';
-import { ReportedFailure } from '../model/errors.js';
 import type { Outcome } from '../model/outcome.js';
 import { headline, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
@@ -24,7 +23,6 @@ export function engineHooks(settings: Settings, deployment: Deployment): Hooks {
           restore,
           ...(pending?.length ? { pending, verifyMs: Math.min(settings.startupTimeoutMs, 60_000) } : {}),
           ...(failed?.length ? { failed } : {}),
-          deploymentId,
         },
       ),
   };
