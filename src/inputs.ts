@@ -9,7 +9,7 @@ import { parseDuration } from './model/durations.js';
 import { NAME_PATTERN, parseSelector, splitList, type Selector } from './model/selectors.js';
 import { InputError } from './model/errors.js';
 import { redactUrlPasswords, urlPasswords } from './model/credentials.js';
-import { driverInputs, driverModule, inputOwners, parseLoadBalancer, schemesWith } from './lb/registry.js';
+import { driverInputs, driverModule, exampleUrl, inputOwners, parseLoadBalancer, schemesWith } from './lb/registry.js';
 import {
   ACTIONS,
   STRATEGIES,
@@ -324,7 +324,7 @@ const schema = z.object({
     ),
   ),
   'load-balancer': parsed((t) =>
-    t.trim() === '' ? { error: 'is required (e.g. haproxy://127.0.0.1:9999)' } : parseLoadBalancer(t),
+    t.trim() === '' ? { error: `is required (e.g. ${exampleUrl()})` } : parseLoadBalancer(t),
   ),
   'load-balancer-token': parsed(secret),
   targets: parsed(optional(selectors)),
