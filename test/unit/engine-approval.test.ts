@@ -81,6 +81,20 @@ async function pausedCanary(): Promise<{ lb: FakeDriver; paused: string }> {
   return { lb, paused };
 }
 
+describe('a driver whose weights go past 256', () => {
+  it('promote finds and finishes a rollout whose recorded weights are up to 999 (the rollout record caps no range)', async () => {
+    const lb = new FakeDriver({ servers: BLUE_GREEN, traffic: { perCall: 100 }, weights: { min: 0, max: 999 } });
+    const paused = await use.deploy(settings('deploy'), lb, signal());
+    expect(paused.result).toBe('paused');
+    expect(await readBack(lb)).toBe(
+      'app/blue1=999 ready, app/blue2=999 ready, app/green1=999 ready, app/green2=999 ready',
+    );
+    const outcome = await use.promote(settings('promote'), lb, signal());
+    expect(outcome).toEqual({ result: 'succeeded', livePool: 'green', weight: 100, deploymentId: '1000' });
+    expect(await readBack(lb)).toBe('app/blue1=0 ready, app/blue2=0 ready, app/green1=999 ready, app/green2=999 ready');
+  });
+});
+
 describe('a canary paused at an approval step', () => {
   it('abort mid-step: all traffic back on the stable pool in one call, read back, the deployment made inactive', async () => {
     const { lb } = await pausedCanary();
