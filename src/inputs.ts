@@ -9,7 +9,7 @@ import { parseDuration } from './model/durations.js';
 import { NAME_PATTERN, parseSelector, splitList, type Selector } from './model/selectors.js';
 import { InputError } from './model/errors.js';
 import { redactUrlPasswords, urlPasswords } from './model/credentials.js';
-import { driverInputs, driverModule, inputOwners, parseLoadBalancer, schemesWith } from './lb/registry.js';
+import { driverInputs, driverModule, exampleUrl, inputOwners, parseLoadBalancer, schemesWith } from './lb/registry.js';
 import {
   ACTIONS,
   STRATEGIES,
@@ -255,13 +255,13 @@ function boolean(text: string): boolean | { error: string } {
   return { error: `'${text}' is not true or false` };
 }
 
-/** HAProxy resolves no names for servers added at run time, so a preview address is an IPv4 address and a port. */
+/** A load balancer resolves no names for servers added at run time, so a preview address is an IPv4 address and a port. */
 function previewAddress(text: string): string | { error: string } {
   if (text === '') return '';
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):(\d{1,5})$/.exec(text);
   if (!match) {
     return {
-      error: `'${text}' is not IP:PORT (e.g. 10.0.3.7:8080); HAProxy does not resolve host names for servers added at run time`,
+      error: `'${text}' is not IP:PORT (e.g. 10.0.3.7:8080); the load balancer does not resolve host names for servers added at run time`,
     };
   }
   const port = Number(match[5]);
@@ -324,7 +324,7 @@ const schema = z.object({
     ),
   ),
   'load-balancer': parsed((t) =>
-    t.trim() === '' ? { error: 'is required (e.g. haproxy://127.0.0.1:9999)' } : parseLoadBalancer(t),
+    t.trim() === '' ? { error: `is required (e.g. ${exampleUrl()})` } : parseLoadBalancer(t),
   ),
   'load-balancer-token': parsed(secret),
   targets: parsed(optional(selectors)),

@@ -11,9 +11,10 @@ import { withLock } from './actions/lock.js';
 import { readActionInputs } from './inputs.js';
 import type { Driver } from './lb/driver.js';
 import { createDriver } from './lb/registry.js';
-import { errorMessage, InputError } from './model/errors.js';
+import { errorMessage, InputError, ReportedFailure } from './model/errors.js';
 import { formatDuration } from './model/durations.js';
-import { ReportedFailure, writeOutputs, type Outcome } from './report/outputs.js';
+import type { Outcome } from './model/outcome.js';
+import { writeOutputs } from './report/outputs.js';
 import { headline, writeSummary } from './report/summary.js';
 import type { ActionName, Settings } from './settings.js';
 

@@ -6,13 +6,13 @@
  */
 import * as core from '@actions/core';
 import { originalOf, restoreVerified } from './engine/restore.js';
-import { applyVerified, describeServers } from './engine/writes.js';
+import { applyVerified } from './engine/writes.js';
 import { stillOurs } from './actions/lock.js';
 import { readActionInputs } from './inputs.js';
 import type { Driver } from './lb/driver.js';
 import { createDriver, parseLoadBalancer } from './lb/registry.js';
 import { errorMessage } from './model/errors.js';
-import { describeChanges } from './model/server.js';
+import { describeChanges, describeServers } from './model/server.js';
 import { existingDeployment } from './report/deployment.js';
 import { md } from './report/markdown.js';
 import type { Settings } from './settings.js';

@@ -23,8 +23,6 @@ export interface Checkpoint {
   readonly verifyMs?: number;
   /** Servers that failed their checks and stay out of traffic on purpose (to name them). */
   readonly failed?: readonly string[];
-  /** The GitHub deployment to mark failed, if the run created one. */
-  readonly deploymentId?: string;
 }
 
 /** The load balancer's lock the main step holds, for the post step to release if the main step could not. */

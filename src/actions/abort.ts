@@ -10,7 +10,7 @@ import { applyVerified } from '../engine/writes.js';
 import { describeChanges } from '../model/server.js';
 import { outOfPlace, stableChanges } from '../plan/record.js';
 import { deploymentIdText } from '../report/deployment.js';
-import type { Outcome } from '../report/outputs.js';
+import type { Outcome } from '../model/outcome.js';
 import { headline, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
 import { describeRollout, findActive, mismatch, nothingTo, type Located } from './rollout.js';

@@ -2,7 +2,7 @@
 import * as core from '@actions/core';
 import type { Driver } from '../lb/driver.js';
 import { deactivateDeployments, NONE } from '../report/deployment.js';
-import type { Outcome } from '../report/outputs.js';
+import type { Outcome } from '../model/outcome.js';
 import type { Settings } from '../settings.js';
 import { previewEnvironment, readRouting, runPreview } from './preview.js';
 

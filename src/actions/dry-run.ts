@@ -3,7 +3,7 @@ import * as core from '@actions/core';
 import type { Driver } from '../lb/driver.js';
 import { errorMessage, InputError } from '../model/errors.js';
 import { buildPlan, checkPlanFitsTimeout, type LbState } from '../plan/build.js';
-import type { Outcome } from '../report/outputs.js';
+import type { Outcome } from '../model/outcome.js';
 import { ASSUMED_TRAFFIC, markdownToLog, renderPlan, type Traffic } from '../report/plan.js';
 import type { Counters, Server } from '../model/server.js';
 import { sleep } from '../model/time.js';

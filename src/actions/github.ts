@@ -1,9 +1,9 @@
 /** Wires a use case to GitHub and the step state: engine hooks, and failures that still report their deployment. */
 import * as core from '@actions/core';
 import type { Hooks } from '../engine/context.js';
-import { errorMessage, InputError } from '../model/errors.js';
+import { errorMessage, InputError, ReportedFailure } from '../model/errors.js';
 import { deploymentIdText, deploymentState, type Deployment } from '../report/deployment.js';
-import { ReportedFailure, type Outcome } from '../report/outputs.js';
+import type { Outcome } from '../model/outcome.js';
 import { headline, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
 import { saveCheckpoint, saveDeploymentInFlight, type Checkpoint } from '../state.js';
@@ -17,7 +17,7 @@ export function engineHooks(settings: Settings, deployment: Deployment): Hooks {
   return {
     stage: (text) => deployment.status('in_progress', text),
     checkpoint: (restore, pending, failed) =>
-      saveCheckpoint(restore && checkpointOf(settings, restore, pending, failed, deploymentId)),
+      saveCheckpoint(restore && checkpointOf(settings, restore, pending, failed)),
   };
 }
 
@@ -27,7 +27,6 @@ export function checkpointOf(
   restore: readonly Change[],
   pending: readonly PendingRestore[] | undefined,
   failed: readonly string[] | undefined,
-  deploymentId: string | undefined,
 ): Checkpoint {
   return {
     lb: settings.loadBalancer.display,
@@ -35,7 +34,6 @@ export function checkpointOf(
     restore,
     ...(pending?.length ? { pending, verifyMs: Math.min(settings.startupTimeoutMs, 60_000) } : {}),
     ...(failed?.length ? { failed } : {}),
-    deploymentId,
   };
 }
 

@@ -10,7 +10,7 @@ import type { Driver, LockHolder } from '../lb/driver.js';
 import { createDriver, parseLoadBalancer } from '../lb/registry.js';
 import { formatDuration } from '../model/durations.js';
 import { errorMessage, InputError } from '../model/errors.js';
-import type { Outcome } from '../report/outputs.js';
+import type { Outcome } from '../model/outcome.js';
 import type { ActionName, Settings } from '../settings.js';
 import { readCheckpoint, readHeldLock, saveHeldLock } from '../state.js';
 

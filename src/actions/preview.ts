@@ -11,7 +11,8 @@ import {
   startDeployment,
   type Deployment,
 } from '../report/deployment.js';
-import { ReportedFailure, type Outcome } from '../report/outputs.js';
+import { ReportedFailure } from '../model/errors.js';
+import type { Outcome } from '../model/outcome.js';
 import { previewLink, renderPreviewComment, renderPreviewSummary } from '../report/preview.js';
 import { upsertComment } from '../report/pull-request.js';
 import { writeSummary } from '../report/summary.js';

@@ -10,7 +10,7 @@ import type { Driver } from '../lb/driver.js';
 import type { Plan, Stage, Wait } from '../plan/plan.js';
 import { assignPools, type PoolRoles } from '../plan/pools.js';
 import { isActive, latestRollout, type RolloutOnRecord } from '../report/deployment.js';
-import type { Outcome } from '../report/outputs.js';
+import type { Outcome } from '../model/outcome.js';
 import { headline, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
 import { checkPools, locate, type Position, type RolloutRecord } from '../plan/record.js';

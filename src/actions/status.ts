@@ -1,9 +1,10 @@
 /** status: where the environment's latest rollout stands on the load balancer; changes nothing. */
 import * as core from '@actions/core';
 import type { Driver } from '../lb/driver.js';
+import { formatPercent } from '../model/format.js';
 import { locate } from '../plan/record.js';
 import { deploymentIdText, isActive, latestRollout } from '../report/deployment.js';
-import type { Outcome } from '../report/outputs.js';
+import type { Outcome } from '../model/outcome.js';
 import { headline, writeSummary } from '../report/summary.js';
 import { md } from '../report/markdown.js';
 import type { Settings } from '../settings.js';
@@ -26,7 +27,7 @@ export async function status(settings: Settings, driver: Driver): Promise<Outcom
   const step = position.kind === 'step' ? rollout.record.steps?.[position.index] : undefined;
   const where =
     position.kind === 'step'
-      ? `${step?.achieved}% of traffic on ${rollout.record.pools?.idle} (step ${position.index + 1}/${rollout.record.steps?.length}${step?.pause === 'approval' && isActive(rollout) ? ', waiting for approval: promote or abort' : ''})`
+      ? `${formatPercent(step?.achieved ?? 0)} of traffic on ${rollout.record.pools?.idle} (step ${position.index + 1}/${rollout.record.steps?.length}${step?.pause === 'approval' && isActive(rollout) ? ', waiting for approval: promote or abort' : ''})`
       : position.kind === 'stable'
         ? `all traffic on ${rollout.record.pools?.live}`
         : `weights that match no step of it (${position.detail})`;

@@ -5,6 +5,7 @@
  * along the expected path (every poll seeing exactly its expected requests and failures) reaches the threshold. That
  * tracks the median of simulated rollouts (bench/judge.ts prints both side by side).
  */
+import { formatFraction } from '../model/format.js';
 import type { CanaryStep } from '../settings.js';
 import { CEILING_MIN_REQUESTS, CEILING_SHARE } from './judge.js';
 import { addLimitPoll, addRatioPoll, emptyLimit, emptyRatio, logMeanExp } from './sequential.js';
@@ -113,14 +114,13 @@ function seconds(ms: number): string {
 
 /** Lines for the dry-run plan. */
 export function describeGuarantees(input: GuaranteeInput, g: Guarantees = guarantees(input)): string[] {
-  const pct = (v: number) => `${Number((v * 100).toPrecision(2))}%`;
   return [
-    `A version no worse than stable (or within max-error-rate ${pct(input.maxErrorRate)} where it serves alone) is rolled back with probability at most ${pct(g.falseRollbackBound)}, however often the judge looks.`,
-    `Assuming ${input.requestsPerSecond} requests/s and ${pct(input.baselineFailure)} of them failing on stable:`,
+    `A version no worse than stable (or within max-error-rate ${formatFraction(input.maxErrorRate, 'significant')} where it serves alone) is rolled back with probability at most ${formatFraction(g.falseRollbackBound, 'significant')}, however often the judge looks.`,
+    `Assuming ${input.requestsPerSecond} requests/s and ${formatFraction(input.baselineFailure, 'significant')} of them failing on stable:`,
     ...g.detections.map((d) =>
       d.medianMs === undefined
-        ? `- a version failing ${d.multiple}x as often (${pct(d.failure)}): likely not caught before the plan ends`
-        : `- a version failing ${d.multiple}x as often (${pct(d.failure)}): rolled back after about ${seconds(d.medianMs)} (step ${(d.step ?? 0) + 1}, ~${Math.round(d.failedRequests ?? 0)} failed requests)`,
+        ? `- a version failing ${d.multiple}x as often (${formatFraction(d.failure, 'significant')}): likely not caught before the plan ends`
+        : `- a version failing ${d.multiple}x as often (${formatFraction(d.failure, 'significant')}): rolled back after about ${seconds(d.medianMs)} (step ${(d.step ?? 0) + 1}, ~${Math.round(d.failedRequests ?? 0)} failed requests)`,
     ),
   ];
 }

@@ -21,6 +21,7 @@
  * Probes of the new servers count as its requests (a failed probe as a failure); only counted requests meet
  * min-requests.
  */
+import { formatFraction } from '../model/format.js';
 import type { Settings } from '../settings.js';
 import { addLimitPoll, addRatioPoll, emptyLimit, emptyRatio, logMeanExp } from './sequential.js';
 
@@ -269,13 +270,6 @@ export function observe(state: JudgeState, poll: Poll): { state: JudgeState; ver
 
 // ---- Verdict text -------------------------------------------------------------------------------------------------
 
-/** A share as a person reads it: 0.47%, 2.1%, 15%. */
-export function percent(value: number): string {
-  if (value <= 0) return '0%';
-  const v = value * 100;
-  return `${v >= 10 ? Math.round(v) : Number(v.toPrecision(2))}%`;
-}
-
 function tally(t: Tally): string {
   return `${t.failures} of ${t.requests}`;
 }
@@ -296,10 +290,11 @@ export function ratio(canary: Tally, stable: Tally): string | undefined {
 }
 
 function versus(canary: Tally, stable: Tally | undefined): string {
-  if (!stable) return `new version ${percent(share(canary))} failed (${tally(canary)}), no stable traffic`;
+  if (!stable)
+    return `new version ${formatFraction(share(canary), 'significant')} failed (${tally(canary)}), no stable traffic`;
   const r = ratio(canary, stable);
   return (
-    `new version ${percent(share(canary))} failed (${tally(canary)}), stable ${percent(share(stable))} (${tally(stable)})` +
+    `new version ${formatFraction(share(canary), 'significant')} failed (${tally(canary)}), stable ${formatFraction(share(stable), 'significant')} (${tally(stable)})` +
     (r ? `: ${r} as often` : stable.requests ? ': stable had no failures' : '')
   );
 }
@@ -316,7 +311,7 @@ function chance(e: Evidence, who: string): string {
 function goodWho(e: Evidence): string {
   return e.paired.stable.requests > 0
     ? 'a version as good as stable'
-    : `a version within max-error-rate ${percent(e.settings.maxErrorRate)}`;
+    : `a version within max-error-rate ${formatFraction(e.settings.maxErrorRate, 'significant')}`;
 }
 
 /**
@@ -330,7 +325,7 @@ export function describeVerdict(verdict: JudgeVerdict, options: { short?: boolea
 
 function longText(v: JudgeVerdict): string {
   const e = v.evidence;
-  const limit = `max-error-rate ${percent(e.settings.maxErrorRate)}`;
+  const limit = `max-error-rate ${formatFraction(e.settings.maxErrorRate, 'significant')}`;
   const stepShares = `this step ${versus(e.step.canary, e.step.stable)}`;
   if (v.kind === 'fail') {
     if (v.reason === 'ceiling') {
@@ -340,7 +335,9 @@ function longText(v: JudgeVerdict): string {
       if (c?.kind === 'requests')
         return (
           `Hard ceiling: ${c.canary.failures} of the last ${c.canary.requests} requests to the new version failed (more than half)` +
-          (c.stable ? `, stable ${percent(share(c.stable))} (${tally(c.stable)}) over the same polls` : '') +
+          (c.stable
+            ? `, stable ${formatFraction(share(c.stable), 'significant')} (${tally(c.stable)}) over the same polls`
+            : '') +
           '; rolled back at once.'
         );
       return 'Hard ceiling reached; rolled back at once.';
@@ -349,7 +346,7 @@ function longText(v: JudgeVerdict): string {
       return `Worse than stable: ${versus(e.paired.canary, e.paired.stable)} over the same polls. A version as good as stable shows a difference this large less than ${oneIn(e.strength)} (rollback at 1 time in ${Math.round(e.threshold)}).`;
     }
     return (
-      `Over ${limit}: with no stable traffic, the new version failed ${percent(share(e.alone))} (${tally(e.alone)}). ` +
+      `Over ${limit}: with no stable traffic, the new version failed ${formatFraction(share(e.alone), 'significant')} (${tally(e.alone)}). ` +
       `${goodWho(e).replace(/^a/, 'A')} shows this less than ${oneIn(e.strength)} (rollback at 1 time in ${Math.round(e.threshold)}).`
     );
   }
@@ -364,8 +361,8 @@ function longText(v: JudgeVerdict): string {
     case 'downstream': {
       const r = e.step.stable ? ratio(e.step.canary, e.step.stable) : undefined;
       return (
-        `Both versions failing (downstream or shared outage?): this step new version ${percent(share(e.step.canary))} (${tally(e.step.canary)}), ` +
-        `stable ${percent(share(e.step.stable ?? ZERO))} (${tally(e.step.stable ?? ZERO)}), both over ${limit}` +
+        `Both versions failing (downstream or shared outage?): this step new version ${formatFraction(share(e.step.canary), 'significant')} (${tally(e.step.canary)}), ` +
+        `stable ${formatFraction(share(e.step.stable ?? ZERO), 'significant')} (${tally(e.step.stable ?? ZERO)}), both over ${limit}` +
         (r ? `; the new version fails ${r} as often as stable` : '') +
         '. Not rolling back for being worse, not promoting: holding this step (up to timeout).'
       );
@@ -375,9 +372,11 @@ function longText(v: JudgeVerdict): string {
 
 function shortText(v: JudgeVerdict): string {
   const e = v.evidence;
-  const limit = percent(e.settings.maxErrorRate);
+  const limit = formatFraction(e.settings.maxErrorRate, 'significant');
   const pair = (c: Tally, s: Tally | undefined) =>
-    s ? `new ${percent(share(c))} vs stable ${percent(share(s))} failed` : `new ${percent(share(c))} failed`;
+    s
+      ? `new ${formatFraction(share(c), 'significant')} vs stable ${formatFraction(share(s), 'significant')} failed`
+      : `new ${formatFraction(share(c), 'significant')} failed`;
   if (v.kind === 'fail') {
     if (v.reason === 'ceiling') {
       const c = e.ceiling;
@@ -389,7 +388,7 @@ function shortText(v: JudgeVerdict): string {
       const r = ratio(e.paired.canary, e.paired.stable);
       return `Worse: ${pair(e.paired.canary, e.paired.stable)}${r ? ` (${r})` : ''}; if as good, <${oneIn(e.strength)}`;
     }
-    return `Over ${limit}: new ${percent(share(e.alone))} failed; if within, <${oneIn(e.strength)}`;
+    return `Over ${limit}: new ${formatFraction(share(e.alone), 'significant')} failed; if within, <${oneIn(e.strength)}`;
   }
   const step = pair(e.step.canary, e.step.stable);
   if (v.kind === 'pass') return `Passed: ${step}, within ${limit}`;

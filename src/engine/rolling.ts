@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core';
 import type { AdminState, PendingRestore, Server } from '../model/server.js';
-import { errorMessage, LoadBalancerRestarted } from '../model/errors.js';
+import { BatchFailure, errorMessage, LoadBalancerRestarted, UnconfirmedChange } from '../model/errors.js';
 import { probeUrl } from '../probes/http.js';
 import type { Plan } from '../plan/plan.js';
 import type { Advice } from '../lb/driver.js';
@@ -15,7 +15,7 @@ import type { WindowData } from '../analysis/window.js';
 import { startJudge, waitDrained, watchWindow, type JudgeRun } from './gates.js';
 import { rollBack, updateServers, type ServerVersion } from './update.js';
 import type { EngineContext } from './context.js';
-import { applyVerified, readBack, UnconfirmedChange } from './writes.js';
+import { applyVerified, readBack } from './writes.js';
 
 export interface ServerReport {
   readonly id: string;
@@ -60,8 +60,6 @@ export function checkRollingTargets(
     return `health-url: ${bad.map((s) => s.id).join(', ')} has no address the action can probe`;
   return undefined;
 }
-
-class BatchFailure extends Error {}
 
 /** Two windows' numbers as one (a batch watched for longer than one window). */
 function addWindows(a: WindowData | undefined, b: WindowData): WindowData {
@@ -384,9 +382,11 @@ class Rolling {
         // out again first, then tell.
         const unverified = batch.filter((s) => versions.get(s.id) !== 'old');
         if (unverified.length) {
-          await this.setState(unverified, 'maint', 'HAProxy reloaded: out of traffic again until verified').catch(
-            () => undefined,
-          );
+          await this.setState(
+            unverified,
+            'maint',
+            'the load balancer reloaded: out of traffic again until verified',
+          ).catch(() => undefined);
         }
       }
       if (!(error instanceof BatchFailure)) {

@@ -6,7 +6,7 @@
 import * as core from '@actions/core';
 import type { AdminState, Change, Counters, Server } from '../model/server.js';
 import { formatPercent } from '../model/format.js';
-import { errorMessage } from '../model/errors.js';
+import { errorMessage, UnconfirmedChange } from '../model/errors.js';
 import { sleep } from '../model/time.js';
 import type { WindowData } from '../analysis/window.js';
 import { describeVerdict, type JudgeVerdict } from '../analysis/judge.js';
@@ -15,7 +15,7 @@ import type { PoolRoles } from '../plan/pools.js';
 import { startJudge, watchWindow, type JudgeRun } from './gates.js';
 import { rollBack, updateServers, type ServerVersion } from './update.js';
 import type { EngineContext } from './context.js';
-import { applyVerified, readBack, UnconfirmedChange } from './writes.js';
+import { applyVerified, readBack } from './writes.js';
 import { exactSelectors } from '../model/selectors.js';
 
 export interface StepReport {

@@ -4,34 +4,11 @@
  * restore the last safe state knowing where traffic really is.
  */
 import type { Driver } from '../lb/driver.js';
-import { errorMessage } from '../model/errors.js';
+import { errorMessage, UnconfirmedChange } from '../model/errors.js';
 import { exactSelectors } from '../model/selectors.js';
 import type { Change, Server } from '../model/server.js';
 
-/** A write that did not take, or took only in part; `read` is the touched servers as read back (when readable). */
-export class UnconfirmedChange extends Error {
-  constructor(
-    /** What went wrong, without the state read back. */
-    readonly reason: string,
-    readonly read: readonly Server[] | undefined,
-    /** The load balancer answered the change without an error; only reading it back failed. */
-    readonly acknowledged = false,
-  ) {
-    super(
-      acknowledged
-        ? reason
-        : `${reason} (${read ? `read back: ${describeServers(read)}` : 'the load balancer could not be read back'})`,
-    );
-    this.name = 'UnconfirmedChange';
-  }
-}
-
-/** `app/web1 weight 0 maint`, as read back. */
-export function describeServers(servers: readonly Server[]): string {
-  return servers.map((s) => `${s.id} weight ${s.weight} ${s.admin}`).join(', ');
-}
-
-/** Where a change's servers differ from what was read: `app/web1: weight 256 wanted, 0 read`. */
+/** Where a change's servers differ from what was read: `app/web1: weight 100 wanted, 0 read`. */
 function differences(changes: readonly Change[], read: readonly Server[]): string[] {
   const byId = new Map(read.map((s) => [s.id, s]));
   return changes.flatMap((c) => {

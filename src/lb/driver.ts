@@ -124,6 +124,13 @@ export interface Advice {
   outOfRotation(pool: string): string;
   /** How to give servers a health check of the load balancer's own (empty when it has none). */
   readonly healthCheck: string;
+  /** How a server the action took out of traffic shows on the load balancer, e.g. `maint on HAProxy`. */
+  readonly outOfTraffic: string;
+  /**
+   * How a server set to weight 0 shows on the load balancer where that is not simply weight 0, e.g. `down on
+   * nginx`; empty where it is.
+   */
+  readonly zeroWeight: string;
 }
 
 export interface Driver {

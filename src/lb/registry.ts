@@ -42,11 +42,16 @@ export function schemesWith(capability?: 'previews' | 'nativeSplit'): string {
     .join(', ');
 }
 
+/** A `load-balancer` URL to show as an example: the first built-in driver's first scheme. */
+export function exampleUrl(): string {
+  return BUILT_IN[0]?.schemes[0]?.example ?? '';
+}
+
 /** The `load-balancer` input: a URL whose scheme names the kind of load balancer and how to reach its API. */
 export function parseLoadBalancer(text: string): LoadBalancerUrl | { error: string } {
   const value = text.trim();
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
-  const example = haproxy.schemes[0]?.example;
+  const example = exampleUrl();
   if (!scheme) return { error: `'${value}' is not a URL; expected e.g. ${example}` };
   if (urlPasswords(value).length)
     return {

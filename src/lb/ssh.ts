@@ -1,6 +1,7 @@
 /** The one ssh runner of every driver: the system ssh in batch mode, host keys checked, bounded in time. */
 import { spawn } from 'node:child_process';
 import { childEnv } from '../model/env.js';
+import { TransportError } from '../model/errors.js';
 import type { Transport } from './driver.js';
 
 export type SshTarget = Extract<Transport, { type: 'ssh' }>;
@@ -11,23 +12,12 @@ export interface SshResult {
   readonly stderr: string;
 }
 
-export class SshError extends Error {
-  constructor(
-    message: string,
-    /** Worth another try: a time-out or ssh's own failure (network, host key, auth), not the remote command's. */
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = 'SshError';
-  }
-}
-
 /** Paths pasted into a remote shell command must be plain. */
 export const SAFE_REMOTE_PATH = /^\/?[A-Za-z0-9/_.@+-]+$/;
 
 export function remotePath(path: string): string {
   if (!SAFE_REMOTE_PATH.test(path))
-    throw new SshError(`load-balancer: path '${path}' has characters a remote shell would interpret`, false);
+    throw new TransportError(`load-balancer: path '${path}' has characters a remote shell would interpret`, false);
   return path;
 }
 
@@ -47,13 +37,13 @@ export function runSsh(target: SshTarget, remote: string, input: string, timeout
     const err: Buffer[] = [];
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new SshError(`no complete answer over ssh from ${sshWhere(target)} within ${timeoutMs}ms`, true));
+      reject(new TransportError(`no complete answer over ssh from ${sshWhere(target)} within ${timeoutMs}ms`, true));
     }, timeoutMs);
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.on('error', (error) => {
       clearTimeout(timer);
-      reject(new SshError(`cannot run ssh: ${error.message}`, false));
+      reject(new TransportError(`cannot run ssh: ${error.message}`, false));
     });
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -61,7 +51,7 @@ export function runSsh(target: SshTarget, remote: string, input: string, timeout
       // 255 is ssh's own failure (network, host key, auth); other codes come from the remote command.
       if (code === 255) {
         const why = stderr.trim().split('\n').slice(-2).join(' ') || 'no message';
-        return reject(new SshError(`ssh to ${sshWhere(target)} failed: ${why}`, true));
+        return reject(new TransportError(`ssh to ${sshWhere(target)} failed: ${why}`, true));
       }
       resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr });
     });

@@ -1,5 +1,7 @@
 /** Errors every layer may throw. */
 import { redactUrlPasswords } from './credentials.js';
+import type { Outcome } from './outcome.js';
+import { describeServers, type Server } from './server.js';
 
 /** Bad input: every problem, each naming its input. Nothing was changed when it is thrown. */
 export class InputError extends Error {
@@ -25,5 +27,56 @@ export class LoadBalancerRestarted extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'LoadBalancerRestarted';
+  }
+}
+
+/**
+ * The way to a load balancer failed (a socket, or ssh to its host): nothing is known about the request. `retryable`:
+ * worth another try (a time-out, a refused connection, ssh's own failure), not a remote command's or a bad path's.
+ */
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+/** A write that did not take, or took only in part; `read` is the touched servers as read back (when readable). */
+export class UnconfirmedChange extends Error {
+  constructor(
+    /** What went wrong, without the state read back. */
+    readonly reason: string,
+    readonly read: readonly Server[] | undefined,
+    /** The load balancer answered the change without an error; only reading it back failed. */
+    readonly acknowledged = false,
+  ) {
+    super(
+      acknowledged
+        ? reason
+        : `${reason} (${read ? `read back: ${describeServers(read)}` : 'the load balancer could not be read back'})`,
+    );
+    this.name = 'UnconfirmedChange';
+  }
+}
+
+/** A rolling batch's servers failed their checks or the batch could not go on safely; the message says which and why. */
+export class BatchFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BatchFailure';
+  }
+}
+
+/** A run that ended red after its summary and deployment status were written: main sets its outputs and fails. */
+export class ReportedFailure extends Error {
+  constructor(
+    message: string,
+    readonly outcome: Outcome,
+  ) {
+    super(message);
+    this.name = 'ReportedFailure';
   }
 }

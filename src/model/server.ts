@@ -49,3 +49,8 @@ export function describeChanges(changes: readonly Change[]): string {
     .map((c) => `${c.server}${c.weight !== undefined ? ` weight ${c.weight}` : ''}${c.admin ? ` ${c.admin}` : ''}`)
     .join(', ');
 }
+
+/** `app/web1 weight 0 maint`, as read back. */
+export function describeServers(servers: readonly Server[]): string {
+  return servers.map((s) => `${s.id} weight ${s.weight} ${s.admin}`).join(', ');
+}

@@ -12,7 +12,11 @@ import type { Settings } from '../settings.js';
 
 export const RECORD_TOOL = 'zero-downtime-deploy';
 
-const weightsSchema = z.record(z.string(), z.number().int().min(0).max(256));
+/**
+ * No upper bound: the range is the driver's (`capabilities.weights`), and a record's weights are only ever compared
+ * with weights read from the load balancer that took them, or sent back to it.
+ */
+const weightsSchema = z.record(z.string(), z.number().int().min(0));
 
 export const recordSchema = z.object({
   tool: z.literal(RECORD_TOOL),

@@ -1,7 +1,7 @@
 /**
- * Weights that give a pool an exact share of traffic. Weights are integers up to the load balancer's largest
- * (HAProxy: 256) and shares within a backend are w / sum(w), so a share is met to within the resolution of the
- * largest weight (about 0.4 points at 256 with one server per pool, finer with more).
+ * Weights that give a pool an exact share of traffic. Weights are integers up to the driver's largest
+ * (`capabilities.weights.max`, e.g. 256) and shares within a backend are w / sum(w), so a share is met to within the
+ * resolution of the largest weight (about 0.4 points at 256 with one server per pool, finer with more).
  */
 
 export interface WeightedServer {

@@ -7,7 +7,7 @@ import { getOctokit } from '@actions/github';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { Settings } from '../settings.js';
-import type { Result } from './outputs.js';
+import type { Result } from '../model/outcome.js';
 import { parseRecord, type RolloutRecord } from '../plan/record.js';
 
 export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive' | 'queued';

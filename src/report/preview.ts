@@ -1,6 +1,7 @@
 /** What a preview run tells people: the pull-request comment and the job summary, from one outcome. Pure. */
 import type { Event } from '../engine/timeline.js';
 import type { PreviewOutcome } from '../engine/preview/preview.js';
+import { formatPercent, formatShare } from '../model/format.js';
 import type { Settings } from '../settings.js';
 import { headline, runLink, timelineDetails } from './summary.js';
 import { code, md } from './markdown.js';
@@ -20,10 +21,9 @@ function state(outcome: PreviewOutcome, closing: boolean): string {
 }
 
 function canaryText(canary: NonNullable<PreviewOutcome['canary']>): string {
-  const rate = (failed: number, all: number) => (all ? `${Math.round((1000 * failed) / all) / 10}%` : '-');
   return (
-    `${canary.share.toFixed(1)}% of ${md(canary.backend)}'s traffic, ${canary.windows} window(s): ${canary.failures} of ${canary.requests} failed (${rate(canary.failures, canary.requests)}; ` +
-    `stable ${rate(canary.stableFailures, canary.stableRequests)} of ${canary.stableRequests}); ${canary.passed ? 'passed' : `**failed**: ${md(canary.verdict)}`}; taken out of real traffic again`
+    `${formatPercent(canary.share, 'fixed')} of ${md(canary.backend)}'s traffic, ${canary.windows} window(s): ${canary.failures} of ${canary.requests} failed (${formatShare(canary.failures, canary.requests)}; ` +
+    `stable ${formatShare(canary.stableFailures, canary.stableRequests)} of ${canary.stableRequests}); ${canary.passed ? 'passed' : `**failed**: ${md(canary.verdict)}`}; taken out of real traffic again`
   );
 }
 

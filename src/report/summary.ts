@@ -4,9 +4,11 @@ import { errorRate } from '../analysis/window.js';
 import type { RollingOutcome } from '../engine/rolling.js';
 import type { ShiftOutcome } from '../engine/shift.js';
 import type { Event } from '../engine/timeline.js';
+import type { Advice } from '../lb/driver.js';
 import { formatDuration } from '../model/durations.js';
+import { formatFraction, formatPercent, formatShare } from '../model/format.js';
 import type { Settings } from '../settings.js';
-import type { Result } from './outputs.js';
+import type { Result } from '../model/outcome.js';
 import { runUrl } from './deployment.js';
 import { code, md } from './markdown.js';
 
@@ -63,7 +65,12 @@ export function shareChart(points: readonly { at: Date; share: number }[], versi
   ];
 }
 
-export function renderRolling(outcome: RollingOutcome, settings: Settings, events: readonly Event[]): string {
+export function renderRolling(
+  outcome: RollingOutcome,
+  settings: Settings,
+  events: readonly Event[],
+  advice: Advice,
+): string {
   const lines = [
     headline(outcome.result, outcome.message),
     '',
@@ -77,7 +84,7 @@ export function renderRolling(outcome: RollingOutcome, settings: Settings, event
   for (const b of outcome.batches) {
     const w = b.window;
     lines.push(
-      `| ${b.index} | ${md(b.servers.join(' '))} | ${b.startedAt.toISOString().slice(11, 19)} | ${formatDuration(b.durationMs)} | ${w?.requests ?? '-'} | ${w ? w.failures + w.probesFailed : '-'} | ${w ? `${Math.round(errorRate(w) * 1000) / 10}%` : '-'} | ${latencyText(b.latencies)} | ${b.passed ? '✅' : '❌'} ${md(b.verdict)} |`,
+      `| ${b.index} | ${md(b.servers.join(' '))} | ${b.startedAt.toISOString().slice(11, 19)} | ${formatDuration(b.durationMs)} | ${w?.requests ?? '-'} | ${w ? w.failures + w.probesFailed : '-'} | ${w ? formatFraction(errorRate(w)) : '-'} | ${latencyText(b.latencies)} | ${b.passed ? '✅' : '❌'} ${md(b.verdict)} |`,
     );
   }
   lines.push(...shareChart(outcome.shares, settings.version));
@@ -91,7 +98,7 @@ export function renderRolling(outcome: RollingOutcome, settings: Settings, event
       '',
       '### What to do next',
       '',
-      'Servers marked **no** are out of traffic on the load balancer (maint on HAProxy, down on nginx). Fix the version and deploy again; the rollout starts from the first target. The error message says how to put a server back by hand.',
+      `Servers marked **no** are out of traffic on the load balancer (${md(advice.outOfTraffic)}). Fix the version and deploy again; the rollout starts from the first target. The error message says how to put a server back by hand.`,
     );
   }
   return [...lines, ...timelineDetails(events)].join('\n') + runLink();
@@ -111,11 +118,12 @@ export function timelineDetails(events: readonly Event[]): string[] {
   ];
 }
 
-function rate(requests: number, failures: number): string {
-  return requests ? `${Math.round((1000 * failures) / requests) / 10}%` : '-';
-}
-
-export function renderShift(outcome: ShiftOutcome, settings: Settings, events: readonly Event[]): string {
+export function renderShift(
+  outcome: ShiftOutcome,
+  settings: Settings,
+  events: readonly Event[],
+  advice: Advice,
+): string {
   const strategy = settings.strategy?.name ?? 'canary';
   const lines = [
     headline(outcome.result, outcome.message),
@@ -134,14 +142,14 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
     const sfail = step.windows.reduce((n, w) => n + (w.stable?.failures ?? 0), 0);
     const last = step.windows.at(-1)?.verdict ?? '';
     lines.push(
-      `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${Math.round(step.achieved * 10) / 10}% | ${req} | ${fail} | ${rate(req, fail)} | ${sreq || '-'} | ${rate(sreq, sfail)} | ${latencyText(step.windows.flatMap((w) => w.latencies))} | ${step.passed ? '✅' : '❌'} ${md(last)} |`,
+      `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${formatPercent(step.achieved)} | ${req} | ${fail} | ${formatShare(fail, req)} | ${sreq || '-'} | ${formatShare(sfail, sreq)} | ${latencyText(step.windows.flatMap((w) => w.latencies))} | ${step.passed ? '✅' : '❌'} ${md(last)} |`,
     );
   }
   if (outcome.newShare && outcome.newShare.total > 0) {
     const { requests, total } = outcome.newShare;
     lines.push(
       '',
-      `The new version answered ${requests} of ${total} requests (${Math.round((1000 * requests) / total) / 10}%) from the first shift to the end.`,
+      `The new version answered ${requests} of ${total} requests (${formatShare(requests, total)}) from the first shift to the end.`,
     );
   }
   lines.push(...shareChart(outcome.shares, settings.version));
@@ -178,7 +186,7 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
       '',
       '### What to do next',
       '',
-      `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand: set the weights of **${md(outcome.livePool)}** to 0 (down on nginx) and the other pool's back.`,
+      `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand: set the weights of **${md(outcome.livePool)}** to 0${advice.zeroWeight ? ` (${md(advice.zeroWeight)})` : ''} and the other pool's back.`,
     );
   }
   return [...lines, ...timelineDetails(events)].join('\n') + runLink();

@@ -257,6 +257,9 @@ export function driverConformance(name: string, setup: ConformanceSetup): void {
       expect(typeof driver.advice.outOfRotation('green')).toBe('string');
       expect(driver.advice.outOfRotation('green')).toContain('green');
       expect(driver.advice.healthCheck === '').toBe(!caps.healthChecks);
+      // The job summary names how a server out of traffic shows; every driver says it in its own terms.
+      expect(driver.advice.outOfTraffic).toMatch(/\S/);
+      expect(typeof driver.advice.zeroWeight).toBe('string');
     });
 
     it('roundTrips: counts every call, and only grows', async () => {

@@ -178,6 +178,8 @@ export class FakeError extends Error {
 const FAKE_ADVICE: Advice = {
   outOfRotation: (pool) => `fake: weight 0 on the servers of ${pool}`,
   healthCheck: 'on the fake give the server a check',
+  outOfTraffic: 'maint on the fake',
+  zeroWeight: '',
 };
 
 const ADMIN_STATES: readonly AdminState[] = ['ready', 'drain', 'maint'];

@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { deploy } from '../../src/actions/deploy.js';
 import { InputError } from '../../src/model/errors.js';
-import { ReportedFailure } from '../../src/report/outputs.js';
+import { ReportedFailure } from '../../src/model/errors.js';
 import { FakeDriver } from '../helpers/fake-driver.js';
 import { BLUE_GREEN, fakeSettings, POOLS } from '../helpers/engine-kit.js';
 

@@ -5,6 +5,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { withEngine } from '../../src/engine/context.js';
 import { runShift } from '../../src/engine/shift.js';
+import { exactSelectors } from '../../src/model/selectors.js';
 import type { Change } from '../../src/model/server.js';
 import { FakeDriver, type Call, type TrafficScript } from '../helpers/fake-driver.js';
 import { BLUE_GREEN, fakeSettings, planOn, POOLS, recordingHooks, weightsOf } from '../helpers/engine-kit.js';
@@ -263,6 +264,86 @@ describe('canary on the fake driver', () => {
     expect(outcome.message).not.toMatch(/step 2/);
     expect(outcome.message).toMatch(/^Rolled back at 9\.\d% on green: .*(Worse than stable|Hard ceiling)/);
     expect(outcome.result).toBe('rolled-back');
+  });
+});
+
+describe('the idle pool must be fit before any step gives it weight', () => {
+  /** The deploy's last apply: the verified idle servers ready at weight 0. */
+  const isReadyAtZero = (call: Call) =>
+    call.method === 'apply' &&
+    (call.args as Change[]).some((c) => GREEN.includes(c.server) && c.admin === 'ready' && c.weight === 0);
+
+  it('an idle server whose own check fails after the deploy gets no weight: refused, all traffic stays on blue', async () => {
+    const settings = canary();
+    const lb = fake(HEALTHY);
+    const { plan, roles } = await planOn(settings, lb);
+    const rec = recordingHooks();
+    // green1 passed its check during the deploy and fails it right after (the app died once verified).
+    lb.tap((call) => {
+      if (isReadyAtZero(call)) lb.set('app/green1', { check: 'fail' });
+    });
+    const outcome = await withEngine(settings, lb, new AbortController().signal, rec.hooks, (ctx) =>
+      runShift(ctx, plan, roles!),
+    );
+    expect(outcome.result).toBe('rolled-back');
+    expect(outcome.message).toBe(
+      "Rolled back at 0% on green: refusing to move traffic onto green: app/green1 fails the load balancer's check (DOWN L7STS/503). All traffic is back on blue.",
+    );
+    // No call ever gave green weight, and the fake holds the stable weights.
+    expect(lb.callsOf('apply').filter(isStepApply)).toEqual([]);
+    expect(weightsOf(lb, IDS)).toBe('app/blue1=100 app/blue2=100 app/green1=0 app/green2=0');
+    expect(outcome.steps.map((s) => s.passed)).toEqual([false]);
+    expect(rec.last()).toBeUndefined();
+  });
+
+  it('resumed after an approval pause (as promote does): an idle server failing its check by then gets no more weight', async () => {
+    const settings = canary('10% approval, 100%', { environment: 'production' });
+    const lb = fake(HEALTHY);
+    const { plan, roles } = await planOn(settings, lb);
+    const paused = await withEngine(settings, lb, new AbortController().signal, recordingHooks().hooks, (ctx) =>
+      runShift(ctx, plan, roles!),
+    );
+    expect(paused.result, paused.message).toBe('paused');
+    const atPause = weightsOf(lb, IDS);
+    // During the pause green1's app dies; the next job resumes from step 2 with the pools as they are now.
+    lb.set('app/green1', { check: 'fail' });
+    const now = await lb.servers(exactSelectors(IDS));
+    const resumedRoles = {
+      live: { name: 'blue', servers: now.filter((s) => BLUE.includes(s.id)) },
+      idle: { name: 'green', servers: now.filter((s) => GREEN.includes(s.id)) },
+    };
+    const before = lb.calls.length;
+    const outcome = await withEngine(settings, lb, new AbortController().signal, recordingHooks().hooks, (ctx) =>
+      runShift(ctx, plan, resumedRoles, { fromStep: 1, stable: STABLE }),
+    );
+    expect(atPause).toBe('app/blue1=256 app/blue2=256 app/green1=28 app/green2=28');
+    expect(outcome.result).toBe('rolled-back');
+    expect(outcome.message).toMatch(
+      /^Rolled back at 9\.\d% on green: refusing to move traffic onto green: app\/green1 fails the load balancer's check \(DOWN L7STS\/503\)\. All traffic is back on blue\.$/,
+    );
+    expect(lb.callsOf('apply').filter((c) => c.n > before && isStepApply(c))).toEqual([]);
+    expect(weightsOf(lb, IDS)).toBe('app/blue1=100 app/blue2=100 app/green1=0 app/green2=0');
+  });
+
+  it('an idle server put in maint between two steps gets no more weight: the rollout rolls back at the step it held', async () => {
+    const settings = canary('10% 50ms, 50% 50ms, 100%');
+    const lb = fake(HEALTHY);
+    const { plan, roles } = await planOn(settings, lb);
+    // An operator takes green2 out of traffic while step 1 is watched.
+    let steps = 0;
+    lb.tap((call) => {
+      if (isStepApply(call) && ++steps === 1) lb.set('app/green2', { admin: 'maint' });
+    });
+    const outcome = await withEngine(settings, lb, new AbortController().signal, recordingHooks().hooks, (ctx) =>
+      runShift(ctx, plan, roles!),
+    );
+    expect(outcome.result).toBe('rolled-back');
+    expect(outcome.message).toMatch(
+      /^Rolled back at 9\.\d% on green: refusing to move traffic onto green: app\/green2 is maint\. All traffic is back on blue\.$/,
+    );
+    // Step 1 moved traffic; step 2 never did.
+    expect(lb.callsOf('apply').filter(isStepApply)).toHaveLength(1);
+    expect(weightsOf(lb, IDS)).toBe('app/blue1=100 app/blue2=100 app/green1=0 app/green2=0');
   });
 });
 

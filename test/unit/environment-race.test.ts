@@ -5,7 +5,7 @@
  * lock would otherwise stop one of them first).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ReportedFailure } from '../../src/report/outputs.js';
+import { ReportedFailure } from '../../src/model/errors.js';
 import { BLUE_GREEN, fakeSettings, POOLS } from '../helpers/engine-kit.js';
 import { FakeDriver } from '../helpers/fake-driver.js';
 import { githubEnv, startGithubApi, type GithubApi } from '../helpers/github-api.js';

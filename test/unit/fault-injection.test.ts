@@ -221,7 +221,7 @@ interface Run {
 
 function checkpointNow(settings: Settings, rec: Recorded): Checkpoint | undefined {
   const last = rec.calls.at(-1);
-  return last?.restore && checkpointOf(settings, last.restore, last.pending, last.failed, undefined);
+  return last?.restore && checkpointOf(settings, last.restore, last.pending, last.failed);
 }
 
 /** Every write, as sent: weight moved onto (or a server put back in traffic with) an unfit server is a violation. */

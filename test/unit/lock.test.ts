@@ -10,7 +10,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { deploy } from '../../src/actions/deploy.js';
 import { describeHolder, lockOwner, releaseLeftLock, withLock } from '../../src/actions/lock.js';
 import { InputError } from '../../src/model/errors.js';
-import { ReportedFailure } from '../../src/report/outputs.js';
+import { ReportedFailure } from '../../src/model/errors.js';
 import { parseCommandFile } from '../helpers/action.js';
 import { BLUE_GREEN, fakeSettings, POOLS } from '../helpers/engine-kit.js';
 import { defineFake, fakeLock, FakeDriver, FakeLock } from '../helpers/fake-driver.js';

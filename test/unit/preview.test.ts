@@ -165,12 +165,15 @@ describe('preview comment', () => {
 });
 
 describe('preview canary', () => {
-  it('weights for a share of the backend, within HAProxy 1-256', () => {
-    expect(canaryWeight(20, 200)).toEqual({ weight: 50, share: 20 });
-    expect(canaryWeight(5, 400).weight).toBe(21);
-    expect(canaryWeight(5, 400).share).toBeCloseTo(4.99, 2);
-    expect(canaryWeight(1, 10)).toEqual({ weight: 1, share: (100 * 1) / 11 });
-    expect(canaryWeight(50, 1000).weight).toBe(256);
+  it("weights for a share of the backend, from 1 to the driver's largest weight", () => {
+    expect(canaryWeight(20, 200, 256)).toEqual({ weight: 50, share: 20 });
+    expect(canaryWeight(5, 400, 256).weight).toBe(21);
+    expect(canaryWeight(5, 400, 256).share).toBeCloseTo(4.99, 2);
+    expect(canaryWeight(1, 10, 256)).toEqual({ weight: 1, share: (100 * 1) / 11 });
+    expect(canaryWeight(50, 1000, 256).weight).toBe(256);
+    // A driver with a wider range (e.g. 0-999) is capped at its own largest weight, not HAProxy's.
+    expect(canaryWeight(50, 1000, 999)).toEqual({ weight: 999, share: (100 * 999) / 1999 });
+    expect(canaryWeight(40, 600, 999)).toEqual({ weight: 400, share: 40 });
   });
 
   it('reads BACKEND PERCENT% DURATION', () => {

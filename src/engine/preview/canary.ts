@@ -3,6 +3,7 @@
  * judged window by window like a canary deploy, pulled out at once when a window fails and at the end either way.
  * It is registered as its own server in that backend, so the preview route itself is never touched.
  */
+import { formatPercent } from '../../model/format.js';
 import type { Server } from '../../model/server.js';
 import type { PreviewRouting } from '../../lb/driver.js';
 import { startJudge, waitLbHealthy, watchWindow } from '../gates.js';
@@ -28,10 +29,13 @@ export interface CanaryResult {
   readonly verdict: string;
 }
 
-/** The weight that gives `percent` of a backend whose servers in traffic weigh `others` together (HAProxy: 1-256). */
-export function canaryWeight(percent: number, others: number): { weight: number; share: number } {
+/**
+ * The weight that gives `percent` of a backend whose servers in traffic weigh `others` together, from 1 (any less
+ * is no traffic) to the driver's largest weight `max`.
+ */
+export function canaryWeight(percent: number, others: number, max: number): { weight: number; share: number } {
   const exact = (percent * others) / (100 - percent);
-  const weight = Math.min(256, Math.max(1, Math.round(exact)));
+  const weight = Math.min(max, Math.max(1, Math.round(exact)));
   return { weight, share: (100 * weight) / (others + weight) };
 }
 
@@ -61,6 +65,7 @@ export async function runPreviewCanary(
   const { weight, share } = canaryWeight(
     spec.percent,
     stable.reduce((sum, s) => sum + s.weight, 0),
+    driver.capabilities.weights.max,
   );
   const id = `${spec.backend}/${canaryName(preview.name)}`;
   const base = { server: id, backend: spec.backend, share, durationMs: spec.durationMs };
@@ -95,7 +100,7 @@ export async function runPreviewCanary(
     }
     await applyVerified(driver, [{ server: id, weight, admin: 'ready' }]);
     inTraffic = true;
-    timeline.note(`${id}: weight ${weight}, ${share.toFixed(1)}% of ${spec.backend}'s traffic`);
+    timeline.note(`${id}: weight ${weight}, ${formatPercent(share, 'fixed')} of ${spec.backend}'s traffic`);
     const canary = await readServer(driver, id);
     const started = Date.now();
     let windows = 0;

@@ -4,7 +4,10 @@
  */
 import type { Server } from '../../model/server.js';
 
-/** Server names HAProxy accepts: the version is reduced to those characters and kept short. */
+/**
+ * Characters every driver accepts in a server name (NAME_PATTERN's, less ':', which separates key and version): the
+ * version is reduced to those and kept short.
+ */
 function nameSafe(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40) || 'v';
 }

@@ -4,6 +4,7 @@
  * the key's earlier servers drained and removed, so the key never routes nowhere.
  */
 import * as core from '@actions/core';
+import { formatPercent } from '../../model/format.js';
 import type { Server } from '../../model/server.js';
 import type { Driver, PreviewRouting } from '../../lb/driver.js';
 import { waitLbHealthy } from '../gates.js';
@@ -160,7 +161,7 @@ export async function openPreview(ctx: EngineContext, routing: PreviewRouting): 
   if (!settings.previewCanary) return { result: 'succeeded', key, routedTo, current: true, removed, message: routed };
   await ctx.hooks.stage(`canary: ${settings.previewCanary.percent}% of ${settings.previewCanary.backend}`);
   const canary = await runPreviewCanary(ctx, routing, routedTo, settings.previewCanary);
-  const share = `${canary.share.toFixed(1)}% of ${canary.backend}'s traffic`;
+  const share = `${formatPercent(canary.share, 'fixed')} of ${canary.backend}'s traffic`;
   return canary.passed
     ? {
         result: 'succeeded',

@@ -88,6 +88,8 @@ export const haproxyCapabilities: Capabilities = {
 export const HAPROXY_ADVICE: Advice = {
   outOfRotation: (pool) => `HAProxy: 'weight 0' on the server lines of ${pool}`,
   healthCheck: "on HAProxy add 'check' to the server lines",
+  outOfTraffic: 'maint on HAProxy',
+  zeroWeight: '',
 };
 
 export class HaproxyDriver implements Driver {

@@ -2,7 +2,8 @@
  * The HAProxy Runtime API protocol: many commands in one connection (one round trip), replies split per command.
  * Prompt mode ends every reply with "\n> ", even errors that lack a blank-line terminator.
  */
-import { exchange, TransportError } from './transport.js';
+import { TransportError } from '../../model/errors.js';
+import { exchange } from './transport.js';
 import type { Transport } from '../driver.js';
 import { sleep } from '../../model/time.js';
 

@@ -1,18 +1,9 @@
 /** Byte transports to an HAProxy Runtime API socket: TCP, a unix socket, or ssh to a socket on another host. */
 import net from 'node:net';
 import type { Transport } from '../driver.js';
-import { remotePath, runSsh, SshError, type SshTarget } from '../ssh.js';
+import { TransportError } from '../../model/errors.js';
+import { remotePath, runSsh, type SshTarget } from '../ssh.js';
 import { describeTransport } from '../url.js';
-
-export class TransportError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = 'TransportError';
-  }
-}
 
 function overSocket(connect: () => net.Socket, request: string, timeoutMs: number, where: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -36,16 +27,11 @@ function overSocket(connect: () => net.Socket, request: string, timeoutMs: numbe
 }
 
 async function overSsh(target: SshTarget, request: string, timeoutMs: number): Promise<string> {
-  let result;
-  try {
-    const path = remotePath(target.path);
-    // socat waits (-t) for HAProxy to close after `quit`; nc -U reads until the far side closes.
-    const remote = `if command -v socat >/dev/null 2>&1; then exec socat -t 30 - UNIX-CONNECT:${path}; else exec nc -U ${path}; fi`;
-    result = await runSsh(target, remote, request, timeoutMs);
-  } catch (error) {
-    if (error instanceof SshError) throw new TransportError(error.message, error.retryable);
-    throw error;
-  }
+  // The ssh runner's own failures are TransportErrors already, retryable or not.
+  const path = remotePath(target.path);
+  // socat waits (-t) for HAProxy to close after `quit`; nc -U reads until the far side closes.
+  const remote = `if command -v socat >/dev/null 2>&1; then exec socat -t 30 - UNIX-CONNECT:${path}; else exec nc -U ${path}; fi`;
+  const result = await runSsh(target, remote, request, timeoutMs);
   if (result.code === 0) return result.stdout;
   const stderr = result.stderr.trim().split('\n').slice(-2).join(' ');
   throw new TransportError(

@@ -45,6 +45,8 @@ export const nginxCapabilities: Capabilities = {
 export const NGINX_ADVICE: Advice = {
   outOfRotation: (pool) => `nginx: 'down' on the server lines of ${pool}`,
   healthCheck: '',
+  outOfTraffic: 'down on nginx',
+  zeroWeight: 'down on nginx',
 };
 
 export class NginxDriver implements Driver {
