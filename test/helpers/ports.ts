@@ -33,7 +33,7 @@ function claim(port: number): boolean {
     writeFileSync(file, String(process.pid), { flag: 'wx' });
     return true;
   } catch {
-    let holder = 0;
+    let holder: number;
     try {
       holder = Number(readFileSync(file, 'utf8').trim() || '0');
     } catch {
