@@ -90,7 +90,7 @@ function broken(lb: FakeDriver, scenario: Scenario): string[] {
 function untrue(run: Run): string[] {
   const { lb, message } = run;
   const problems: string[] = [];
-  const split = /traffic is left split: ([^.]*?)\. Restore/.exec(message)?.[1];
+  const split = /traffic (?:is|may be) left split: ([^.]*?)[.,] (?:Restore|as read)/.exec(message)?.[1];
   if (split) {
     for (const [, id, w] of split.matchAll(/(\S+)=(\d+)/g)) {
       if (id && lb.state(id).weight !== Number(w)) problems.push(`says ${id}=${w}, fake has ${lb.state(id).weight}`);
