@@ -63,7 +63,12 @@ export function shareChart(points: readonly { at: Date; share: number }[], versi
   ];
 }
 
-export function renderRolling(outcome: RollingOutcome, settings: Settings, events: readonly Event[]): string {
+export function renderRolling(
+  outcome: RollingOutcome,
+  settings: Settings,
+  events: readonly Event[],
+  fleet: readonly string[] = [],
+): string {
   const lines = [
     headline(outcome.result, outcome.message),
     '',
@@ -94,7 +99,7 @@ export function renderRolling(outcome: RollingOutcome, settings: Settings, event
       'Servers marked **no** are out of traffic on the load balancer (maint on HAProxy, down on nginx). Fix the version and deploy again; the rollout starts from the first target. The error message says how to put a server back by hand.',
     );
   }
-  return [...lines, ...timelineDetails(events)].join('\n') + runLink();
+  return [...lines, ...fleet, ...timelineDetails(events)].join('\n') + runLink();
 }
 
 export function timelineDetails(events: readonly Event[]): string[] {
@@ -115,7 +120,12 @@ function rate(requests: number, failures: number): string {
   return requests ? `${Math.round((1000 * failures) / requests) / 10}%` : '-';
 }
 
-export function renderShift(outcome: ShiftOutcome, settings: Settings, events: readonly Event[]): string {
+export function renderShift(
+  outcome: ShiftOutcome,
+  settings: Settings,
+  events: readonly Event[],
+  fleet: readonly string[] = [],
+): string {
   const strategy = settings.strategy?.name ?? 'canary';
   const lines = [
     headline(outcome.result, outcome.message),
@@ -181,7 +191,7 @@ export function renderShift(outcome: ShiftOutcome, settings: Settings, events: r
       `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand: set the weights of **${md(outcome.livePool)}** to 0 (down on nginx) and the other pool's back.`,
     );
   }
-  return [...lines, ...timelineDetails(events)].join('\n') + runLink();
+  return [...lines, ...fleet, ...timelineDetails(events)].join('\n') + runLink();
 }
 
 export async function writeSummary(markdown: string): Promise<void> {
