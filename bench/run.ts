@@ -21,9 +21,13 @@ import { startRelay } from '../test/helpers/relay.js';
 import { startNginx } from '../test/helpers/nginx.js';
 import { startPreviewLab } from '../test/helpers/previews.js';
 import { falseRollbackCell, judgeSection, measureJudge, JUDGE_SEED } from './judge.js';
+import { fleetOfLoadBalancers, fleetSection, medianOf, type FleetCost } from './lb-fleet.js';
 
 const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
-/** `--only fleet` (or deploys, nginx, rollback, previews, cold): measure one section and print it, leaving RESULTS.md alone. */
+/**
+ * `--only fleet` (or deploys, nginx, rollback, previews, cold, lb-fleet): measure one section and print it, leaving
+ * RESULTS.md alone.
+ */
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const wanted = (section: string) => !ONLY || ONLY === section;
 const RPS = 300;
@@ -346,6 +350,15 @@ for (let i = 0; i < (wanted('previews') ? RUNS : 0); i++) {
     `preview: open ${p.openMs}ms, update ${p.updateMs}ms, close ${p.closeMs}ms; ${p.failed} of ${p.requests} keyed requests failed, ${p.strays} reached the normal site`,
   );
 }
+let lbFleet: FleetCost[] = [];
+if (wanted('lb-fleet')) {
+  lbFleet = await fleetOfLoadBalancers();
+  for (const r of lbFleet)
+    log(
+      `lb-fleet ${r.members}: ${r.changes} changes, skew median ${medianOf(r.skewMs).toFixed(1)}ms max ${Math.max(...r.skewMs).toFixed(1)}ms, ${r.roundTripsPerChange.toFixed(1)} round trips/change`,
+    );
+  if (ONLY === 'lb-fleet') console.log(fleetSection(lbFleet).join('\n'));
+}
 const cold = wanted('cold') ? await coldStart() : 0;
 if (ONLY) process.exit(0);
 const bundleBytes = statSync(BUNDLE).size;
@@ -448,6 +461,8 @@ results.push(
   `Target: 0 failed and 0 answered by the normal site while the build is replaced: ${yes(previews.every((p) => p.failed === 0 && p.strays === 0))}.`,
   '',
   ...judgeSection(judge),
+  '',
+  ...fleetSection(lbFleet),
 );
 writeFileSync(join(ROOT, 'bench/RESULTS.md'), results.join('\n'));
 log('wrote bench/RESULTS.md');

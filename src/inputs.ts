@@ -9,7 +9,16 @@ import { parseDuration } from './model/durations.js';
 import { NAME_PATTERN, parseSelector, splitList, type Selector } from './model/selectors.js';
 import { InputError } from './model/errors.js';
 import { redactUrlPasswords, urlPasswords } from './model/credentials.js';
-import { driverInputs, driverModule, exampleUrl, inputOwners, parseLoadBalancer, schemesWith } from './lb/registry.js';
+import {
+  capabilitiesOf,
+  driverInputs,
+  driverOptions,
+  exampleUrl,
+  inputOwners,
+  kindsOf,
+  parseLoadBalancer,
+  schemesWith,
+} from './lb/registry.js';
 import {
   ACTIONS,
   STRATEGIES,
@@ -443,10 +452,10 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
   if (previewing && !v['preview-key']) {
     problems.push(`preview-key: action ${action} needs preview-key outside a pull_request event`);
   }
-  const module = driverModule(v['load-balancer'].kind);
-  if (previewing && !module.capabilities.previews) {
+  const lb = v['load-balancer'];
+  if (previewing && !capabilitiesOf(lb).previews) {
     problems.push(
-      `load-balancer: action ${action} needs a load balancer that routes previews (${schemesWith('previews')}); ${v['load-balancer'].scheme}:// cannot in this release`,
+      `load-balancer: action ${action} needs a load balancer that routes previews (${schemesWith('previews')}); ${lb.kind === 'fleet' ? 'a fleet of several load balancers' : `${lb.scheme}://`} cannot in this release`,
     );
   }
   if (previewing && strategy)
@@ -463,8 +472,9 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
   if (action !== 'preview' && v['preview-address']) {
     problems.push(`preview-address: ${action === 'close-preview' ? closeTakesKeyOnly : 'only used by action preview'}`);
   }
+  const kinds = kindsOf(lb);
   for (const owner of inputOwners()) {
-    if (owner.kind === module.kind) continue;
+    if (kinds.includes(owner.kind)) continue;
     const where = owner.schemes.map((s) => `${s}://`).join(' or ');
     for (const [name, fallback] of Object.entries(owner.inputs)) {
       if ((raw[name] ?? fallback) !== fallback) problems.push(`${name}: only used with load-balancer ${where}`);
@@ -509,7 +519,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
   }
   const v = result.data;
   const problems = crossCheck(v, raw);
-  const driver = driverModule(v['load-balancer'].kind).options((name) => raw[name] ?? read(name).trim(), {
+  const driver = driverOptions(v['load-balancer'], (name) => raw[name] ?? read(name).trim(), {
     action: v.action,
     dryRun: v['dry-run'],
     minRequests: v['min-requests'],

@@ -64,7 +64,7 @@ export async function restoreCheckpoint(
     });
   } catch (error) {
     const steps = [...checkpoint.restore, ...pending.map(originalOf)];
-    const text = `The main step stopped mid-rollout and restoring traffic failed: ${errorMessage(error)}. Apply by hand: ${describeChanges(steps)}`;
+    const text = `The main step stopped mid-rollout and restoring traffic failed: ${errorMessage(error)}. Apply by hand ${driver.manualSteps(steps)}`;
     core.setFailed(text);
     return text;
   }

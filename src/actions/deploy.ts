@@ -10,6 +10,7 @@ import { buildRecord } from '../plan/record.js';
 import { deploymentIdText, isActive, latestRollout, startDeployment, type Deployment } from '../report/deployment.js';
 import { earlierActiveRollout } from '../report/rollout-race.js';
 import type { Outcome } from '../model/outcome.js';
+import { renderFleet } from '../report/fleet.js';
 import { renderRolling, renderShift, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
 import { engineHooks, finish, reportingFailure } from './github.js';
@@ -72,11 +73,11 @@ export async function deploy(settings: Settings, driver: Driver, signal: AbortSi
     return withEngine(settings, driver, signal, engineHooks(settings, deployment), async (ctx) => {
       if (!roles) {
         const outcome = await runRolling(ctx, plan, servers, all);
-        await writeSummary(renderRolling(outcome, settings, ctx.timeline.events, driver.advice));
+        await writeSummary(renderRolling(outcome, settings, ctx.timeline.events, driver.advice, renderFleet(driver)));
         return finish(deployment, { result: outcome.result, weight: outcome.weight, deploymentId }, outcome.message);
       }
       const outcome = await runShift(ctx, plan, roles);
-      await writeSummary(renderShift(outcome, settings, ctx.timeline.events, driver.advice));
+      await writeSummary(renderShift(outcome, settings, ctx.timeline.events, driver.advice, renderFleet(driver)));
       const result = { result: outcome.result, livePool: outcome.livePool, weight: outcome.weight, deploymentId };
       return finish(deployment, result, outcome.message, outcome.status);
     });

@@ -6,6 +6,7 @@ import type { Driver } from '../lb/driver.js';
 import { stableChanges } from '../plan/record.js';
 import { deploymentIdText } from '../report/deployment.js';
 import type { Outcome } from '../model/outcome.js';
+import { renderFleet } from '../report/fleet.js';
 import { renderShift, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
 import { engineHooks, finish } from './github.js';
@@ -44,7 +45,7 @@ export async function promote(settings: Settings, driver: Driver, signal: AbortS
       fromStep: position.index + 1,
       stable: stableChanges(record),
     });
-    await writeSummary(renderShift(outcome, resumed, ctx.timeline.events, driver.advice));
+    await writeSummary(renderShift(outcome, resumed, ctx.timeline.events, driver.advice, renderFleet(driver)));
     const { result, livePool, weight } = outcome;
     return finish(
       deployment,

@@ -391,13 +391,15 @@ class Rolling {
       }
       if (!(error instanceof BatchFailure)) {
         // The load balancer or a command failed under us: say what each server of the batch is in, as read back.
+        let unread = '';
         const read = await readBack(
           driver,
           batch.map((s) => s.id),
+          (why) => (unread = why),
         );
         const out = (read ?? []).filter((s) => s.admin !== 'ready');
         const state = !read
-          ? this.leftBehind(batch)
+          ? `${this.leftBehind(batch)} The load balancer could not be read back: ${unread}.`
           : out.length
             ? `Once each answers its health check, put it back ${driver.manualSteps(out.map((s) => ({ server: s.id, admin: 'ready' })))}.`
             : 'No server of the batch was left out of traffic.';

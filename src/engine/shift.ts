@@ -297,17 +297,22 @@ class Shift {
         last = error;
       }
     }
+    let unread = '';
     const read = await readBack(
       this.ctx.driver,
       this.all.map((s) => s.id),
+      (why) => (unread = why),
     );
     if (read) this.remember(read);
     const left = read
       ? read.map((s) => `${s.id}=${s.weight}${s.admin === 'ready' ? '' : ` (${s.admin})`}`).join(' ')
-      : `unknown: the load balancer could not be read back (last known ${[...this.weights].map(([id, w]) => `${id}=${w}`).join(' ')})`;
+      : `unknown: the load balancer could not be read back (last known ${[...this.weights].map(([id, w]) => `${id}=${w}`).join(' ')}), as read: ${unread}`;
     const onNew = read?.some((s) => this.idle.some((i) => i.id === s.id) && s.weight > 0 && s.admin === 'ready');
-    const where =
-      !read || onNew ? 'traffic is left split' : `the new pool has no weight, but the weights are not the stable ones`;
+    const where = !read
+      ? 'traffic may be left split'
+      : onNew
+        ? 'traffic is left split'
+        : `the new pool has no weight, but the weights are not the stable ones`;
     return (
       `moving traffic back failed ${RESTORE_ATTEMPTS} times (${last instanceof UnconfirmedChange ? last.reason : errorMessage(last)}), so ${where}: ${left}. ` +
       `Restore it ${this.ctx.driver.manualSteps(this.stable)}`

@@ -21,11 +21,16 @@ function differences(changes: readonly Change[], read: readonly Server[]): strin
   });
 }
 
-/** Reads the servers by id; undefined when the load balancer cannot be read. */
-export async function readBack(driver: Driver, ids: readonly string[]): Promise<Server[] | undefined> {
+/** Reads the servers by id; undefined when the load balancer cannot be read (`unread` is told why). */
+export async function readBack(
+  driver: Driver,
+  ids: readonly string[],
+  unread?: (why: string) => void,
+): Promise<Server[] | undefined> {
   try {
     return await driver.servers(exactSelectors([...new Set(ids)]));
-  } catch {
+  } catch (error) {
+    unread?.(errorMessage(error));
     return undefined;
   }
 }
@@ -37,7 +42,9 @@ export async function applyVerified(driver: Driver, changes: readonly Change[]):
   try {
     await driver.apply(changes);
   } catch (error) {
-    throw new UnconfirmedChange(errorMessage(error), await readBack(driver, ids));
+    let why: string | undefined;
+    const read = await readBack(driver, ids, (w) => (why = w));
+    throw new UnconfirmedChange(errorMessage(error), read, false, why);
   }
   let read: Server[];
   try {

@@ -17,7 +17,9 @@ export type Transport =
       readonly port: number | undefined;
       readonly path: string;
     }
-  | { readonly type: 'file'; readonly path: string };
+  | { readonly type: 'file'; readonly path: string }
+  /** Several load balancers moved as one (`load-balancer` lists more than one URL). */
+  | { readonly type: 'fleet'; readonly members: readonly LoadBalancerUrl[] };
 
 export interface LoadBalancerUrl {
   /** The scheme as written, e.g. `haproxy+unix`. */

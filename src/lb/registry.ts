@@ -2,7 +2,8 @@
  * The one list of load balancers: a `load-balancer` URL's scheme picks the driver module that serves it. Adding a
  * load balancer is a folder under `src/lb/` and one line here; tests register their fake the same way.
  */
-import type { Driver, DriverModule, LoadBalancerUrl, Tuning } from './driver.js';
+import type { Capabilities, Driver, DriverModule, LoadBalancerUrl, OptionsContext, Tuning } from './driver.js';
+import { FleetDriver } from './fleet/driver.js';
 import { urlPasswords } from '../model/credentials.js';
 import { haproxy } from './haproxy/index.js';
 import { nginx } from './nginx/index.js';
@@ -47,8 +48,47 @@ export function exampleUrl(): string {
   return BUILT_IN[0]?.schemes[0]?.example ?? '';
 }
 
-/** The `load-balancer` input: a URL whose scheme names the kind of load balancer and how to reach its API. */
+/**
+ * The `load-balancer` input: a URL whose scheme names the kind of load balancer and how to reach its API, or several
+ * (one per line or separated by commas), which are one fleet moved together.
+ */
 export function parseLoadBalancer(text: string): LoadBalancerUrl | { error: string } {
+  const entries = text
+    .split(/[\n,]/)
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (entries.length <= 1) return parseOne(entries[0] ?? text);
+  const members: LoadBalancerUrl[] = [];
+  const errors: string[] = [];
+  for (const [i, entry] of entries.entries()) {
+    const url = parseOne(entry);
+    if ('error' in url) {
+      errors.push(`URL ${i + 1} of ${entries.length}: ${url.error}`);
+      continue;
+    }
+    const module = driverModule(url.kind);
+    if (module.capabilities.nativeSplit)
+      errors.push(
+        `URL ${i + 1} of ${entries.length}: ${url.scheme}:// splits traffic natively and cannot be moved as part of a fleet in this release; give it alone`,
+      );
+    if (members.some((m) => m.display === url.display || sameEndpoint(m, url)))
+      errors.push(`URL ${i + 1} of ${entries.length}: ${url.display} is listed twice`);
+    members.push(url);
+  }
+  if (errors.length) return { error: errors.join('; ') };
+  return {
+    scheme: 'fleet',
+    kind: 'fleet',
+    transport: { type: 'fleet', members },
+    display: members.map((m) => m.display).join(', '),
+  };
+}
+
+function sameEndpoint(a: LoadBalancerUrl, b: LoadBalancerUrl): boolean {
+  return a.kind === b.kind && JSON.stringify(a.transport) === JSON.stringify(b.transport);
+}
+
+function parseOne(text: string): LoadBalancerUrl | { error: string } {
   const value = text.trim();
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
   const example = exampleUrl();
@@ -71,6 +111,49 @@ export function parseLoadBalancer(text: string): LoadBalancerUrl | { error: stri
   return { error: `unknown scheme '${scheme}', expected ${schemesWith()}` };
 }
 
+/** The members of a fleet, or the one load balancer. */
+export function membersOf(url: LoadBalancerUrl): readonly LoadBalancerUrl[] {
+  return url.transport.type === 'fleet' ? url.transport.members : [url];
+}
+
+/** The kinds of driver a `load-balancer` value uses (several for a mixed fleet). */
+export function kindsOf(url: LoadBalancerUrl): string[] {
+  return [...new Set(membersOf(url).map((m) => m.kind))];
+}
+
+/** What the load balancer (or every member of the fleet) can do. */
+export function capabilitiesOf(url: LoadBalancerUrl): Capabilities {
+  if (url.transport.type !== 'fleet') return driverModule(url.kind).capabilities;
+  return FleetDriver.combine(kindsOf(url).map((k) => driverModule(k).capabilities));
+}
+
+/**
+ * Each driver's options from its own inputs, problems naming the input: for a fleet, one set per kind of member,
+ * keyed by kind (JSON-safe, as they travel through the checkpoint).
+ */
+export function driverOptions(
+  url: LoadBalancerUrl,
+  read: (name: string) => string,
+  context: OptionsContext,
+): { options: unknown } | { errors: string[] } {
+  if (url.transport.type !== 'fleet') return driverModule(url.kind).options(read, context);
+  const options: Record<string, unknown> = {};
+  const errors: string[] = [];
+  for (const kind of kindsOf(url)) {
+    const result = driverModule(kind).options(read, context);
+    if ('errors' in result) errors.push(...result.errors);
+    else options[kind] = result.options;
+  }
+  return errors.length ? { errors } : { options };
+}
+
 export function createDriver(url: LoadBalancerUrl, options: unknown, tuning: Tuning = {}): Driver {
-  return driverModule(url.kind).create(url, options, tuning);
+  if (url.transport.type !== 'fleet') return driverModule(url.kind).create(url, options, tuning);
+  const byKind = (options ?? {}) as Record<string, unknown>;
+  return new FleetDriver(
+    url.transport.members.map((member) => ({
+      url: member,
+      driver: driverModule(member.kind).create(member, byKind[member.kind], tuning),
+    })),
+  );
 }

@@ -52,11 +52,13 @@ export class UnconfirmedChange extends Error {
     readonly read: readonly Server[] | undefined,
     /** The load balancer answered the change without an error; only reading it back failed. */
     readonly acknowledged = false,
+    /** Why it could not be read back (for a fleet: what each member answered). */
+    unread?: string,
   ) {
     super(
       acknowledged
         ? reason
-        : `${reason} (${read ? `read back: ${describeServers(read)}` : 'the load balancer could not be read back'})`,
+        : `${reason} (${read ? `read back: ${describeServers(read)}` : `the load balancer could not be read back${unread ? `: ${unread}` : ''}`})`,
     );
     this.name = 'UnconfirmedChange';
   }

@@ -116,6 +116,11 @@ export function renderPlan(plan: Plan, settings: Settings, traffic: Traffic = AS
       (plan.strategy === 'rolling' ? ' (one batch).' : '.'),
     `- **Waits at least:** ${formatDuration(plan.minDurationMs)} of pauses and windows (timeout ${formatDuration(settings.timeoutMs)}).`,
   );
+  const lb = settings.loadBalancer.transport;
+  if (lb.type === 'fleet')
+    lines.push(
+      `- **${lb.members.length} load balancers moved as one** (${lb.members.map((m) => code(m.display)).join(', ')}): each change is sent to all at once and read back on all before the rollout goes on; they must agree on every server's address, weight and state, or nothing moves (and a rollout under way stops, putting the stable state back on every one it can reach).`,
+    );
   for (const note of plan.notes) lines.push(`- ${note}`);
   return lines.join('\n');
 }

@@ -70,6 +70,7 @@ export function renderRolling(
   settings: Settings,
   events: readonly Event[],
   advice: Advice,
+  fleet: readonly string[] = [],
 ): string {
   const lines = [
     headline(outcome.result, outcome.message),
@@ -101,7 +102,7 @@ export function renderRolling(
       `Servers marked **no** are out of traffic on the load balancer (${md(advice.outOfTraffic)}). Fix the version and deploy again; the rollout starts from the first target. The error message says how to put a server back by hand.`,
     );
   }
-  return [...lines, ...timelineDetails(events)].join('\n') + runLink();
+  return [...lines, ...fleet, ...timelineDetails(events)].join('\n') + runLink();
 }
 
 export function timelineDetails(events: readonly Event[]): string[] {
@@ -123,6 +124,7 @@ export function renderShift(
   settings: Settings,
   events: readonly Event[],
   advice: Advice,
+  fleet: readonly string[] = [],
 ): string {
   const strategy = settings.strategy?.name ?? 'canary';
   const lines = [
@@ -189,7 +191,7 @@ export function renderShift(
       `To switch back at once, deploy the previous version: it goes to the now idle pool. By hand: set the weights of **${md(outcome.livePool)}** to 0${advice.zeroWeight ? ` (${md(advice.zeroWeight)})` : ''} and the other pool's back.`,
     );
   }
-  return [...lines, ...timelineDetails(events)].join('\n') + runLink();
+  return [...lines, ...fleet, ...timelineDetails(events)].join('\n') + runLink();
 }
 
 export async function writeSummary(markdown: string): Promise<void> {

@@ -266,6 +266,11 @@ export class FakeDriver implements Driver {
     return this.list.map((s) => `${s.id}=${s.weight} ${s.admin}`).join(', ');
   }
 
+  /** Counters back to zero, as a restart the driver could not tell about would leave them. */
+  resetCounters(): void {
+    for (const s of this.list) s.requests = s.failures = 0;
+  }
+
   /** Changes a server behind the engine's back (an operator, or the app's health changing). */
   set(id: string, patch: Partial<Pick<FakeServer, 'weight' | 'admin' | 'check' | 'inFlight'>>): void {
     Object.assign(this.find(id), patch);

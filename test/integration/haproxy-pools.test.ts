@@ -127,7 +127,7 @@ describe('canary on HAProxy', () => {
       /Stopped at 20% on green: the load balancer took the change, then could not be read back \(HAProxy Runtime API failed after 4 attempts/,
     );
     expect(message).toContain(
-      'traffic is left split: unknown: the load balancer could not be read back (last known app/blue1=256 app/blue2=256 app/green1=64 app/green2=64)',
+      'traffic may be left split: unknown: the load balancer could not be read back (last known app/blue1=256 app/blue2=256 app/green1=64 app/green2=64)',
     );
     expect(message).toContain(
       'Restore it on the HAProxy Runtime API: set server app/blue1 weight 100; set server app/blue2 weight 100; set server app/green1 weight 0; set server app/green2 weight 0',

@@ -318,7 +318,7 @@ function untrue(run: Run, scenario: Scenario): string[] {
   const { lb, message } = run;
   const problems: string[] = [];
   const ids = (pool: string) => scenario.servers.map((s) => s.id).filter((id) => id.startsWith(`app/${pool}`));
-  const split = /traffic is left split: ([^.]*?)\. Restore/.exec(message)?.[1];
+  const split = /traffic (?:is|may be) left split: ([^.]*?)[.,] (?:Restore|as read)/.exec(message)?.[1];
   if (split) {
     for (const [, id, w] of split.matchAll(/(\S+)=(\d+)/g)) {
       if (id && lb.state(id).weight !== Number(w)) problems.push(`says ${id}=${w}, fake has ${lb.state(id).weight}`);

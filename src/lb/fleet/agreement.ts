@@ -1,0 +1,63 @@
+/**
+ * Whether the members of a fleet see the same servers the same way, and the one view the engine works with. Pure:
+ * no load balancer is called here.
+ */
+import type { Server } from '../../model/server.js';
+
+export interface MemberRead {
+  /** The member's `load-balancer` URL, for messages. */
+  readonly member: string;
+  readonly servers: readonly Server[];
+}
+
+/** What the action sets on a server: members must agree on it. Health and in-flight counts may differ. */
+function setting(server: Server): string {
+  return `${server.address} weight ${server.weight} ${server.admin}`;
+}
+
+/**
+ * Each server on which members differ, with what each member has: `app/web1: weight 100 ready on haproxy://a,
+ * weight 0 maint on haproxy://b, missing on nginx+file:///u.conf`. Empty when they all agree.
+ */
+export function disagreements(reads: readonly MemberRead[]): string[] {
+  const ids = [...new Set(reads.flatMap((r) => r.servers.map((s) => s.id)))];
+  return ids.flatMap((id) => {
+    const seen = reads.map((r) => {
+      const server = r.servers.find((s) => s.id === id);
+      return { member: r.member, value: server ? setting(server) : 'missing' };
+    });
+    if (new Set(seen.map((s) => s.value)).size <= 1) return [];
+    return [`${id}: ${seen.map((s) => `${s.value} on ${s.member}`).join(', ')}`];
+  });
+}
+
+/**
+ * The servers as one load balancer would show them, from members that agree: a server's own check passes only when
+ * it passes on every member that checks it (and is settled only when settled on all); in-flight requests add up.
+ */
+export function merged(reads: readonly MemberRead[]): Server[] {
+  const [first, ...rest] = reads;
+  if (!first) return [];
+  return first.servers.map((server) => {
+    const same = [server, ...rest.flatMap((r) => r.servers.filter((s) => s.id === server.id))];
+    const checks = same.flatMap((s) => (s.check ? [s.check] : []));
+    const failing = checks.filter((c) => !c.passing);
+    return {
+      ...server,
+      inFlight: same.reduce((sum, s) => sum + s.inFlight, 0),
+      check:
+        checks.length === 0
+          ? undefined
+          : {
+              passing: failing.length === 0,
+              settled: checks.every((c) => c.settled),
+              status: [...new Set((failing.length ? failing : checks).map((c) => c.status))].join(' / '),
+            },
+    };
+  });
+}
+
+/** `app/web1 weight 0 maint, app/web2 weight 100 ready` */
+export function describeRead(servers: readonly Server[]): string {
+  return servers.length ? servers.map((s) => `${s.id} weight ${s.weight} ${s.admin}`).join(', ') : 'no servers';
+}

@@ -1,0 +1,224 @@
+/**
+ * Several load balancers in front of the same servers, moved as one: an HA pair (the standby too), active-active
+ * instances behind DNS or ECMP, an internal and an external one. Every change goes to every member at once and every
+ * read asks them all; a read where members disagree on a server's address, weight or state is refused with what each
+ * member has, so the engine never acts on one member's view while another routes differently.
+ */
+import type { Advice, Capabilities, Driver, LoadBalancerUrl, PoolShare } from '../driver.js';
+import { errorMessage, LoadBalancerRestarted } from '../../model/errors.js';
+import type { Selector } from '../../model/selectors.js';
+import { describeChanges, type Change, type Counters, type Server } from '../../model/server.js';
+import { describeRead, disagreements, merged, type MemberRead } from './agreement.js';
+import { FleetLock } from './lock.js';
+
+export interface FleetMember {
+  readonly url: LoadBalancerUrl;
+  readonly driver: Driver;
+}
+
+/** One change as each member took it: when it was sent and answered, in ms since the epoch (fractional). */
+export interface FleetWrite {
+  readonly changes: string;
+  readonly members: readonly {
+    readonly member: string;
+    readonly sentAt: number;
+    readonly doneAt: number;
+    readonly error?: string;
+  }[];
+}
+
+/** A read or write that failed on some members: each member's part, as read or as it failed. */
+export class FleetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FleetError';
+  }
+}
+
+function fleetCapabilities(all: readonly Capabilities[]): Capabilities {
+  return {
+    weights: { min: Math.max(...all.map((c) => c.weights.min)), max: Math.min(...all.map((c) => c.weights.max)) },
+    healthChecks: all.every((c) => c.healthChecks),
+    // Preview routing and native splits are not moved as a fleet in this release (the registry refuses them).
+    previews: false,
+    nativeSplit: false,
+    inFlight: all.every((c) => c.inFlight),
+    lock: all.every((c) => c.lock),
+  };
+}
+
+/** Epoch ms with sub-ms precision: members on loopback answer within a millisecond of each other. */
+function preciseNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function distinct(texts: readonly string[]): string {
+  return [...new Set(texts.filter(Boolean))].join('; ');
+}
+
+export class FleetDriver implements Driver {
+  readonly capabilities: Capabilities;
+  readonly advice: Advice;
+  readonly lock?: FleetLock;
+  /** Every change sent, as each member took it (for the job summary and benchmarks). */
+  readonly writes: FleetWrite[] = [];
+  /** Per member and server (`INDEX ID`): the counters last read, and what earlier resets took off them. */
+  private readonly lastCounters = new Map<string, Counters>();
+  private readonly counterBase = new Map<string, Counters>();
+  /** Members whose last call failed, with why: manual steps name them first. */
+  private readonly unanswered = new Map<string, string>();
+
+  constructor(readonly members: readonly FleetMember[]) {
+    this.capabilities = FleetDriver.combine(members.map((m) => m.driver.capabilities));
+    this.advice = {
+      outOfRotation: (pool) => distinct(members.map((m) => m.driver.advice.outOfRotation(pool))),
+      healthCheck: distinct(members.map((m) => m.driver.advice.healthCheck)),
+      outOfTraffic: distinct(members.map((m) => m.driver.advice.outOfTraffic)),
+      zeroWeight: distinct(members.map((m) => m.driver.advice.zeroWeight)),
+    };
+    if (this.capabilities.lock)
+      this.lock = new FleetLock(
+        members.flatMap((m) => (m.driver.lock ? [{ member: m.url.display, lock: m.driver.lock }] : [])),
+      );
+  }
+
+  /** What every member can do: the fleet can do no more. */
+  static combine(all: readonly Capabilities[]): Capabilities {
+    return fleetCapabilities(all);
+  }
+
+  get roundTrips(): number {
+    return this.members.reduce((sum, m) => sum + m.driver.roundTrips, 0);
+  }
+
+  /** Every member's answer, in list order; throws naming each member that failed and what the others answered. */
+  private async every<T>(
+    call: (member: FleetMember) => Promise<T>,
+    what: string,
+    show?: (value: T) => string,
+  ): Promise<T[]> {
+    const results = await Promise.allSettled(this.members.map((m) => call(m)));
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ member: this.members[i]?.url.display ?? '', reason: r.reason as unknown }] : [],
+    );
+    results.forEach((r, i) => {
+      const member = this.members[i]?.url.display ?? '';
+      if (r.status === 'rejected') this.unanswered.set(member, errorMessage(r.reason));
+      else this.unanswered.delete(member);
+    });
+    if (failed.length === 0) return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+    const restarted = failed.find((f) => f.reason instanceof LoadBalancerRestarted);
+    const parts = results.map((r, i) => {
+      const member = this.members[i]?.url.display ?? '';
+      return r.status === 'rejected'
+        ? `${member}: ${what} failed (${errorMessage(r.reason)})`
+        : `${member}: ${show ? show(r.value) : 'answered'}`;
+    });
+    const message = `${failed.length} of ${this.members.length} load balancers failed: ${parts.join('; ')}`;
+    throw restarted ? new LoadBalancerRestarted(message) : new FleetError(message);
+  }
+
+  async servers(selectors: readonly Selector[]): Promise<Server[]> {
+    const lists = await this.every((m) => m.driver.servers(selectors), 'reading', describeRead);
+    const reads: MemberRead[] = lists.map((servers, i) => ({ member: this.members[i]?.url.display ?? '', servers }));
+    const differ = disagreements(reads);
+    if (differ.length)
+      throw new FleetError(
+        `the load balancers disagree (each must route the same servers the same way): ${differ.join('; ')}`,
+      );
+    return merged(reads);
+  }
+
+  async apply(changes: readonly Change[]): Promise<void> {
+    if (changes.length === 0) return;
+    const members: { member: string; sentAt: number; doneAt: number; error?: string }[] = [];
+    const write: FleetWrite = { changes: describeChanges(changes), members };
+    this.writes.push(write);
+    await this.every(
+      async ({ url, driver }) => {
+        const member = url.display;
+        const sentAt = preciseNow();
+        try {
+          await driver.apply(changes);
+          members.push({ member, sentAt, doneAt: preciseNow() });
+        } catch (error) {
+          members.push({ member, sentAt, doneAt: preciseNow(), error: errorMessage(error) });
+          throw error;
+        }
+      },
+      'the change',
+      () => 'took the change',
+    );
+  }
+
+  async split(shares: readonly PoolShare[]): Promise<void> {
+    throw new Error(`internal: a fleet does not split natively (asked ${shares.length} shares)`);
+  }
+
+  /**
+   * Each server's counters summed over the members. A member whose counter went backwards (its counters were reset:
+   * a restart the driver could not tell, a rotated log) counts on from its last value, so the sum never goes
+   * backwards and one member's reset never counts the others' history again.
+   */
+  async counters(ids: readonly string[]): Promise<Map<string, Counters>> {
+    const maps = await this.every((m) => m.driver.counters(ids), 'reading counters');
+    const sum = new Map<string, Counters>();
+    maps.forEach((map, i) => {
+      for (const [id, c] of map) {
+        const key = `${i} ${id}`;
+        const last = this.lastCounters.get(key);
+        let base = this.counterBase.get(key) ?? { requests: 0, failures: 0 };
+        if (last && (c.requests < last.requests || c.failures < last.failures)) {
+          base = { requests: base.requests + last.requests, failures: base.failures + last.failures };
+          this.counterBase.set(key, base);
+        }
+        this.lastCounters.set(key, c);
+        const before = sum.get(id) ?? { requests: 0, failures: 0 };
+        sum.set(id, {
+          requests: before.requests + base.requests + c.requests,
+          failures: before.failures + base.failures + c.failures,
+        });
+      }
+    });
+    return sum;
+  }
+
+  async weightProblems(backends: readonly string[]): Promise<string[]> {
+    const lists = await this.every(
+      async ({ driver: d }) => (d.weightProblems ? d.weightProblems(backends) : []),
+      'reading',
+    );
+    return lists.flatMap((problems, i) => problems.map((p) => `${this.members[i]?.url.display}: ${p}`));
+  }
+
+  /** Every member's steps; members whose last call failed come first, saying so (the others answered it). */
+  manualSteps(changes: readonly Change[]): string {
+    const failedFirst = [
+      ...this.members.filter((m) => this.unanswered.has(m.url.display)),
+      ...this.members.filter((m) => !this.unanswered.has(m.url.display)),
+    ];
+    return failedFirst
+      .map((m) => {
+        const why = this.unanswered.get(m.url.display);
+        const note =
+          why === undefined ? (this.unanswered.size ? ' (it answered)' : '') : ` (it did not answer: ${why})`;
+        return `on ${m.url.display}${note}: ${m.driver.manualSteps(changes)}`;
+      })
+      .join('; and ');
+  }
+
+  async preflight(writes: boolean): Promise<string | undefined> {
+    const problems = await Promise.all(
+      this.members.map(async (m) => {
+        const problem = m.driver.preflight ? await m.driver.preflight(writes) : undefined;
+        return problem ? `${m.url.display}${problem.startsWith(':') ? '' : ' '}${problem}` : undefined;
+      }),
+    );
+    const found = problems.filter((p): p is string => p !== undefined);
+    return found.length ? `: ${found.join('; ')}` : undefined;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.members.map((m) => m.driver.close()));
+  }
+}

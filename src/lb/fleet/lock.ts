@@ -1,0 +1,73 @@
+/**
+ * One rollout per fleet: the lock of every member, taken in the order the members are listed (so two runs on the same
+ * fleet meet at the first member, and the loser holds nothing). A run that cannot take one member's lock releases
+ * those it took before; nothing else changes.
+ */
+import type { LockAttempt, LockHolder, RolloutLock } from '../driver.js';
+import { errorMessage } from '../../model/errors.js';
+
+export interface LockMember {
+  readonly member: string;
+  readonly lock: RolloutLock;
+}
+
+export class FleetLock implements RolloutLock {
+  constructor(private readonly members: readonly LockMember[]) {}
+
+  async acquire(owner: string, takeOver?: string): Promise<LockAttempt> {
+    const taken: { member: LockMember; held: string; replaced?: LockHolder }[] = [];
+    for (const member of this.members) {
+      let attempt: LockAttempt;
+      try {
+        attempt = await member.lock.acquire(owner, takeOver);
+      } catch (error) {
+        await this.releaseTaken(taken, owner);
+        throw new Error(`taking the lock on ${member.member} failed: ${errorMessage(error)}`, { cause: error });
+      }
+      if ('held' in attempt) {
+        taken.push({ member, held: attempt.held, replaced: attempt.replaced });
+        continue;
+      }
+      await this.releaseTaken(taken, owner);
+      if ('unavailable' in attempt) return { unavailable: `${member.member}: ${attempt.unavailable}` };
+      return attempt;
+    }
+    const replaced = taken.find((t) => t.replaced)?.replaced;
+    const held = taken.map((t) => t.held).join('; ');
+    return replaced ? { held, replaced } : { held };
+  }
+
+  private async releaseTaken(taken: readonly { member: LockMember }[], owner: string): Promise<void> {
+    await Promise.allSettled(taken.map((t) => t.member.lock.release(owner)));
+  }
+
+  async release(owner: string): Promise<void> {
+    const results = await Promise.allSettled(this.members.map((m) => m.lock.release(owner)));
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [`${this.members[i]?.member}: ${errorMessage(r.reason)}`] : [],
+    );
+    if (failed.length) throw new Error(`releasing the lock failed on ${failed.join('; ')}`);
+  }
+
+  /**
+   * The holder when every member that answers has the same one (undefined when all are free). When they differ (a
+   * run died between members), a holder naming each member's, which no owner matches: the fleet is not any one
+   * run's. A member that does not answer is left out (nothing can be written to it either); none answering throws.
+   */
+  async holder(): Promise<LockHolder | undefined> {
+    const results = await Promise.allSettled(this.members.map((m) => m.lock.holder()));
+    const answered = results.flatMap((r, i) =>
+      r.status === 'fulfilled' ? [{ member: this.members[i]?.member ?? '', holder: r.value }] : [],
+    );
+    if (!answered.length)
+      throw new Error(
+        `no load balancer answered: ${results.map((r, i) => `${this.members[i]?.member}: ${r.status === 'rejected' ? errorMessage(r.reason) : 'answered'}`).join('; ')}`,
+      );
+    const owners = new Set(answered.map((a) => a.holder?.owner));
+    if (owners.size <= 1) return answered[0]?.holder;
+    return {
+      owner: answered.map((a) => `${a.holder?.owner ?? 'nobody'} on ${a.member}`).join(', '),
+      since: undefined,
+    };
+  }
+}
