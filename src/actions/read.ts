@@ -112,7 +112,11 @@ const EVERY_SERVER: readonly Selector[] = [{ text: '*/*', backend: '*', server: 
 export async function readServers(driver: Driver, settings: Settings): Promise<{ servers: Server[]; all: Server[] }> {
   const all = (await driver.servers(EVERY_SERVER)).filter((s) => !isPreviewCanary(s.name));
   const selectors = selectorsOf(settings);
-  return { all, servers: all.filter((s) => selectors.some((sel) => matchesSelector(sel, s.backend, s.name))) };
+  const named = (list: readonly Server[]) =>
+    list.filter((s) => !isPreviewCanary(s.name) && selectors.some((sel) => matchesSelector(sel, s.backend, s.name)));
+  // A fleet's survey does not ask its members to agree: the servers the strategy names are read again, strictly.
+  const servers = driver.capabilities.fleet ? named(await driver.servers(selectors)) : named(all);
+  return { all, servers };
 }
 
 /** Reads the servers the strategy names and builds the plan; throws InputError for anything the user must fix. */

@@ -44,6 +44,11 @@ export interface Capabilities {
   readonly inFlight: boolean;
   /** One rollout at a time is enforced by a lock held on the load balancer itself (`Driver.lock`). */
   readonly lock?: boolean;
+  /**
+   * Several load balancers moved as one: a read of every server of every backend is a survey on which members may differ;
+   * only a read of named servers requires them to agree.
+   */
+  readonly fleet?: boolean;
 }
 
 /** One pool's share of a backend's traffic, for load balancers that split between pools natively. */

@@ -208,6 +208,32 @@ describe('a fleet moved as one', () => {
     expect([a.snapshot(), b.snapshot()]).toEqual(before);
   });
 
+  it('members may differ outside the pools (an internal and an external load balancer): the deploy goes on; inside them it is refused', async () => {
+    vi.stubEnv('GITHUB_STEP_SUMMARY', '');
+    vi.stubEnv('GITHUB_STATE', '');
+    vi.stubEnv('GITHUB_OUTPUT', '');
+    const { deploy } = await import('../../src/actions/deploy.js');
+    const settings = fakeSettings({ strategy: 'canary', pools: POOLS, steps: '25% 50ms, 100%' });
+    const signal = new AbortController().signal;
+    const a = new FakeDriver({
+      servers: [...BLUE_GREEN, { id: 'admin/x', weight: 5, address: '10.9.9.9:80' }],
+      traffic: HEALTHY,
+    });
+    const b = new FakeDriver({
+      servers: [...BLUE_GREEN, { id: 'admin/x', weight: 9, address: '10.9.9.9:80' }, { id: 'public/y' }],
+      traffic: HEALTHY,
+    });
+    const outcome = await deploy(settings, fleetOf(a, b), signal);
+    expect(outcome.result).toBe('succeeded');
+    for (const m of [a, b]) expect(weightsOf(m, IDS)).toBe('app/blue1=0 app/blue2=0 app/green1=256 app/green2=256');
+    expect(b.state('public/y').weight).toBe(100);
+
+    const [c, d] = fakes(2) as [FakeDriver, FakeDriver];
+    d.set('app/blue2', { weight: 50 });
+    await expect(deploy(settings, fleetOf(c, d), signal)).rejects.toThrow(/the load balancers disagree .*app\/blue2/);
+    expect([...c.callsOf('apply'), ...d.callsOf('apply')]).toEqual([]);
+  });
+
   it('a member whose API is cut mid-canary: the rollout stops, the other is back on stable, the message has both', async () => {
     const [a, b] = fakes(2) as [FakeDriver, FakeDriver];
     const lb = fleetOf(a, b);

@@ -57,6 +57,23 @@ export function merged(reads: readonly MemberRead[]): Server[] {
   });
 }
 
+/**
+ * Every server any member has, for a survey of whole load balancers (other backends, entries sharing an address):
+ * members need not agree there, since the action moves only the servers it names, which are read strictly. Where
+ * they differ, the view most in traffic counts (ready over drain over maint, then the larger weight), so checks that
+ * keep traffic flowing (a backend left serving, a process still in traffic elsewhere) err on the safe side.
+ */
+export function surveyed(reads: readonly MemberRead[]): Server[] {
+  const rank = (s: Server) => (s.admin === 'ready' ? 2 : s.admin === 'drain' ? 1 : 0) * 1e6 + s.weight;
+  const byId = new Map<string, Server>();
+  for (const read of reads)
+    for (const server of read.servers) {
+      const seen = byId.get(server.id);
+      if (!seen || rank(server) > rank(seen)) byId.set(server.id, server);
+    }
+  return [...byId.values()];
+}
+
 /** `app/web1 weight 0 maint, app/web2 weight 100 ready` */
 export function describeRead(servers: readonly Server[]): string {
   return servers.length ? servers.map((s) => `${s.id} weight ${s.weight} ${s.admin}`).join(', ') : 'no servers';

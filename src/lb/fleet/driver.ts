@@ -8,7 +8,7 @@ import type { Advice, Capabilities, Driver, LoadBalancerUrl, PoolShare } from '.
 import { errorMessage, LoadBalancerRestarted } from '../../model/errors.js';
 import type { Selector } from '../../model/selectors.js';
 import { describeChanges, type Change, type Counters, type Server } from '../../model/server.js';
-import { describeRead, disagreements, merged, type MemberRead } from './agreement.js';
+import { describeRead, disagreements, merged, surveyed, type MemberRead } from './agreement.js';
 import { FleetLock } from './lock.js';
 
 export interface FleetMember {
@@ -44,6 +44,7 @@ function fleetCapabilities(all: readonly Capabilities[]): Capabilities {
     nativeSplit: false,
     inFlight: all.every((c) => c.inFlight),
     lock: all.every((c) => c.lock),
+    fleet: true,
   };
 }
 
@@ -121,6 +122,8 @@ export class FleetDriver implements Driver {
   async servers(selectors: readonly Selector[]): Promise<Server[]> {
     const lists = await this.every((m) => m.driver.servers(selectors), 'reading', describeRead);
     const reads: MemberRead[] = lists.map((servers, i) => ({ member: this.members[i]?.url.display ?? '', servers }));
+    // A survey of every backend (`*/*`): members may differ outside the servers the action names.
+    if (selectors.some((sel) => sel.backend === '*' && sel.server === '*')) return surveyed(reads);
     const differ = disagreements(reads);
     if (differ.length)
       throw new FleetError(
