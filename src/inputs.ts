@@ -480,8 +480,14 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
       if ((raw[name] ?? fallback) !== fallback) problems.push(`${name}: only used with load-balancer ${where}`);
     }
   }
-  if (v['take-over-lock'] && !['deploy', 'promote', 'abort'].includes(action))
-    problems.push(`take-over-lock: only used by action deploy, promote and abort, not ${action}`);
+  if (
+    v['take-over-lock'] &&
+    !['deploy', 'promote', 'abort'].includes(action) &&
+    !(action === 'preview' && v['preview-canary'])
+  )
+    problems.push(
+      `take-over-lock: only used by action deploy, promote and abort, and by preview with preview-canary, not ${action}${action === 'preview' ? ' without preview-canary' : ''}`,
+    );
   if (v['take-over-lock'] && v['dry-run']) problems.push('take-over-lock: a dry run takes no lock');
   if (v['probe-timeout'] > v['probe-interval'] * 10)
     problems.push('probe-timeout: is more than ten probe-intervals; a hung server would stall the checks');

@@ -1,7 +1,7 @@
 /** dry-run: read the load balancer once, print the plan, change nothing. */
 import * as core from '@actions/core';
 import type { Driver } from '../lb/driver.js';
-import { errorMessage, InputError } from '../model/errors.js';
+import { errorMessage, InputError, MembersDisagree } from '../model/errors.js';
 import { buildPlan, checkPlanFitsTimeout, type LbState } from '../plan/build.js';
 import type { Outcome } from '../model/outcome.js';
 import { ASSUMED_TRAFFIC, markdownToLog, renderPlan, type Traffic } from '../report/plan.js';
@@ -16,6 +16,8 @@ async function readState(driver: Driver, settings: Settings): Promise<LbState> {
     // As the deploy reads it.
     return { reachable: true, ...(await readServers(driver, settings)) };
   } catch (error) {
+    // Members of a fleet that disagree are refused by the deploy: the dry run refuses them too.
+    if (error instanceof MembersDisagree) throw new InputError([`load-balancer: ${error.message}`]);
     return { reachable: false, reason: errorMessage(error) };
   }
 }

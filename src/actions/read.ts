@@ -36,7 +36,7 @@ async function checkSelectors(settings: Settings, driver: Driver, servers: reado
         );
   const none = named.filter(({ selector }) => !servers.some((s) => matchesSelector(selector, s.backend, s.name)));
   if (!none.length) return [];
-  const all = await driver.servers([{ text: '*/*', backend: '*', server: '*' }]).catch(() => []);
+  const all = await (driver.survey ? driver.survey() : driver.servers(EVERY_SERVER)).catch(() => []);
   const backends = [...new Set(all.map((s) => s.backend))];
   return none.map(({ input, selector }) => {
     const sameBackend = all.filter((s) => matchesSelector({ ...selector, server: '*' }, s.backend, s.name));
@@ -110,13 +110,26 @@ const EVERY_SERVER: readonly Selector[] = [{ text: '*/*', backend: '*', server: 
  * never a target or a pool member.
  */
 export async function readServers(driver: Driver, settings: Settings): Promise<{ servers: Server[]; all: Server[] }> {
-  const all = (await driver.servers(EVERY_SERVER)).filter((s) => !isPreviewCanary(s.name));
   const selectors = selectorsOf(settings);
   const named = (list: readonly Server[]) =>
-    list.filter((s) => !isPreviewCanary(s.name) && selectors.some((sel) => matchesSelector(sel, s.backend, s.name)));
-  // A fleet's survey does not ask its members to agree: the servers the strategy names are read again, strictly.
-  const servers = driver.capabilities.fleet ? named(await driver.servers(selectors)) : named(all);
-  return { all, servers };
+    list.filter((s) => selectors.some((sel) => matchesSelector(sel, s.backend, s.name)));
+  if (!driver.survey) {
+    const all = (await driver.servers(EVERY_SERVER)).filter((s) => !isPreviewCanary(s.name));
+    return { all, servers: named(all) };
+  }
+  // A fleet: members may differ elsewhere, but must agree on every backend the rollout reads or moves: those of the
+  // named servers and of other entries at their addresses. Read strictly here, so a difference is refused before
+  // anything moves, never at a later batch.
+  const survey = (await driver.survey()).filter((s) => !isPreviewCanary(s.name));
+  const addresses = new Set(named(survey).map((s) => s.address));
+  const backends = [...new Set(survey.filter((s) => addresses.has(s.address)).map((s) => s.backend))];
+  const strict = backends.length
+    ? (await driver.servers(backends.map((b) => ({ text: `${b}/*`, backend: b, server: '*' })))).filter(
+        (s) => !isPreviewCanary(s.name),
+      )
+    : [];
+  const all = [...strict, ...survey.filter((s) => !backends.includes(s.backend))];
+  return { all, servers: named(strict) };
 }
 
 /** Reads the servers the strategy names and builds the plan; throws InputError for anything the user must fix. */

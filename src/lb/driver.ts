@@ -44,11 +44,6 @@ export interface Capabilities {
   readonly inFlight: boolean;
   /** One rollout at a time is enforced by a lock held on the load balancer itself (`Driver.lock`). */
   readonly lock?: boolean;
-  /**
-   * Several load balancers moved as one: a read of every server of every backend is a survey on which members may differ;
-   * only a read of named servers requires them to agree.
-   */
-  readonly fleet?: boolean;
 }
 
 /** One pool's share of a backend's traffic, for load balancers that split between pools natively. */
@@ -170,6 +165,11 @@ export interface Driver {
    * follows `load-balancer: URL` (e.g. `did not answer within 3s; ...`), or undefined.
    */
   preflight?(writes: boolean): Promise<string | undefined>;
+  /**
+   * Present on a fleet: every server of every member, where members may differ outside the servers the action
+   * moves, each server's view most in traffic. Without it, a survey reads every server with `servers`.
+   */
+  survey?(): Promise<Server[]>;
   /** Present when `capabilities.lock`: one rollout per load balancer at a time. */
   readonly lock?: RolloutLock;
   /** Round trips to the load balancer's API so far (for logs and benchmarks). */

@@ -2,6 +2,7 @@
  * The one list of load balancers: a `load-balancer` URL's scheme picks the driver module that serves it. Adding a
  * load balancer is a folder under `src/lb/` and one line here; tests register their fake the same way.
  */
+import { posix } from 'node:path';
 import type { Capabilities, Driver, DriverModule, LoadBalancerUrl, OptionsContext, Tuning } from './driver.js';
 import { FleetDriver } from './fleet/driver.js';
 import { urlPasswords } from '../model/credentials.js';
@@ -84,8 +85,29 @@ export function parseLoadBalancer(text: string): LoadBalancerUrl | { error: stri
   };
 }
 
+/**
+ * Where a URL's API is, spelled one way: host names in lower case, loopback as 127.0.0.1, ssh's default port, paths
+ * without `//` or `/./`. Two members at one endpoint would count every request twice.
+ */
+function endpoint(url: LoadBalancerUrl): string {
+  const t = url.transport;
+  const host = (h: string) => (['localhost', '::1', '[::1]'].includes(h.toLowerCase()) ? '127.0.0.1' : h.toLowerCase());
+  const path = (p: string) => posix.normalize(p);
+  switch (t.type) {
+    case 'tcp':
+      return `${url.kind} tcp ${host(t.host)}:${t.port}`;
+    case 'unix':
+    case 'file':
+      return `${url.kind} ${t.type} ${path(t.path)}`;
+    case 'ssh':
+      return `${url.kind} ssh ${t.user}@${host(t.host)}:${t.port ?? 22}${path(t.path)}`;
+    default:
+      return `${url.kind} ${JSON.stringify(t)}`;
+  }
+}
+
 function sameEndpoint(a: LoadBalancerUrl, b: LoadBalancerUrl): boolean {
-  return a.kind === b.kind && JSON.stringify(a.transport) === JSON.stringify(b.transport);
+  return endpoint(a) === endpoint(b);
 }
 
 function parseOne(text: string): LoadBalancerUrl | { error: string } {

@@ -82,3 +82,19 @@ export class ReportedFailure extends Error {
     this.name = 'ReportedFailure';
   }
 }
+
+/** A read or write that failed on some members of a fleet: each member's part, as read or as it failed. */
+export class FleetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FleetError';
+  }
+}
+
+/** The members of a fleet do not route the servers the action reads the same way: a state the user must fix. */
+export class MembersDisagree extends FleetError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MembersDisagree';
+  }
+}

@@ -78,11 +78,12 @@ function planRolling(
     const everyone = all ?? servers;
     const groups = byAddress(servers);
     const size = batchCount(groups.length, strategy.batchSize);
+    const targets = new Set(servers.map((s) => s.id));
     const back = new Set<string>();
     for (let i = 0; i * size < groups.length; i++) {
       const batch = groups.slice(i * size, (i + 1) * size).flat();
       const addresses = new Set(batch.map((s) => s.address));
-      const companions = everyone.filter((s) => addresses.has(s.address) && !servers.includes(s) && inTraffic(s));
+      const companions = everyone.filter((s) => addresses.has(s.address) && !targets.has(s.id) && inTraffic(s));
       const emptied = emptiedBackend([...batch, ...companions], everyone, back);
       [...batch, ...companions].forEach((s) => back.add(s.id));
       if (emptied) {

@@ -88,6 +88,18 @@ describe('load-balancer with several URLs', () => {
     expect(parseLoadBalancer('haproxy://127.0.0.1:9999\nhaproxy://127.0.0.1:9999/')).toMatchObject({
       error: expect.stringMatching(/^URL 2 of 2: haproxy:\/\/127\.0\.0\.1:9999\/ is listed twice$/),
     });
+    // One endpoint spelled two ways would count every request twice.
+    for (const [one, two] of [
+      ['haproxy://127.0.0.1:9999', 'haproxy://LOCALHOST:9999'],
+      ['haproxy+ssh://deploy@lb1/run/h.sock', 'haproxy+ssh://deploy@LB1:22/run//h.sock'],
+      ['nginx+file:///etc/nginx/u.conf', 'nginx+file:///etc/nginx/./u.conf'],
+    ])
+      expect(parseLoadBalancer(`${one}\n${two}`)).toMatchObject({ error: expect.stringMatching(/is listed twice$/) });
+    expect(parseLoadBalancer('haproxy+ssh://deploy@lb1/run/h.sock\nhaproxy+ssh://deploy@lb2/run/h.sock')).toMatchObject(
+      {
+        kind: 'fleet',
+      },
+    );
   });
 
   it('takes the inputs of every kind in the fleet; a fleet cannot route previews (both named, nothing read)', () => {
@@ -232,6 +244,33 @@ describe('a fleet moved as one', () => {
     d.set('app/blue2', { weight: 50 });
     await expect(deploy(settings, fleetOf(c, d), signal)).rejects.toThrow(/the load balancers disagree .*app\/blue2/);
     expect([...c.callsOf('apply'), ...d.callsOf('apply')]).toEqual([]);
+    // The dry run refuses what the deploy refuses.
+    const { dryRun } = await import('../../src/actions/dry-run.js');
+    const refused = await dryRun({ ...settings, dryRun: true }, fleetOf(c, d)).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(InputError);
+    expect((refused as InputError).problems).toEqual([
+      expect.stringMatching(/^load-balancer: the load balancers disagree .*app\/blue2/),
+    ]);
+  });
+
+  it('a rolling deploy: targets are not their own companions, and a difference in their backend is refused before anything moves', async () => {
+    vi.stubEnv('GITHUB_STEP_SUMMARY', '');
+    vi.stubEnv('GITHUB_STATE', '');
+    vi.stubEnv('GITHUB_OUTPUT', '');
+    const { deploy } = await import('../../src/actions/deploy.js');
+    const settings = fakeSettings({ strategy: 'rolling', targets: 'app/a app/b' });
+    const signal = new AbortController().signal;
+    const servers = [{ id: 'app/a' }, { id: 'app/b' }, { id: 'app/c' }];
+    const [a, b] = [new FakeDriver({ servers, traffic: HEALTHY }), new FakeDriver({ servers, traffic: HEALTHY })];
+    expect((await deploy(settings, fleetOf(a, b), signal)).result).toBe('succeeded');
+    for (const call of a.callsOf('apply')) {
+      const ids = (call.args as { server: string }[]).map((c) => c.server);
+      expect(ids).toEqual([...new Set(ids)]);
+    }
+    const [c, d] = [new FakeDriver({ servers, traffic: HEALTHY }), new FakeDriver({ servers, traffic: HEALTHY })];
+    d.set('app/c', { admin: 'maint' });
+    await expect(deploy(settings, fleetOf(c, d), signal)).rejects.toThrow(/the load balancers disagree .*app\/c/);
+    expect([...c.callsOf('apply'), ...d.callsOf('apply')]).toEqual([]);
   });
 
   it('a member whose API is cut mid-canary: the rollout stops, the other is back on stable, the message has both', async () => {
@@ -354,11 +393,40 @@ describe('the lock of a fleet', () => {
     await l2.acquire('other.run');
     expect(await lock.acquire('me')).toEqual({ holder: expect.objectContaining({ owner: 'other.run' }) });
     expect(l1.current).toBeUndefined();
-    expect(await lock.holder()).toEqual({ owner: 'nobody on A, other.run on B', since: undefined });
+    // A run killed between members holds some and not others: still that run's lock, which it can release.
+    expect((await lock.holder())?.owner).toBe('other.run');
     expect(await lock.acquire('me', 'other.run')).toMatchObject({ held: 'fake lock; fake lock' });
     expect([l1.current?.owner, l2.current?.owner]).toEqual(['me', 'me']);
     expect((await lock.holder())?.owner).toBe('me');
     await lock.release('me');
     expect(await lock.holder()).toBeUndefined();
+  });
+
+  it('a take-over replaces the named holder only when no member is held by another run; nothing is replaced otherwise', async () => {
+    const [l1, l2] = [new FakeLock(), new FakeLock()];
+    const lock = new FleetLock([
+      { member: 'A', lock: l1 },
+      { member: 'B', lock: l2 },
+    ]);
+    await l1.acquire('dead.run');
+    await l2.acquire('live.run');
+    expect(await lock.holder()).toEqual({ owner: 'dead.run on A, live.run on B', since: undefined });
+    expect(await lock.acquire('me', 'dead.run')).toEqual({ holder: expect.objectContaining({ owner: 'live.run' }) });
+    expect([l1.current?.owner, l2.current?.owner]).toEqual(['dead.run', 'live.run']);
+  });
+
+  it('a member whose acquire failed after taking the lock is released too; others are left as they were', async () => {
+    const [l1, l2] = [new FakeLock(), new FakeLock()];
+    const lock = new FleetLock([
+      { member: 'A', lock: l1 },
+      { member: 'B', lock: l2 },
+    ]);
+    const acquire = l2.acquire.bind(l2);
+    l2.acquire = async (owner, takeOver) => {
+      await acquire(owner, takeOver);
+      throw new Error('the answer was lost');
+    };
+    await expect(lock.acquire('me')).rejects.toThrow('taking the lock on B failed: the answer was lost');
+    expect([l1.current, l2.current]).toEqual([undefined, undefined]);
   });
 });

@@ -5,7 +5,7 @@
  * member has, so the engine never acts on one member's view while another routes differently.
  */
 import type { Advice, Capabilities, Driver, LoadBalancerUrl, PoolShare } from '../driver.js';
-import { errorMessage, LoadBalancerRestarted } from '../../model/errors.js';
+import { errorMessage, FleetError, LoadBalancerRestarted, MembersDisagree } from '../../model/errors.js';
 import type { Selector } from '../../model/selectors.js';
 import { describeChanges, type Change, type Counters, type Server } from '../../model/server.js';
 import { describeRead, disagreements, merged, surveyed, type MemberRead } from './agreement.js';
@@ -27,14 +27,6 @@ export interface FleetWrite {
   }[];
 }
 
-/** A read or write that failed on some members: each member's part, as read or as it failed. */
-export class FleetError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FleetError';
-  }
-}
-
 function fleetCapabilities(all: readonly Capabilities[]): Capabilities {
   return {
     weights: { min: Math.max(...all.map((c) => c.weights.min)), max: Math.min(...all.map((c) => c.weights.max)) },
@@ -44,7 +36,6 @@ function fleetCapabilities(all: readonly Capabilities[]): Capabilities {
     nativeSplit: false,
     inFlight: all.every((c) => c.inFlight),
     lock: all.every((c) => c.lock),
-    fleet: true,
   };
 }
 
@@ -122,14 +113,22 @@ export class FleetDriver implements Driver {
   async servers(selectors: readonly Selector[]): Promise<Server[]> {
     const lists = await this.every((m) => m.driver.servers(selectors), 'reading', describeRead);
     const reads: MemberRead[] = lists.map((servers, i) => ({ member: this.members[i]?.url.display ?? '', servers }));
-    // A survey of every backend (`*/*`): members may differ outside the servers the action names.
-    if (selectors.some((sel) => sel.backend === '*' && sel.server === '*')) return surveyed(reads);
     const differ = disagreements(reads);
     if (differ.length)
-      throw new FleetError(
+      throw new MembersDisagree(
         `the load balancers disagree (each must route the same servers the same way): ${differ.join('; ')}`,
       );
     return merged(reads);
+  }
+
+  /**
+   * Every server of every member, where members may differ (an external load balancer's own backends): each
+   * server's view most in traffic. For surveys only; the servers the action moves are read with `servers`.
+   */
+  async survey(): Promise<Server[]> {
+    const every = [{ text: '*/*', backend: '*', server: '*' }];
+    const lists = await this.every((m) => m.driver.servers(every), 'reading', describeRead);
+    return surveyed(lists.map((servers, i) => ({ member: this.members[i]?.url.display ?? '', servers })));
   }
 
   async apply(changes: readonly Change[]): Promise<void> {
@@ -186,9 +185,9 @@ export class FleetDriver implements Driver {
     return sum;
   }
 
-  async weightProblems(backends: readonly string[]): Promise<string[]> {
+  async weightProblems(backends: readonly string[], readOnly = false): Promise<string[]> {
     const lists = await this.every(
-      async ({ driver: d }) => (d.weightProblems ? d.weightProblems(backends) : []),
+      async ({ driver: d }) => (d.weightProblems ? d.weightProblems(backends, readOnly) : []),
       'reading',
     );
     return lists.flatMap((problems, i) => problems.map((p) => `${this.members[i]?.url.display}: ${p}`));

@@ -15,13 +15,21 @@ export class FleetLock implements RolloutLock {
   constructor(private readonly members: readonly LockMember[]) {}
 
   async acquire(owner: string, takeOver?: string): Promise<LockAttempt> {
+    if (takeOver) {
+      // A take-over replaces only the named holder: when any member is held by another run, refuse before replacing
+      // the named one anywhere.
+      const holders = await Promise.all(this.members.map((m) => m.lock.holder()));
+      const other = holders.find((h) => h && h.owner !== owner && h.owner !== takeOver);
+      if (other) return { holder: other };
+    }
     const taken: { member: LockMember; held: string; replaced?: LockHolder }[] = [];
     for (const member of this.members) {
       let attempt: LockAttempt;
       try {
         attempt = await member.lock.acquire(owner, takeOver);
       } catch (error) {
-        await this.releaseTaken(taken, owner);
+        // The member that failed may have taken it before its answer was lost: released too (only if ours).
+        await this.releaseTaken([...taken, { member }], owner);
         throw new Error(`taking the lock on ${member.member} failed: ${errorMessage(error)}`, { cause: error });
       }
       if ('held' in attempt) {
@@ -50,9 +58,10 @@ export class FleetLock implements RolloutLock {
   }
 
   /**
-   * The holder when every member that answers has the same one (undefined when all are free). When they differ (a
-   * run died between members), a holder naming each member's, which no owner matches: the fleet is not any one
-   * run's. A member that does not answer is left out (nothing can be written to it either); none answering throws.
+   * The holder when every member that answers and holds a lock has the same one, even if others are free (a run
+   * killed between members, a member reloaded): that run's, which it or a take-over naming it can release. When they
+   * differ, a holder naming each member's, which no owner matches: the fleet is not any one run's. Undefined when all
+   * are free. A member that does not answer is left out (nothing can be written to it either); none answering throws.
    */
   async holder(): Promise<LockHolder | undefined> {
     const results = await Promise.allSettled(this.members.map((m) => m.lock.holder()));
@@ -63,8 +72,9 @@ export class FleetLock implements RolloutLock {
       throw new Error(
         `no load balancer answered: ${results.map((r, i) => `${this.members[i]?.member}: ${r.status === 'rejected' ? errorMessage(r.reason) : 'answered'}`).join('; ')}`,
       );
-    const owners = new Set(answered.map((a) => a.holder?.owner));
-    if (owners.size <= 1) return answered[0]?.holder;
+    const held = answered.filter((a) => a.holder);
+    const owners = new Set(held.map((a) => a.holder?.owner));
+    if (owners.size <= 1) return held[0]?.holder;
     return {
       owner: answered.map((a) => `${a.holder?.owner ?? 'nobody'} on ${a.member}`).join(', '),
       since: undefined,
