@@ -17,7 +17,9 @@ export type Transport =
       readonly port: number | undefined;
       readonly path: string;
     }
-  | { readonly type: 'file'; readonly path: string };
+  | { readonly type: 'file'; readonly path: string }
+  /** A cloud load balancer named by its resource id (an AWS ARN). */
+  | { readonly type: 'cloud'; readonly id: string };
 
 export interface LoadBalancerUrl {
   /** The scheme as written, e.g. `haproxy+unix`. */
@@ -157,6 +159,11 @@ export interface Driver {
   preflight?(writes: boolean): Promise<string | undefined>;
   /** Present when `capabilities.lock`: one rollout per load balancer at a time. */
   readonly lock?: RolloutLock;
+  /**
+   * Facts of this load balancer a plan must state, in its own terms (e.g. ALB: target groups and their weights, the
+   * deregistration delay, how late its metrics show a failure). Reads only; absent where there is nothing to add.
+   */
+  describe?(): Promise<string[]>;
   /** Round trips to the load balancer's API so far (for logs and benchmarks). */
   readonly roundTrips: number;
   close(): Promise<void>;

@@ -58,5 +58,7 @@ export function describeTransport(transport: Transport): string {
       return transport.path;
     case 'ssh':
       return `${transport.user}@${transport.host}:${transport.path}`;
+    case 'cloud':
+      return transport.id;
   }
 }
