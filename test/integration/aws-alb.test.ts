@@ -3,88 +3,17 @@
  * real app processes behind it, steady keep-alive load through its listener, every SDK request checked against AWS's
  * published model. Not AWS: the stand-in and the model.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { errors, FAST_ROLLOUT, runAction, summaryTimeline, type ActionRun } from '../helpers/action.js';
-import { startAlbStandIn, RULE_ARN, type AlbStandIn } from '../helpers/aws-alb.js';
-import { startFleet, type Fleet } from '../helpers/fleet.js';
+import { describe, expect, it } from 'vitest';
+import { errors, summaryTimeline } from '../helpers/action.js';
+import { CONDITIONS, OIDC, runOnAlb, useAlbLab, validated } from '../helpers/alb-lab.js';
 import { startLoad } from '../helpers/load.js';
 
-interface Lab {
-  readonly alb: AlbStandIn;
-  readonly fleet: Fleet;
-}
-
-let lab: Lab | undefined;
-
-afterEach(async () => {
-  await lab?.alb.stop();
-  lab?.fleet.stopAll();
-  lab = undefined;
-});
-
-const OIDC = {
-  Type: 'authenticate-oidc',
-  Order: 1,
-  AuthenticateOidcConfig: {
-    Issuer: 'https://issuer.example.com',
-    AuthorizationEndpoint: 'https://issuer.example.com/authorize',
-    TokenEndpoint: 'https://issuer.example.com/token',
-    UserInfoEndpoint: 'https://issuer.example.com/userinfo',
-    ClientId: 'shop',
-    OnUnauthenticatedRequest: 'allow',
-  },
-};
-const CONDITIONS = [
-  { Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } },
-  { Field: 'host-header', HostHeaderConfig: { Values: ['127.0.0.1:*'] } },
-];
-
-/** blue (2 targets, v1, all traffic) and green (2 targets, v1, weight 0) behind one rule with other actions and conditions. */
-async function setup(): Promise<Lab> {
-  const fleet = await startFleet(4, 'v1');
-  const [b1, b2, g1, g2] = fleet.ports as [number, number, number, number];
-  const alb = await startAlbStandIn({
-    groups: [
-      { name: 'shop-blue', weight: 100, ports: [b1, b2] },
-      { name: 'shop-green', weight: 0, ports: [g1, g2] },
-    ],
-    conditions: CONDITIONS,
-    extraActions: [OIDC],
-  });
-  lab = { alb, fleet };
-  return lab;
-}
-
-function inputs(l: Lab, extra: Record<string, string>): Record<string, string> {
-  return {
-    'load-balancer': `aws-alb:${RULE_ARN}`,
-    pools: 'blue=shop-blue/*, green=shop-green/*',
-    'deploy-command': l.fleet.restartCommand,
-    'health-url': 'http://{address}/health',
-    ...FAST_ROLLOUT,
-    // CloudWatch periods are 60 s: short windows judge by probes (counters count as they arrive).
-    'min-requests': '0',
-    'check-url': `${l.alb.trafficUrl}`,
-    ...extra,
-  };
-}
-
-function run(l: Lab, extra: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
-  return runAction(inputs(l, extra), { env: { ...l.fleet.env, ...l.alb.env, ...env }, timeoutMs: 80_000 });
-}
-
-/** Every request the SDK sent was valid per the model; returns how many there were, per operation. */
-function validated(alb: AlbStandIn): { total: number; byOperation: Record<string, number> } {
-  expect(alb.calls.filter((c) => c.errors.length)).toEqual([]);
-  const byOperation: Record<string, number> = {};
-  for (const c of alb.calls) byOperation[c.operation] = (byOperation[c.operation] ?? 0) + 1;
-  return { total: alb.calls.length, byOperation };
-}
+const setup = useAlbLab();
 
 describe('ALB stand-in: dry run', () => {
   it('shows the target groups, weights, deregistration delay and detection delay', async () => {
     const l = await setup();
-    const r = await run(l, {
+    const r = await runOnAlb(l, {
       strategy: 'canary',
       steps: '10% 1m, 50% 1m, 100%',
       'dry-run': 'true',
@@ -105,10 +34,13 @@ describe('ALB stand-in: dry run', () => {
 });
 
 describe('ALB stand-in: blue-green and canary under load', () => {
-  it('blue-green: all traffic to green with 0 failed requests; the rule keeps its other action and conditions', async () => {
+  it('blue-green: all traffic to green with 0 failed requests; the rule keeps its other action and conditions; throttled calls retried, a delayed switch read back until it shows', async () => {
     const l = await setup();
+    // AWS being AWS: the first 3 calls are throttled, and the switch shows only 1.5 s after it was made.
+    l.alb.throttle(3);
+    l.alb.delayNextChange(1500);
     const load = startLoad(l.alb.trafficUrl, { rps: 200, maxMs: 60_000 });
-    const r = await run(l, { strategy: 'blue-green' });
+    const r = await runOnAlb(l, { strategy: 'blue-green' });
     const stats = await load.stop();
     expect(errors(r)).toEqual([]);
     expect(r.outputs).toMatchObject({ result: 'succeeded', 'live-pool': 'green', weight: '100' });
@@ -116,6 +48,8 @@ describe('ALB stand-in: blue-green and canary under load', () => {
     expect(l.alb.weights()).toEqual({ 'shop-blue': 0, 'shop-green': 100 });
     expect(l.alb.rule.actions[0]).toEqual(OIDC);
     expect(l.alb.rule.conditions).toEqual(CONDITIONS);
+    expect(l.alb.calls.filter((c) => c.refused === 'Throttling')).toHaveLength(3);
+    expect(r.stdout).toMatch(/ALB: the new weights showed on read-back \d+ of rule .*, [\d.]+m?s after the change/);
     const v = validated(l.alb);
     console.log(
       `blue-green: ${stats.sent} requests, ${stats.failed} failed; ${v.total} AWS requests valid per the model ${JSON.stringify(v.byOperation)}`,
@@ -127,7 +61,7 @@ describe('ALB stand-in: canary', () => {
   it('moves 20%, 50%, 100% to green under load with 0 failed requests; each step near its share', async () => {
     const l = await setup();
     const load = startLoad(l.alb.trafficUrl, { rps: 200, maxMs: 60_000 });
-    const r = await run(l, { strategy: 'canary', steps: '20% 3s, 50% 3s, 100%' });
+    const r = await runOnAlb(l, { strategy: 'canary', steps: '20% 2s, 50% 2s, 100%' });
     const stats = await load.stop();
     expect(errors(r)).toEqual([]);
     expect(r.outputs).toMatchObject({ result: 'succeeded', 'live-pool': 'green', weight: '100' });
@@ -156,7 +90,7 @@ describe('ALB stand-in: canary', () => {
   it('rolls a canary that fails 30% of its requests back to blue; no failure after the rollback', async () => {
     const l = await setup();
     const load = startLoad(l.alb.trafficUrl, { rps: 200, maxMs: 60_000 });
-    const r = await run(l, { strategy: 'canary', steps: '20% 10s, 100%' }, { APP_NEXT_FAIL_RATE: '0.3' });
+    const r = await runOnAlb(l, { strategy: 'canary', steps: '20% 10s, 100%' }, { APP_NEXT_FAIL_RATE: '0.3' });
     await new Promise((done) => setTimeout(done, 1000));
     const stats = await load.stop();
     expect(r.code).toBe(1);
@@ -173,23 +107,5 @@ describe('ALB stand-in: canary', () => {
     console.log(
       `bad canary: ${stats.sent} requests, ${bad} answered 5xx by the bad version before the rollback, ${after.length} after it all v1 and 200; ${v.total} AWS requests valid per the model`,
     );
-  });
-});
-
-describe('ALB stand-in: AWS being AWS', () => {
-  it('retries throttled calls with backoff and reads the weights back until a delayed change shows', async () => {
-    const l = await setup();
-    l.alb.throttle(3);
-    l.alb.delayNextChange(1500);
-    const load = startLoad(l.alb.trafficUrl, { rps: 100, maxMs: 60_000 });
-    const r = await run(l, { strategy: 'blue-green' });
-    const stats = await load.stop();
-    expect(errors(r)).toEqual([]);
-    expect(r.outputs).toMatchObject({ result: 'succeeded', 'live-pool': 'green' });
-    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
-    expect(l.alb.calls.filter((c) => c.refused === 'Throttling')).toHaveLength(3);
-    expect(r.stdout).toMatch(/ALB: the new weights showed on read-back \d+ of rule .*, [\d.]+m?s after the change/);
-    expect(l.alb.weights()).toEqual({ 'shop-blue': 0, 'shop-green': 100 });
-    validated(l.alb);
   });
 });

@@ -309,9 +309,15 @@ export class AlbDriver implements Driver {
         group,
         servers.map((s) => target(s).id),
       );
-    for (const [group, outs] of deregister) {
-      const maint = outs.filter((o) => o.admin === 'maint').map((o) => target(o.server).id);
-      if (maint.length && (snap.forward.weights.get(group.arn) ?? 0) > 0) await this.waitDrained(group, maint);
+    // maint is out and drained: a target still draining (deregistered now, or by an earlier drain) is waited on
+    // while its group has traffic, so a deploy never cuts requests ALB still lets it finish.
+    for (const group of groups) {
+      if ((snap.forward.weights.get(group.arn) ?? 0) === 0) continue;
+      const maint = changes
+        .filter((c) => c.admin === 'maint' && groupOf(c.server) === group)
+        .map((c) => target(c.server).id)
+        .filter((id) => targets.get(group.arn)?.get(id)?.health !== undefined);
+      if (maint.length) await this.waitDrained(group, maint);
     }
   }
 
