@@ -4,14 +4,12 @@
  * conditions; inputs for a fast rollout; and the model check every test ends with.
  */
 import { afterEach, expect } from 'vitest';
-import { FAST_ROLLOUT, runAction, type ActionRun } from './action.js';
-import { startAlbStandIn, RULE_ARN, type AlbStandIn } from './aws-alb.js';
-import { startFleet, type Fleet } from './fleet.js';
+import { runAction, type ActionRun } from './action.js';
+import { albInputs, type AlbLab } from './alb-inputs.js';
+import { startAlbStandIn, type AlbStandIn } from './aws-alb.js';
 
-export interface AlbLab {
-  readonly alb: AlbStandIn;
-  readonly fleet: Fleet;
-}
+export { albInputs, type AlbLab } from './alb-inputs.js';
+import { startFleet } from './fleet.js';
 
 export const OIDC = {
   Type: 'authenticate-oidc',
@@ -52,21 +50,6 @@ export function useAlbLab(): () => Promise<AlbLab> {
     });
     lab = { alb, fleet };
     return lab;
-  };
-}
-
-/** Inputs for a fast rollout on the lab: blue-green/canary pools unless `extra` has a strategy of rolling. */
-export function albInputs(l: AlbLab, extra: Record<string, string>): Record<string, string> {
-  return {
-    'load-balancer': `aws-alb:${RULE_ARN}`,
-    ...(extra.strategy === 'rolling' ? {} : { pools: 'blue=shop-blue/*, green=shop-green/*' }),
-    'deploy-command': l.fleet.restartCommand,
-    'health-url': 'http://{address}/health',
-    ...FAST_ROLLOUT,
-    // CloudWatch periods are 60 s: short windows judge by probes (counters count as they arrive).
-    'min-requests': '0',
-    'check-url': l.alb.trafficUrl,
-    ...extra,
   };
 }
 

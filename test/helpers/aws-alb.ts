@@ -57,6 +57,8 @@ export interface RecordedCall {
   readonly errors: readonly string[];
   /** What the stand-in answered instead of serving it (Throttling, ValidationError). */
   readonly refused?: string;
+  /** When it arrived (epoch ms). */
+  readonly at: number;
 }
 
 export interface StandInOptions {
@@ -81,6 +83,8 @@ export interface AlbStandIn {
   throttle(n: number): void;
   /** The next ModifyRule/ModifyListener shows (in reads and routing) only `ms` after it was made. */
   delayNextChange(ms: number): void;
+  /** Responses the stand-in cut mid-way because their target failed after sending headers. */
+  cutResponses(): number;
   /** The forward weights as the stand-in routes now, by group name. */
   weights(): Record<string, number>;
   stop(): Promise<void>;
@@ -108,6 +112,8 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
   const calls: RecordedCall[] = [];
   const groups = new Map<string, StandInGroup>();
   let throttled = 0;
+  /** Responses cut because the target failed after its headers (the client sees a reset). */
+  let midResponse = 0;
   let changeDelayMs = 0;
   options.groups.forEach((g, i) => {
     const arn = `${PREFIX}:targetgroup/${g.name}/${(0x73e2d6bc24d8a067n + BigInt(i)).toString(16)}`;
@@ -274,11 +280,17 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
     upstream.on('error', () => {
       count(group, 'connErrors');
       if (!res.headersSent) res.writeHead(502).end('target connection error');
-      else res.destroy();
+      else {
+        midResponse++;
+        res.destroy();
+      }
     });
     req.pipe(upstream);
   });
 
+  // ALB's default idle timeout is 60 s; Node's 5 s default would close idle keep-alive connections under the load
+  // client, which then races a request onto a closing socket (a reset no ALB would cause at that rate).
+  traffic.keepAliveTimeout = 60_000;
   const tagDescription = (arn: string) => {
     const tags = arn === RULE_ARN ? rule.tags : arn === LISTENER_ARN ? listener.tags : byArn(arn)?.tags;
     return tags ? { ResourceArn: arn, Tags: [...tags].map(([Key, Value]) => ({ Key, Value })) } : undefined;
@@ -484,7 +496,7 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
         }
         if (!req.headers.authorization?.startsWith('AWS4-HMAC-SHA256')) errors.push('request is not signed with SigV4');
         if (errors.length || operation !== 'GetMetricData') {
-          calls.push({ service: 'cloudwatch', operation, input, errors, refused: 'ValidationError' });
+          calls.push({ service: 'cloudwatch', operation, input, errors, refused: 'ValidationError', at: Date.now() });
           res.writeHead(400, {
             'content-type': 'application/x-amz-json-1.0',
             'x-amzn-query-error': 'ValidationError;Sender',
@@ -496,7 +508,7 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
             }),
           );
         }
-        calls.push({ service: 'cloudwatch', operation, input, errors });
+        calls.push({ service: 'cloudwatch', operation, input, errors, at: Date.now() });
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId });
         return void res.end(JSON.stringify(metricData(input)));
       }
@@ -505,20 +517,26 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
       const answer = (status: number, xml: string) =>
         res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId }).end(xml);
       if (errors.length) {
-        calls.push({ service: 'elbv2', operation, input, errors, refused: 'ValidationError' });
+        calls.push({ service: 'elbv2', operation, input, errors, refused: 'ValidationError', at: Date.now() });
         return void answer(400, queryError(elbModel, 'ValidationError', errors.join('; '), requestId));
       }
       if (throttled > 0) {
         throttled--;
-        calls.push({ service: 'elbv2', operation, input, errors, refused: 'Throttling' });
+        calls.push({ service: 'elbv2', operation, input, errors, refused: 'Throttling', at: Date.now() });
         return void answer(400, queryError(elbModel, 'Throttling', 'Rate exceeded', requestId));
       }
       const handler = elbv2[operation];
       if (!handler) {
-        calls.push({ service: 'elbv2', operation, input, errors: [`${operation} is not served by the stand-in`] });
+        calls.push({
+          service: 'elbv2',
+          operation,
+          input,
+          errors: [`${operation} is not served by the stand-in`],
+          at: Date.now(),
+        });
         return void answer(400, queryError(elbModel, 'ValidationError', `${operation} is not served here`, requestId));
       }
-      calls.push({ service: 'elbv2', operation, input, errors });
+      calls.push({ service: 'elbv2', operation, input, errors, at: Date.now() });
       try {
         answer(200, queryResponse(elbModel, operation, handler(input), requestId));
       } catch (error) {
@@ -546,6 +564,7 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
       AWS_EC2_METADATA_DISABLED: 'true',
     },
     throttle: (n) => void (throttled = n),
+    cutResponses: () => midResponse,
     delayNextChange: (ms) => void (changeDelayMs = ms),
     weights: () =>
       Object.fromEntries(groupTuples().map((t) => [byArn(t.TargetGroupArn)?.name ?? t.TargetGroupArn, t.Weight ?? 1])),

@@ -44,7 +44,7 @@ describe('ALB stand-in: blue-green and canary under load', () => {
     const stats = await load.stop();
     expect(errors(r)).toEqual([]);
     expect(r.outputs).toMatchObject({ result: 'succeeded', 'live-pool': 'green', weight: '100' });
-    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    expect(stats.failed, `${JSON.stringify(stats.failures)}; cut by the stand-in: ${l.alb.cutResponses()}`).toBe(0);
     expect(l.alb.weights()).toEqual({ 'shop-blue': 0, 'shop-green': 100 });
     expect(l.alb.rule.actions[0]).toEqual(OIDC);
     expect(l.alb.rule.conditions).toEqual(CONDITIONS);
@@ -65,7 +65,7 @@ describe('ALB stand-in: canary', () => {
     const stats = await load.stop();
     expect(errors(r)).toEqual([]);
     expect(r.outputs).toMatchObject({ result: 'succeeded', 'live-pool': 'green', weight: '100' });
-    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    expect(stats.failed, `${JSON.stringify(stats.failures)}; cut by the stand-in: ${l.alb.cutResponses()}`).toBe(0);
     expect(l.alb.weights()).toEqual({ 'shop-blue': 0, 'shop-green': 100 });
     const splits = summaryTimeline(r).filter(([, text]) => text.startsWith('split '));
     expect(splits.map(([, text]) => text.replace(/ \(.*$/, ''))).toEqual([

@@ -72,6 +72,14 @@ function targetId(t: TargetHealthDescription): string {
   return `${t.Target?.Id ?? '?'}:${t.Target?.Port ?? 0}`;
 }
 
+/**
+ * The pause before the next read of a wait: 250 ms, then doubling every second read, up to a quarter or half of what
+ * is waited on (at most 5 s), so short waits end soon after they can and long ones cost few calls.
+ */
+function pollPause(poll: number, longest: number): number {
+  return Math.max(250, Math.min(250 * 2 ** Math.floor(poll / 2), longest, 5000));
+}
+
 export class AlbDriver implements Driver {
   readonly capabilities = albCapabilities;
   readonly advice = ALB_ADVICE;
@@ -321,18 +329,22 @@ export class AlbDriver implements Driver {
     }
   }
 
+  /** Target states of one group, as DescribeTargetHealth reports them (one call; no tags). */
+  private async states(group: Group): Promise<Map<string, string | undefined>> {
+    const { client, sdk } = await this.api.elb();
+    const out = await this.api.send(client, new sdk.DescribeTargetHealthCommand({ TargetGroupArn: group.arn }));
+    return new Map((out.TargetHealthDescriptions ?? []).map((t) => [targetId(t), t.TargetHealth?.State]));
+  }
+
   /** Until ALB has judged newly registered targets (no longer `initial`), within the group's health check time. */
   private async waitJudged(group: Group, ids: readonly string[]): Promise<void> {
     const deadline = Date.now() + group.settleMs;
-    const poll = Math.min(1000, group.healthCheckMs);
-    for (;;) {
-      const states = (await this.targets([group])).get(group.arn);
-      const initial = ids.filter((id) => {
-        const s = states?.get(id)?.health?.TargetHealth?.State;
-        return s === undefined || s === 'initial';
-      });
-      if (initial.length === 0 || Date.now() + poll > deadline) return;
-      await sleep(poll);
+    for (let poll = 0; ; poll++) {
+      const states = await this.states(group);
+      const initial = ids.filter((id) => (states.get(id) ?? 'initial') === 'initial');
+      const pause = pollPause(poll, group.healthCheckMs / 2);
+      if (initial.length === 0 || Date.now() + pause > deadline) return;
+      await sleep(pause);
     }
   }
 
@@ -340,9 +352,9 @@ export class AlbDriver implements Driver {
   private async waitDrained(group: Group, ids: readonly string[]): Promise<void> {
     const limitMs = Math.min(this.options.drainTimeoutMs, group.delaySeconds * 1000) + 5000;
     const started = Date.now();
-    for (;;) {
-      const states = (await this.targets([group])).get(group.arn);
-      const draining = ids.filter((id) => states?.get(id)?.health !== undefined);
+    for (let poll = 0; ; poll++) {
+      const states = await this.states(group);
+      const draining = ids.filter((id) => states.has(id));
       if (draining.length === 0) {
         core.info(`ALB: ${group.name}: ${ids.join(', ')} drained in ${formatDuration(Date.now() - started)}`);
         return;
@@ -353,7 +365,7 @@ export class AlbDriver implements Driver {
         );
         return;
       }
-      await sleep(Math.min(1000, Math.max(100, group.delaySeconds * 100)));
+      await sleep(pollPause(poll, (group.delaySeconds * 1000) / 4));
     }
   }
 
