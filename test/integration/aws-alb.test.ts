@@ -4,8 +4,8 @@
  * published model. Not AWS: the stand-in and the model.
  */
 import { describe, expect, it } from 'vitest';
-import { errors, summaryTimeline } from '../helpers/action.js';
-import { CONDITIONS, OIDC, runOnAlb, useAlbLab, validated } from '../helpers/alb-lab.js';
+import { errors, runAction, summaryTimeline } from '../helpers/action.js';
+import { albInputs, CONDITIONS, OIDC, runOnAlb, useAlbLab, validated } from '../helpers/alb-lab.js';
 import { startLoad } from '../helpers/load.js';
 
 const setup = useAlbLab();
@@ -107,5 +107,48 @@ describe('ALB stand-in: canary', () => {
     console.log(
       `bad canary: ${stats.sent} requests, ${bad} answered 5xx by the bad version before the rollback, ${after.length} after it all v1 and 200; ${v.total} AWS requests valid per the model`,
     );
+  });
+});
+
+describe('ALB stand-in: lock and crash safety', () => {
+  it('SIGKILL at 50%: the post step puts all traffic back on blue and releases the lock; no request fails', async () => {
+    const l = await setup();
+    const load = startLoad(l.alb.trafficUrl, { rps: 100, maxMs: 60_000 });
+    let child: { kill: (s: NodeJS.Signals) => boolean } | undefined;
+    let split = false;
+    const running = runAction(albInputs(l, { strategy: 'canary', steps: '50% 30s, 100%' }), {
+      env: { ...l.fleet.env, ...l.alb.env },
+      onSpawn: (c) => (child = c),
+      onLine: (line) => (split ||= line.startsWith('split blue=50% green=50%')),
+    });
+    for (let i = 0; i < 300 && !split; i++) await new Promise((done) => setTimeout(done, 100));
+    expect(split).toBe(true);
+    child?.kill('SIGKILL');
+    const main = await running;
+    expect(l.alb.weights()).toEqual({ 'shop-blue': 50, 'shop-green': 50 });
+    expect([...l.alb.rule.tags.keys()]).toEqual(['zero-downtime-deploy:lock']);
+    const post = await runAction(albInputs(l, { strategy: 'canary', steps: '50% 30s, 100%' }), {
+      env: { ...l.fleet.env, ...l.alb.env },
+      state: { ...main.state, isPost: 'true' },
+    });
+    await new Promise((done) => setTimeout(done, 500));
+    const stats = await load.stop();
+    expect(post.code, post.stdout).toBe(0);
+    expect(l.alb.weights()).toEqual({ 'shop-blue': 100, 'shop-green': 0 });
+    expect([...l.alb.rule.tags.keys()]).toEqual([]);
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    validated(l.alb);
+  });
+
+  it('refuses to start while another run holds the lock tag, changing nothing', async () => {
+    const l = await setup();
+    l.alb.rule.tags.set('zero-downtime-deploy:lock', `acme:shop.run7.1.ab12@${Math.floor(Date.now() / 1000) - 120}`);
+    const r = await runOnAlb(l, { strategy: 'blue-green' });
+    expect(r.code).toBe(1);
+    expect(errors(r).join('\n')).toMatch(
+      /another rollout holds the lock on aws-alb:.*: acme:shop\.run7\.1\.ab12 since .* \(2m\d*s? ago\). Wait for it, or if that run died, take the lock over with take-over-lock: acme:shop\.run7\.1\.ab12/,
+    );
+    expect(l.alb.calls.filter((c) => /^(Modify|Register|Deregister|Add|Remove)/.test(c.operation))).toEqual([]);
+    expect(l.alb.weights()).toEqual({ 'shop-blue': 100, 'shop-green': 0 });
   });
 });
