@@ -68,6 +68,8 @@ export interface StandInOptions {
   /** Actions before the forward action in that rule (e.g. authenticate-oidc). */
   readonly extraActions?: Json[];
   readonly deregistrationDelaySeconds?: number;
+  /** Where the forward action lives: the rule (default), or the listener's default action (the rule then never matches). */
+  readonly forwardOn?: 'rule' | 'listener';
   readonly checkMs?: number;
 }
 
@@ -85,6 +87,8 @@ export interface AlbStandIn {
   delayNextChange(ms: number): void;
   /** Responses the stand-in cut mid-way because their target failed after sending headers. */
   cutResponses(): number;
+  /** The listener's default actions as they are now. */
+  listenerActions(): readonly Json[];
   /** The forward weights as the stand-in routes now, by group name. */
   weights(): Record<string, number>;
   stop(): Promise<void>;
@@ -148,20 +152,28 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
   const rule: StandInRule = {
     arn: RULE_ARN,
     priority: '10',
-    conditions: options.conditions ?? [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }],
-    actions: [...(options.extraActions ?? []), forward],
+    conditions:
+      options.forwardOn === 'listener'
+        ? [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Never', Values: ['never'] } }]
+        : (options.conditions ?? [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }]),
+    actions:
+      options.forwardOn === 'listener'
+        ? [{ Type: 'fixed-response', Order: 1, FixedResponseConfig: { StatusCode: '418' } }]
+        : [...(options.extraActions ?? []), forward],
     pending: undefined,
     tags: new Map(),
   };
   const listener = {
     arn: LISTENER_ARN,
-    defaultActions: [
-      {
-        Type: 'fixed-response',
-        Order: 1,
-        FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'no rule matched' },
-      },
-    ] as Json[],
+    defaultActions: (options.forwardOn === 'listener'
+      ? [...(options.extraActions ?? []), forward]
+      : [
+          {
+            Type: 'fixed-response',
+            Order: 1,
+            FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'no rule matched' },
+          },
+        ]) as Json[],
     tags: new Map<string, string>(),
   };
   const visible = (r: StandInRule): Json[] => {
@@ -173,7 +185,8 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
   };
   const byArn = (arn: string) => groups.get(arn);
   const groupTuples = () =>
-    ((forwardOf(visible(rule))?.ForwardConfig as Json | undefined)?.TargetGroups ?? []) as {
+    (((forwardOf(visible(rule)) ?? forwardOf(listener.defaultActions))?.ForwardConfig as Json | undefined)
+      ?.TargetGroups ?? []) as {
       TargetGroupArn: string;
       Weight?: number;
     }[];
@@ -423,6 +436,25 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
       }
       return {};
     },
+    ModifyListener: (input) => {
+      if (input.ListenerArn !== LISTENER_ARN)
+        throw new ApiError('ListenerNotFound', `${String(input.ListenerArn)} not found`);
+      if (input.DefaultActions) {
+        checkForward(input.DefaultActions as Json[]);
+        listener.defaultActions = input.DefaultActions as Json[];
+      }
+      return {
+        Listeners: [
+          {
+            ListenerArn: LISTENER_ARN,
+            LoadBalancerArn: `${PREFIX}:loadbalancer/${LB}`,
+            Port: 80,
+            Protocol: 'HTTP',
+            DefaultActions: listener.defaultActions,
+          },
+        ],
+      };
+    },
     ModifyRule: (input) => {
       if (input.RuleArn !== rule.arn) throw new ApiError('RuleNotFound', `${String(input.RuleArn)} not found`);
       checkForward((input.Actions as Json[] | undefined) ?? rule.actions);
@@ -565,6 +597,7 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
     },
     throttle: (n) => void (throttled = n),
     cutResponses: () => midResponse,
+    listenerActions: () => listener.defaultActions,
     delayNextChange: (ms) => void (changeDelayMs = ms),
     weights: () =>
       Object.fromEntries(groupTuples().map((t) => [byArn(t.TargetGroupArn)?.name ?? t.TargetGroupArn, t.Weight ?? 1])),
