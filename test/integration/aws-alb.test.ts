@@ -6,8 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import { errors, runAction, summaryTimeline } from '../helpers/action.js';
 import { albInputs, CONDITIONS, OIDC, runOnAlb, useAlbLab, validated } from '../helpers/alb-lab.js';
-import { LISTENER_ARN, startAlbStandIn } from '../helpers/aws-alb.js';
-import { startFleet } from '../helpers/fleet.js';
 import { startLoad } from '../helpers/load.js';
 
 const setup = useAlbLab();
@@ -152,40 +150,5 @@ describe('ALB stand-in: lock and crash safety', () => {
     );
     expect(l.alb.calls.filter((c) => /^(Modify|Register|Deregister|Add|Remove)/.test(c.operation))).toEqual([]);
     expect(l.alb.weights()).toEqual({ 'shop-blue': 100, 'shop-green': 0 });
-  });
-});
-
-describe('ALB stand-in: a listener ARN', () => {
-  it("blue-green on a listener's default action: one ModifyListener, its other action kept, 0 failed requests", async () => {
-    const fleet = await startFleet(4, 'v1');
-    const [b1, b2, g1, g2] = fleet.ports as [number, number, number, number];
-    const alb = await startAlbStandIn({
-      groups: [
-        { name: 'shop-blue', weight: 100, ports: [b1, b2] },
-        { name: 'shop-green', weight: 0, ports: [g1, g2] },
-      ],
-      forwardOn: 'listener',
-      extraActions: [OIDC],
-    });
-    try {
-      const load = startLoad(alb.trafficUrl, { rps: 200, maxMs: 60_000 });
-      const r = await runOnAlb({ alb, fleet }, { strategy: 'blue-green', 'load-balancer': `aws-alb:${LISTENER_ARN}` });
-      const stats = await load.stop();
-      expect(errors(r)).toEqual([]);
-      expect(r.outputs).toMatchObject({ result: 'succeeded', 'live-pool': 'green' });
-      expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
-      expect(alb.weights()).toEqual({ 'shop-blue': 0, 'shop-green': 100 });
-      expect(alb.listenerActions()[0]).toEqual(OIDC);
-      const ops = alb.calls.map((c) => c.operation);
-      expect(ops.filter((o) => o === 'ModifyListener')).toHaveLength(1);
-      expect(ops.filter((o) => o === 'ModifyRule')).toHaveLength(0);
-      const v = validated(alb);
-      console.log(
-        `listener blue-green: ${stats.sent} requests, ${stats.failed} failed; ${v.total} AWS requests valid per the model`,
-      );
-    } finally {
-      await alb.stop();
-      fleet.stopAll();
-    }
   });
 });
