@@ -55,7 +55,7 @@ export async function deploy(settings: Settings, driver: Driver, signal: AbortSi
   const { servers, all, plan } = await readAndPlan(settings, driver);
   let roles: PoolRoles | undefined;
   if (strategy.name !== 'rolling') {
-    const states = assignPools(strategy.pools, servers);
+    const states = assignPools(strategy.pools, servers, driver.capabilities.nativeSplit);
     const found = 'error' in states ? states : poolRoles(states, driver.advice);
     if ('error' in found) throw new InputError([found.error]);
     roles = found;

@@ -64,7 +64,9 @@ export async function dryRun(settings: Settings, driver: Driver): Promise<Outcom
     if (problems.length) throw new InputError(problems);
   }
   const traffic = state.reachable && state.servers.length ? await measureTraffic(driver, state.servers) : undefined;
-  const markdown = renderPlan(plan, settings, traffic);
+  // What this kind of load balancer adds to the plan (e.g. ALB: target groups, deregistration and detection delays).
+  const facts = state.reachable ? await driver.describe?.().catch(() => undefined) : undefined;
+  const markdown = `${renderPlan(plan, settings, traffic)}${facts?.length ? `\n\n### Load balancer\n\n${facts.map((f) => `- ${f}`).join('\n')}` : ''}`;
   await core.group('Plan (dry run: nothing is changed)', async () => core.info(markdownToLog(markdown)));
   const tooLong = checkPlanFitsTimeout(plan, settings);
   if (tooLong) core.warning(tooLong);

@@ -37,7 +37,7 @@ export async function promote(settings: Settings, driver: Driver, signal: AbortS
       : {}),
     ...(record.probe ? { probe: record.probe } : {}),
   };
-  const roles = rolesOf(record, resumed, servers);
+  const roles = rolesOf(record, resumed, servers, driver.capabilities.nativeSplit);
   const deployment = rollout.deployment;
   return withEngine(resumed, driver, signal, engineHooks(resumed, deployment), async (ctx) => {
     core.info(`Promoting the ${describeRollout(rollout)} from step ${position.index + 2}`);

@@ -68,8 +68,13 @@ export async function findActive(
   return { rollout, record, servers, position: locate(record, servers) };
 }
 
-export function rolesOf(record: RolloutRecord, settings: Settings, servers: readonly Server[]): PoolRoles {
-  const states = settings.pools ? assignPools(settings.pools, servers) : { error: 'pools: missing' };
+export function rolesOf(
+  record: RolloutRecord,
+  settings: Settings,
+  servers: readonly Server[],
+  nativeSplit = false,
+): PoolRoles {
+  const states = settings.pools ? assignPools(settings.pools, servers, nativeSplit) : { error: 'pools: missing' };
   if ('error' in states) throw new InputError([states.error]);
   const live = states.find((p) => p.name === record.pools?.live);
   const idle = states.find((p) => p.name === record.pools?.idle);

@@ -19,7 +19,9 @@ export type Transport =
     }
   | { readonly type: 'file'; readonly path: string }
   /** Several load balancers moved as one (`load-balancer` lists more than one URL). */
-  | { readonly type: 'fleet'; readonly members: readonly LoadBalancerUrl[] };
+  | { readonly type: 'fleet'; readonly members: readonly LoadBalancerUrl[] }
+  /** A cloud load balancer named by its resource id (an AWS ARN). */
+  | { readonly type: 'cloud'; readonly id: string };
 
 export interface LoadBalancerUrl {
   /** The scheme as written, e.g. `haproxy+unix`. */
@@ -172,6 +174,11 @@ export interface Driver {
   survey?(): Promise<Server[]>;
   /** Present when `capabilities.lock`: one rollout per load balancer at a time. */
   readonly lock?: RolloutLock;
+  /**
+   * Facts of this load balancer a plan must state, in its own terms (e.g. ALB: target groups and their weights, the
+   * deregistration delay, how late its metrics show a failure). Reads only; absent where there is nothing to add.
+   */
+  describe?(): Promise<string[]>;
   /** Round trips to the load balancer's API so far (for logs and benchmarks). */
   readonly roundTrips: number;
   close(): Promise<void>;

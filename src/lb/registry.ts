@@ -8,11 +8,16 @@ import { FleetDriver } from './fleet/driver.js';
 import { urlPasswords } from '../model/credentials.js';
 import { haproxy } from './haproxy/index.js';
 import { nginx } from './nginx/index.js';
+import { awsAlb } from './aws-alb/index.js';
 
 /** A module whose options type is erased: they travel opaquely through Settings and the checkpoint. */
 type AnyDriverModule = DriverModule<never>;
 
-const BUILT_IN: readonly AnyDriverModule[] = [haproxy as AnyDriverModule, nginx as AnyDriverModule];
+const BUILT_IN: readonly AnyDriverModule[] = [
+  haproxy as AnyDriverModule,
+  nginx as AnyDriverModule,
+  awsAlb as AnyDriverModule,
+];
 const modules: AnyDriverModule[] = [...BUILT_IN];
 
 /** Adds a driver module (tests register their fake driver here). */

@@ -60,5 +60,7 @@ export function describeTransport(transport: Transport): string {
       return `${transport.user}@${transport.host}:${transport.path}`;
     case 'fleet':
       return transport.members.map((m) => describeTransport(m.transport)).join(', ');
+    case 'cloud':
+      return transport.id;
   }
 }

@@ -203,7 +203,7 @@ export function buildPlan(settings: Settings, lb: LbState, traits: LbTraits): Pl
   }
   let roles: PoolRoles | undefined;
   if (servers) {
-    const states = assignPools(strategy.pools, servers);
+    const states = assignPools(strategy.pools, servers, traits.capabilities.nativeSplit);
     if ('error' in states) return states;
     const found = poolRoles(states, traits.advice);
     if ('error' in found) return found;

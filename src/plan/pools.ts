@@ -14,10 +14,14 @@ export interface PoolRoles {
   readonly idle: PoolState;
 }
 
-/** Servers of each pool; a server matched by both pools is an error. */
+/**
+ * Servers of each pool; a server matched by both pools is an error. Pools share one backend, except where the load
+ * balancer splits traffic between pools itself (`nativeSplit`, e.g. ALB target groups): its driver says what it needs.
+ */
 export function assignPools(
   pools: readonly [PoolSpec, PoolSpec],
   servers: readonly Server[],
+  nativeSplit = false,
 ): [PoolState, PoolState] | { error: string } {
   const select = (pool: PoolSpec): PoolState => ({
     name: pool.name,
@@ -36,7 +40,7 @@ export function assignPools(
   if (shared.length)
     return { error: `pools: ${shared.map((s) => s.id).join(', ')} is in both pools; make the selectors disjoint` };
   const backends = new Set([...states[0].servers, ...states[1].servers].map((s) => s.backend));
-  if (backends.size !== 1) {
+  if (backends.size !== 1 && !nativeSplit) {
     return {
       error: `pools: traffic is shifted by weights within one backend, but the pools span ${[...backends].join(', ')}; put both pools in one backend`,
     };

@@ -1,0 +1,95 @@
+/**
+ * The AWS SDK clients, loaded only when an ALB driver first calls AWS: HAProxy and nginx runs never load them.
+ * Credentials come from the SDK's standard chain (environment, web identity from OIDC, profiles, instance roles);
+ * endpoints from its standard variables (AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2, AWS_ENDPOINT_URL_CLOUDWATCH,
+ * AWS_ENDPOINT_URL), which is also how the tests point it at their stand-in.
+ */
+import type * as Elbv2 from '@aws-sdk/client-elastic-load-balancing-v2';
+import type * as CloudWatch from '@aws-sdk/client-cloudwatch';
+
+export interface ApiTuning {
+  readonly region: string;
+  /** Attempts per call: the SDK retries throttling and transient errors with backoff between them. */
+  readonly maxAttempts: number;
+  readonly timeoutMs: number;
+}
+
+/** One call's cost: attempts made (more than one when AWS throttled or failed transiently). */
+export interface CallRecord {
+  readonly operation: string;
+  readonly attempts: number;
+}
+
+/** An SDK v3 command, typed by what its handler resolves to (the SDK's own Command type, structurally). */
+interface Sendable<Output> {
+  resolveMiddleware(...args: never[]): (...args: never[]) => Promise<{ output: Output }>;
+}
+
+/** The operation a command calls, from its schema (class names do not survive minifying). */
+function operationName(command: object): string {
+  const schema = (command as { schema?: unknown }).schema;
+  const name = Array.isArray(schema) ? schema[2] : (schema as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' ? name : command.constructor.name.replace(/Command$/, '');
+}
+
+export class AwsApi {
+  private elbv2: Promise<{ client: Elbv2.ElasticLoadBalancingV2Client; sdk: typeof Elbv2 }> | undefined;
+  private cloudwatch: Promise<{ client: CloudWatch.CloudWatchClient; sdk: typeof CloudWatch }> | undefined;
+  /** Every HTTP attempt sent so far, retries included. */
+  attempts = 0;
+  /** Attempts that were retries (throttling, a 5xx, a lost connection). */
+  retries = 0;
+  readonly calls: CallRecord[] = [];
+
+  constructor(private readonly tuning: ApiTuning) {}
+
+  private config() {
+    return {
+      region: this.tuning.region,
+      maxAttempts: this.tuning.maxAttempts,
+      requestHandler: { requestTimeout: this.tuning.timeoutMs, connectionTimeout: this.tuning.timeoutMs },
+    };
+  }
+
+  /** ELBv2 SDK module and client (loaded on first use). */
+  elb(): Promise<{ client: Elbv2.ElasticLoadBalancingV2Client; sdk: typeof Elbv2 }> {
+    this.elbv2 ??= import('@aws-sdk/client-elastic-load-balancing-v2').then((sdk) => ({
+      sdk,
+      client: new sdk.ElasticLoadBalancingV2Client(this.config()),
+    }));
+    return this.elbv2;
+  }
+
+  cw(): Promise<{ client: CloudWatch.CloudWatchClient; sdk: typeof CloudWatch }> {
+    this.cloudwatch ??= import('@aws-sdk/client-cloudwatch').then((sdk) => ({
+      sdk,
+      client: new sdk.CloudWatchClient(this.config()),
+    }));
+    return this.cloudwatch;
+  }
+
+  /** Sends one command, counting its attempts; errors name the operation and AWS's error code. */
+  async send<Output>(client: { send(command: never): Promise<unknown> }, command: Sendable<Output>): Promise<Output> {
+    const operation = operationName(command);
+    try {
+      const output = (await client.send(command as never)) as Output & { $metadata?: { attempts?: number } };
+      this.count(operation, output.$metadata?.attempts);
+      return output;
+    } catch (error) {
+      const e = error as { name?: string; message?: string; $metadata?: { attempts?: number } };
+      this.count(operation, e.$metadata?.attempts);
+      throw new Error(`AWS ${operation} failed: ${e.name ?? 'Error'}: ${e.message ?? String(error)}`, { cause: error });
+    }
+  }
+
+  private count(operation: string, attempts = 1): void {
+    this.attempts += attempts;
+    this.retries += attempts - 1;
+    this.calls.push({ operation, attempts });
+  }
+
+  close(): void {
+    void this.elbv2?.then(({ client }) => client.destroy()).catch(() => undefined);
+    void this.cloudwatch?.then(({ client }) => client.destroy()).catch(() => undefined);
+  }
+}

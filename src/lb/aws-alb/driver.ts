@@ -1,0 +1,506 @@
+/**
+ * AWS Application Load Balancer through ELBv2 and CloudWatch. A target group is a backend and a target `ID:PORT` a
+ * server; traffic moves between target groups by the weights of one forward action (a listener's default action or a
+ * rule's), written in one ModifyListener/ModifyRule call and verified by reading it back. A target out of traffic is
+ * deregistered; ALB forgets it once it has drained, so the action remembers it as a tag on its target group.
+ */
+import * as core from '@actions/core';
+import type { Action, TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Advice, Capabilities, Driver, PoolShare } from '../driver.js';
+import type { AdminState, Change, Counters, Server } from '../../model/server.js';
+import { matchesSelector, type Selector } from '../../model/selectors.js';
+import { formatDuration } from '../../model/durations.js';
+import { sleep } from '../../model/time.js';
+import { AwsApi } from './api.js';
+import { targetGroupDimension, type AlbArn } from './arn.js';
+import { findForward, percentOf, weightDifferences, weightForPercent, withWeights, type Forward } from './forward.js';
+import { AlbLock } from './lock.js';
+import { readCounters, METRICS_PERIOD_S } from './metrics.js';
+
+export const albCapabilities: Capabilities = {
+  weights: { min: 0, max: 100 },
+  healthChecks: true,
+  previews: false,
+  nativeSplit: true,
+  inFlight: false,
+  lock: true,
+};
+
+export const ALB_ADVICE: Advice = {
+  outOfRotation: (pool) =>
+    `ALB: weight 0 for ${pool}'s target group in the forward action (aws elbv2 modify-rule --actions ... or modify-listener --default-actions ...)`,
+  healthCheck: "ALB always health-checks registered targets: set the target group's health check path",
+  outOfTraffic: 'deregistered from its target group on ALB',
+  zeroWeight: "weight 0 for its target group in the rule's forward action on ALB",
+};
+
+/** The tag that remembers a target the action took out of traffic: `zero-downtime-deploy:out:ID:PORT` = drain|maint. */
+export const OUT_TAG = 'zero-downtime-deploy:out:';
+
+/** Read-backs after a weight change, and the pause before each: ALB documents no figure for how late they show. */
+const VERIFY_DELAYS_MS = [0, 250, 500, 1000, 2000, 4000, 8000, 15_000];
+
+export interface AlbDriverOptions {
+  readonly arn: AlbArn;
+  readonly retries?: number;
+  readonly timeoutMs?: number;
+  /** drain-timeout: the longest a deregistered target of a group in traffic is waited on to finish draining. */
+  readonly drainTimeoutMs: number;
+  /** A rolling deploy: drain-timeout is checked against the deregistration delay of every group in traffic. */
+  readonly rolling: boolean;
+}
+
+interface Group {
+  readonly arn: string;
+  readonly name: string;
+  readonly healthCheckMs: number;
+  /** HealthCheckInterval x (HealthyThreshold + 1) + timeout: the longest a new target takes to turn healthy. */
+  readonly settleMs: number;
+  /** deregistration_delay.timeout_seconds */
+  readonly delaySeconds: number;
+  /** The group's own stickiness (lb_cookie / app_cookie), as `on (lb_cookie, 86400 s)` or `off`. */
+  readonly stickiness: string;
+}
+
+interface Snapshot {
+  readonly actions: Action[];
+  readonly forward: Forward;
+  readonly groups: readonly Group[];
+}
+
+type TargetState = { readonly health: TargetHealthDescription | undefined; readonly out: AdminState | undefined };
+
+function targetId(t: TargetHealthDescription): string {
+  return `${t.Target?.Id ?? '?'}:${t.Target?.Port ?? 0}`;
+}
+
+/**
+ * The pause before the next read of a wait: 250 ms, then doubling every second read, up to a quarter or half of what
+ * is waited on (at most 5 s), so short waits end soon after they can and long ones cost few calls.
+ */
+function pollPause(poll: number, longest: number): number {
+  return Math.max(250, Math.min(250 * 2 ** Math.floor(poll / 2), longest, 5000));
+}
+
+export class AlbDriver implements Driver {
+  readonly capabilities = albCapabilities;
+  readonly advice = ALB_ADVICE;
+  readonly lock: AlbLock;
+  private readonly api: AwsApi;
+  private readonly groupCache = new Map<string, Group>();
+  /** CloudWatch sums are taken from here on (a minute boundary before the driver started). */
+  private readonly since = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 60_000);
+  private stickinessReported = false;
+
+  constructor(private readonly options: AlbDriverOptions) {
+    this.api = new AwsApi({
+      region: options.arn.region,
+      maxAttempts: (options.retries ?? 7) + 1,
+      timeoutMs: options.timeoutMs ?? 10_000,
+    });
+    this.lock = new AlbLock(this.api, options.arn.arn);
+  }
+
+  get roundTrips(): number {
+    return this.api.attempts;
+  }
+
+  /** API calls so far (retries counted in roundTrips), e.g. for the bench. */
+  get calls(): number {
+    return this.api.calls.length;
+  }
+
+  private get where(): string {
+    return `${this.options.arn.kind === 'rule' ? 'rule' : 'listener'} ${this.options.arn.arn}`;
+  }
+
+  private async readActions(): Promise<Action[]> {
+    const { client, sdk } = await this.api.elb();
+    if (this.options.arn.kind === 'rule') {
+      const out = await this.api.send(client, new sdk.DescribeRulesCommand({ RuleArns: [this.options.arn.arn] }));
+      const rule = out.Rules?.[0];
+      if (!rule) throw new Error(`${this.where} was not found`);
+      return rule.Actions ?? [];
+    }
+    const out = await this.api.send(client, new sdk.DescribeListenersCommand({ ListenerArns: [this.options.arn.arn] }));
+    const listener = out.Listeners?.[0];
+    if (!listener) throw new Error(`${this.where} was not found`);
+    return listener.DefaultActions ?? [];
+  }
+
+  /** Target groups are described once per run: their names, health checks and attributes do not move under it. */
+  private async describeGroups(arns: readonly string[]): Promise<Group[]> {
+    const missing = arns.filter((a) => !this.groupCache.has(a));
+    if (missing.length) {
+      const { client, sdk } = await this.api.elb();
+      const out = await this.api.send(client, new sdk.DescribeTargetGroupsCommand({ TargetGroupArns: missing }));
+      for (const tg of out.TargetGroups ?? []) {
+        if (!tg.TargetGroupArn) continue;
+        const attrs = await this.api.send(
+          client,
+          new sdk.DescribeTargetGroupAttributesCommand({ TargetGroupArn: tg.TargetGroupArn }),
+        );
+        const attr = (key: string) => attrs.Attributes?.find((a) => a.Key === key)?.Value;
+        const intervalMs = (tg.HealthCheckIntervalSeconds ?? 30) * 1000;
+        const sticky = attr('stickiness.enabled') === 'true';
+        const type = attr('stickiness.type') ?? 'lb_cookie';
+        const seconds = attr(
+          type === 'app_cookie' ? 'stickiness.app_cookie.duration_seconds' : 'stickiness.lb_cookie.duration_seconds',
+        );
+        this.groupCache.set(tg.TargetGroupArn, {
+          arn: tg.TargetGroupArn,
+          name: tg.TargetGroupName ?? tg.TargetGroupArn,
+          healthCheckMs: intervalMs,
+          settleMs: intervalMs * ((tg.HealthyThresholdCount ?? 5) + 1) + (tg.HealthCheckTimeoutSeconds ?? 5) * 1000,
+          delaySeconds: Number(attr('deregistration_delay.timeout_seconds') ?? 300),
+          stickiness: sticky ? `on (${type}${seconds ? `, ${seconds} s` : ''})` : 'off',
+        });
+      }
+    }
+    return arns.map((arn) => {
+      const group = this.groupCache.get(arn);
+      if (!group) throw new Error(`target group ${arn} of ${this.where} was not found`);
+      return group;
+    });
+  }
+
+  private async snapshot(): Promise<Snapshot> {
+    const actions = await this.readActions();
+    const forward = findForward(actions, this.where);
+    if (typeof forward === 'string') throw new Error(forward);
+    return { actions, forward, groups: await this.describeGroups([...forward.weights.keys()]) };
+  }
+
+  /** Registered targets (as DescribeTargetHealth reports them) and remembered ones, per target. */
+  private async targets(groups: readonly Group[]): Promise<Map<string, Map<string, TargetState>>> {
+    const { client, sdk } = await this.api.elb();
+    const byGroup = new Map<string, Map<string, TargetState>>();
+    const tags = groups.length
+      ? await this.api.send(client, new sdk.DescribeTagsCommand({ ResourceArns: groups.map((g) => g.arn) }))
+      : undefined;
+    for (const group of groups) {
+      const out = await this.api.send(client, new sdk.DescribeTargetHealthCommand({ TargetGroupArn: group.arn }));
+      const targets = new Map<string, TargetState>();
+      for (const t of out.TargetHealthDescriptions ?? []) targets.set(targetId(t), { health: t, out: undefined });
+      const groupTags = tags?.TagDescriptions?.find((d) => d.ResourceArn === group.arn)?.Tags ?? [];
+      for (const tag of groupTags) {
+        if (!tag.Key?.startsWith(OUT_TAG)) continue;
+        const id = tag.Key.slice(OUT_TAG.length);
+        const admin = tag.Value === 'drain' ? 'drain' : 'maint';
+        targets.set(id, { health: targets.get(id)?.health, out: admin });
+      }
+      byGroup.set(group.arn, targets);
+    }
+    return byGroup;
+  }
+
+  private toServer(group: Group, id: string, state: TargetState, weight: number): Server {
+    const [host = id, port = '0'] = [id.slice(0, id.lastIndexOf(':')), id.slice(id.lastIndexOf(':') + 1)];
+    const health = state.health?.TargetHealth;
+    const registered = !!health && health.State !== 'draining' && health.State !== 'unhealthy.draining';
+    const admin: AdminState = registered ? 'ready' : (state.out ?? 'drain');
+    const status = health
+      ? `${health.State ?? 'unknown'}${health.Reason ? ` ${health.Reason}` : ''}`
+      : 'not registered';
+    return {
+      id: `${group.name}/${id}`,
+      backend: group.name,
+      name: id,
+      address: `${host}:${port}`,
+      host,
+      port: Number(port),
+      weight,
+      admin,
+      check: {
+        passing: health?.State === 'healthy',
+        // A target still in `initial` has not been judged yet.
+        settled: health?.State !== 'initial',
+        status,
+      },
+      inFlight: 0,
+    };
+  }
+
+  async servers(selectors: readonly Selector[]): Promise<Server[]> {
+    const snap = await this.snapshot();
+    const wanted = snap.groups.filter((g) => selectors.some((s) => matchesSelector({ ...s, server: '*' }, g.name, '')));
+    const targets = await this.targets(wanted);
+    return wanted.flatMap((group) =>
+      [...(targets.get(group.arn) ?? [])]
+        .map(([id, state]) => this.toServer(group, id, state, snap.forward.weights.get(group.arn) ?? 0))
+        .filter((s) => selectors.some((sel) => matchesSelector(sel, s.backend, s.name))),
+    );
+  }
+
+  /**
+   * Weights are per target group: a change's weight applies to its whole group (all changes to one group must agree).
+   * ready registers a target and waits until ALB has judged it (healthy or not); drain and maint deregister it, and
+   * maint on a group that has traffic waits until ALB has drained it (at most drain-timeout).
+   */
+  async apply(changes: readonly Change[]): Promise<void> {
+    const snap = await this.snapshot();
+    const byName = new Map(snap.groups.map((g) => [g.name, g]));
+    const groupOf = (server: string): Group => {
+      const group = byName.get(server.slice(0, server.indexOf('/')));
+      if (!group) throw new Error(`${server}: its target group is not in the forward action of ${this.where}`);
+      return group;
+    };
+    const weights = new Map<string, number>();
+    for (const c of changes) {
+      if (c.weight === undefined) continue;
+      const group = groupOf(c.server);
+      const other = weights.get(group.arn);
+      if (other !== undefined && other !== c.weight)
+        throw new Error(
+          `ALB weighs target groups, not targets: ${group.name} cannot take weights ${other} and ${c.weight} at once`,
+        );
+      weights.set(group.arn, c.weight);
+    }
+    const groups = [...new Set(changes.map((c) => groupOf(c.server)))];
+    const targets = await this.targets(groups);
+    const { client, sdk } = await this.api.elb();
+    const target = (server: string) => {
+      const id = server.slice(server.indexOf('/') + 1);
+      const port = Number(id.slice(id.lastIndexOf(':') + 1));
+      return { id, description: { Id: id.slice(0, id.lastIndexOf(':')), Port: port } };
+    };
+    const register = new Map<Group, string[]>();
+    const deregister = new Map<Group, { server: string; admin: AdminState }[]>();
+    const retag = new Map<Group, { server: string; admin: AdminState }[]>();
+    for (const c of changes) {
+      if (!c.admin) continue;
+      const group = groupOf(c.server);
+      const state = targets.get(group.arn)?.get(target(c.server).id);
+      const health = state?.health?.TargetHealth?.State;
+      const registered = health !== undefined && health !== 'draining' && health !== 'unhealthy.draining';
+      const push = <T>(map: Map<Group, T[]>, value: T) => map.set(group, [...(map.get(group) ?? []), value]);
+      if (c.admin === 'ready') {
+        if (!registered) push(register, c.server);
+      } else if (registered) push(deregister, { server: c.server, admin: c.admin });
+      else if (state?.out !== c.admin) push(retag, { server: c.server, admin: c.admin });
+    }
+    for (const [group, servers] of register) {
+      await this.api.send(
+        client,
+        new sdk.RegisterTargetsCommand({
+          TargetGroupArn: group.arn,
+          Targets: servers.map((s) => target(s).description),
+        }),
+      );
+      await this.api.send(
+        client,
+        new sdk.RemoveTagsCommand({ ResourceArns: [group.arn], TagKeys: servers.map((s) => OUT_TAG + target(s).id) }),
+      );
+    }
+    // Only a weight that differs is written: each write is a rule change ALB takes with a delay.
+    for (const [arn, weight] of weights) if (snap.forward.weights.get(arn) === weight) weights.delete(arn);
+    if (weights.size) await this.writeWeights(snap, weights);
+    for (const [group, outs] of [...deregister, ...retag]) {
+      // Remembered first: a target ALB forgets after draining is never lost to the action.
+      await this.api.send(
+        client,
+        new sdk.AddTagsCommand({
+          ResourceArns: [group.arn],
+          Tags: outs.map((o) => ({ Key: OUT_TAG + target(o.server).id, Value: o.admin })),
+        }),
+      );
+    }
+    for (const [group, outs] of deregister) {
+      await this.api.send(
+        client,
+        new sdk.DeregisterTargetsCommand({
+          TargetGroupArn: group.arn,
+          Targets: outs.map((o) => target(o.server).description),
+        }),
+      );
+    }
+    for (const [group, servers] of register)
+      await this.waitJudged(
+        group,
+        servers.map((s) => target(s).id),
+      );
+    // maint is out and drained: a target still draining (deregistered now, or by an earlier drain) is waited on
+    // while its group has traffic, so a deploy never cuts requests ALB still lets it finish.
+    for (const group of groups) {
+      if ((snap.forward.weights.get(group.arn) ?? 0) === 0) continue;
+      const maint = changes
+        .filter((c) => c.admin === 'maint' && groupOf(c.server) === group)
+        .map((c) => target(c.server).id)
+        .filter((id) => targets.get(group.arn)?.get(id)?.health !== undefined);
+      if (maint.length) await this.waitDrained(group, maint);
+    }
+  }
+
+  /** Target states of one group, as DescribeTargetHealth reports them (one call; no tags). */
+  private async states(group: Group): Promise<Map<string, string | undefined>> {
+    const { client, sdk } = await this.api.elb();
+    const out = await this.api.send(client, new sdk.DescribeTargetHealthCommand({ TargetGroupArn: group.arn }));
+    return new Map((out.TargetHealthDescriptions ?? []).map((t) => [targetId(t), t.TargetHealth?.State]));
+  }
+
+  /** Until ALB has judged newly registered targets (no longer `initial`), within the group's health check time. */
+  private async waitJudged(group: Group, ids: readonly string[]): Promise<void> {
+    const deadline = Date.now() + group.settleMs;
+    for (let poll = 0; ; poll++) {
+      const states = await this.states(group);
+      const initial = ids.filter((id) => (states.get(id) ?? 'initial') === 'initial');
+      const pause = pollPause(poll, group.healthCheckMs / 2);
+      if (initial.length === 0 || Date.now() + pause > deadline) return;
+      await sleep(pause);
+    }
+  }
+
+  /** Until deregistered targets of a group in traffic have drained (ALB's deregistration delay), at most drain-timeout. */
+  private async waitDrained(group: Group, ids: readonly string[]): Promise<void> {
+    const limitMs = Math.min(this.options.drainTimeoutMs, group.delaySeconds * 1000) + 5000;
+    const started = Date.now();
+    for (let poll = 0; ; poll++) {
+      const states = await this.states(group);
+      const draining = ids.filter((id) => states.has(id));
+      if (draining.length === 0) {
+        core.info(`ALB: ${group.name}: ${ids.join(', ')} drained in ${formatDuration(Date.now() - started)}`);
+        return;
+      }
+      if (Date.now() - started > limitMs) {
+        core.warning(
+          `ALB: ${group.name}: ${draining.join(', ')} still draining after ${formatDuration(limitMs)} (deregistration delay ${group.delaySeconds} s); going on`,
+        );
+        return;
+      }
+      await sleep(pollPause(poll, (group.delaySeconds * 1000) / 4));
+    }
+  }
+
+  /** One ModifyRule/ModifyListener with the forward action's new weights, then read back until ALB shows them. */
+  private async writeWeights(snap: Snapshot, weights: ReadonlyMap<string, number>): Promise<void> {
+    const { client, sdk } = await this.api.elb();
+    const actions = withWeights(snap.actions, weights);
+    if (this.options.arn.kind === 'rule')
+      await this.api.send(client, new sdk.ModifyRuleCommand({ RuleArn: this.options.arn.arn, Actions: actions }));
+    else
+      await this.api.send(
+        client,
+        new sdk.ModifyListenerCommand({ ListenerArn: this.options.arn.arn, DefaultActions: actions }),
+      );
+    const name = (arn: string) => snap.groups.find((g) => g.arn === arn)?.name ?? arn;
+    const started = Date.now();
+    let wrong: string[] = [];
+    for (const [i, delay] of VERIFY_DELAYS_MS.entries()) {
+      await sleep(delay);
+      const read = findForward(await this.readActions(), this.where);
+      if (typeof read === 'string') throw new Error(`after the change, ${read}`);
+      wrong = weightDifferences(weights, read.weights, name);
+      if (wrong.length === 0) {
+        if (i > 0)
+          core.info(
+            `ALB: the new weights showed on read-back ${i + 1} of ${this.where}, ${formatDuration(Date.now() - started)} after the change (ALB applies rule changes with a delay)`,
+          );
+        return;
+      }
+    }
+    throw new Error(
+      `ALB did not show the new weights ${formatDuration(Date.now() - started)} after the change (${wrong.join('; ')}); read back ${VERIFY_DELAYS_MS.length} times`,
+    );
+  }
+
+  async split(shares: readonly PoolShare[]): Promise<void> {
+    const snap = await this.snapshot();
+    const weights = new Map<string, number>();
+    for (const share of shares) {
+      const names = new Set(share.servers.map((id) => id.slice(0, id.indexOf('/'))));
+      if (names.size !== 1)
+        throw new Error(
+          `pools: pool ${share.pool} spans target groups ${[...names].join(', ')}; on ALB a pool is one target group`,
+        );
+      const group = snap.groups.find((g) => names.has(g.name));
+      if (!group) throw new Error(`pools: ${[...names].join('')} is not in the forward action of ${this.where}`);
+      weights.set(group.arn, weightForPercent(share.percent));
+    }
+    if (snap.forward.stickiness.enabled && !this.stickinessReported) {
+      this.stickinessReported = true;
+      core.info(
+        `ALB: target group stickiness is on in the forward action (${snap.forward.stickiness.seconds ?? '?'} s), kept as it is: a client already sent to one group stays on it up to that long after a shift`,
+      );
+    }
+    await this.writeWeights(snap, weights);
+  }
+
+  async counters(ids: readonly string[]): Promise<Map<string, Counters>> {
+    const known = [...this.groupCache.values()];
+    const names = new Set(ids.map((id) => id.slice(0, id.indexOf('/'))));
+    // Polled every probe interval: the groups read before serve, the rule is read only for a group not seen yet.
+    const groupsKnown = [...names].every((n) => known.some((g) => g.name === n));
+    const snap = { groups: groupsKnown ? known : (await this.snapshot()).groups };
+    const firstOfGroup = new Map<string, string>();
+    for (const id of ids) {
+      const name = id.slice(0, id.indexOf('/'));
+      if (!firstOfGroup.has(name)) firstOfGroup.set(name, id);
+    }
+    const groups = snap.groups.filter((g) => firstOfGroup.has(g.name));
+    const sums = await readCounters(this.api, {
+      loadBalancer: this.options.arn.loadBalancer,
+      targetGroups: groups.map((g) => targetGroupDimension(g.arn)),
+      since: this.since,
+    });
+    // CloudWatch counts per target group: a group's counts go to the first of its targets asked for, so sums over a
+    // pool (a group) are right and a lone target of a rolling batch shows its whole group.
+    const result = new Map<string, Counters>(ids.map((id) => [id, { requests: 0, failures: 0 }]));
+    groups.forEach((g, i) => {
+      const id = firstOfGroup.get(g.name);
+      if (id) result.set(id, sums[i] ?? { requests: 0, failures: 0 });
+    });
+    return result;
+  }
+
+  manualSteps(changes: readonly Change[]): string {
+    const weights = changes.filter((c) => c.weight !== undefined);
+    const steps: string[] = [];
+    if (weights.length) {
+      const perGroup = new Map(weights.map((c) => [c.server.slice(0, c.server.indexOf('/')), c.weight]));
+      steps.push(
+        `set the forward action's target group weights to ${[...perGroup].map(([g, w]) => `${g}=${w}`).join(', ')} (aws elbv2 ${this.options.arn.kind === 'rule' ? 'modify-rule --rule-arn' : 'modify-listener --listener-arn'} ${this.options.arn.arn} ...)`,
+      );
+    }
+    const ready = changes.filter((c) => c.admin === 'ready').map((c) => c.server);
+    const out = changes.filter((c) => c.admin === 'drain' || c.admin === 'maint').map((c) => c.server);
+    if (ready.length) steps.push(`register ${ready.join(', ')} (aws elbv2 register-targets)`);
+    if (out.length) steps.push(`deregister ${out.join(', ')} (aws elbv2 deregister-targets)`);
+    return `on AWS: ${steps.join('; ')}`;
+  }
+
+  async preflight(): Promise<string | undefined> {
+    let snap: Snapshot;
+    try {
+      snap = await this.snapshot();
+    } catch (error) {
+      return `: ${(error as Error).message}`;
+    }
+    if (!this.options.rolling) return undefined;
+    const short = snap.groups.filter(
+      (g) => (snap.forward.weights.get(g.arn) ?? 0) > 0 && g.delaySeconds * 1000 > this.options.drainTimeoutMs,
+    );
+    if (short.length === 0) return undefined;
+    return `: drain-timeout ${formatDuration(this.options.drainTimeoutMs)} is shorter than the deregistration delay of ${short.map((g) => `${g.name} (${g.delaySeconds} s)`).join(', ')}: a deregistered target keeps its in-flight requests that long, and a deploy before then would cut them; raise drain-timeout to at least ${Math.max(...short.map((g) => g.delaySeconds))}s, or lower the target group's deregistration_delay.timeout_seconds`;
+  }
+
+  async describe(): Promise<string[]> {
+    const snap = await this.snapshot();
+    const mode = this.options.arn.kind === 'rule' ? 'ModifyRule' : 'ModifyListener';
+    const groups = snap.groups.map(
+      (g) =>
+        `${g.name} weight ${snap.forward.weights.get(g.arn) ?? 0} (${Math.round(percentOf(snap.forward.weights, g.arn))}%)`,
+    );
+    const sticky = snap.forward.stickiness;
+    return [
+      `ALB ${this.where}: forward to ${groups.join(', ')}; each traffic change is one ${mode} call (weights 0-100 of ALB's 0-999), then read back until ALB shows it.`,
+      `Target group stickiness: forward action ${sticky.enabled ? `on (${sticky.seconds ?? '?'} s), kept` : 'off'}; ${snap.groups.map((g) => `${g.name} ${g.stickiness}`).join(', ')}.`,
+      `Deregistration delay: ${snap.groups.map((g) => `${g.name} ${g.delaySeconds} s`).join(', ')}; a target taken out of a group that has traffic is waited on that long (at most drain-timeout) before its deploy.`,
+      `Detection delay: CloudWatch counts ALB requests and 5xx per ${METRICS_PERIOD_S} s period, published about a minute after the period, so a failure shows in the counters up to ~${2 * METRICS_PERIOD_S} s after it happens; probes (health-url, check-url) see it within probe-interval x unhealthy-threshold.`,
+    ];
+  }
+
+  async close(): Promise<void> {
+    this.api.close();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,612 @@
+/**
+ * A local stand-in for an AWS Application Load Balancer: the ELBv2 Query API (form-encoded in, XML out) and
+ * CloudWatch's GetMetricData (AWS JSON 1.0, as SDK v3 speaks it), every request checked against AWS's published model
+ * (aws-model.ts), and a listener that forwards real HTTP traffic by its own state: the weights of the forward action,
+ * registered, draining and healthy targets. What it does not do as AWS does: its health checks run every
+ * `checkMs` (it reports 5 s, AWS's minimum), authenticate actions are kept but not enforced, and GetMetricData
+ * answers the current minute at once (CloudWatch publishes about a minute late).
+ */
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { checkJson, decodeQuery, loadModel, queryError, queryResponse, type ServiceModel } from './aws-model.js';
+import { freePort } from './ports.js';
+
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const LB = 'app/shop/50dc6c495c0c9188';
+const PREFIX = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}`;
+export const LISTENER_ARN = `${PREFIX}:listener/${LB}/f2f7dc8efc522ab2`;
+export const RULE_ARN = `${PREFIX}:listener-rule/${LB}/f2f7dc8efc522ab2/9683b2d02a6cabee`;
+
+type Json = Record<string, unknown>;
+
+export interface StandInTarget {
+  readonly id: string;
+  readonly port: number;
+  state: 'initial' | 'healthy' | 'unhealthy' | 'draining';
+  passes: number;
+  fails: number;
+  next: number;
+}
+
+export interface StandInGroup {
+  readonly arn: string;
+  readonly name: string;
+  readonly targets: Map<string, StandInTarget>;
+  readonly tags: Map<string, string>;
+  readonly attributes: Map<string, string>;
+  /** Per minute (epoch seconds of its start): requests, target 5xx, connection errors. */
+  readonly minutes: Map<number, { requests: number; target5xx: number; connErrors: number }>;
+  rr: number;
+}
+
+export interface StandInRule {
+  readonly arn: string;
+  readonly priority: string;
+  conditions: Json[];
+  actions: Json[];
+  /** Actions as last written, visible from `visibleAt` (ALB applies rule changes with a delay). */
+  pending: { actions: Json[]; visibleAt: number } | undefined;
+  readonly tags: Map<string, string>;
+}
+
+export interface RecordedCall {
+  readonly service: 'elbv2' | 'cloudwatch';
+  readonly operation: string;
+  readonly input: Json;
+  readonly errors: readonly string[];
+  /** What the stand-in answered instead of serving it (Throttling, ValidationError). */
+  readonly refused?: string;
+  /** When it arrived (epoch ms). */
+  readonly at: number;
+}
+
+export interface StandInOptions {
+  readonly groups: readonly { name: string; weight: number; ports: readonly number[] }[];
+  /** Conditions of the rule that carries traffic (default: every path). */
+  readonly conditions?: Json[];
+  /** Actions before the forward action in that rule (e.g. authenticate-oidc). */
+  readonly extraActions?: Json[];
+  readonly deregistrationDelaySeconds?: number;
+  /** Where the forward action lives: the rule (default), or the listener's default action (the rule then never matches). */
+  readonly forwardOn?: 'rule' | 'listener';
+  readonly checkMs?: number;
+}
+
+export interface AlbStandIn {
+  readonly apiUrl: string;
+  readonly trafficUrl: string;
+  readonly calls: RecordedCall[];
+  readonly groups: Map<string, StandInGroup>;
+  readonly rule: StandInRule;
+  /** Env for the action: endpoints and throwaway credentials. */
+  readonly env: Record<string, string>;
+  /** The next `n` ELBv2 requests answer Throttling. */
+  throttle(n: number): void;
+  /** The next ModifyRule/ModifyListener shows (in reads and routing) only `ms` after it was made. */
+  delayNextChange(ms: number): void;
+  /** Responses the stand-in cut mid-way because their target failed after sending headers. */
+  cutResponses(): number;
+  /** The listener's default actions as they are now. */
+  listenerActions(): readonly Json[];
+  /** The forward weights as the stand-in routes now, by group name. */
+  weights(): Record<string, number>;
+  stop(): Promise<void>;
+}
+
+function forwardOf(actions: readonly Json[]): Json | undefined {
+  return actions.find((a) => a.Type === 'forward');
+}
+
+function globMatch(pattern: string, value: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
+  return re.test(value);
+}
+
+export async function startAlbStandIn(options: StandInOptions): Promise<AlbStandIn> {
+  const elbModel: ServiceModel = loadModel('elasticloadbalancingv2-2015-12-01');
+  const cwModel: ServiceModel = loadModel('monitoring-2010-08-01');
+  const checkMs = options.checkMs ?? 200;
+  const calls: RecordedCall[] = [];
+  const groups = new Map<string, StandInGroup>();
+  let throttled = 0;
+  /** Responses cut because the target failed after its headers (the client sees a reset). */
+  let midResponse = 0;
+  let changeDelayMs = 0;
+  options.groups.forEach((g, i) => {
+    const arn = `${PREFIX}:targetgroup/${g.name}/${(0x73e2d6bc24d8a067n + BigInt(i)).toString(16)}`;
+    groups.set(arn, {
+      arn,
+      name: g.name,
+      targets: new Map(
+        g.ports.map((port) => [
+          `127.0.0.1:${port}`,
+          { id: '127.0.0.1', port, state: 'healthy', passes: 2, fails: 0, next: 0 } as StandInTarget,
+        ]),
+      ),
+      tags: new Map(),
+      attributes: new Map([
+        ['deregistration_delay.timeout_seconds', String(options.deregistrationDelaySeconds ?? 1)],
+        ['stickiness.enabled', 'false'],
+        ['stickiness.type', 'lb_cookie'],
+        ['stickiness.lb_cookie.duration_seconds', '86400'],
+      ]),
+      minutes: new Map(),
+      rr: 0,
+    });
+  });
+  const forward: Json = {
+    Type: 'forward',
+    Order: (options.extraActions?.length ?? 0) + 1,
+    ForwardConfig: {
+      TargetGroups: options.groups.map((g, i) => ({ TargetGroupArn: [...groups.keys()][i], Weight: g.weight })),
+      TargetGroupStickinessConfig: { Enabled: false },
+    },
+  };
+  const rule: StandInRule = {
+    arn: RULE_ARN,
+    priority: '10',
+    conditions:
+      options.forwardOn === 'listener'
+        ? [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Never', Values: ['never'] } }]
+        : (options.conditions ?? [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }]),
+    actions:
+      options.forwardOn === 'listener'
+        ? [{ Type: 'fixed-response', Order: 1, FixedResponseConfig: { StatusCode: '418' } }]
+        : [...(options.extraActions ?? []), forward],
+    pending: undefined,
+    tags: new Map(),
+  };
+  const listener = {
+    arn: LISTENER_ARN,
+    defaultActions: (options.forwardOn === 'listener'
+      ? [...(options.extraActions ?? []), forward]
+      : [
+          {
+            Type: 'fixed-response',
+            Order: 1,
+            FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'no rule matched' },
+          },
+        ]) as Json[],
+    tags: new Map<string, string>(),
+  };
+  const visible = (r: StandInRule): Json[] => {
+    if (r.pending && Date.now() >= r.pending.visibleAt) {
+      r.actions = r.pending.actions;
+      r.pending = undefined;
+    }
+    return r.actions;
+  };
+  const byArn = (arn: string) => groups.get(arn);
+  const groupTuples = () =>
+    (((forwardOf(visible(rule)) ?? forwardOf(listener.defaultActions))?.ForwardConfig as Json | undefined)
+      ?.TargetGroups ?? []) as {
+      TargetGroupArn: string;
+      Weight?: number;
+    }[];
+
+  // Health checks and draining.
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      for (const group of groups.values()) {
+        for (const [key, t] of group.targets) {
+          if (t.state === 'draining') {
+            if (now >= t.next) group.targets.delete(key);
+            continue;
+          }
+          if (now < t.next) continue;
+          t.next = now + checkMs;
+          const req = http.get(
+            { host: t.id, port: t.port, path: '/health', timeout: checkMs * 2, agent: false },
+            (res) => {
+              res.resume();
+              const ok = res.statusCode === 200;
+              t.passes = ok ? t.passes + 1 : 0;
+              t.fails = ok ? 0 : t.fails + 1;
+              if (t.state === 'draining') return;
+              if (ok && t.passes >= 2) t.state = 'healthy';
+              if (!ok && t.fails >= 2) t.state = 'unhealthy';
+            },
+          );
+          req.on('timeout', () => req.destroy());
+          req.on('error', () => {
+            t.passes = 0;
+            t.fails++;
+            if (t.state !== 'draining' && t.fails >= 2) t.state = 'unhealthy';
+          });
+        }
+      }
+    },
+    Math.max(20, checkMs / 4),
+  );
+
+  const count = (group: StandInGroup, what: 'requests' | 'target5xx' | 'connErrors') => {
+    const minute = Math.floor(Date.now() / 60_000) * 60;
+    const m = group.minutes.get(minute) ?? { requests: 0, target5xx: 0, connErrors: 0 };
+    m[what]++;
+    group.minutes.set(minute, m);
+  };
+
+  // Smooth weighted round robin between the groups of the forward action.
+  const current = new Map<string, number>();
+  const pickGroup = (): StandInGroup | undefined => {
+    const tuples = groupTuples().filter((t) => (t.Weight ?? 1) > 0);
+    const total = tuples.reduce((s, t) => s + (t.Weight ?? 1), 0);
+    let best: string | undefined;
+    for (const t of tuples) {
+      current.set(t.TargetGroupArn, (current.get(t.TargetGroupArn) ?? 0) + (t.Weight ?? 1));
+      if (best === undefined || (current.get(t.TargetGroupArn) ?? 0) > (current.get(best) ?? 0))
+        best = t.TargetGroupArn;
+    }
+    if (best === undefined) return undefined;
+    current.set(best, (current.get(best) ?? 0) - total);
+    return byArn(best);
+  };
+  const matches = (conditions: readonly Json[], req: http.IncomingMessage): boolean =>
+    conditions.every((c) => {
+      if (c.Field === 'path-pattern')
+        return ((c.PathPatternConfig as Json)?.Values as string[]).some((p) =>
+          globMatch(p, (req.url ?? '/').split('?')[0] ?? '/'),
+        );
+      if (c.Field === 'host-header')
+        return ((c.HostHeaderConfig as Json)?.Values as string[]).some((p) => globMatch(p, req.headers.host ?? ''));
+      if (c.Field === 'http-header') {
+        const cfg = c.HttpHeaderConfig as { HttpHeaderName: string; Values: string[] };
+        const value = req.headers[cfg.HttpHeaderName.toLowerCase()];
+        return typeof value === 'string' && cfg.Values.some((p) => globMatch(p, value));
+      }
+      return false;
+    });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const traffic = http.createServer((req, res) => {
+    const actions = matches(rule.conditions, req) ? visible(rule) : listener.defaultActions;
+    const fixed = actions.find((a) => a.Type === 'fixed-response');
+    if (!forwardOf(actions) && fixed) {
+      const cfg = fixed.FixedResponseConfig as Json;
+      res.writeHead(Number(cfg.StatusCode)).end(String(cfg.MessageBody ?? ''));
+      return;
+    }
+    const group = pickGroup();
+    if (!group) return void res.writeHead(503).end('no target group has weight');
+    const live = [...group.targets.values()].filter((t) => t.state !== 'draining');
+    const healthy = live.filter((t) => t.state === 'healthy');
+    // ALB fails open: with no healthy target it routes to every registered one.
+    const pool = healthy.length ? healthy : live;
+    count(group, 'requests');
+    const target = pool[group.rr++ % Math.max(1, pool.length)];
+    if (!target) return void res.writeHead(503).end('no registered target');
+    const upstream = http.request(
+      { host: target.id, port: target.port, path: req.url, method: req.method, headers: req.headers, agent },
+      (up) => {
+        if ((up.statusCode ?? 0) >= 500) count(group, 'target5xx');
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => {
+      count(group, 'connErrors');
+      if (!res.headersSent) res.writeHead(502).end('target connection error');
+      else {
+        midResponse++;
+        res.destroy();
+      }
+    });
+    req.pipe(upstream);
+  });
+
+  // ALB's default idle timeout is 60 s; Node's 5 s default would close idle keep-alive connections under the load
+  // client, which then races a request onto a closing socket (a reset no ALB would cause at that rate).
+  traffic.keepAliveTimeout = 60_000;
+  const tagDescription = (arn: string) => {
+    const tags = arn === RULE_ARN ? rule.tags : arn === LISTENER_ARN ? listener.tags : byArn(arn)?.tags;
+    return tags ? { ResourceArn: arn, Tags: [...tags].map(([Key, Value]) => ({ Key, Value })) } : undefined;
+  };
+  const ruleJson = () => ({
+    RuleArn: rule.arn,
+    Priority: rule.priority,
+    Conditions: rule.conditions,
+    Actions: visible(rule),
+    IsDefault: false,
+  });
+  const targetHealth = (t: StandInTarget) => ({
+    Target: { Id: t.id, Port: t.port },
+    HealthCheckPort: String(t.port),
+    TargetHealth: {
+      State: t.state,
+      ...(t.state === 'initial' ? { Reason: 'Elb.RegistrationInProgress' } : {}),
+      ...(t.state === 'unhealthy' ? { Reason: 'Target.ResponseCodeMismatch' } : {}),
+      ...(t.state === 'draining' ? { Reason: 'Target.DeregistrationInProgress' } : {}),
+    },
+  });
+  class ApiError extends Error {
+    constructor(
+      readonly code: string,
+      message: string,
+    ) {
+      super(message);
+    }
+  }
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined)
+      throw new ApiError(what.endsWith('rule') ? 'RuleNotFound' : 'TargetGroupNotFound', `${what} not found`);
+    return value;
+  };
+  const elbv2: Record<string, (input: Json) => Json> = {
+    DescribeListeners: (input) => ({
+      Listeners: ((input.ListenerArns as string[]) ?? [LISTENER_ARN]).map((arn) => {
+        if (arn !== LISTENER_ARN) throw new ApiError('ListenerNotFound', `${arn} not found`);
+        return {
+          ListenerArn: arn,
+          LoadBalancerArn: `${PREFIX}:loadbalancer/${LB}`,
+          Port: 80,
+          Protocol: 'HTTP',
+          DefaultActions: listener.defaultActions,
+        };
+      }),
+    }),
+    DescribeRules: (input) => {
+      const arns = (input.RuleArns as string[] | undefined) ?? [rule.arn];
+      for (const arn of arns) if (arn !== rule.arn) throw new ApiError('RuleNotFound', `${arn} not found`);
+      return { Rules: [ruleJson()] };
+    },
+    DescribeTargetGroups: (input) => ({
+      TargetGroups: ((input.TargetGroupArns as string[]) ?? [...groups.keys()]).map((arn) => {
+        const g = need(byArn(arn), arn);
+        return {
+          TargetGroupArn: g.arn,
+          TargetGroupName: g.name,
+          Protocol: 'HTTP',
+          Port: 80,
+          VpcId: 'vpc-0abc',
+          HealthCheckProtocol: 'HTTP',
+          HealthCheckPath: '/health',
+          HealthCheckIntervalSeconds: 5,
+          HealthCheckTimeoutSeconds: 2,
+          HealthyThresholdCount: 2,
+          UnhealthyThresholdCount: 2,
+          TargetType: 'ip',
+          LoadBalancerArns: [`${PREFIX}:loadbalancer/${LB}`],
+        };
+      }),
+    }),
+    DescribeTargetGroupAttributes: (input) => ({
+      Attributes: [...need(byArn(input.TargetGroupArn as string), String(input.TargetGroupArn)).attributes].map(
+        ([Key, Value]) => ({ Key, Value }),
+      ),
+    }),
+    DescribeTargetHealth: (input) => ({
+      TargetHealthDescriptions: [
+        ...need(byArn(input.TargetGroupArn as string), String(input.TargetGroupArn)).targets.values(),
+      ].map(targetHealth),
+    }),
+    DescribeTags: (input) => ({
+      TagDescriptions: (input.ResourceArns as string[]).map((arn) => need(tagDescription(arn), arn)),
+    }),
+    AddTags: (input) => {
+      for (const arn of input.ResourceArns as string[]) {
+        need(tagDescription(arn), arn);
+        const tags =
+          arn === RULE_ARN
+            ? rule.tags
+            : arn === LISTENER_ARN
+              ? listener.tags
+              : (byArn(arn)?.tags as Map<string, string>);
+        for (const t of input.Tags as { Key: string; Value?: string }[]) tags.set(t.Key, t.Value ?? '');
+      }
+      return {};
+    },
+    RemoveTags: (input) => {
+      for (const arn of input.ResourceArns as string[]) {
+        need(tagDescription(arn), arn);
+        const tags =
+          arn === RULE_ARN
+            ? rule.tags
+            : arn === LISTENER_ARN
+              ? listener.tags
+              : (byArn(arn)?.tags as Map<string, string>);
+        for (const k of input.TagKeys as string[]) tags.delete(k);
+      }
+      return {};
+    },
+    RegisterTargets: (input) => {
+      const g = need(byArn(input.TargetGroupArn as string), String(input.TargetGroupArn));
+      for (const t of input.Targets as { Id: string; Port: number }[]) {
+        const key = `${t.Id}:${t.Port}`;
+        const old = g.targets.get(key);
+        if (old && old.state !== 'draining') continue;
+        g.targets.set(key, { id: t.Id, port: t.Port, state: 'initial', passes: 0, fails: 0, next: 0 });
+      }
+      return {};
+    },
+    DeregisterTargets: (input) => {
+      const g = need(byArn(input.TargetGroupArn as string), String(input.TargetGroupArn));
+      const delay = Number(g.attributes.get('deregistration_delay.timeout_seconds')) * 1000;
+      for (const t of input.Targets as { Id: string; Port: number }[]) {
+        const target = g.targets.get(`${t.Id}:${t.Port}`);
+        if (!target) throw new ApiError('InvalidTarget', `${t.Id}:${t.Port} is not registered`);
+        target.state = 'draining';
+        target.next = Date.now() + delay;
+      }
+      return {};
+    },
+    ModifyListener: (input) => {
+      if (input.ListenerArn !== LISTENER_ARN)
+        throw new ApiError('ListenerNotFound', `${String(input.ListenerArn)} not found`);
+      if (input.DefaultActions) {
+        checkForward(input.DefaultActions as Json[]);
+        listener.defaultActions = input.DefaultActions as Json[];
+      }
+      return {
+        Listeners: [
+          {
+            ListenerArn: LISTENER_ARN,
+            LoadBalancerArn: `${PREFIX}:loadbalancer/${LB}`,
+            Port: 80,
+            Protocol: 'HTTP',
+            DefaultActions: listener.defaultActions,
+          },
+        ],
+      };
+    },
+    ModifyRule: (input) => {
+      if (input.RuleArn !== rule.arn) throw new ApiError('RuleNotFound', `${String(input.RuleArn)} not found`);
+      checkForward((input.Actions as Json[] | undefined) ?? rule.actions);
+      if (input.Conditions) rule.conditions = input.Conditions as Json[];
+      if (input.Actions) {
+        const actions = input.Actions as Json[];
+        if (changeDelayMs > 0) rule.pending = { actions, visibleAt: Date.now() + changeDelayMs };
+        else rule.actions = actions;
+        changeDelayMs = 0;
+      }
+      // ALB answers with the rule as written, even before it takes effect.
+      return { Rules: [{ ...ruleJson(), Actions: (input.Actions as Json[] | undefined) ?? rule.actions }] };
+    },
+  };
+  /** What ALB itself refuses in a forward action (ValidationError), beyond the model. */
+  function checkForward(actions: readonly Json[]): void {
+    const fwd = forwardOf(actions);
+    const tuples = ((fwd?.ForwardConfig as Json | undefined)?.TargetGroups ?? []) as { TargetGroupArn: string }[];
+    for (const t of tuples)
+      if (!byArn(t.TargetGroupArn)) throw new ApiError('TargetGroupNotFound', `${t.TargetGroupArn} not found`);
+    if (fwd?.TargetGroupArn && fwd.ForwardConfig) {
+      const arns = tuples.map((t) => t.TargetGroupArn);
+      if (arns.length !== 1 || arns[0] !== fwd.TargetGroupArn)
+        throw new ApiError('ValidationError', 'TargetGroupArn and ForwardConfig name different target groups');
+    }
+  }
+
+  const metricData = (input: Json): Json => {
+    const results = (input.MetricDataQueries as Json[]).map((q) => {
+      const stat = q.MetricStat as Json;
+      const metric = stat.Metric as { MetricName: string; Dimensions: { Name: string; Value: string }[] };
+      const dim = metric.Dimensions.find((d) => d.Name === 'TargetGroup')?.Value;
+      const group = [...groups.values()].find((g) => g.arn.endsWith(`:${dim ?? ''}`));
+      const start = Number(input.StartTime);
+      const end = Number(input.EndTime);
+      const field = {
+        RequestCount: 'requests',
+        HTTPCode_Target_5XX_Count: 'target5xx',
+        TargetConnectionErrorCount: 'connErrors',
+      }[metric.MetricName] as 'requests' | 'target5xx' | 'connErrors' | undefined;
+      const points = [...(group?.minutes ?? [])]
+        .filter(([minute, m]) => minute >= start && minute < end && m.requests > 0 && field)
+        .sort(([a], [b]) => b - a);
+      return {
+        Id: q.Id,
+        Label: metric.MetricName,
+        Timestamps: points.map(([minute]) => minute),
+        Values: points.map(([, m]) => (field ? m[field] : 0)),
+        StatusCode: 'Complete',
+      };
+    });
+    return { MetricDataResults: results, Messages: [] };
+  };
+
+  const api = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString();
+      const requestId = randomUUID();
+      const target = req.headers['x-amz-target'];
+      if (typeof target === 'string') {
+        const operation = target.split('.')[1] ?? '';
+        let input: Json = {};
+        let errors: string[];
+        try {
+          input = JSON.parse(body) as Json;
+          errors = checkJson(cwModel, operation, input);
+        } catch (error) {
+          errors = [`body is not JSON: ${(error as Error).message}`];
+        }
+        if (!req.headers.authorization?.startsWith('AWS4-HMAC-SHA256')) errors.push('request is not signed with SigV4');
+        if (errors.length || operation !== 'GetMetricData') {
+          calls.push({ service: 'cloudwatch', operation, input, errors, refused: 'ValidationError', at: Date.now() });
+          res.writeHead(400, {
+            'content-type': 'application/x-amz-json-1.0',
+            'x-amzn-query-error': 'ValidationError;Sender',
+          });
+          return void res.end(
+            JSON.stringify({
+              __type: 'ValidationError',
+              message: errors.join('; ') || `${operation} is not served here`,
+            }),
+          );
+        }
+        calls.push({ service: 'cloudwatch', operation, input, errors, at: Date.now() });
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId });
+        return void res.end(JSON.stringify(metricData(input)));
+      }
+      const { operation, input, errors } = decodeQuery(elbModel, new URLSearchParams(body));
+      if (!req.headers.authorization?.startsWith('AWS4-HMAC-SHA256')) errors.push('request is not signed with SigV4');
+      const answer = (status: number, xml: string) =>
+        res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId }).end(xml);
+      if (errors.length) {
+        calls.push({ service: 'elbv2', operation, input, errors, refused: 'ValidationError', at: Date.now() });
+        return void answer(400, queryError(elbModel, 'ValidationError', errors.join('; '), requestId));
+      }
+      if (throttled > 0) {
+        throttled--;
+        calls.push({ service: 'elbv2', operation, input, errors, refused: 'Throttling', at: Date.now() });
+        return void answer(400, queryError(elbModel, 'Throttling', 'Rate exceeded', requestId));
+      }
+      const handler = elbv2[operation];
+      if (!handler) {
+        calls.push({
+          service: 'elbv2',
+          operation,
+          input,
+          errors: [`${operation} is not served by the stand-in`],
+          at: Date.now(),
+        });
+        return void answer(400, queryError(elbModel, 'ValidationError', `${operation} is not served here`, requestId));
+      }
+      calls.push({ service: 'elbv2', operation, input, errors, at: Date.now() });
+      try {
+        answer(200, queryResponse(elbModel, operation, handler(input), requestId));
+      } catch (error) {
+        const code = error instanceof ApiError ? error.code : 'InternalFailure';
+        answer(400, queryError(elbModel, code, (error as Error).message, requestId));
+      }
+    });
+  });
+  const apiPort = await freePort();
+  const trafficPort = await freePort();
+  await new Promise<void>((r) => api.listen(apiPort, '127.0.0.1', r));
+  await new Promise<void>((r) => traffic.listen(trafficPort, '127.0.0.1', r));
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  return {
+    apiUrl,
+    trafficUrl: `http://127.0.0.1:${trafficPort}/`,
+    calls,
+    groups,
+    rule,
+    env: {
+      AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: apiUrl,
+      AWS_ENDPOINT_URL_CLOUDWATCH: apiUrl,
+      AWS_ACCESS_KEY_ID: 'AKIDSTANDIN',
+      AWS_SECRET_ACCESS_KEY: 'stand-in-secret',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
+    throttle: (n) => void (throttled = n),
+    cutResponses: () => midResponse,
+    listenerActions: () => listener.defaultActions,
+    delayNextChange: (ms) => void (changeDelayMs = ms),
+    weights: () =>
+      Object.fromEntries(groupTuples().map((t) => [byArn(t.TargetGroupArn)?.name ?? t.TargetGroupArn, t.Weight ?? 1])),
+    async stop() {
+      clearInterval(timer);
+      agent.destroy();
+      traffic.closeAllConnections();
+      api.closeAllConnections();
+      await Promise.all([new Promise((r) => traffic.close(r)), new Promise((r) => api.close(r))]);
+    },
+  };
+}
