@@ -473,11 +473,15 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
     problems.push(`preview-address: ${action === 'close-preview' ? closeTakesKeyOnly : 'only used by action preview'}`);
   }
   const kinds = kindsOf(lb);
-  for (const owner of inputOwners()) {
+  const owners = inputOwners();
+  // An input two drivers share (preview-backend) is refused only when no driver of this run reads it.
+  const used = new Set(owners.filter((o) => kinds.includes(o.kind)).flatMap((o) => Object.keys(o.inputs)));
+  for (const owner of owners) {
     if (kinds.includes(owner.kind)) continue;
     const where = owner.schemes.map((s) => `${s}://`).join(' or ');
     for (const [name, fallback] of Object.entries(owner.inputs)) {
-      if ((raw[name] ?? fallback) !== fallback) problems.push(`${name}: only used with load-balancer ${where}`);
+      if (!used.has(name) && (raw[name] ?? fallback) !== fallback)
+        problems.push(`${name}: only used with load-balancer ${where}`);
     }
   }
   if (

@@ -44,9 +44,12 @@ export async function runPreview(
   return reportingFailure(deployment, async () => {
     await deployment.status('in_progress', `preview ${key} of ${settings.version} started`);
     return withEngine(settings, driver, signal, engineHooks(settings, deployment), async (ctx) => {
-      const outcome = await core.group(closing ? `Close preview ${key}` : `Preview ${key}`, () =>
-        closing ? closePreview(ctx, routing) : openPreview(ctx, routing),
-      );
+      const outcome: PreviewOutcome = {
+        ...(await core.group(closing ? `Close preview ${key}` : `Preview ${key}`, () =>
+          closing ? closePreview(ctx, routing) : openPreview(ctx, routing),
+        )),
+        linkSetsCookie: routing.linkSetsCookie,
+      };
       await writeSummary(renderPreviewSummary(outcome, settings, closing, ctx.timeline.events));
       await core.group('Report to GitHub', async () => {
         await report(outcome);

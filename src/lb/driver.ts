@@ -71,6 +71,8 @@ export interface PreviewCheck {
 export interface PreviewRouting {
   /** Where preview servers live, in the load balancer's terms (for logs and the summary). */
   readonly backend: string;
+  /** The link `?preview=KEY` also sets the preview cookie, so the pages clicked next stay on the preview. */
+  readonly linkSetsCookie: boolean;
   /** What the load balancer lacks for previews, each problem naming the input or config to fix. Changes nothing. */
   check(): Promise<string[]>;
   /** Every key's route: key -> server ids (more than one only after hand edits). */

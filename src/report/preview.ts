@@ -27,7 +27,7 @@ function canaryText(canary: NonNullable<PreviewOutcome['canary']>): string {
   );
 }
 
-function howToReach(settings: Settings, key: string): string[] {
+function howToReach(settings: Settings, key: string, linkSetsCookie = true): string[] {
   const site = settings.environmentUrl || 'https://your-site.example/';
   const link = previewLink(settings.environmentUrl, key);
   return [
@@ -37,9 +37,11 @@ function howToReach(settings: Settings, key: string): string[] {
     `curl -H 'X-Preview: ${key}' ${site}`,
     '```',
     '',
-    link
+    link && linkSetsCookie
       ? `In a browser, open ${link}: it sets the \`preview\` cookie, so the pages you click next come from this build too. Delete the cookie to leave.`
-      : `In a browser, set the cookie \`preview=${key}\` for the site (give \`environment-url\` to get a link that sets it).`,
+      : link
+        ? `In a browser, open ${link} for one page of this build; for the pages you click next, set the cookie \`preview=${key}\` for the site (this load balancer cannot set it).`
+        : `In a browser, set the cookie \`preview=${key}\` for the site${linkSetsCookie ? ' (give `environment-url` to get a link that sets it)' : ''}.`,
   ];
 }
 
@@ -87,9 +89,9 @@ export function renderPreviewComment(
     );
   } else if (outcome.result !== 'succeeded') {
     lines.push(md(outcome.message), '');
-    if (outcome.routedTo) lines.push(...howToReach(settings, key));
+    if (outcome.routedTo) lines.push(...howToReach(settings, key, outcome.linkSetsCookie));
   } else {
-    lines.push(...howToReach(settings, key));
+    lines.push(...howToReach(settings, key, outcome.linkSetsCookie));
   }
   lines.push('', ...table(outcome, settings, closing, at));
   if (runUrl) lines.push('', `[Workflow run and logs](${runUrl})`);
@@ -109,7 +111,7 @@ export function renderPreviewSummary(
     `### Preview ${code(outcome.key)} (${md(settings.loadBalancer.display)})`,
     '',
   ];
-  if (!closing && outcome.routedTo) lines.push(...howToReach(settings, outcome.key), '');
+  if (!closing && outcome.routedTo) lines.push(...howToReach(settings, outcome.key, outcome.linkSetsCookie), '');
   lines.push(...table(outcome, settings, closing, events.at(-1)?.at ?? new Date()));
   return [...lines, ...timelineDetails(events)].join('\n') + runLink();
 }

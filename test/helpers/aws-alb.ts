@@ -23,7 +23,8 @@ type Json = Record<string, unknown>;
 export interface StandInTarget {
   readonly id: string;
   readonly port: number;
-  state: 'initial' | 'healthy' | 'unhealthy' | 'draining';
+  /** unused: in a group no rule or listener uses, which ALB does not health-check. */
+  state: 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
   passes: number;
   fails: number;
   next: number;
@@ -38,11 +39,13 @@ export interface StandInGroup {
   /** Per minute (epoch seconds of its start): requests, target 5xx, connection errors. */
   readonly minutes: Map<number, { requests: number; target5xx: number; connErrors: number }>;
   rr: number;
+  /** What CreateTargetGroup was given (groups made by the action); undefined for the lab's own groups. */
+  readonly created?: Json;
 }
 
 export interface StandInRule {
   readonly arn: string;
-  readonly priority: string;
+  priority: string;
   conditions: Json[];
   actions: Json[];
   /** Actions as last written, visible from `visibleAt` (ALB applies rule changes with a delay). */
@@ -71,6 +74,10 @@ export interface StandInOptions {
   /** Where the forward action lives: the rule (default), or the listener's default action (the rule then never matches). */
   readonly forwardOn?: 'rule' | 'listener';
   readonly checkMs?: number;
+  /** The lab groups' target type (default ip). */
+  readonly targetType?: 'ip' | 'instance';
+  /** More target groups, out of every forward action (e.g. the one previews copy). */
+  readonly idleGroups?: readonly string[];
 }
 
 export interface AlbStandIn {
@@ -79,6 +86,8 @@ export interface AlbStandIn {
   readonly calls: RecordedCall[];
   readonly groups: Map<string, StandInGroup>;
   readonly rule: StandInRule;
+  /** Every rule of the listener, the one above included (previews add and remove theirs). */
+  readonly rules: StandInRule[];
   /** Env for the action: endpoints and throwaway credentials. */
   readonly env: Record<string, string>;
   /** The next `n` ELBv2 requests answer Throttling. */
@@ -119,7 +128,8 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
   /** Responses cut because the target failed after its headers (the client sees a reset). */
   let midResponse = 0;
   let changeDelayMs = 0;
-  options.groups.forEach((g, i) => {
+  const groupSpecs = [...options.groups, ...(options.idleGroups ?? []).map((name) => ({ name, weight: 0, ports: [] }))];
+  groupSpecs.forEach((g, i) => {
     const arn = `${PREFIX}:targetgroup/${g.name}/${(0x73e2d6bc24d8a067n + BigInt(i)).toString(16)}`;
     groups.set(arn, {
       arn,
@@ -184,23 +194,40 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
     return r.actions;
   };
   const byArn = (arn: string) => groups.get(arn);
-  const groupTuples = () =>
-    (((forwardOf(visible(rule)) ?? forwardOf(listener.defaultActions))?.ForwardConfig as Json | undefined)
-      ?.TargetGroups ?? []) as {
-      TargetGroupArn: string;
-      Weight?: number;
-    }[];
+  const rules: StandInRule[] = [rule];
+  const tuplesOf = (action: Json | undefined) => {
+    if (!action) return [];
+    const config = action.ForwardConfig as Json | undefined;
+    if (config?.TargetGroups) return config.TargetGroups as { TargetGroupArn: string; Weight?: number }[];
+    return action.TargetGroupArn ? [{ TargetGroupArn: action.TargetGroupArn as string, Weight: 1 }] : [];
+  };
+  const groupTuples = () => tuplesOf(forwardOf(visible(rule)) ?? forwardOf(listener.defaultActions));
+  /** Groups some rule or the listener forwards to, at any weight. */
+  const usedGroups = () =>
+    new Set(
+      [...rules.map((r) => visible(r)), listener.defaultActions].flatMap((actions) =>
+        tuplesOf(forwardOf(actions)).map((t) => t.TargetGroupArn),
+      ),
+    );
 
   // Health checks and draining.
   const timer = setInterval(
     () => {
       const now = Date.now();
+      const used = usedGroups();
       for (const group of groups.values()) {
         for (const [key, t] of group.targets) {
           if (t.state === 'draining') {
             if (now >= t.next) group.targets.delete(key);
             continue;
           }
+          // As ALB: targets of a group no rule uses are `unused` and not checked; in use, they start over.
+          if (!used.has(group.arn)) {
+            t.state = 'unused';
+            t.passes = 0;
+            continue;
+          }
+          if (t.state === 'unused') t.state = 'initial';
           if (now < t.next) continue;
           t.next = now + checkMs;
           const req = http.get(
@@ -236,8 +263,8 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
 
   // Smooth weighted round robin between the groups of the forward action.
   const current = new Map<string, number>();
-  const pickGroup = (): StandInGroup | undefined => {
-    const tuples = groupTuples().filter((t) => (t.Weight ?? 1) > 0);
+  const pickGroup = (action: Json | undefined): StandInGroup | undefined => {
+    const tuples = tuplesOf(action).filter((t) => (t.Weight ?? 1) > 0);
     const total = tuples.reduce((s, t) => s + (t.Weight ?? 1), 0);
     let best: string | undefined;
     for (const t of tuples) {
@@ -262,18 +289,26 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
         const value = req.headers[cfg.HttpHeaderName.toLowerCase()];
         return typeof value === 'string' && cfg.Values.some((p) => globMatch(p, value));
       }
+      if (c.Field === 'query-string') {
+        const query = new URL(req.url ?? '/', 'http://stand-in').searchParams;
+        return ((c.QueryStringConfig as Json)?.Values as { Key?: string; Value: string }[]).some((v) =>
+          (v.Key ? query.getAll(v.Key) : [...query.values()]).some((x) => globMatch(v.Value, x)),
+        );
+      }
       return false;
     });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const traffic = http.createServer((req, res) => {
-    const actions = matches(rule.conditions, req) ? visible(rule) : listener.defaultActions;
+    const byPriority = [...rules].sort((a, b) => Number(a.priority) - Number(b.priority));
+    const matched = byPriority.find((r) => matches(r.conditions, req));
+    const actions = matched ? visible(matched) : listener.defaultActions;
     const fixed = actions.find((a) => a.Type === 'fixed-response');
     if (!forwardOf(actions) && fixed) {
       const cfg = fixed.FixedResponseConfig as Json;
       res.writeHead(Number(cfg.StatusCode)).end(String(cfg.MessageBody ?? ''));
       return;
     }
-    const group = pickGroup();
+    const group = pickGroup(forwardOf(actions));
     if (!group) return void res.writeHead(503).end('no target group has weight');
     const live = [...group.targets.values()].filter((t) => t.state !== 'draining');
     const healthy = live.filter((t) => t.state === 'healthy');
@@ -304,17 +339,21 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
   // ALB's default idle timeout is 60 s; Node's 5 s default would close idle keep-alive connections under the load
   // client, which then races a request onto a closing socket (a reset no ALB would cause at that rate).
   traffic.keepAliveTimeout = 60_000;
+  const ruleByArn = (arn: string) => rules.find((r) => r.arn === arn);
+  const tagsOf = (arn: string) => ruleByArn(arn)?.tags ?? (arn === LISTENER_ARN ? listener.tags : byArn(arn)?.tags);
   const tagDescription = (arn: string) => {
-    const tags = arn === RULE_ARN ? rule.tags : arn === LISTENER_ARN ? listener.tags : byArn(arn)?.tags;
+    const tags = tagsOf(arn);
     return tags ? { ResourceArn: arn, Tags: [...tags].map(([Key, Value]) => ({ Key, Value })) } : undefined;
   };
-  const ruleJson = () => ({
-    RuleArn: rule.arn,
-    Priority: rule.priority,
-    Conditions: rule.conditions,
-    Actions: visible(rule),
+  const ruleJson = (r: StandInRule = rule) => ({
+    RuleArn: r.arn,
+    Priority: r.priority,
+    Conditions: r.conditions,
+    Actions: visible(r),
     IsDefault: false,
   });
+  let made = 0;
+  const newId = () => (0x5f1e000000000000n + BigInt(++made)).toString(16);
   const targetHealth = (t: StandInTarget) => ({
     Target: { Id: t.id, Port: t.port },
     HealthCheckPort: String(t.port),
@@ -323,6 +362,7 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
       ...(t.state === 'initial' ? { Reason: 'Elb.RegistrationInProgress' } : {}),
       ...(t.state === 'unhealthy' ? { Reason: 'Target.ResponseCodeMismatch' } : {}),
       ...(t.state === 'draining' ? { Reason: 'Target.DeregistrationInProgress' } : {}),
+      ...(t.state === 'unused' ? { Reason: 'Target.NotInUse' } : {}),
     },
   });
   class ApiError extends Error {
@@ -333,6 +373,30 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
       super(message);
     }
   }
+  const groupJson = (arn: string): Json => {
+    const g = need(byArn(arn), arn);
+    const c = g.created ?? {};
+    return {
+      TargetGroupArn: g.arn,
+      TargetGroupName: g.name,
+      Protocol: c.Protocol ?? 'HTTP',
+      Port: c.Port ?? 80,
+      VpcId: c.VpcId ?? 'vpc-0abc',
+      HealthCheckProtocol: c.HealthCheckProtocol ?? 'HTTP',
+      HealthCheckPath: c.HealthCheckPath ?? '/health',
+      HealthCheckIntervalSeconds: c.HealthCheckIntervalSeconds ?? 5,
+      HealthCheckTimeoutSeconds: c.HealthCheckTimeoutSeconds ?? 2,
+      HealthyThresholdCount: c.HealthyThresholdCount ?? 2,
+      UnhealthyThresholdCount: c.UnhealthyThresholdCount ?? 2,
+      Matcher: c.Matcher ?? { HttpCode: '200' },
+      TargetType: c.TargetType ?? options.targetType ?? 'ip',
+      LoadBalancerArns: [...rules.map((r) => visible(r)), listener.defaultActions].some((actions) =>
+        tuplesOf(forwardOf(actions)).some((t) => t.TargetGroupArn === g.arn),
+      )
+        ? [`${PREFIX}:loadbalancer/${LB}`]
+        : [],
+    };
+  };
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined)
       throw new ApiError(what.endsWith('rule') ? 'RuleNotFound' : 'TargetGroupNotFound', `${what} not found`);
@@ -352,30 +416,115 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
       }),
     }),
     DescribeRules: (input) => {
-      const arns = (input.RuleArns as string[] | undefined) ?? [rule.arn];
-      for (const arn of arns) if (arn !== rule.arn) throw new ApiError('RuleNotFound', `${arn} not found`);
-      return { Rules: [ruleJson()] };
+      if (input.RuleArns) {
+        const found = (input.RuleArns as string[]).map((arn) => need(ruleByArn(arn), `${arn} rule`));
+        return { Rules: found.map((r) => ruleJson(r)) };
+      }
+      if (input.ListenerArn !== LISTENER_ARN)
+        throw new ApiError('ListenerNotFound', `${String(input.ListenerArn)} not found`);
+      // Pages of PageSize (default 100 here, as small pages prove the caller follows NextMarker).
+      const all = [
+        ...[...rules].sort((a, b) => Number(a.priority) - Number(b.priority)).map((r) => ruleJson(r)),
+        {
+          RuleArn: `${PREFIX}:listener-rule/${LB}/f2f7dc8efc522ab2/default`,
+          Priority: 'default',
+          Conditions: [],
+          Actions: listener.defaultActions,
+          IsDefault: true,
+        },
+      ];
+      const start = Number(input.Marker ?? 0);
+      const size = Number(input.PageSize ?? 100);
+      const page = all.slice(start, start + size);
+      return { Rules: page, ...(start + size < all.length ? { NextMarker: String(start + size) } : {}) };
     },
-    DescribeTargetGroups: (input) => ({
-      TargetGroups: ((input.TargetGroupArns as string[]) ?? [...groups.keys()]).map((arn) => {
-        const g = need(byArn(arn), arn);
-        return {
-          TargetGroupArn: g.arn,
-          TargetGroupName: g.name,
-          Protocol: 'HTTP',
-          Port: 80,
-          VpcId: 'vpc-0abc',
-          HealthCheckProtocol: 'HTTP',
-          HealthCheckPath: '/health',
-          HealthCheckIntervalSeconds: 5,
-          HealthCheckTimeoutSeconds: 2,
-          HealthyThresholdCount: 2,
-          UnhealthyThresholdCount: 2,
-          TargetType: 'ip',
-          LoadBalancerArns: [`${PREFIX}:loadbalancer/${LB}`],
-        };
-      }),
-    }),
+    CreateRule: (input) => {
+      if (input.ListenerArn !== LISTENER_ARN)
+        throw new ApiError('ListenerNotFound', `${String(input.ListenerArn)} not found`);
+      const priority = Number(input.Priority);
+      if (!Number.isInteger(priority) || priority < 1 || priority > 50_000)
+        throw new ApiError('ValidationError', `priority ${priority} is not 1-50000`);
+      if (rules.some((r) => Number(r.priority) === priority))
+        throw new ApiError('PriorityInUse', `Priority '${priority}' is currently in use`);
+      checkForward(input.Actions as Json[]);
+      const created: StandInRule = {
+        arn: `${PREFIX}:listener-rule/${LB}/f2f7dc8efc522ab2/${newId()}`,
+        priority: String(priority),
+        conditions: input.Conditions as Json[],
+        actions: input.Actions as Json[],
+        pending: undefined,
+        tags: new Map(((input.Tags as { Key: string; Value?: string }[]) ?? []).map((t) => [t.Key, t.Value ?? ''])),
+      };
+      rules.push(created);
+      return { Rules: [ruleJson(created)] };
+    },
+    DeleteRule: (input) => {
+      const found = need(ruleByArn(input.RuleArn as string), `${String(input.RuleArn)} rule`);
+      if (found === rule) throw new ApiError('OperationNotPermitted', 'the lab rule is not to be deleted');
+      rules.splice(rules.indexOf(found), 1);
+      return {};
+    },
+    CreateTargetGroup: (input) => {
+      const name = input.Name as string;
+      if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/.test(name) || name.startsWith('internal-'))
+        throw new ApiError('ValidationError', `'${name}' is not a target group name (1-32 letters, digits, '-')`);
+      const same = [...groups.values()].find((g) => g.name === name);
+      // As AWS: the same name with the same settings answers the existing group (a retried call succeeds).
+      if (same && JSON.stringify(same.created) === JSON.stringify(input))
+        return { TargetGroups: [groupJson(same.arn)] };
+      if (same)
+        throw new ApiError(
+          'DuplicateTargetGroupName',
+          `A target group with the same name '${name}' exists, but with different settings`,
+        );
+      const arn = `${PREFIX}:targetgroup/${name}/${newId()}`;
+      groups.set(arn, {
+        arn,
+        name,
+        targets: new Map(),
+        tags: new Map(((input.Tags as { Key: string; Value?: string }[]) ?? []).map((t) => [t.Key, t.Value ?? ''])),
+        attributes: new Map([
+          // AWS's defaults for a new group.
+          ['deregistration_delay.timeout_seconds', '300'],
+          ['stickiness.enabled', 'false'],
+          ['stickiness.type', 'lb_cookie'],
+          ['stickiness.lb_cookie.duration_seconds', '86400'],
+        ]),
+        minutes: new Map(),
+        rr: 0,
+        created: input,
+      });
+      return { TargetGroups: [groupJson(arn)] };
+    },
+    DeleteTargetGroup: (input) => {
+      const g = need(byArn(input.TargetGroupArn as string), String(input.TargetGroupArn));
+      const users = [...rules.map((r) => visible(r)), listener.defaultActions].some((actions) =>
+        tuplesOf(forwardOf(actions)).some((t) => t.TargetGroupArn === g.arn),
+      );
+      if (users)
+        throw new ApiError('ResourceInUse', `Target group '${g.arn}' is currently in use by a listener or a rule`);
+      groups.delete(g.arn);
+      return {};
+    },
+    ModifyTargetGroupAttributes: (input) => {
+      const g = need(byArn(input.TargetGroupArn as string), String(input.TargetGroupArn));
+      for (const a of input.Attributes as { Key: string; Value: string }[]) g.attributes.set(a.Key, a.Value);
+      return { Attributes: [...g.attributes].map(([Key, Value]) => ({ Key, Value })) };
+    },
+    DescribeTargetGroups: (input) => {
+      let arns = (input.TargetGroupArns as string[] | undefined) ?? [...groups.keys()];
+      if (input.Names) {
+        arns = (input.Names as string[]).map((n) => {
+          const g = [...groups.values()].find((x) => x.name === n);
+          if (!g) throw new ApiError('TargetGroupNotFound', `One or more target groups not found`);
+          return g.arn;
+        });
+      }
+      const start = Number(input.Marker ?? 0);
+      const size = Number(input.PageSize ?? 400);
+      const page = arns.slice(start, start + size).map((arn) => need(byArn(arn), arn) && groupJson(arn));
+      return { TargetGroups: page, ...(start + size < arns.length ? { NextMarker: String(start + size) } : {}) };
+    },
     DescribeTargetGroupAttributes: (input) => ({
       Attributes: [...need(byArn(input.TargetGroupArn as string), String(input.TargetGroupArn)).attributes].map(
         ([Key, Value]) => ({ Key, Value }),
@@ -391,26 +540,14 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
     }),
     AddTags: (input) => {
       for (const arn of input.ResourceArns as string[]) {
-        need(tagDescription(arn), arn);
-        const tags =
-          arn === RULE_ARN
-            ? rule.tags
-            : arn === LISTENER_ARN
-              ? listener.tags
-              : (byArn(arn)?.tags as Map<string, string>);
+        const tags = need(tagsOf(arn), arn);
         for (const t of input.Tags as { Key: string; Value?: string }[]) tags.set(t.Key, t.Value ?? '');
       }
       return {};
     },
     RemoveTags: (input) => {
       for (const arn of input.ResourceArns as string[]) {
-        need(tagDescription(arn), arn);
-        const tags =
-          arn === RULE_ARN
-            ? rule.tags
-            : arn === LISTENER_ARN
-              ? listener.tags
-              : (byArn(arn)?.tags as Map<string, string>);
+        const tags = need(tagsOf(arn), arn);
         for (const k of input.TagKeys as string[]) tags.delete(k);
       }
       return {};
@@ -421,7 +558,8 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
         const key = `${t.Id}:${t.Port}`;
         const old = g.targets.get(key);
         if (old && old.state !== 'draining') continue;
-        g.targets.set(key, { id: t.Id, port: t.Port, state: 'initial', passes: 0, fails: 0, next: 0 });
+        const state = usedGroups().has(g.arn) ? 'initial' : 'unused';
+        g.targets.set(key, { id: t.Id, port: t.Port, state, passes: 0, fails: 0, next: 0 });
       }
       return {};
     },
@@ -456,7 +594,7 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
       };
     },
     ModifyRule: (input) => {
-      if (input.RuleArn !== rule.arn) throw new ApiError('RuleNotFound', `${String(input.RuleArn)} not found`);
+      const rule = need(ruleByArn(input.RuleArn as string), `${String(input.RuleArn)} rule`);
       checkForward((input.Actions as Json[] | undefined) ?? rule.actions);
       if (input.Conditions) rule.conditions = input.Conditions as Json[];
       if (input.Actions) {
@@ -466,7 +604,7 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
         changeDelayMs = 0;
       }
       // ALB answers with the rule as written, even before it takes effect.
-      return { Rules: [{ ...ruleJson(), Actions: (input.Actions as Json[] | undefined) ?? rule.actions }] };
+      return { Rules: [{ ...ruleJson(rule), Actions: (input.Actions as Json[] | undefined) ?? rule.actions }] };
     },
   };
   /** What ALB itself refuses in a forward action (ValidationError), beyond the model. */
@@ -588,6 +726,7 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
     calls,
     groups,
     rule,
+    rules,
     env: {
       AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: apiUrl,
       AWS_ENDPOINT_URL_CLOUDWATCH: apiUrl,

@@ -69,7 +69,7 @@ describe('registering a driver', () => {
     expect(problems({ action: 'preview', 'load-balancer': 'fake://lb', 'preview-address': '10.0.0.1:80' })).toEqual(
       expect.arrayContaining([
         expect.stringMatching(
-          /^load-balancer: action preview needs a load balancer that routes previews \(haproxy, haproxy\+unix, haproxy\+ssh\); fake:\/\/ cannot/,
+          /^load-balancer: action preview needs a load balancer that routes previews \(haproxy, haproxy\+unix, haproxy\+ssh, aws-alb\); fake:\/\/ cannot/,
         ),
       ]),
     );

@@ -31,6 +31,8 @@ export interface PreviewOutcome {
   readonly failure?: string;
   /** With preview-canary: how the preview did on real traffic. */
   readonly canary?: CanaryResult;
+  /** Whether the link `?preview=KEY` sets the cookie (false: it reaches the preview for that request only). */
+  readonly linkSetsCookie?: boolean;
 }
 
 /** The driver's preview routing, after checking the load balancer is set up for it (reads only). */
@@ -150,10 +152,11 @@ export async function openPreview(ctx: EngineContext, routing: PreviewRouting): 
     };
   }
 
-  if (!(before.length === 1 && before[0] === candidate.id)) {
-    await routing.route(key, candidate.id);
+  // Also when the key routes there already: a route of several parts (ALB's rules) is completed where a run that
+  // died left it half made.
+  await routing.route(key, candidate.id);
+  if (!(before.length === 1 && before[0] === candidate.id))
     timeline.note(`${key} -> ${candidate.id}${before.length ? ` (was ${before.join(', ')})` : ''}`);
-  }
   const stale = owned.filter((s) => s.id !== candidate.id);
   const removed = await retire(ctx, routing, stale);
   const routedTo = await readServer(driver, candidate.id);
@@ -204,10 +207,10 @@ export async function closePreview(ctx: EngineContext, routing: PreviewRouting):
       message: `${key} has no preview on the load balancer: nothing to close`,
     };
   }
-  if (before.length) {
-    await routing.unroute(key);
+  // Also without a route: a build that never got one may still be held for its health check (ALB's parked rule).
+  await routing.unroute(key);
+  if (before.length)
     ctx.timeline.note(`${key}: route to ${before.join(', ')} removed; its requests get the normal site`);
-  }
   const removed = await retire(ctx, routing, owned);
   const kept = before.filter((id) => !removed.includes(id));
   return {

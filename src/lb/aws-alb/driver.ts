@@ -16,11 +16,12 @@ import { targetGroupDimension, type AlbArn } from './arn.js';
 import { findForward, percentOf, weightDifferences, weightForPercent, withWeights, type Forward } from './forward.js';
 import { AlbLock } from './lock.js';
 import { readCounters, METRICS_PERIOD_S } from './metrics.js';
+import { AlbPreviews } from './previews.js';
 
 export const albCapabilities: Capabilities = {
   weights: { min: 0, max: 100 },
   healthChecks: true,
-  previews: false,
+  previews: true,
   nativeSplit: true,
   inFlight: false,
   lock: true,
@@ -48,6 +49,8 @@ export interface AlbDriverOptions {
   readonly drainTimeoutMs: number;
   /** A rolling deploy: drain-timeout is checked against the deregistration delay of every group in traffic. */
   readonly rolling: boolean;
+  /** The target group previews copy (preview-backend). */
+  readonly previewBackend: string;
 }
 
 interface Group {
@@ -86,6 +89,7 @@ export class AlbDriver implements Driver {
   readonly capabilities = albCapabilities;
   readonly advice = ALB_ADVICE;
   readonly lock: AlbLock;
+  readonly previews: AlbPreviews;
   private readonly api: AwsApi;
   private readonly groupCache = new Map<string, Group>();
   /** CloudWatch sums are taken from here on (a minute boundary before the driver started). */
@@ -99,6 +103,12 @@ export class AlbDriver implements Driver {
       timeoutMs: options.timeoutMs ?? 10_000,
     });
     this.lock = new AlbLock(this.api, options.arn.arn);
+    this.previews = new AlbPreviews(this.api, options.arn, options.previewBackend);
+  }
+
+  /** Whether a server id or selector is in the preview backend (target groups of previews, not of the forward action). */
+  private isPreview(backend: string): boolean {
+    return backend === this.previews.backend;
   }
 
   get roundTrips(): number {
@@ -222,6 +232,13 @@ export class AlbDriver implements Driver {
   }
 
   async servers(selectors: readonly Selector[]): Promise<Server[]> {
+    const previewSelectors = selectors.filter((s) => this.isPreview(s.backend));
+    const previews = previewSelectors.length ? await this.previews.servers(previewSelectors) : [];
+    if (previewSelectors.length === selectors.length) return previews;
+    return [...(await this.forwardServers(selectors.filter((s) => !this.isPreview(s.backend)))), ...previews];
+  }
+
+  private async forwardServers(selectors: readonly Selector[]): Promise<Server[]> {
     const snap = await this.snapshot();
     const wanted = snap.groups.filter((g) => selectors.some((s) => matchesSelector({ ...s, server: '*' }, g.name, '')));
     const targets = await this.targets(wanted);
@@ -237,7 +254,11 @@ export class AlbDriver implements Driver {
    * ready registers a target and waits until ALB has judged it (healthy or not); drain and maint deregister it, and
    * maint on a group that has traffic waits until ALB has drained it (at most drain-timeout).
    */
-  async apply(changes: readonly Change[]): Promise<void> {
+  async apply(all: readonly Change[]): Promise<void> {
+    const previews = all.filter((c) => this.isPreview(c.server.slice(0, c.server.indexOf('/'))));
+    if (previews.length) await this.previews.apply(previews);
+    const changes = all.filter((c) => !previews.includes(c));
+    if (changes.length === 0) return;
     const snap = await this.snapshot();
     const byName = new Map(snap.groups.map((g) => [g.name, g]));
     const groupOf = (server: string): Group => {

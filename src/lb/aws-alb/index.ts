@@ -9,7 +9,14 @@ export interface AlbModuleOptions {
   readonly drainTimeoutMs: number;
   /** A rolling deploy deregisters targets of groups in traffic: drain-timeout must cover their deregistration delay. */
   readonly rolling: boolean;
+  /** preview-backend: the target group previews copy. */
+  readonly previewBackend: string;
 }
+
+const INPUTS = { 'preview-backend': 'previews' } as const;
+
+/** ALB's target group names: 1-32 letters, digits and '-', not starting or ending with '-'. */
+const GROUP_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
 
 export const awsAlb: DriverModule<AlbModuleOptions> = {
   kind: 'aws-alb',
@@ -25,7 +32,7 @@ export const awsAlb: DriverModule<AlbModuleOptions> = {
     },
   ],
   capabilities: albCapabilities,
-  inputs: {},
+  inputs: INPUTS,
   options(read, context) {
     const errors: string[] = [];
     const ms = (name: string) => {
@@ -40,13 +47,45 @@ export const awsAlb: DriverModule<AlbModuleOptions> = {
         `analysis-interval: ${read('analysis-interval')} is shorter than CloudWatch's ${METRICS_PERIOD_S} s period for ALB metrics, so a window would often see no new counts; give ${METRICS_PERIOD_S}s or more, or set min-requests: 0 to judge windows by health-url and check-url probes alone (counters still count when they arrive)`,
       );
     }
+    const previewBackend = read('preview-backend') || INPUTS['preview-backend'];
+    const previewing = context.action === 'preview' || context.action === 'close-preview';
+    if (!GROUP_NAME.test(previewBackend))
+      errors.push(
+        `preview-backend: '${previewBackend}' is not an ALB target group name (1-32 letters, digits and '-')`,
+      );
+    else if (!previewing && previewBackend !== INPUTS['preview-backend'])
+      errors.push('preview-backend: only used by action preview and close-preview');
+    if (context.action === 'preview' && read('preview-canary'))
+      errors.push(
+        'preview-canary: not available on aws-alb in this release (ALB weighs target groups, not targets); run the canary with action deploy',
+      );
+    if (previewing && /[A-Z]/.test(read('preview-key')))
+      errors.push(
+        `preview-key: '${read('preview-key')}' has capitals, and ALB matches header and query values without regard to case, so it would also catch ${read('preview-key').toLowerCase()}'s requests; give it in lower case`,
+      );
+    if (context.action === 'preview' && read('targets'))
+      errors.push(
+        `targets: on aws-alb a preview registers preview-address in a target group of its own, copied from preview-backend ${previewBackend}; give preview-address`,
+      );
     return errors.length
       ? { errors }
-      : { options: { drainTimeoutMs: ms('drain-timeout') ?? 30_000, rolling: read('strategy') === 'rolling' } };
+      : {
+          options: {
+            drainTimeoutMs: ms('drain-timeout') ?? 30_000,
+            rolling: read('strategy') === 'rolling',
+            previewBackend,
+          },
+        };
   },
   create(url, options, tuning) {
     const arn = parseAlbArn(url.display);
     if (typeof arn === 'string') throw new Error(`load-balancer: ${arn} (${ARN_FORM})`);
-    return new AlbDriver({ arn, ...tuning, drainTimeoutMs: options.drainTimeoutMs, rolling: options.rolling });
+    return new AlbDriver({
+      arn,
+      ...tuning,
+      drainTimeoutMs: options.drainTimeoutMs,
+      rolling: options.rolling,
+      previewBackend: options.previewBackend ?? INPUTS['preview-backend'],
+    });
   },
 };

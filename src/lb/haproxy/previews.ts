@@ -37,6 +37,8 @@ function readError(text: string): string | undefined {
 
 export class HaproxyPreviews implements PreviewRouting {
   readonly backend: string;
+  /** The README's lines turn `?preview=KEY` into the cookie. */
+  readonly linkSetsCookie = true;
 
   constructor(
     private readonly api: RuntimeApi,
