@@ -130,3 +130,13 @@ export function startLoad(url: string, options: LoadOptions): Load {
     },
   };
 }
+
+/** Exactly `count` requests at a steady 400/s with these headers; resolves with what answered. */
+export async function requestsExactly(url: string, count: number, headers: Record<string, string>): Promise<LoadStats> {
+  const load = startLoad(url, { rps: 400, maxRequests: count, headers });
+  for (;;) {
+    const s = load.snapshot();
+    if (s.ok + s.failed >= count) return load.stop();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -28,6 +28,23 @@ export function readmePreviewConfig(mapPath: string): { frontend: string; backen
   return { frontend, backend };
 }
 
+/** The runner's environment for a pull_request event of this PR, its event file written under `dir`. */
+export function pullRequestEvent(dir: string, pr: number): Record<string, string> {
+  const path = join(dir, `event-${pr}.json`);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      action: 'synchronize',
+      number: pr,
+      pull_request: {
+        number: pr,
+        head: { sha: `${String(pr).padStart(4, '0')}abcdef0123456789abcdef0123456789abcd` },
+      },
+    }),
+  );
+  return { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: path };
+}
+
 export interface PreviewLab {
   readonly haproxy: HaproxyInstance;
   readonly url: string;
@@ -77,21 +94,7 @@ export async function startPreviewLab(
       fleets.push(fleet);
       return `127.0.0.1:${fleet.ports[0]}`;
     },
-    event(pr) {
-      const path = join(dir, `event-${pr}.json`);
-      writeFileSync(
-        path,
-        JSON.stringify({
-          action: 'synchronize',
-          number: pr,
-          pull_request: {
-            number: pr,
-            head: { sha: `${String(pr).padStart(4, '0')}abcdef0123456789abcdef0123456789abcd` },
-          },
-        }),
-      );
-      return { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: path };
-    },
+    event: (pr) => pullRequestEvent(dir, pr),
     inputs(extra) {
       return {
         'load-balancer': `haproxy://127.0.0.1:${haproxy.adminPort}`,

@@ -4,15 +4,14 @@
  * processes, keyed and background load, every SDK request checked against AWS's model, GitHub's API against its
  * OpenAPI description. Not AWS: the stand-in and the model.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { errors, FAST_ROLLOUT, runAction, type ActionRun } from '../helpers/action.js';
 import { CONDITIONS, OIDC, validated } from '../helpers/alb-lab.js';
 import { LISTENER_ARN, RULE_ARN, startAlbStandIn, type AlbStandIn } from '../helpers/aws-alb.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { githubEnv, startGithubApi, type GithubApi } from '../helpers/github-api.js';
-import { startLoad, type LoadStats } from '../helpers/load.js';
+import { requestsExactly, startLoad, type LoadStats } from '../helpers/load.js';
+import { pullRequestEvent } from '../helpers/previews.js';
 
 interface Lab {
   readonly alb: AlbStandIn;
@@ -59,16 +58,7 @@ async function startLab(idleGroups: readonly string[] = ['shop-previews'], forwa
 }
 
 function event(l: Lab, pr: number): Record<string, string> {
-  const path = join(l.fleets[0]?.stateDir ?? '/tmp', `event-${pr}.json`);
-  writeFileSync(
-    path,
-    JSON.stringify({
-      action: 'synchronize',
-      number: pr,
-      pull_request: { number: pr, head: { sha: `${String(pr).padStart(4, '0')}abcdef0123456789abcdef0123456789abcd` } },
-    }),
-  );
-  return { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: path };
+  return pullRequestEvent(l.fleets[0]?.stateDir ?? '/tmp', pr);
 }
 
 function run(l: Lab, pr: number, extra: Record<string, string>): Promise<ActionRun> {
@@ -87,13 +77,8 @@ function run(l: Lab, pr: number, extra: Record<string, string>): Promise<ActionR
 }
 
 /** Exactly `count` requests through the stand-in's listener with these headers (and path); what answered. */
-async function requests(l: Lab, count: number, headers: Record<string, string>, path = ''): Promise<LoadStats> {
-  const load = startLoad(`${l.alb.trafficUrl}${path}`, { rps: 400, maxRequests: count, headers });
-  for (;;) {
-    const s = load.snapshot();
-    if (s.ok + s.failed >= count) return load.stop();
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function requests(l: Lab, count: number, headers: Record<string, string>, path = ''): Promise<LoadStats> {
+  return requestsExactly(`${l.alb.trafficUrl}${path}`, count, headers);
 }
 
 /** The preview rules on the listener: priority, what they match (tag), the name of the group they forward to. */

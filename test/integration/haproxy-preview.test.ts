@@ -7,7 +7,7 @@ import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { errors, runAction, summaryTimeline, type ActionRun } from '../helpers/action.js';
 import { githubEnv, startGithubApi, type GithubApi } from '../helpers/github-api.js';
-import { startLoad, type LoadStats } from '../helpers/load.js';
+import { requestsExactly, startLoad } from '../helpers/load.js';
 import { startPreviewLab, type PreviewLab } from '../helpers/previews.js';
 
 let api: GithubApi;
@@ -30,15 +30,7 @@ function closePreview(l: PreviewLab, pr: number): Promise<ActionRun> {
   return runAction(l.inputs({ action: 'close-preview' }), { env: { ...githubEnv(api), ...l.event(pr) } });
 }
 
-/** Exactly `count` requests at a steady rate with these headers; resolves with what answered. */
-async function requests(url: string, count: number, headers: Record<string, string>): Promise<LoadStats> {
-  const load = startLoad(url, { rps: 400, maxRequests: count, headers });
-  for (;;) {
-    const s = load.snapshot();
-    if (s.ok + s.failed >= count) return load.stop();
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const requests = requestsExactly;
 
 async function previewServers(l: PreviewLab): Promise<string[]> {
   const state = await l.haproxy.cli('show servers state previews');
