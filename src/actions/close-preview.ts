@@ -7,7 +7,7 @@ import type { Settings } from '../settings.js';
 import { previewEnvironment, readRouting, runPreview } from './preview.js';
 
 export async function closePreview(settings: Settings, driver: Driver, signal: AbortSignal): Promise<Outcome> {
-  const routing = await readRouting(driver);
+  const routing = await readRouting(driver, 'close');
   const environment = previewEnvironment(settings);
   return runPreview('close', settings, driver, routing, signal, NONE, async () => {
     const changed = await deactivateDeployments(settings, environment);

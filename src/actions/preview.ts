@@ -25,8 +25,8 @@ export function previewEnvironment(settings: Settings): string {
 }
 
 /** What the load balancer routes previews with; refuses (changing nothing) when it lacks what previews need. */
-export function readRouting(driver: Driver): Promise<PreviewRouting> {
-  return core.group('Read the load balancer', () => previewRouting(driver));
+export function readRouting(driver: Driver, purpose: 'open' | 'close'): Promise<PreviewRouting> {
+  return core.group('Read the load balancer', () => previewRouting(driver, purpose));
 }
 
 /** Opens or closes the key's preview, then the summary, `report` (deployments) and the pull-request comment. */
@@ -65,7 +65,7 @@ export async function runPreview(
 
 export async function preview(settings: Settings, driver: Driver, signal: AbortSignal): Promise<Outcome> {
   const key = settings.previewKey;
-  const routing = await readRouting(driver);
+  const routing = await readRouting(driver, 'open');
   const environment = previewEnvironment(settings);
   const deployment = await startDeployment(
     settings,

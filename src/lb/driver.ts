@@ -73,8 +73,11 @@ export interface PreviewRouting {
   readonly backend: string;
   /** The link `?preview=KEY` also sets the preview cookie, so the pages clicked next stay on the preview. */
   readonly linkSetsCookie: boolean;
-  /** What the load balancer lacks for previews, each problem naming the input or config to fix. Changes nothing. */
-  check(): Promise<string[]>;
+  /**
+   * What the load balancer lacks for previews, each problem naming the input or config to fix. Changes nothing. For
+   * `close`, only what finding and removing a key's route and servers needs (a setup changed since can still close).
+   */
+  check(purpose: 'open' | 'close'): Promise<string[]>;
   /** Every key's route: key -> server ids (more than one only after hand edits). */
   routes(): Promise<Map<string, string[]>>;
   /** The servers of the preview backend. */

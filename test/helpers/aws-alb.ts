@@ -451,7 +451,7 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
         arn: `${PREFIX}:listener-rule/${LB}/f2f7dc8efc522ab2/${newId()}`,
         priority: String(priority),
         conditions: input.Conditions as Json[],
-        actions: input.Actions as Json[],
+        actions: stored(input.Actions as Json[], true),
         pending: undefined,
         tags: new Map(((input.Tags as { Key: string; Value?: string }[]) ?? []).map((t) => [t.Key, t.Value ?? ''])),
       };
@@ -579,7 +579,7 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
         throw new ApiError('ListenerNotFound', `${String(input.ListenerArn)} not found`);
       if (input.DefaultActions) {
         checkForward(input.DefaultActions as Json[]);
-        listener.defaultActions = input.DefaultActions as Json[];
+        listener.defaultActions = stored(input.DefaultActions as Json[], false);
       }
       return {
         Listeners: [
@@ -598,7 +598,7 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
       checkForward((input.Actions as Json[] | undefined) ?? rule.actions);
       if (input.Conditions) rule.conditions = input.Conditions as Json[];
       if (input.Actions) {
-        const actions = input.Actions as Json[];
+        const actions = stored(input.Actions as Json[], false);
         if (changeDelayMs > 0) rule.pending = { actions, visibleAt: Date.now() + changeDelayMs };
         else rule.actions = actions;
         changeDelayMs = 0;
@@ -607,6 +607,28 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
       return { Rules: [{ ...ruleJson(rule), Actions: (input.Actions as Json[] | undefined) ?? rule.actions }] };
     },
   };
+  /**
+   * Actions as ALB stores them, refusing what it refuses: an authenticate-oidc action needs its ClientSecret when a
+   * rule is created, and on a change either the secret or UseExistingClientSecret (ALB never returns the secret).
+   */
+  function stored(actions: readonly Json[], creating: boolean): Json[] {
+    return actions.map((a) => {
+      const oidc = a.AuthenticateOidcConfig as Json | undefined;
+      if (!oidc) return a;
+      if (!oidc.ClientSecret && (creating || oidc.UseExistingClientSecret !== true))
+        throw new ApiError(
+          'ValidationError',
+          creating
+            ? 'A client secret must be specified for an authenticate-oidc action of a new rule'
+            : 'A client secret must be specified, or UseExistingClientSecret set to true',
+        );
+      const { ClientSecret: _secret, UseExistingClientSecret: _use, ...kept } = oidc;
+      void _secret;
+      void _use;
+      return { ...a, AuthenticateOidcConfig: kept };
+    });
+  }
+
   /** What ALB itself refuses in a forward action (ValidationError), beyond the model. */
   function checkForward(actions: readonly Json[]): void {
     const fwd = forwardOf(actions);

@@ -32,7 +32,23 @@ afterEach(async () => {
   api.reset();
 });
 
-async function startLab(idleGroups: readonly string[] = ['shop-previews'], forwardOn?: 'listener'): Promise<Lab> {
+/** Cognito sign-in on the deployed rule: copied to the preview rules (no secret to carry, unlike OIDC's). */
+const COGNITO = {
+  Type: 'authenticate-cognito',
+  Order: 1,
+  AuthenticateCognitoConfig: {
+    UserPoolArn: 'arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abcdefghi',
+    UserPoolClientId: 'shopclient',
+    UserPoolDomain: 'shop-auth',
+    OnUnauthenticatedRequest: 'allow',
+  },
+};
+
+async function startLab(
+  idleGroups: readonly string[] = ['shop-previews'],
+  forwardOn?: 'listener',
+  auth: Record<string, unknown> = COGNITO,
+): Promise<Lab> {
   const stable = await startFleet(2, 'v1');
   const alb = await startAlbStandIn({
     groups: [
@@ -40,7 +56,7 @@ async function startLab(idleGroups: readonly string[] = ['shop-previews'], forwa
       { name: 'shop-green', weight: 0, ports: [] },
     ],
     conditions: CONDITIONS,
-    extraActions: [OIDC],
+    extraActions: [auth],
     idleGroups,
     forwardOn,
   });
@@ -123,16 +139,17 @@ describe('ALB stand-in: pull-request previews', () => {
     const created = [...l.alb.groups.values()].find((g) => g.created);
     expect(created?.created).toMatchObject({ VpcId: 'vpc-0abc', TargetType: 'ip', HealthCheckPath: '/health' });
     expect(created?.attributes.get('deregistration_delay.timeout_seconds')).toBe('1');
-    // Each rule carries the deployed rule's own conditions and its authenticate-oidc action, so the key reaches the
+    // Each rule carries the deployed rule's own conditions and its authenticate-cognito action, so the key reaches the
     // preview exactly where, and as, the deployed rule would have served it.
     for (const rule of l.alb.rules) {
       expect(rule.conditions.slice(0, 2)).toEqual(CONDITIONS);
-      expect(rule.actions[0]).toEqual(OIDC);
+      expect(rule.actions[0]).toEqual(COGNITO);
     }
     // Tagged with the key and the deployed rule: nothing of another rule's previews is ever taken for its own.
     expect([...(l.alb.rules[1]?.tags ?? [])]).toEqual([
       ['zero-downtime-deploy:preview-key', 'pr-7'],
       ['zero-downtime-deploy:preview-for', RULE_ARN],
+      ['zero-downtime-deploy:preview-of', 'shop-previews'],
       ['zero-downtime-deploy:preview-match', 'header'],
     ]);
 
@@ -188,7 +205,7 @@ describe('ALB stand-in: pull-request previews', () => {
     // Every other rule and group as it was: the deployed rule's conditions and actions, the lab's groups.
     expect(l.alb.rules).toEqual([l.alb.rule]);
     expect(l.alb.rule.conditions).toEqual(CONDITIONS);
-    expect(l.alb.rule.actions[0]).toEqual(OIDC);
+    expect(l.alb.rule.actions[0]).toEqual(COGNITO);
     expect([...l.alb.groups.values()].map((g) => g.name)).toEqual(['shop-blue', 'shop-green', 'shop-previews']);
     expect(l.alb.weights()).toEqual({ 'shop-blue': 100, 'shop-green': 0 });
     expect(api.violations).toEqual([]);
@@ -226,6 +243,8 @@ describe('ALB stand-in: pull-request previews', () => {
       version: 'c7b',
       'preview-address': broken,
       'startup-timeout': '3s',
+      // No health-url: ALB's own check fails it, after the build was attached at weight 0 to the key's header rule.
+      'health-url': '',
     });
     expect(failed.code).toBe(1);
     expect(failed.outputs.result).toBe('failed');
@@ -234,8 +253,14 @@ describe('ALB stand-in: pull-request previews', () => {
     );
     expect(previewGroups(l.alb)).toEqual([`pr-7:c7 ${a7}`, `pr-8:c8 ${a8}`]);
     expect((await requests(l, 100, { 'x-preview': 'pr-7' })).versions).toEqual({ 'pr7-build': 100 });
-    // The failed build had been attached at weight 0 for ALB's health check, and is detached again.
+    // The failed build had been attached at weight 0 for ALB's health check (and no request reached it), and is
+    // detached again.
+    expect(errors(failed).join('\n')).toMatch(/the load balancer's own check did not pass within startup-timeout/);
     expect(previewRules(l.alb).filter((r) => r.includes('@'))).toEqual([]);
+    const attached = l.alb.calls.filter(
+      (c) => c.operation === 'ModifyRule' && JSON.stringify(c.input).includes('"Weight":0'),
+    );
+    expect(attached).toHaveLength(1);
 
     // A new key whose first build fails: it was held by a parked rule (ALB checks only groups a rule uses) that
     // matched no request, and both are gone.
@@ -329,13 +354,16 @@ describe('ALB stand-in: pull-request previews', () => {
     validated(l.alb);
   }, 60_000);
 
-  it('refuses what ALB cannot do, naming the input, and changes nothing: no preview-backend group, preview-canary, targets', async () => {
-    const l = await startLab([]);
+  it('refuses what ALB cannot do, naming the input, and changes nothing: no preview-backend group, a rule signing in with OIDC, preview-canary, targets', async () => {
+    const l = await startLab([], undefined, OIDC);
     const address = await l.build('pr7-build');
     const missing = await run(l, 7, { action: 'preview', version: 'x1', 'preview-address': address });
     expect(missing.code).toBe(1);
     expect(errors(missing).join('\n')).toMatch(
       /preview-backend: ALB has no target group named shop-previews in us-east-1; create an empty one for previews to copy/,
+    );
+    expect(errors(missing).join('\n')).toMatch(
+      /load-balancer: .* authenticates with authenticate-oidc, whose client secret ALB never returns/,
     );
     const canary = await run(l, 7, {
       action: 'preview',

@@ -36,10 +36,10 @@ export interface PreviewOutcome {
 }
 
 /** The driver's preview routing, after checking the load balancer is set up for it (reads only). */
-export async function previewRouting(driver: Driver): Promise<PreviewRouting> {
+export async function previewRouting(driver: Driver, purpose: 'open' | 'close'): Promise<PreviewRouting> {
   const routing = driver.previews;
   if (!routing) throw new InputError(['load-balancer: this load balancer cannot route previews']);
-  const problems = await routing.check();
+  const problems = await routing.check(purpose);
   if (problems.length) throw new InputError(problems);
   return routing;
 }

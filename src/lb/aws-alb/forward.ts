@@ -34,7 +34,11 @@ export function findForward(actions: readonly Action[], where: string): Forward 
  * included, is written back as it was read. A single-group `TargetGroupArn` becomes a ForwardConfig.
  */
 export function withWeights(actions: readonly Action[], weights: ReadonlyMap<string, number>): Action[] {
-  return actions.map((action) => {
+  return actions.map((read) => {
+    // ALB never returns an OIDC client secret: writing the action back must say to keep the one it has.
+    const action: Action = read.AuthenticateOidcConfig
+      ? { ...read, AuthenticateOidcConfig: { ...read.AuthenticateOidcConfig, UseExistingClientSecret: true } }
+      : read;
     if (action.Type !== 'forward') return action;
     const current = findForward([action], 'the action');
     if (typeof current === 'string') return action;

@@ -231,12 +231,17 @@ export class AlbPreviews implements PreviewRouting {
     return { rule, conditions: rule?.Conditions ?? [], actions, auth };
   }
 
-  async check(): Promise<string[]> {
+  async check(purpose: 'open' | 'close'): Promise<string[]> {
+    // Closing finds the key's rules and groups by their tags alone: it works after the setup changed.
+    if (purpose === 'close') return [];
     const template = await this.readTemplate();
-    if (typeof template === 'string') return [template];
     const deployed = await this.deployed();
-    const problems: string[] = [];
-    if (tuplesOf(deployed.actions).some((t) => t.arn === template.group.TargetGroupArn))
+    const problems: string[] = typeof template === 'string' ? [template] : [];
+    if (deployed.auth.some((a) => a.Type === 'authenticate-oidc'))
+      problems.push(
+        `load-balancer: ${this.arn.arn} authenticates with authenticate-oidc, whose client secret ALB never returns, and each new rule must carry it, so preview rules could not log users in as it does; previews on ALB need a rule or listener without authenticate-oidc (authenticate-cognito is copied)`,
+      );
+    if (typeof template !== 'string' && tuplesOf(deployed.actions).some((t) => t.arn === template.group.TargetGroupArn))
       problems.push(
         `preview-backend: target group ${this.backend} serves the traffic of ${this.arn.arn}; give an empty target group for previews to copy`,
       );
@@ -285,7 +290,11 @@ export class AlbPreviews implements PreviewRouting {
 
   /** Ours: made by a preview of this deployed rule or listener (and, for groups, of this preview-backend). */
   private ours(tags: Map<string, string> | undefined): tags is Map<string, string> {
-    return !!tags?.get(PREVIEW_KEY_TAG) && tags.get(PREVIEW_FOR_TAG) === this.arn.arn;
+    return (
+      !!tags?.get(PREVIEW_KEY_TAG) &&
+      tags.get(PREVIEW_FOR_TAG) === this.arn.arn &&
+      tags.get(PREVIEW_OF_TAG) === this.backend
+    );
   }
 
   /** The target groups previews of this template and deployed rule live in. */
@@ -306,7 +315,7 @@ export class AlbPreviews implements PreviewRouting {
     return candidates.flatMap((arn) => {
       const t = tags.get(arn);
       const server = t?.get(PREVIEW_SERVER_TAG);
-      if (!this.ours(t) || !server || t.get(PREVIEW_OF_TAG) !== this.backend) return [];
+      if (!this.ours(t) || !server) return [];
       return [{ arn, key: t.get(PREVIEW_KEY_TAG) ?? '', server, address: t.get(PREVIEW_ADDRESS_TAG) ?? '' }];
     });
   }
@@ -350,7 +359,8 @@ export class AlbPreviews implements PreviewRouting {
   private toServer(group: PreviewGroup, health: TargetHealthDescription | undefined): Server {
     const at = group.address.lastIndexOf(':');
     const state = health?.TargetHealth?.State;
-    const registered = !!state && state !== 'draining' && state !== 'unhealthy.draining';
+    // `unused`: in a group no rule uses (a run died before attaching it): out, so the next run attaches it again.
+    const registered = !!state && state !== 'draining' && state !== 'unhealthy.draining' && state !== 'unused';
     return {
       id: `${this.backend}/${group.server}`,
       backend: this.backend,
@@ -407,6 +417,7 @@ export class AlbPreviews implements PreviewRouting {
     return [
       { Key: PREVIEW_KEY_TAG, Value: key },
       { Key: PREVIEW_FOR_TAG, Value: this.arn.arn },
+      { Key: PREVIEW_OF_TAG, Value: this.backend },
     ];
   }
 
@@ -443,7 +454,6 @@ export class AlbPreviews implements PreviewRouting {
         Tags: [
           ...this.tagsFor(key),
           { Key: PREVIEW_SERVER_TAG, Value: server },
-          { Key: PREVIEW_OF_TAG, Value: this.backend },
           { Key: PREVIEW_ADDRESS_TAG, Value: address },
         ],
       }),
@@ -458,7 +468,6 @@ export class AlbPreviews implements PreviewRouting {
           Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: template.delay }],
         }),
       );
-    await this.attach(key, arn);
   }
 
   /**
@@ -468,15 +477,18 @@ export class AlbPreviews implements PreviewRouting {
   private async attach(key: string, groupArn: string): Promise<void> {
     const { client, sdk } = await this.elb();
     const mine = (await this.previewRules()).filter((r) => r.key === key);
+    if (mine.some((r) => r.tuples.some((t) => t.arn === groupArn))) return;
     const rule = mine.find((r) => r.match === 'header') ?? mine[0];
     if (rule) {
-      if (rule.tuples.some((t) => t.arn === groupArn)) return;
       const auth = rule.actions.filter((a) => a.Type?.startsWith('authenticate-'));
+      // Groups left at weight 0 by runs that died are dropped (ALB allows 5 per forward action); they are retired
+      // as the key's stale servers.
+      const live = rule.tuples.filter((t) => t.weight > 0);
       await this.api.send(
         client,
         new sdk.ModifyRuleCommand({
           RuleArn: rule.arn,
-          Actions: previewActions(auth, [...rule.tuples, { arn: groupArn, weight: 0 }]),
+          Actions: previewActions(auth, [...live, { arn: groupArn, weight: 0 }]),
         }),
       );
       return;
@@ -493,7 +505,10 @@ export class AlbPreviews implements PreviewRouting {
     });
   }
 
-  /** ready and drain register the preview's target; maint deregisters it. Weights stay 0: routes carry previews. */
+  /**
+   * ready and drain attach the group (for ALB's health check) and register the preview's target; maint deregisters
+   * it. Weights stay 0: routes carry previews.
+   */
   async apply(changes: readonly Change[]): Promise<void> {
     const { client, sdk } = await this.elb();
     for (const change of changes) {
@@ -504,6 +519,7 @@ export class AlbPreviews implements PreviewRouting {
       const state = (await this.health(group))?.TargetHealth?.State;
       const registered = !!state && state !== 'draining' && state !== 'unhealthy.draining';
       const target = AlbPreviews.target(group.address);
+      if (change.admin !== 'maint') await this.attach(group.key, group.arn);
       if (change.admin !== 'maint' && !registered)
         await this.api.send(client, new sdk.RegisterTargetsCommand({ TargetGroupArn: group.arn, Targets: [target] }));
       if (change.admin === 'maint' && registered)
@@ -527,8 +543,9 @@ export class AlbPreviews implements PreviewRouting {
   }
 
   /**
-   * The key's rules forward to the server's group alone (one ModifyRule each; a parked rule gets its real conditions
-   * back); the rules a run that died left out are created. Idempotent: it is called on every run.
+   * The key's rules forward to the server's group alone, with the deployed rule's current conditions and authenticate
+   * actions (one ModifyRule each, so a changed deployed rule is followed; a parked rule loses its random header); the
+   * rules a run that died left out are created. Idempotent: it is called on every run.
    */
   async route(key: string, serverId: string): Promise<void> {
     const group = await this.groupOf(serverId);
@@ -546,15 +563,9 @@ export class AlbPreviews implements PreviewRouting {
         continue;
       }
       kept.push(rule.arn);
-      const only = rule.tuples.length === 1 && rule.tuples[0]?.arn === group.arn;
-      if (only && !rule.parked) continue;
       await this.api.send(
         client,
-        new sdk.ModifyRuleCommand({
-          RuleArn: rule.arn,
-          Actions: actions,
-          ...(rule.parked ? { Conditions: conditions[match] } : {}),
-        }),
+        new sdk.ModifyRuleCommand({ RuleArn: rule.arn, Actions: actions, Conditions: conditions[match] }),
       );
       if (rule.parked)
         await this.api.send(
@@ -655,8 +666,8 @@ export class AlbPreviews implements PreviewRouting {
     const { client, sdk } = await this.elb();
     for (const rule of (await this.previewRules()).filter((r) => r.tuples.some((t) => t.arn === group.arn))) {
       const rest = rule.tuples.filter((t) => t.arn !== group.arn);
-      if (rule.parked || rest.length === 0)
-        await this.api.send(client, new sdk.DeleteRuleCommand({ RuleArn: rule.arn }));
+      // A parked rule still holding an older build stays parked; one left with nothing goes.
+      if (rest.length === 0) await this.api.send(client, new sdk.DeleteRuleCommand({ RuleArn: rule.arn }));
       else {
         const auth = rule.actions.filter((a) => a.Type?.startsWith('authenticate-'));
         await this.api.send(

@@ -80,7 +80,8 @@ export class HaproxyPreviews implements PreviewRouting {
     return id;
   }
 
-  async check(): Promise<string[]> {
+  /** Closing needs the map and the backend as much as opening. */
+  async check(_purpose: 'open' | 'close'): Promise<string[]> {
     const [maps, state] = await this.api.run(['show map', `show servers state ${this.options.backend}`]);
     const problems: string[] = [];
     if (!maps?.text.includes(`(${this.options.map})`)) {
