@@ -145,6 +145,14 @@ export function freePriorities(
   return found.length === count ? found : { blockedBy: 0 };
 }
 
+/** AWS's answer for a rule or target group deleted meanwhile (by another pull request's run). */
+function gone(error: unknown): boolean {
+  return /RuleNotFound|TargetGroupNotFound/.test((error as Error).message);
+}
+
+/** Retries of DeleteTargetGroup while ALB still sees it in use just after its rules let go of it (eventual). */
+const IN_USE_RETRIES_MS = [500, 1000, 2000, 4000, 8000, 15_000];
+
 function targetId(t: TargetHealthDescription): string {
   return `${t.Target?.Id ?? '?'}:${t.Target?.Port ?? 0}`;
 }
@@ -280,20 +288,33 @@ export class AlbPreviews implements PreviewRouting {
   private async tags(arns: readonly string[]): Promise<Map<string, Map<string, string>>> {
     const { client, sdk } = await this.elb();
     const result = new Map<string, Map<string, string>>();
-    for (let i = 0; i < arns.length; i += 20) {
-      const out = await this.api.send(client, new sdk.DescribeTagsCommand({ ResourceArns: arns.slice(i, i + 20) }));
+    const read = async (batch: readonly string[]) => {
+      const out = await this.api.send(client, new sdk.DescribeTagsCommand({ ResourceArns: [...batch] }));
       for (const d of out.TagDescriptions ?? [])
         if (d.ResourceArn) result.set(d.ResourceArn, new Map((d.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])));
+    };
+    for (let i = 0; i < arns.length; i += 20) {
+      const batch = arns.slice(i, i + 20);
+      try {
+        await read(batch);
+      } catch (error) {
+        // Another pull request's run deleted one of them since the list: read them one by one, skip what is gone.
+        if (!gone(error)) throw error;
+        for (const arn of batch) await read([arn]).catch((e: unknown) => (gone(e) ? undefined : Promise.reject(e)));
+      }
     }
     return result;
   }
 
-  /** Ours: made by a preview of this deployed rule or listener (and, for groups, of this preview-backend). */
-  private ours(tags: Map<string, string> | undefined): tags is Map<string, string> {
+  /**
+   * Ours: made by a preview of this deployed rule or listener; a group also of this preview-backend (a rule is found
+   * by key and rule alone, so a close with another preview-backend still removes the key's route).
+   */
+  private ours(tags: Map<string, string> | undefined, group: boolean): tags is Map<string, string> {
     return (
       !!tags?.get(PREVIEW_KEY_TAG) &&
       tags.get(PREVIEW_FOR_TAG) === this.arn.arn &&
-      tags.get(PREVIEW_OF_TAG) === this.backend
+      (!group || tags.get(PREVIEW_OF_TAG) === this.backend)
     );
   }
 
@@ -315,7 +336,7 @@ export class AlbPreviews implements PreviewRouting {
     return candidates.flatMap((arn) => {
       const t = tags.get(arn);
       const server = t?.get(PREVIEW_SERVER_TAG);
-      if (!this.ours(t) || !server) return [];
+      if (!this.ours(t, true) || !server) return [];
       return [{ arn, key: t.get(PREVIEW_KEY_TAG) ?? '', server, address: t.get(PREVIEW_ADDRESS_TAG) ?? '' }];
     });
   }
@@ -328,7 +349,7 @@ export class AlbPreviews implements PreviewRouting {
     const tags = await this.tags(rules.map((r) => r.RuleArn ?? ''));
     return rules.flatMap((r) => {
       const t = tags.get(r.RuleArn ?? '');
-      if (!this.ours(t)) return [];
+      if (!this.ours(t, false)) return [];
       return [
         {
           arn: r.RuleArn ?? '',
@@ -392,7 +413,14 @@ export class AlbPreviews implements PreviewRouting {
       (g) => !selectors || selectors.some((s) => matchesSelector(s, this.backend, g.server)),
     );
     const servers: Server[] = [];
-    for (const group of groups) servers.push(this.toServer(group, await this.health(group)));
+    for (const group of groups) {
+      try {
+        servers.push(this.toServer(group, await this.health(group)));
+      } catch (error) {
+        // Another key's group deleted by its own run since the list: it is no server any more.
+        if (!gone(error)) throw error;
+      }
+    }
     return servers;
   }
 
@@ -679,6 +707,14 @@ export class AlbPreviews implements PreviewRouting {
     const deadline = Date.now() + timeoutMs;
     for (let poll = 0; (await this.health(group)) && Date.now() < deadline; poll++)
       await sleep(Math.min(250 * 2 ** poll, 5000));
-    await this.api.send(client, new sdk.DeleteTargetGroupCommand({ TargetGroupArn: group.arn }));
+    for (const pause of [...IN_USE_RETRIES_MS, undefined]) {
+      try {
+        await this.api.send(client, new sdk.DeleteTargetGroupCommand({ TargetGroupArn: group.arn }));
+        return;
+      } catch (error) {
+        if (pause === undefined || !/ResourceInUse/.test((error as Error).message)) throw error;
+        await sleep(pause);
+      }
+    }
   }
 }
