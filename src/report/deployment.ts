@@ -6,6 +6,7 @@ import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
+import Bottleneck from 'bottleneck/light.js';
 import type { Settings } from '../settings.js';
 import type { Result } from '../model/outcome.js';
 import { parseRecord, type RolloutRecord } from '../plan/record.js';
@@ -69,12 +70,37 @@ export function deploymentState(result: Result): DeploymentState {
 /** No GitHub deployment: statuses go nowhere. */
 export const NONE: Deployment = { id: undefined, status: async () => undefined };
 
+/**
+ * GitHub asks integrations to space write requests (1 s apart; 3 s for those that notify people, such as comments),
+ * and the throttling plugin does. `ZDD_GITHUB_WRITE_SPACING_MS` scales both: the tests set it to 0 against their
+ * local GitHub stand-in, which has no secondary rate limit to respect. Users leave it unset.
+ */
+export function writeSpacingMs(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.ZDD_GITHUB_WRITE_SPACING_MS;
+  const ms = text === undefined || text.trim() === '' ? NaN : Number(text);
+  return Number.isFinite(ms) && ms >= 0 ? ms : 1000;
+}
+
+/** One set of limiters per process, as the plugin's own are, so that every client's writes share the spacing. */
+const limiters = new Map<number, { write: Bottleneck.Group; notifications: Bottleneck.Group }>();
+function spacedGroups(spacingMs: number) {
+  const group = (id: string, minTime: number) =>
+    new Bottleneck.Group({ id, maxConcurrent: 1, minTime, timeout: 120_000 });
+  const groups = limiters.get(spacingMs) ?? {
+    write: group('zdd-write', spacingMs),
+    notifications: group('zdd-notifications', spacingMs * 3),
+  };
+  limiters.set(spacingMs, groups);
+  return groups;
+}
+
 export function client(token: string) {
   return getOctokit(
     token,
     {
       userAgent: 'zero-downtime-deploy',
       throttle: {
+        ...spacedGroups(writeSpacingMs()),
         onRateLimit: (_after: number, _options: unknown, _octokit: unknown, retryCount: number) => retryCount < 2,
         onSecondaryRateLimit: (_after: number, _options: unknown, _octokit: unknown, retryCount: number) =>
           retryCount < 2,

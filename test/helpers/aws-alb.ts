@@ -297,7 +297,9 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
       }
       return false;
     });
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  // Idle connections to targets are dropped after 10 s, before the apps' own 30 s keep-alive timeout: reusing one
+  // the target is closing would reset a request (ALB's 5xx for that is ELB_502, not something a deploy causes).
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 10_000 });
   const traffic = http.createServer((req, res) => {
     const byPriority = [...rules].sort((a, b) => Number(a.priority) - Number(b.priority));
     const matched = byPriority.find((r) => matches(r.conditions, req));

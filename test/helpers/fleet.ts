@@ -20,9 +20,10 @@ export interface Fleet {
 
 /**
  * Like a typical service: each request takes 20ms (so a restart meets in-flight requests), SIGTERM ends the
- * process at once (no graceful shutdown), and a new process needs 1s before it listens.
+ * process at once (no graceful shutdown), and a new process needs 300ms before it listens (longer than HAProxy's
+ * 300ms check interval in the labs, so a deploy that weighted a server before its check passed would fail requests).
  */
-export const REALISTIC_APP = { APP_NEXT_DELAY_MS: '20', APP_NEXT_START_DELAY_MS: '1000', APP_NEXT_GRACEFUL: '0' };
+export const REALISTIC_APP = { APP_NEXT_DELAY_MS: '20', APP_NEXT_START_DELAY_MS: '300', APP_NEXT_GRACEFUL: '0' };
 
 /** `appEnv`: APP_NEXT_* variables for the processes started here, e.g. { APP_NEXT_HEALTHY: '0' }. */
 export async function startFleet(count: number, version = 'v1', appEnv: Record<string, string> = {}): Promise<Fleet> {

@@ -23,6 +23,13 @@ export interface HaproxyInstance {
   cli(commands: string): Promise<string>;
   /** `backend/server` -> current weight and status, from show stat. */
   servers(): Promise<Map<string, { weight: number; status: string; adminState: number }>>;
+  /**
+   * Resolves once every server with a health check has had one and is in no transition ("UP 1/2"): what a fixed
+   * sleep after start waited for. Servers whose app is down settle as DOWN.
+   */
+  settled(timeoutMs?: number): Promise<void>;
+  /** HAProxy's log of requests that did not end normally (errors, aborts, resets), with termination states. */
+  abnormal(): string[];
   /** Reloads the configuration as `systemctl reload haproxy` does (SIGUSR2 to the master); runtime changes are lost. */
   reload(): Promise<void>;
   stop(): Promise<void>;
@@ -35,6 +42,16 @@ export async function cli(port: number, commands: string): Promise<string> {
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', reject);
     socket.on('close', () => resolve(Buffer.concat(chunks).toString()));
+  });
+}
+
+/** `show stat` CSV as one record per row, by column name. */
+export function statRows(csv: string): Record<string, string>[] {
+  const lines = csv.trim().split('\n');
+  const header = (lines[0] ?? '').replace(/^# /, '').split(',');
+  return lines.slice(1).map((line) => {
+    const cells = line.split(',');
+    return Object.fromEntries(header.map((col, i) => [col, cells[i] ?? '']));
   });
 }
 
@@ -59,8 +76,13 @@ export async function startHaproxy(backend: HaproxySetup): Promise<HaproxyInstan
     stats socket ipv4@127.0.0.1:${operatorPort} level operator
     stats socket ${socketPath} mode 600 level admin
     stats timeout 2m
+    log stderr format raw local0 info
 defaults
     mode http
+    log global
+    option httplog
+    option dontlog-normal
+    log-format "%ci:%cp %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %ac/%fc/%bc/%sc/%rc %{+Q}r"
     retries 2
     timeout connect 2s
     timeout client 30s
@@ -104,6 +126,23 @@ ${backend.sections ?? ''}
     socketPath,
     dir,
     cli: (commands) => cli(adminPort, commands),
+    async settled(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const rows = statRows(await cli(adminPort, 'show stat -1 4 -1'));
+        const checked = rows.filter((r) => r.check_status !== '');
+        const pending = checked.filter(
+          (r) => /^(\* )?INI/.test(r.check_status ?? '') || (r.status ?? '').includes('/'),
+        );
+        if (!pending.length) return;
+        if (Date.now() > deadline)
+          throw new Error(
+            `HAProxy checks did not settle: ${pending.map((r) => `${r.pxname}/${r.svname} ${r.status} ${r.check_status}`).join(', ')}`,
+          );
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    abnormal: () => stderr.split('\n').filter((l) => / [A-Z-]{4} \d/.test(l)),
     async servers() {
       const stat = await cli(adminPort, `show stat ${name} 4 -1;show servers state ${name}`);
       const [csv = '', state = ''] = stat.split('\n\n');

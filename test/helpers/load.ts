@@ -41,7 +41,13 @@ export interface LoadOptions {
 
 export function startLoad(url: string, options: LoadOptions): Load {
   const connections = options.connections ?? 16;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  // Idle connections are dropped after 10 s, well before the labs' keep-alive timeouts (HAProxy `timeout client`
+  // and nginx `keepalive_timeout` 30 s, the ALB stand-in 60 s). A client that keeps an idle connection until the far
+  // end closes it races its next request onto a socket being closed and gets ECONNRESET: that is the client's own
+  // keep-alive race, not a deploy's, and on a busy machine (bursts reach connections idle for 30 s at the bottom of
+  // the agent's LIFO pool) it failed requests in parallel test runs. CONTRIBUTING's "The keep-alive race" has the
+  // experiment (bench/keepalive.ts).
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, timeout: 10_000 });
   const maxRequests = options.maxRequests ?? 20_000;
   const maxMs = options.maxMs ?? 90_000;
   const started = Date.now();

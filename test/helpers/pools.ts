@@ -23,7 +23,7 @@ export async function startPools(appEnv: Record<string, string> = {}): Promise<P
       { name: 'green2', port: g2, options: 'check weight 0' },
     ],
   });
-  await new Promise((r) => setTimeout(r, 1000));
+  await haproxy.settled();
   return {
     fleet,
     haproxy,

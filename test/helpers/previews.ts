@@ -83,7 +83,7 @@ export async function startPreviewLab(
     frontend: config.frontend,
     sections: `${config.backend}${slot ? `\n    server slot1 127.0.0.1:${slot.ports[0]} check weight 0` : ''}`,
   });
-  await new Promise((r) => setTimeout(r, 800));
+  await haproxy.settled();
   return {
     haproxy,
     url: `http://127.0.0.1:${haproxy.frontendPort}/`,

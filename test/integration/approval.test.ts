@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { errors, runAction } from '../helpers/action.js';
 import { githubEnv } from '../helpers/github-api.js';
 import { useGithubLab } from '../helpers/github-lab.js';
-import { startLoad } from '../helpers/load.js';
+import { requestsExactly, startLoad } from '../helpers/load.js';
 import { poolInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
 
 const gh = useGithubLab();
@@ -63,9 +63,7 @@ describe('approval gates', () => {
     ).toEqual(['list', 'create', 'list', 'in_progress', 'in_progress', 'in_progress', 'in_progress', 'in_progress']);
     expect(String(lastStatus().description)).toMatch(/^Paused at 50% on green \(step 2\/3\), waiting for approval/);
     // The split while paused, over 1000 requests.
-    const probe = startLoad((gh.lab as PoolsLab).url, { rps: 400, maxRequests: 1000 });
-    await new Promise((r) => setTimeout(r, 3500));
-    const split = await probe.stop();
+    const split = await requestsExactly((gh.lab as PoolsLab).url, 1000, {});
     const share = (100 * (split.versions.v2 ?? 0)) / split.ok;
     console.log(`paused split: ${share.toFixed(1)}% on the new version over ${split.ok} requests`);
     expect(split.ok).toBe(1000);

@@ -25,7 +25,7 @@ afterEach(async () => {
 async function setup(count = 2) {
   fleet = await startFleet(count, 'v1');
   haproxy = await startHaproxy({ servers: fleet.ports.map((port, i) => ({ name: `web${i + 1}`, port })) });
-  await new Promise((r) => setTimeout(r, 1000));
+  await haproxy.settled(); // HAProxy's first checks, before load starts
   return { fleet, haproxy };
 }
 

@@ -17,7 +17,7 @@ let fleet: Fleet;
 beforeAll(async () => {
   fleet = await startFleet(2, 'v1');
   haproxy = await startHaproxy({ servers: fleet.ports.map((port, i) => ({ name: `web${i + 1}`, port })) });
-  await new Promise((r) => setTimeout(r, 1000));
+  await haproxy.settled(); // HAProxy's first checks, before load starts
 });
 afterAll(async () => {
   await haproxy.stop();

@@ -25,8 +25,7 @@ afterEach(async () => {
 async function setup(count = 4) {
   fleet = await startFleet(count, 'v1');
   haproxy = await startHaproxy({ servers: fleet.ports.map((port, i) => ({ name: `web${i + 1}`, port })) });
-  // Let HAProxy's first checks pass before load starts.
-  await new Promise((r) => setTimeout(r, 1000));
+  await haproxy.settled(); // HAProxy's first checks, before load starts
   return { fleet, haproxy };
 }
 

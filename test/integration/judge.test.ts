@@ -27,38 +27,30 @@ function rollbackSent(run: Awaited<ReturnType<typeof runAction>>): number {
 }
 
 describe('the canary judge on HAProxy', () => {
-  it('keeps five healthy canaries in a row when both versions fail 0.5% of requests (default judge inputs)', async () => {
+  // False rollbacks are a statistical claim: test/unit/judge.test.ts and bench/judge.ts prove the bound on seeded
+  // simulations over thousands of runs. Here one healthy canary shows the judge does the same on real counters.
+  it('keeps a healthy canary when both versions fail 0.5% of requests (default judge inputs)', async () => {
     lab = await startPools({ APP_NEXT_FAIL_RATE: '0.005' });
-    const load = startLoad(lab.url, { rps: 150, maxMs: 150_000 });
-    const results: string[] = [];
-    for (let k = 0; k < 5; k++) {
-      const run = await runAction(
-        {
-          ...poolInputs(lab, { strategy: 'canary', steps: '20% 2s, 50% 2s, 100%', version: `v${k + 2}` }),
-          // The judge's inputs at their defaults: max-error-rate 1%, min-requests 20, false-rollback-rate 1%.
-          'analysis-interval': '2s',
-          'min-requests': '',
-        },
-        { env: { ...lab.fleet.env, APP_NEXT_FAIL_RATE: '0.005' } },
-      );
-      expect(errors(run), `canary ${k + 1}`).toEqual([]);
-      results.push(`${run.outputs.result} -> ${run.outputs['live-pool']}`);
-    }
+    const load = startLoad(lab.url, { rps: 150, maxMs: 60_000 });
+    const run = await runAction(
+      {
+        ...poolInputs(lab, { strategy: 'canary', steps: '20% 2s, 50% 2s, 100%' }),
+        // The judge's inputs at their defaults: max-error-rate 1%, min-requests 20, false-rollback-rate 1%.
+        'min-requests': '',
+      },
+      { env: { ...lab.fleet.env, APP_NEXT_FAIL_RATE: '0.005' } },
+    );
     const stats = await load.stop();
+    expect(errors(run)).toEqual([]);
     const appFailures = stats.requests.filter((r) => r.status === 500).length;
     console.log(
-      `healthy canaries with background errors: ${results.join(', ')}; ${appFailures} of ${stats.sent} requests were the app's own 500s, ${notFromApp(stats).length} other failures`,
+      `healthy canary with background errors: ${run.outputs.result}; ${appFailures} of ${stats.sent} requests were the app's own 500s, ${notFromApp(stats).length} other failures`,
     );
-    expect(results).toEqual([
-      'succeeded -> green',
-      'succeeded -> blue',
-      'succeeded -> green',
-      'succeeded -> blue',
-      'succeeded -> green',
-    ]);
+    expect(`${run.outputs.result} -> ${run.outputs['live-pool']}`).toBe('succeeded -> green');
+    expect(stats.versions.v2).toBeGreaterThan(0);
     expect(appFailures).toBeGreaterThan(0);
     expect(notFromApp(stats)).toEqual([]);
-  }, 240_000);
+  }, 120_000);
 
   it('takes a version failing 30% of requests out of traffic within 1s of its first failed response', async () => {
     lab = await startPools();

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { errors, FAST_ROLLOUT, runAction } from '../helpers/action.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { githubEnv, startGithubApi, type GithubApi } from '../helpers/github-api.js';
@@ -31,7 +31,7 @@ afterEach(async () => {
 async function setup() {
   fleet = await startFleet(2, 'v1');
   haproxy = await startHaproxy({ servers: fleet.ports.map((port, i) => ({ name: `web${i + 1}`, port })) });
-  await new Promise((r) => setTimeout(r, 1000));
+  await haproxy.settled(); // HAProxy's first checks, before load starts
   return { fleet, haproxy };
 }
 
@@ -53,9 +53,27 @@ const ROLLING = { ...FAST_ROLLOUT, strategy: 'rolling', targets: 'app/*', 'healt
 
 type Lab = Awaited<ReturnType<typeof setup>>;
 
-/** Runs the action on the lab (a new one unless given) and checks it refused, leaving every server as it was. */
+/**
+ * One lab for every refusal that needs no lab of its own: each run must leave it as it was (checked below), so a
+ * refusal that moved anything would also show in the next test's read-back.
+ */
+let shared: { fleet: Fleet; haproxy: HaproxyInstance } | undefined;
+async function sharedLab(): Promise<Lab> {
+  if (shared) return shared;
+  const apps = await startFleet(2, 'v1');
+  const instance = await startHaproxy({ servers: apps.ports.map((port, i) => ({ name: `web${i + 1}`, port })) });
+  await instance.settled();
+  shared = { fleet: apps, haproxy: instance };
+  return shared;
+}
+afterAll(async () => {
+  await shared?.haproxy.stop();
+  shared?.fleet.stopAll();
+});
+
+/** Runs the action on the lab (the shared one unless given) and checks it refused, leaving every server as it was. */
 async function refused(inputs: Record<string, string>, given?: Lab) {
-  const lab = given ?? (await setup());
+  const lab = given ?? (await sharedLab());
   const before = await states(lab.haproxy);
   const run = await runAction(
     { ...ROLLING, 'load-balancer': `haproxy://127.0.0.1:${lab.haproxy.adminPort}`, ...inputs },

@@ -75,7 +75,7 @@ describe('GitHub deployments', () => {
             weight: 50,
             achieved: 50,
             pause: '2000ms',
-            windows: 1,
+            windows: 2,
             weights: { 'app/blue1': 256, 'app/blue2': 256, 'app/green1': 256, 'app/green2': 256 },
           },
           {
