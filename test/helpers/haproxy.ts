@@ -28,8 +28,6 @@ export interface HaproxyInstance {
    * sleep after start waited for. Servers whose app is down settle as DOWN.
    */
   settled(timeoutMs?: number): Promise<void>;
-  /** HAProxy's log of requests that did not end normally (errors, aborts, resets), with termination states. */
-  abnormal(): string[];
   /** Reloads the configuration as `systemctl reload haproxy` does (SIGUSR2 to the master); runtime changes are lost. */
   reload(): Promise<void>;
   stop(): Promise<void>;
@@ -76,13 +74,8 @@ export async function startHaproxy(backend: HaproxySetup): Promise<HaproxyInstan
     stats socket ipv4@127.0.0.1:${operatorPort} level operator
     stats socket ${socketPath} mode 600 level admin
     stats timeout 2m
-    log stderr format raw local0 info
 defaults
     mode http
-    log global
-    option httplog
-    option dontlog-normal
-    log-format "%ci:%cp %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %ac/%fc/%bc/%sc/%rc %{+Q}r"
     retries 2
     timeout connect 2s
     timeout client 30s
@@ -142,7 +135,6 @@ ${backend.sections ?? ''}
         await new Promise((r) => setTimeout(r, 50));
       }
     },
-    abnormal: () => stderr.split('\n').filter((l) => / [A-Z-]{4} \d/.test(l)),
     async servers() {
       const stat = await cli(adminPort, `show stat ${name} 4 -1;show servers state ${name}`);
       const [csv = '', state = ''] = stat.split('\n\n');
