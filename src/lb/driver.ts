@@ -173,6 +173,12 @@ export interface Driver {
    */
   preflight?(writes: boolean): Promise<string | undefined>;
   /**
+   * What tells this load balancer's process from any other (host name, process id, start time), so that one
+   * listed twice under two spellings (`127.0.0.1:9999` and `localhost:9999`) is found; undefined where the driver
+   * cannot tell. Changes nothing.
+   */
+  identity?(): Promise<string | undefined>;
+  /**
    * Present on a fleet: every server of every member, where members may differ outside the servers the action
    * moves, each server's view most in traffic. Without it, a survey reads every server with `servers`.
    */

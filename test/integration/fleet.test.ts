@@ -369,6 +369,33 @@ describe('a bad canary, a reload, an approval', () => {
   }, 120_000);
 });
 
+describe('one load balancer listed twice', () => {
+  it('one HAProxy under three spellings (127.0.0.1, 127.1, its unix socket) is refused naming the URLs, nothing moved', async (context) => {
+    const lab = await startLab(context, 1, 'pools');
+    const [a] = lab.members as [HaproxyInstance];
+    const before = weights(await a.servers());
+    const run = await runAction(
+      lab.inputs(`haproxy://127.0.0.1:${a.adminPort}\nhaproxy://127.1:${a.adminPort}\nhaproxy+unix://${a.socketPath}`, {
+        strategy: 'canary',
+        pools: POOLS,
+        steps: '50% 1s, 100%',
+      }),
+      { env: lab.apps.env },
+    );
+    const message = errors(run).join('\n');
+    console.log(`listed twice: ${message}`);
+    expect(run.code).toBe(1);
+    expect(message).toMatch(
+      new RegExp(
+        `URL 1 \\(haproxy://127\\.0\\.0\\.1:${a.adminPort}\\) and URL 2 \\(haproxy://127\\.1:${a.adminPort}\\) are the same load balancer \\(HAProxy on node [^,]+, worker \\d+ started \\S+\\); URL 1 .* and URL 3 \\(haproxy\\+unix://${escape(a.socketPath)}\\) are the same load balancer .*: list each load balancer once`,
+      ),
+    );
+    expect(message).toContain('load-balancer');
+    expect(weights(await a.servers())).toEqual(before);
+    expect(await a.cli('show servers state app')).not.toContain('zdd-');
+  }, 30_000);
+});
+
 describe('a mixed fleet, a crash', () => {
   it('rolling through one HAProxy and one nginx in front of the same servers: 0 failed through either', async (context) => {
     const lab = await startLab(context, 1, 'rolling');

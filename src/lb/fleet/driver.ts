@@ -217,7 +217,31 @@ export class FleetDriver implements Driver {
       }),
     );
     const found = problems.filter((p): p is string => p !== undefined);
-    return found.length ? `: ${found.join('; ')}` : undefined;
+    if (found.length) return `: ${found.join('; ')}`;
+    const twice = await this.listedTwice();
+    return twice ? `: ${twice}` : undefined;
+  }
+
+  /**
+   * Members that are one load balancer under two spellings (`127.0.0.1:9999` and `127.1:9999`, a name and its
+   * address): every change would be applied twice and every request counted twice.
+   */
+  private async listedTwice(): Promise<string | undefined> {
+    const identities = await Promise.all(
+      this.members.map(async (m) => (m.driver.identity ? m.driver.identity() : undefined)),
+    );
+    const seen = new Map<string, number>();
+    const pairs: string[] = [];
+    identities.forEach((identity, i) => {
+      if (identity === undefined) return;
+      const first = seen.get(identity);
+      if (first === undefined) seen.set(identity, i);
+      else
+        pairs.push(
+          `URL ${first + 1} (${this.members[first]?.url.display}) and URL ${i + 1} (${this.members[i]?.url.display}) are the same load balancer (${identity})`,
+        );
+    });
+    return pairs.length ? `${pairs.join('; ')}: list each load balancer once` : undefined;
   }
 
   async close(): Promise<void> {

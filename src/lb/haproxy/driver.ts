@@ -92,7 +92,19 @@ export const HAPROXY_ADVICE: Advice = {
   zeroWeight: '',
 };
 
+/** `HAProxy on node vm, worker 1234 started 2026-12-07T11:31:45.000Z` from `show info`; undefined without a pid. */
+export function processIdentity(info: string): string | undefined {
+  const pid = /^Pid: (\d+)$/m.exec(info)?.[1];
+  const started = Number(/^Start_time_sec: (\d+)$/m.exec(info)?.[1]);
+  const node = /^node: (.*)$/m.exec(info)?.[1]?.trim();
+  if (!pid) return undefined;
+  const since = Number.isFinite(started) && started > 0 ? ` started ${new Date(started * 1000).toISOString()}` : '';
+  return `HAProxy on node ${node || '?'}, worker ${pid}${since}`;
+}
+
 export class HaproxyDriver implements Driver {
+  /** `show info`'s node, pid and start time, once read (see identity). */
+  private knownIdentity: string | undefined;
   readonly capabilities: Capabilities = haproxyCapabilities;
   readonly advice = HAPROXY_ADVICE;
   private readonly api: RuntimeApi;
@@ -304,6 +316,15 @@ export class HaproxyDriver implements Driver {
     return result;
   }
 
+  /** The HAProxy process, from `show info`: its node name, worker pid and start time (read by the preflight). */
+  async identity(): Promise<string | undefined> {
+    if (this.knownIdentity === undefined) {
+      const [info] = await this.api.run(['show info']);
+      this.knownIdentity = processIdentity(info?.text ?? '');
+    }
+    return this.knownIdentity;
+  }
+
   async preflight(writes: boolean): Promise<string | undefined> {
     const transport = this.transport;
     const stats = "a 'stats socket ... level admin' line of haproxy.cfg";
@@ -344,6 +365,7 @@ export class HaproxyDriver implements Driver {
       return `answered like an HTTP server ('${first}'): it looks like an HTTP port (a frontend), not the Runtime API; give the port of ${stats}`;
     if (!/^Name: HAProxy/m.test(answer))
       return `answered, but not as HAProxy's Runtime API${first ? ` ('${first}')` : ' (nothing)'}; give the address of ${stats}`;
+    this.knownIdentity = processIdentity(answer);
     const level = /\[\d\]: (admin|operator|user)\b/.exec(answer)?.[1];
     if (writes && level && level !== 'admin')
       return `is a Runtime API socket at level ${level}: weight and state changes need 'level admin' on its stats socket line (HAProxy would answer Permission denied)`;

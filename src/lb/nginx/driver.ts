@@ -6,6 +6,7 @@
  * still be talking to count as having requests in flight, which is what drain waits for. Errors come from a JSON
  * access log of `$upstream_addr` and `$upstream_status`, read from where the driver last stopped.
  */
+import { hostname } from 'node:os';
 import type { Change, Counters, Server } from '../../model/server.js';
 import type { Advice, Capabilities, Driver } from '../driver.js';
 import { sleep } from '../../model/time.js';
@@ -17,7 +18,7 @@ import {
   type UpstreamLine,
   type UpstreamServer,
 } from './upstreams.js';
-import type { Host } from './host.js';
+import { LocalHost, type Host } from './host.js';
 import { NginxLock } from './lock.js';
 
 export interface NginxOptions {
@@ -63,6 +64,21 @@ export class NginxDriver implements Driver {
 
   constructor(private readonly options: NginxOptions) {
     this.lock = new NginxLock(options.host, options.path);
+  }
+
+  /**
+   * The nginx master in the pid file, on this machine: two members naming one nginx (a symlinked upstreams file,
+   * two spellings of a path) have the same master. Over ssh the host's name is not read: undefined.
+   */
+  async identity(): Promise<string | undefined> {
+    if (!(this.options.host instanceof LocalHost)) return undefined;
+    this.roundTrips++;
+    // No live master: the rollout's own reads say so in their terms; nothing to compare here.
+    const master = await this.options.host.workers(this.options.pidFile).then(
+      (w) => w.master,
+      () => undefined,
+    );
+    return master === undefined ? undefined : `nginx on ${hostname()}, master process ${master}`;
   }
 
   private async readText(): Promise<string> {
