@@ -25,6 +25,8 @@ const problems = [];
 if (slow.length) problems.push(`${slow.map((f) => f.name).join(', ')} took over ${fileLimit} s`);
 if (suiteSeconds > suiteLimit) problems.push(`the suite took ${suiteSeconds.toFixed(0)} s, over ${suiteLimit} s`);
 if (check && problems.length) {
-  console.error(`Test time guard: ${problems.join('; ')}. Make them faster (CONTRIBUTING.md, "Fast, parallel-safe tests").`);
+  console.error(
+    `Test time guard: ${problems.join('; ')}. Make them faster (CONTRIBUTING.md, "Fast, parallel-safe tests").`,
+  );
   process.exit(1);
 }
