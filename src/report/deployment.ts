@@ -72,11 +72,11 @@ export const NONE: Deployment = { id: undefined, status: async () => undefined }
 
 /**
  * GitHub asks integrations to space write requests (1 s apart; 3 s for those that notify people, such as comments),
- * and the throttling plugin does. `ZDD_GITHUB_WRITE_SPACING_MS` scales both: the tests set it to 0 against their
+ * and the throttling plugin does. `ZERO_DOWNTIME_DEPLOY_GITHUB_WRITE_SPACING_MS` scales both: the tests set it to 0 against their
  * local GitHub stand-in, which has no secondary rate limit to respect. Users leave it unset.
  */
 export function writeSpacingMs(env: NodeJS.ProcessEnv = process.env): number {
-  const text = env.ZDD_GITHUB_WRITE_SPACING_MS;
+  const text = env.ZERO_DOWNTIME_DEPLOY_GITHUB_WRITE_SPACING_MS;
   const ms = text === undefined || text.trim() === '' ? NaN : Number(text);
   return Number.isFinite(ms) && ms >= 0 ? ms : 1000;
 }

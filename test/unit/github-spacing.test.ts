@@ -1,6 +1,6 @@
 /**
  * GitHub write spacing: users' runs keep the throttling plugin's 1 s between write calls (GitHub's advice against
- * secondary rate limits); the tests turn it off with ZDD_GITHUB_WRITE_SPACING_MS=0 (vitest.config.ts) because the
+ * secondary rate limits); the tests turn it off with ZERO_DOWNTIME_DEPLOY_GITHUB_WRITE_SPACING_MS=0 (vitest.config.ts) because the
  * local stand-in has no such limit. Both halves are measured here against the stand-in.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -34,17 +34,17 @@ describe('GitHub write spacing', () => {
   it('reads the seam: unset, empty or malformed keeps 1000 ms; a number sets it', async () => {
     const { writeSpacingMs } = await import('../../src/report/deployment.js');
     expect(writeSpacingMs({})).toBe(1000);
-    expect(writeSpacingMs({ ZDD_GITHUB_WRITE_SPACING_MS: '' })).toBe(1000);
-    expect(writeSpacingMs({ ZDD_GITHUB_WRITE_SPACING_MS: 'fast' })).toBe(1000);
-    expect(writeSpacingMs({ ZDD_GITHUB_WRITE_SPACING_MS: '-5' })).toBe(1000);
-    expect(writeSpacingMs({ ZDD_GITHUB_WRITE_SPACING_MS: '0' })).toBe(0);
-    expect(writeSpacingMs({ ZDD_GITHUB_WRITE_SPACING_MS: '250' })).toBe(250);
+    expect(writeSpacingMs({ ZERO_DOWNTIME_DEPLOY_GITHUB_WRITE_SPACING_MS: '' })).toBe(1000);
+    expect(writeSpacingMs({ ZERO_DOWNTIME_DEPLOY_GITHUB_WRITE_SPACING_MS: 'fast' })).toBe(1000);
+    expect(writeSpacingMs({ ZERO_DOWNTIME_DEPLOY_GITHUB_WRITE_SPACING_MS: '-5' })).toBe(1000);
+    expect(writeSpacingMs({ ZERO_DOWNTIME_DEPLOY_GITHUB_WRITE_SPACING_MS: '0' })).toBe(0);
+    expect(writeSpacingMs({ ZERO_DOWNTIME_DEPLOY_GITHUB_WRITE_SPACING_MS: '250' })).toBe(250);
   });
 
   it('spaces write calls about 1 s apart for users, and not at all in tests', async () => {
-    vi.stubEnv('ZDD_GITHUB_WRITE_SPACING_MS', '0');
+    vi.stubEnv('ZERO_DOWNTIME_DEPLOY_GITHUB_WRITE_SPACING_MS', '0');
     const unspaced = await threeWrites();
-    vi.stubEnv('ZDD_GITHUB_WRITE_SPACING_MS', undefined);
+    vi.stubEnv('ZERO_DOWNTIME_DEPLOY_GITHUB_WRITE_SPACING_MS', undefined);
     const spaced = await threeWrites();
     console.log(`three deployment statuses: ${spaced} ms as users run, ${unspaced} ms in tests`);
     expect(unspaced).toBeLessThan(500);
