@@ -27,6 +27,11 @@ export interface Load {
   stop(): Promise<LoadStats>;
   /** Stats so far, without stopping. */
   snapshot(): LoadStats;
+  /**
+   * Resolves once `count` requests that started after `after` (epoch ms, default now) have ended: "let some traffic
+   * through after this" without a sleep that a busy machine fills with fewer requests.
+   */
+  through(count: number, after?: number): Promise<void>;
 }
 
 export interface LoadOptions {
@@ -128,6 +133,16 @@ export function startLoad(url: string, options: LoadOptions): Load {
   });
   return {
     snapshot,
+    async through(count, after = Date.now()) {
+      const deadline = Date.now() + 20_000;
+      while (stats.requests.filter((r) => r.start > after).length < count) {
+        if (Date.now() > deadline || !running)
+          throw new Error(
+            `only ${stats.requests.filter((r) => r.start > after).length} of ${count} requests went through`,
+          );
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     async stop() {
       running = false;
       await Promise.all(inFlight);

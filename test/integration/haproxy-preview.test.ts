@@ -104,10 +104,10 @@ describe('previews on HAProxy', () => {
     expect((await get(`${lab.url}?preview=unknown`)).setCookie).toEqual([]);
 
     const during = startLoad(lab.url, { rps: 200, maxMs: 60_000, headers: { 'x-preview': 'pr-7' } });
-    await new Promise((r) => setTimeout(r, 500));
+    await during.through(60);
     const closed = await closePreview(lab, 7);
     const closedAt = Date.now();
-    await new Promise((r) => setTimeout(r, 500));
+    await during.through(60, closedAt);
     const keyed = await during.stop();
     const plain = await background.stop();
     expect(errors(closed)).toEqual([]);
@@ -202,7 +202,7 @@ describe('previews on HAProxy', () => {
     const second = await lab.build('push-2');
     const keyed = startLoad(lab.url, { rps: 300, maxMs: 60_000, headers: { 'x-preview': 'pr-7' } });
     const update = await preview(lab, 7, { version: 'push2', 'preview-address': second });
-    await new Promise((r) => setTimeout(r, 300));
+    await keyed.through(40);
     const stats = await keyed.stop();
     expect(errors(update)).toEqual([]);
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
@@ -235,9 +235,9 @@ describe('previews on HAProxy', () => {
     const address = await lab.build('pr7-build');
     expect((await preview(lab, 7, { version: 'r1', 'preview-address': address })).code).toBe(0);
     const keyed = startLoad(lab.url, { rps: 200, maxMs: 60_000, headers: { 'x-preview': 'pr-7' } });
-    await new Promise((r) => setTimeout(r, 500));
+    await keyed.through(60);
     await lab.haproxy.reload();
-    await new Promise((r) => setTimeout(r, 1000));
+    await keyed.through(150);
     const stats = await keyed.stop();
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
     expect(Object.keys(stats.versions).sort()).toEqual(['pr7-build', 'v1']);
@@ -310,7 +310,7 @@ describe('previews on HAProxy', () => {
       'preview-address': address,
       'preview-canary': 'app 20% 4s',
     });
-    await new Promise((r) => setTimeout(r, 500));
+    await plain.through(60);
     const stats = await plain.stop();
     expect(errors(run)).toEqual([]);
     expect(run.outputs.result).toBe('succeeded');
@@ -368,7 +368,7 @@ describe('previews on HAProxy', () => {
     const address = await lab.build('bad-build', { APP_NEXT_FAIL_RATE: '0.3' });
     const plain = startLoad(lab.url, { rps: 200, maxMs: 60_000 });
     const run = await preview(lab, 8, { version: 'bad1', 'preview-address': address, 'preview-canary': 'app 20% 30s' });
-    await new Promise((r) => setTimeout(r, 500));
+    await plain.through(60);
     const stats = await plain.stop();
     expect(run.code).toBe(1);
     expect(run.outputs.result).toBe('rolled-back');
@@ -415,7 +415,7 @@ describe('previews on HAProxy', () => {
     const main = await running;
     const post = await runAction(inputs, { env, state: { ...main.state, isPost: 'true' } });
     const after = Date.now();
-    await new Promise((r) => setTimeout(r, 500));
+    await plain.through(60, after);
     const stats = await plain.stop();
     expect(main.code).toBeNull();
     expect(post.code).toBe(0);

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { errors, FAST_ROLLOUT, runAction } from '../helpers/action.js';
 import { APP_CTL, startFleet, type Fleet } from '../helpers/fleet.js';
 import { startHaproxy, type HaproxyInstance } from '../helpers/haproxy.js';
-import { startLoad } from '../helpers/load.js';
+import { requestsExactly, startLoad } from '../helpers/load.js';
 import { waitForPort } from '../helpers/ports.js';
 import { startRelay } from '../helpers/relay.js';
 
@@ -66,9 +66,7 @@ describe('rolling deploy on HAProxy', () => {
       expect(server.status, id).toBe('UP');
     }
     // Every server now answers with the new version.
-    const tail = startLoad(`http://127.0.0.1:${haproxy.frontendPort}/`, { rps: 100, maxRequests: 100 });
-    await new Promise((r) => setTimeout(r, 1500));
-    const end = await tail.stop();
+    const end = await requestsExactly(`http://127.0.0.1:${haproxy.frontendPort}/`, 100, {});
     expect(end.versions).toEqual({ v2: 100 });
     expect(run.summary).toContain('Succeeded');
     expect(run.summary).toMatch(/\| app\/web4 \| v2 \| yes \|/);

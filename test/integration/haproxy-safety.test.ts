@@ -82,7 +82,7 @@ describe('never strand traffic on HAProxy', () => {
         { name: 'green1', port: fleet.ports[1] ?? 0, options: 'check weight 0' },
       ],
     });
-    await new Promise((r) => setTimeout(r, 700));
+    await haproxy.settled();
     const before = await serverState(haproxy);
     const run = await runAction(
       {
@@ -135,7 +135,7 @@ describe('never strand traffic on HAProxy', () => {
     balance roundrobin
     server api1 127.0.0.1:${green} check`,
     });
-    await new Promise((r) => setTimeout(r, 700));
+    await haproxy.settled();
     const before = await serverState(haproxy);
     const log = join(mkdtempSync(join(tmpdir(), 'zdd-deploys-')), 'deploys.log');
     const inputs = {
@@ -159,7 +159,7 @@ describe('never strand traffic on HAProxy', () => {
   it('a rolling deploy after a failed one brings the failed server back through its checks, and says so truthfully', async () => {
     fleet = await startFleet(2, 'v1');
     haproxy = await startHaproxy({ servers: fleet.ports.map((port, i) => ({ name: `web${i + 1}`, port })) });
-    await new Promise((r) => setTimeout(r, 700));
+    await haproxy.settled();
     const inputs = {
       ...FAST_ROLLOUT,
       strategy: 'rolling',
@@ -189,7 +189,7 @@ describe('never strand traffic on HAProxy', () => {
   it('refuses a batch-size that would take a whole backend out of traffic, before anything changes', async () => {
     fleet = await startFleet(2, 'v1');
     haproxy = await startHaproxy({ servers: fleet.ports.map((port, i) => ({ name: `web${i + 1}`, port })) });
-    await new Promise((r) => setTimeout(r, 700));
+    await haproxy.settled();
     const before = await serverState(haproxy);
     const run = await runAction({
       ...FAST_ROLLOUT,
@@ -246,7 +246,7 @@ backend api
     http-check send meth GET uri /health
 ${servers.map((s) => `    server ${s.name} 127.0.0.1:${s.port} check`).join('\n')}`,
     });
-    await new Promise((r) => setTimeout(r, 700));
+    await haproxy.settled();
     const log = join(mkdtempSync(join(tmpdir(), 'zdd-deploys-')), 'deploys.log');
     const app = startLoad(`http://127.0.0.1:${haproxy.frontendPort}/`, { rps: 100, maxMs: 60_000 });
     const api = startLoad(`http://127.0.0.1:${apiPort}/`, { rps: 100, maxMs: 60_000 });
@@ -295,7 +295,7 @@ ${servers.map((s) => `    server ${s.name} 127.0.0.1:${s.port} check`).join('\n'
         { name: 'green2', port: g2, options: 'check weight 0' },
       ],
     });
-    await new Promise((r) => setTimeout(r, 700));
+    await haproxy.settled();
     const load = startLoad(`http://127.0.0.1:${haproxy.frontendPort}/`, { rps: 150, maxMs: 60_000 });
     const pending = runAction(
       {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errors, FAST_ROLLOUT, ROOT, runAction } from '../helpers/action.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
-import { startLoad } from '../helpers/load.js';
+import { requestsExactly, startLoad } from '../helpers/load.js';
 import { startNginx, type NginxInstance } from '../helpers/nginx.js';
 
 let nginx: NginxInstance | undefined;
@@ -73,9 +73,7 @@ describe('nginx driver', () => {
       web3: 'weight=100',
       web4: 'weight=100',
     });
-    const tail = startLoad(`http://127.0.0.1:${nginx.port}/`, { rps: 100, maxRequests: 100 });
-    await new Promise((r) => setTimeout(r, 1500));
-    expect((await tail.stop()).versions).toEqual({ v2: 100 });
+    expect((await requestsExactly(`http://127.0.0.1:${nginx.port}/`, 100, {})).versions).toEqual({ v2: 100 });
   });
 
   it('blue-green switch under keep-alive load: 0 failed requests, all traffic on the new version', async () => {
@@ -189,9 +187,7 @@ describe('nginx driver', () => {
       /nginx refused the new upstreams [\s\S]*the old file is restored and nginx keeps its configuration: [\s\S]*\[emerg\][^"]*"upstream" directive is not allowed here/,
     );
     expect(readFileSync(nginx.upstreams, 'utf8')).toBe(before);
-    const check = startLoad(`http://127.0.0.1:${nginx.port}/`, { rps: 100, maxRequests: 50 });
-    await new Promise((r) => setTimeout(r, 1000));
-    const stats = await check.stop();
+    const stats = await requestsExactly(`http://127.0.0.1:${nginx.port}/`, 50, {});
     expect(stats.ok).toBe(50);
     expect(stats.versions).toEqual({ v1: 50 });
   });
