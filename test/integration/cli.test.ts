@@ -1,0 +1,245 @@
+/**
+ * The built CLI (dist/cli/index.js) run as a user runs it, a child process with flags, against a real HAProxy in
+ * front of real app processes under keep-alive load: a canary, a blue-green with --json, a canary paused for
+ * approval then promoted from a second process, SIGKILL mid-canary then restore, SIGTERM as a cancelled job, and bad
+ * flags that touch nothing. Each test has its own HAProxy, apps, HOME and state file.
+ */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanEnv, flags, runCli } from '../helpers/cli.js';
+import { startLoad } from '../helpers/load.js';
+import { poolInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
+import { connectionCounter } from '../helpers/ports.js';
+
+const STABLE = { 'app/blue1': 100, 'app/blue2': 100, 'app/green1': 0, 'app/green2': 0 };
+const ALL_GREEN = { 'app/blue1': 0, 'app/blue2': 0, 'app/green1': 256, 'app/green2': 256 };
+
+let lab: PoolsLab | undefined;
+afterEach(async () => {
+  await lab?.stop();
+  lab = undefined;
+});
+
+function dir(): string {
+  return mkdtempSync(join(tmpdir(), 'zdd-cli-test-'));
+}
+
+/** No GitHub workflow command anywhere in what a person sees. */
+function expectNoWorkflowCommands(text: string): void {
+  expect(text.split('\n').filter((l) => l.includes('::'))).toEqual([]);
+}
+
+describe('the CLI on HAProxy', () => {
+  it('canary: progress per stage, 0 failed requests, all traffic on green, summary file, no workflow command', async () => {
+    lab = await startPools();
+    const work = dir();
+    const summary = join(work, 'summary.md');
+    const load = startLoad(lab.url, { rps: 200, maxMs: 40_000 });
+    const run = await runCli(
+      [
+        'deploy',
+        ...flags(poolInputs(lab, { strategy: 'canary', steps: '20% 2s, 100%' })),
+        `--summary=${summary}`,
+        `--state=${join(work, 'state.json')}`,
+      ],
+      { env: cleanEnv({ ...lab.fleet.env, ZDD_LOAD_BALANCER_TOKEN: 'tok-secret-123' }) },
+    );
+    const stats = await load.stop();
+    expect(run.stderr).not.toMatch(/error/);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    expect(weights(await lab.haproxy.servers())).toEqual(ALL_GREEN);
+    expectNoWorkflowCommands(run.stdout + run.stderr);
+    console.log(run.stdout);
+    expect(run.stdout).toMatch(/^== Read the load balancer$/m);
+    expect(run.stdout).toMatch(/weights .*20% on green/);
+    expect(run.stdout).toMatch(/result succeeded, live pool green, new version at 100% \(exit 0\)$/m);
+    expect(readFileSync(summary, 'utf8')).toContain('### Steps (canary of version `v2`');
+    // Nothing left to restore: the state file holds no run.
+    expect(JSON.parse(readFileSync(join(work, 'state.json'), 'utf8')).runs).toEqual({});
+  }, 55_000);
+});
+
+describe('the CLI: json, approval, crash and cancel', () => {
+  it('blue-green with --json: every line is an event, the last the result; 0 failed requests', async () => {
+    lab = await startPools();
+    const load = startLoad(lab.url, { rps: 200, maxMs: 40_000 });
+    const run = await runCli(['deploy', '--json', ...flags(poolInputs(lab, { strategy: 'blue-green' }))], {
+      env: cleanEnv(lab.fleet.env),
+    });
+    const stats = await load.stop();
+    expect(run.code, run.stderr).toBe(0);
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    expect(weights(await lab.haproxy.servers())).toEqual(ALL_GREEN);
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(events.length).toBeGreaterThan(10);
+    expect(events.every((e) => typeof e.time === 'string' && typeof e.type === 'string')).toBe(true);
+    expect(events.filter((e) => e.type === 'stage').map((e) => e.name)).toContain('Read the load balancer');
+    expect(events.some((e) => e.type === 'log' && /weights .*100% on green/.test(String(e.message)))).toBe(true);
+    expect(events.at(-1)).toMatchObject({
+      type: 'result',
+      result: 'succeeded',
+      exitCode: 0,
+      outputs: { result: 'succeeded', 'live-pool': 'green', weight: '100' },
+    });
+    expect(run.stderr).toBe('');
+  }, 55_000);
+
+  it('a canary paused for approval (exit 4), status from a second process, promote from a third: 0 failed', async () => {
+    lab = await startPools();
+    const env = cleanEnv(lab.fleet.env);
+    const control = flags({
+      'load-balancer': `haproxy://127.0.0.1:${lab.haproxy.adminPort}`,
+      pools: 'blue=app/blue*, green=app/green*',
+      environment: 'production',
+    });
+    const load = startLoad(lab.url, { rps: 200, maxMs: 50_000 });
+    const paused = await runCli(
+      [
+        'deploy',
+        ...flags(
+          poolInputs(lab, { strategy: 'canary', steps: '20% 1s, 50% approval, 100%', environment: 'production' }),
+        ),
+      ],
+      { env },
+    );
+    expect(paused.code, paused.stdout + paused.stderr).toBe(4);
+    expect(paused.stdout).toMatch(/result paused, live pool blue, new version at 50%/);
+    const split = weights(await lab.haproxy.servers());
+    expect(split['app/green1']).toBeGreaterThan(0);
+    expect(split['app/blue1']).toBeGreaterThan(0);
+
+    const status = await runCli(['status', ...control], { env });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/50% of traffic on green \(step 2\/3, waiting for approval: promote or abort\)/);
+    expect(status.stdout).toMatch(/^ {2}app\/green1 +\d+ +ready/m);
+    expect(status.stdout).toMatch(/^ {2}lock: free$/m);
+
+    const promoted = await runCli(['promote', ...control], { env });
+    const stats = await load.stop();
+    expect(promoted.code, promoted.stdout + promoted.stderr).toBe(0);
+    expect(promoted.stdout).toMatch(/result succeeded, live pool green, new version at 100%/);
+    expect(weights(await lab.haproxy.servers())).toEqual(ALL_GREEN);
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    expectNoWorkflowCommands(paused.stdout + status.stdout + promoted.stdout + promoted.stderr);
+  }, 55_000);
+
+  it('SIGKILL mid-canary, then restore: all traffic on blue, the lock released, the state file emptied', async () => {
+    lab = await startPools();
+    const env = cleanEnv(lab.fleet.env);
+    const state = join(dir(), 'state.json');
+    const load = startLoad(lab.url, { rps: 200, maxMs: 50_000 });
+    let child: import('node:child_process').ChildProcess | undefined;
+    const killed = await runCli(
+      ['deploy', `--state=${state}`, ...flags(poolInputs(lab, { strategy: 'canary', steps: '20% 30s, 100%' }))],
+      {
+        env,
+        onSpawn: (c) => (child = c),
+        onLine: (line) => {
+          if (/weights .*\(20% on green\)/.test(line)) child?.kill('SIGKILL');
+        },
+      },
+    );
+    expect(killed.signal).toBe('SIGKILL');
+    expect(weights(await lab.haproxy.servers())['app/green1']).toBeGreaterThan(0);
+    const left = JSON.parse(readFileSync(state, 'utf8')) as { runs: Record<string, { state: Record<string, string> }> };
+    expect(Object.values(left.runs).map((r) => Object.keys(r.state).sort())).toEqual([['lock', 'rollout']]);
+
+    const restored = await runCli(['restore', `--state=${state}`], { env });
+    const stats = await load.stop();
+    expect(restored.code, restored.stdout + restored.stderr).toBe(0);
+    expect(restored.stdout).toMatch(/restored, read back/);
+    const after = weights(await lab.haproxy.servers());
+    expect(after['app/green1']).toBe(0);
+    expect(after['app/green2']).toBe(0);
+    expect(after['app/blue1']).toBeGreaterThan(0);
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    expect(JSON.parse(readFileSync(state, 'utf8')).runs).toEqual({});
+    // The lock is free again: a status run says so.
+    const status = await runCli(
+      [
+        'status',
+        `--state=${state}`,
+        '--environment=production',
+        ...flags({
+          pools: 'blue=app/blue*, green=app/green*',
+          'load-balancer': `haproxy://127.0.0.1:${lab.haproxy.adminPort}`,
+        }),
+      ],
+      { env },
+    );
+    expect(status.stdout).toMatch(/^ {2}lock: free$/m);
+    expectNoWorkflowCommands(restored.stdout + restored.stderr);
+  }, 55_000);
+
+  it('SIGTERM mid-canary behaves as a cancelled job: traffic back on blue, exit 143, nothing left', async () => {
+    lab = await startPools();
+    const state = join(dir(), 'state.json');
+    const load = startLoad(lab.url, { rps: 200, maxMs: 50_000 });
+    let child: import('node:child_process').ChildProcess | undefined;
+    const run = await runCli(
+      ['deploy', `--state=${state}`, ...flags(poolInputs(lab, { strategy: 'canary', steps: '20% 30s, 100%' }))],
+      {
+        env: cleanEnv(lab.fleet.env),
+        onSpawn: (c) => (child = c),
+        onLine: (line) => {
+          if (/weights .*\(20% on green\)/.test(line)) child?.kill('SIGTERM');
+        },
+      },
+    );
+    const stats = await load.stop();
+    expect(run.code, run.stdout + run.stderr).toBe(143);
+    const after = weights(await lab.haproxy.servers());
+    expect([after['app/green1'], after['app/green2']]).toEqual([0, 0]);
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    expect(existsSync(state) ? JSON.parse(readFileSync(state, 'utf8')).runs : {}).toEqual({});
+    expect(run.stderr).toMatch(/cancelled \(SIGTERM\)/);
+  }, 55_000);
+});
+
+describe('the CLI: bad input changes nothing', () => {
+  it('an unknown flag: one error naming it, exit 2, no connection to the load balancer', async () => {
+    const counter = await connectionCounter();
+    try {
+      const run = await runCli([
+        'deploy',
+        `--load-balancer=haproxy://127.0.0.1:${counter.port}`,
+        '--strategy=canary',
+        '--pools=blue=a/b*, green=a/g*',
+        '--stepz=10%, 100%',
+      ]);
+      expect(run.code).toBe(2);
+      expect(run.stderr.trim().split('\n')[0]).toBe(
+        'zero-downtime-deploy: unknown flag --stepz (did you mean --steps?)',
+      );
+      expect(run.stdout).toBe('');
+      expect(counter.count()).toBe(0);
+    } finally {
+      await counter.close();
+    }
+  });
+
+  it('a bad value from a flag or a ZDD_ variable: the zod message naming where it came from, exit 2, weights unchanged', async () => {
+    lab = await startPools();
+    const before = weights(await lab.haproxy.servers());
+    expect(before).toEqual(STABLE);
+    const env = cleanEnv({ ...lab.fleet.env, ZDD_MAX_ERROR_RATE: 'lots' });
+    const run = await runCli(['deploy', ...flags(poolInputs(lab, { strategy: 'canary', steps: '50%, 20%, 100%' }))], {
+      env,
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('error: 2 invalid inputs:\n');
+    expect(run.stderr).toContain('- --steps: weights must increase: 20% comes after 50%');
+    expect(run.stderr).toContain(
+      "- ZDD_MAX_ERROR_RATE (--max-error-rate): 'lots' is not a percentage (e.g. 1% or 0.5%)",
+    );
+    expect(run.stderr.match(/error:/g)).toHaveLength(1);
+    expect(weights(await lab.haproxy.servers())).toEqual(before);
+    expect(run.stdout).toMatch(/result failed \(exit 2\)/);
+  }, 30_000);
+});
