@@ -123,7 +123,7 @@ export class Console {
   /** Takes over process.stdout.write until `release`. */
   capture(): void {
     const stdout = process.stdout;
-    const original = stdout.write.bind(stdout);
+    const original = stdout.write;
     stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
       this.take(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
       const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;

@@ -6,7 +6,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { readActionInputs, INPUT_DEFAULTS, SECRET_INPUTS, type RunContext } from '../inputs.js';
 import { run } from '../main.js';
 import { InputError, errorMessage } from '../model/errors.js';
@@ -25,7 +24,14 @@ import { VERSION } from './version.js';
 
 type Write = (text: string) => void;
 
-function loadConfig(file: string): unknown {
+/** The YAML parser, loaded only for a run with a config file (a smaller bundle to start). */
+type ParseYaml = (text: string) => unknown;
+
+function configLoader(parseYaml: ParseYaml | undefined): (file: string) => unknown {
+  return (file) => loadConfig(file, parseYaml);
+}
+
+function loadConfig(file: string, parseYaml: ParseYaml | undefined): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -35,6 +41,7 @@ function loadConfig(file: string): unknown {
     );
   }
   try {
+    if (!parseYaml) throw new Error('internal: no YAML parser loaded');
     return parseYaml(text);
   } catch (error) {
     throw new UsageError(`--config ${file}: is not YAML: ${errorMessage(error).split('\n')[0]}`);
@@ -188,9 +195,11 @@ function usage(error: UsageError, err: Write, json: boolean, out: Write): number
 
 export async function cli(argv: readonly string[], env: NodeJS.ProcessEnv, out: Write, err: Write): Promise<number> {
   const json = argv.includes('--json') || env.ZDD_JSON === 'true';
+  const wantsConfig = argv.some((a) => a === '--config' || a.startsWith('--config=')) || !!env.ZDD_CONFIG;
+  const yaml = wantsConfig ? (await import('yaml')).parse : undefined;
   let inv: Invocation;
   try {
-    inv = invocation(argv, env, INPUT_DEFAULTS, loadConfig);
+    inv = invocation(argv, env, INPUT_DEFAULTS, configLoader(yaml));
   } catch (error) {
     if (error instanceof UsageError) return usage(error, err, json, out);
     throw error;
