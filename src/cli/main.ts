@@ -19,7 +19,7 @@ import { helpText } from './help.js';
 import { localRecords } from './records.js';
 import { restoreLeftRuns } from './restore.js';
 import { lockLine, tableLines } from './status.js';
-import { defaultStatePath, RUN_KEY, StateFile } from './state-file.js';
+import { defaultStatePath, RUN_KEY, StateFile, StateFileError } from './state-file.js';
 import { VERSION } from './version.js';
 
 type Write = (text: string) => void;
@@ -146,6 +146,13 @@ async function runCommand(session: Session): Promise<{ code: number; message?: s
   const status = inv.command === 'status';
   if (status && !process.env.GITHUB_STEP_SUMMARY)
     prepareSummary(join(mkdtempSync(join(tmpdir(), 'zdd-status-')), 'summary.md'));
+  // Cancelled while a killed run's traffic was being put back: that part is done, nothing new starts.
+  const early = session.signals[0];
+  if (early)
+    return {
+      code: early === 'SIGINT' ? EXIT.sigint : EXIT.sigterm,
+      message: `cancelled (${early}) before the run started; nothing was changed`,
+    };
   const end = await run({ readInputs: inputReader(inv), lockWaitMs: lockWaitMs(inv) });
   const failure = errors().join('\n');
   if (status && !end.error) await printStatus(inv, console);
@@ -216,10 +223,13 @@ export async function cli(argv: readonly string[], env: NodeJS.ProcessEnv, out: 
   let stateFile: StateFile;
   try {
     stateFile = new StateFile(statePath(inv));
+    // Written at every change mid-rollout: a file that cannot be written is refused before anything moves.
+    stateFile.check();
     lockWaitMs(inv);
     prepareSummary(inv.cli.summary);
   } catch (error) {
     if (error instanceof UsageError) return usage(error, err, json, out);
+    if (error instanceof StateFileError) return usage(new UsageError(error.message), err, json, out);
     throw error;
   }
   const verbose = inv.cli.verbose === 'true';

@@ -91,6 +91,15 @@ export class StateFile {
     return result;
   }
 
+  /** Throws a UsageError-like message when the file cannot be read or written (before anything moves). */
+  check(): void {
+    try {
+      this.update(() => undefined);
+    } catch (error) {
+      throw new StateFileError(`--state ${this.path}: cannot be written: ${(error as Error).message}`);
+    }
+  }
+
   /** core.saveState of this run: kept under the run's key; an entry with nothing left is removed. */
   saveRunState(command: string, name: string, value: string, inputs: Record<string, string>): void {
     this.update((data) => {
@@ -114,5 +123,12 @@ export class StateFile {
     this.update((data) => {
       delete data.runs[key];
     });
+  }
+}
+
+export class StateFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StateFileError';
   }
 }

@@ -3,7 +3,31 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { ROOT } from './action.js';
+import { startPools, type PoolsLab } from './pools.js';
+
+/** The pools lab's weights once all traffic is on green. */
+export const ALL_GREEN = { 'app/blue1': 0, 'app/blue2': 0, 'app/green1': 256, 'app/green2': 256 };
+
+/** A pools lab per test, stopped after it. */
+export function usePools(): () => Promise<PoolsLab> {
+  let lab: PoolsLab | undefined;
+  afterEach(async () => {
+    await lab?.stop();
+    lab = undefined;
+  });
+  return async () => (lab = await startPools());
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'zdd-cli-test-'));
+}
+
+/** The lines holding a GitHub workflow command marker (none may reach what a person sees). */
+export function workflowCommandLines(text: string): string[] {
+  return text.split('\n').filter((line) => line.includes('::'));
+}
 
 export const CLI_BUNDLE = join(ROOT, 'dist/cli/index.js');
 

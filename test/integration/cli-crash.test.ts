@@ -3,34 +3,18 @@
  * paused for approval, then status and promote from other processes; SIGKILL mid-canary, then restore or the next
  * run on the load balancer puts traffic back as the action's post step does; SIGTERM as a cancelled job.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cleanEnv, flags, runCli } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { ALL_GREEN, cleanEnv, flags, runCli, tempDir, usePools, workflowCommandLines } from '../helpers/cli.js';
 import { startLoad } from '../helpers/load.js';
-import { poolInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
+import { poolInputs, weights } from '../helpers/pools.js';
 
-const ALL_GREEN = { 'app/blue1': 0, 'app/blue2': 0, 'app/green1': 256, 'app/green2': 256 };
-
-let lab: PoolsLab | undefined;
-afterEach(async () => {
-  await lab?.stop();
-  lab = undefined;
-});
-
-function dir(): string {
-  return mkdtempSync(join(tmpdir(), 'zdd-cli-test-'));
-}
-
-/** No GitHub workflow command anywhere in what a person sees. */
-function expectNoWorkflowCommands(text: string): void {
-  expect(text.split('\n').filter((l) => l.includes('::'))).toEqual([]);
-}
+const startLab = usePools();
 
 describe('the CLI: approval, crash and cancel', () => {
   it('a canary paused for approval (exit 4), status from a second process, promote from a third: 0 failed', async () => {
-    lab = await startPools();
+    const lab = await startLab();
     const env = cleanEnv(lab.fleet.env);
     const control = flags({
       'load-balancer': `haproxy://127.0.0.1:${lab.haproxy.adminPort}`,
@@ -65,13 +49,13 @@ describe('the CLI: approval, crash and cancel', () => {
     expect(promoted.stdout).toMatch(/result succeeded, live pool green, new version at 100%/);
     expect(weights(await lab.haproxy.servers())).toEqual(ALL_GREEN);
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
-    expectNoWorkflowCommands(paused.stdout + status.stdout + promoted.stdout + promoted.stderr);
+    expect(workflowCommandLines(paused.stdout + status.stdout + promoted.stdout + promoted.stderr)).toEqual([]);
   }, 55_000);
 
   it('SIGKILL mid-canary, then restore: all traffic on blue, the lock released, the state file emptied', async () => {
-    lab = await startPools();
+    const lab = await startLab();
     const env = cleanEnv(lab.fleet.env);
-    const state = join(dir(), 'state.json');
+    const state = join(tempDir(), 'state.json');
     const load = startLoad(lab.url, { rps: 200, maxMs: 50_000 });
     let child: import('node:child_process').ChildProcess | undefined;
     const killed = await runCli(
@@ -113,12 +97,12 @@ describe('the CLI: approval, crash and cancel', () => {
       { env },
     );
     expect(status.stdout).toMatch(/^ {2}lock: free$/m);
-    expectNoWorkflowCommands(restored.stdout + restored.stderr);
+    expect(workflowCommandLines(restored.stdout + restored.stderr)).toEqual([]);
   }, 55_000);
 
   it('SIGTERM mid-canary behaves as a cancelled job: traffic back on blue, exit 143, nothing left', async () => {
-    lab = await startPools();
-    const state = join(dir(), 'state.json');
+    const lab = await startLab();
+    const state = join(tempDir(), 'state.json');
     const load = startLoad(lab.url, { rps: 200, maxMs: 50_000 });
     let child: import('node:child_process').ChildProcess | undefined;
     const run = await runCli(
@@ -141,7 +125,7 @@ describe('the CLI: approval, crash and cancel', () => {
   }, 55_000);
 
   it('SIGKILL mid-canary, then the next deploy on the load balancer restores first and goes on: 0 failed', async () => {
-    lab = await startPools();
+    const lab = await startLab();
     const env = cleanEnv(lab.fleet.env);
     const load = startLoad(lab.url, { rps: 200, maxMs: 50_000 });
     let child: import('node:child_process').ChildProcess | undefined;

@@ -3,37 +3,21 @@
  * front of real app processes under keep-alive load: a canary, a blue-green with --json, and bad input that touches
  * nothing (cli-crash.test.ts: approval, kill, cancel). Each test has its own HAProxy, apps, HOME and state file.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cleanEnv, flags, runCli } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { ALL_GREEN, cleanEnv, flags, runCli, tempDir, usePools, workflowCommandLines } from '../helpers/cli.js';
 import { startLoad } from '../helpers/load.js';
-import { poolInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
+import { poolInputs, weights } from '../helpers/pools.js';
 import { connectionCounter } from '../helpers/ports.js';
 
 const STABLE = { 'app/blue1': 100, 'app/blue2': 100, 'app/green1': 0, 'app/green2': 0 };
-const ALL_GREEN = { 'app/blue1': 0, 'app/blue2': 0, 'app/green1': 256, 'app/green2': 256 };
-
-let lab: PoolsLab | undefined;
-afterEach(async () => {
-  await lab?.stop();
-  lab = undefined;
-});
-
-function dir(): string {
-  return mkdtempSync(join(tmpdir(), 'zdd-cli-test-'));
-}
-
-/** No GitHub workflow command anywhere in what a person sees. */
-function expectNoWorkflowCommands(text: string): void {
-  expect(text.split('\n').filter((l) => l.includes('::'))).toEqual([]);
-}
+const startLab = usePools();
 
 describe('the CLI on HAProxy', () => {
   it('canary: progress per stage, 0 failed requests, all traffic on green, summary file, no workflow command', async () => {
-    lab = await startPools();
-    const work = dir();
+    const lab = await startLab();
+    const work = tempDir();
     const summary = join(work, 'summary.md');
     const load = startLoad(lab.url, { rps: 200, maxMs: 40_000 });
     const run = await runCli(
@@ -57,7 +41,7 @@ describe('the CLI on HAProxy', () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
     expect(weights(await lab.haproxy.servers())).toEqual(ALL_GREEN);
-    expectNoWorkflowCommands(run.stdout + run.stderr);
+    expect(workflowCommandLines(run.stdout + run.stderr)).toEqual([]);
     expect(run.stdout).toMatch(/^ {2}\[app\/green1\] token is \*\*\*$/m);
     expect(run.stdout + run.stderr).not.toContain('tok-secret-123');
     expect(run.stdout).toMatch(/^== Read the load balancer$/m);
@@ -71,7 +55,7 @@ describe('the CLI on HAProxy', () => {
 
 describe('the CLI: --json', () => {
   it('blue-green with --json: every line is an event, the last the result; 0 failed requests', async () => {
-    lab = await startPools();
+    const lab = await startLab();
     const load = startLoad(lab.url, { rps: 200, maxMs: 40_000 });
     const run = await runCli(['deploy', '--json', ...flags(poolInputs(lab, { strategy: 'blue-green' }))], {
       env: cleanEnv(lab.fleet.env),
@@ -121,7 +105,7 @@ describe('the CLI: bad input changes nothing', () => {
   });
 
   it('a bad value from a flag or a ZDD_ variable: the zod message naming where it came from, exit 2, weights unchanged', async () => {
-    lab = await startPools();
+    const lab = await startLab();
     const before = weights(await lab.haproxy.servers());
     expect(before).toEqual(STABLE);
     const env = cleanEnv({ ...lab.fleet.env, ZDD_MAX_ERROR_RATE: 'lots' });
