@@ -2,12 +2,32 @@
 import { CLI_FLAGS, COMMANDS, envName } from './flags.js';
 import { EXIT } from './exit-codes.js';
 
-export function helpText(defaults: Readonly<Record<string, string>>, version: string): string {
+/** The first sentence of a description, for one line of help. */
+function firstSentence(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  const end = oneLine.search(/(?<!\be\.g|\bi\.e)\.(\s|$)/);
+  const sentence = end > 0 ? oneLine.slice(0, end) : oneLine;
+  return sentence.length > 110 ? `${sentence.slice(0, 109)}…` : sentence;
+}
+
+/**
+ * `descriptions`: action.yml's input descriptions (the package ships action.yml), so each flag says what it does;
+ * empty when unreadable.
+ */
+export function helpText(
+  defaults: Readonly<Record<string, string>>,
+  version: string,
+  descriptions: Readonly<Record<string, string>> = {},
+): string {
   const width = Math.max(...[...Object.keys(defaults), ...Object.keys(CLI_FLAGS)].map((n) => n.length)) + 4;
   const pad = (text: string) => text.padEnd(width);
   const inputs = Object.entries(defaults)
     .filter(([name]) => name !== 'action')
-    .map(([name, value]) => `  ${pad(`--${name}`)}${value === '' ? '' : `default: ${value.replace(/\n/g, ' ')}`}`);
+    .map(([name, value]) => {
+      const what = descriptions[name] ? firstSentence(descriptions[name]) : '';
+      const fallback = value === '' ? '' : ` (default: ${value.replace(/\n/g, ' ')})`;
+      return `  ${pad(`--${name}`)}${what}${fallback}`.trimEnd();
+    });
   return [
     `zero-downtime-deploy ${version}`,
     '',

@@ -48,6 +48,18 @@ function loadConfig(file: string, parseYaml: ParseYaml | undefined): unknown {
   }
 }
 
+/** action.yml's input descriptions, for --help (the package ships action.yml beside dist/). */
+async function inputDescriptions(): Promise<Record<string, string>> {
+  try {
+    const text = readFileSync(new URL('../../action.yml', import.meta.url), 'utf8');
+    const { parse } = await import('yaml');
+    const inputs = (parse(text) as { inputs?: Record<string, { description?: string }> }).inputs ?? {};
+    return Object.fromEntries(Object.entries(inputs).map(([name, spec]) => [name, spec.description ?? '']));
+  } catch {
+    return {};
+  }
+}
+
 /** The commit for the version default: the CI system's own variable (GitHub, GitLab, Jenkins), if any. */
 function cliContext(env: NodeJS.ProcessEnv): RunContext {
   return { sha: env.GITHUB_SHA || env.CI_COMMIT_SHA || env.GIT_COMMIT || '', pullRequestNumber: undefined };
@@ -211,7 +223,7 @@ export async function cli(argv: readonly string[], env: NodeJS.ProcessEnv, out: 
     if (error instanceof UsageError) return usage(error, err, json, out);
     throw error;
   }
-  if (inv.cli.help === 'true') return (out(helpText(INPUT_DEFAULTS, VERSION)), EXIT.ok);
+  if (inv.cli.help === 'true') return (out(helpText(INPUT_DEFAULTS, VERSION, await inputDescriptions())), EXIT.ok);
   if (!inv.command && inv.inputs.action === undefined)
     return usage(
       new UsageError('give a command: deploy, promote, abort, status, preview, close-preview or restore'),

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { INPUT_DEFAULTS, INPUT_NAMES } from '../../src/inputs.js';
 import { Console, humanRenderer, jsonRenderer, parseCommand } from '../../src/cli/console.js';
-import { configInputs, envName, invocation, UsageError } from '../../src/cli/flags.js';
+import { CLI_FLAGS, configInputs, envName, invocation, UsageError } from '../../src/cli/flags.js';
+import { helpText } from '../../src/cli/help.js';
 
 const none = () => {
   throw new Error('no config expected');
@@ -127,5 +128,20 @@ describe('CLI console', () => {
       ['log', 'Read'],
       ['result', undefined],
     ]);
+  });
+});
+
+describe('CLI help', () => {
+  it('names every input flag with the first sentence of its description, and the CLI flags', () => {
+    const text = helpText(INPUT_DEFAULTS, '9.9.9', {
+      steps: 'canary: WEIGHT% [PAUSE]. More text.',
+      'dry-run': 'e.g. x. y',
+    });
+    expect(text.split('\n')[0]).toBe('zero-downtime-deploy 9.9.9');
+    for (const name of INPUT_NAMES.filter((n) => n !== 'action'))
+      expect(text).toMatch(new RegExp(`^  --${name}( |$)`, 'm'));
+    for (const name of Object.keys(CLI_FLAGS)) expect(text).toMatch(new RegExp(`^  --${name}( |$)`, 'm'));
+    expect(text).toMatch(/^ {2}--steps +canary: WEIGHT% \[PAUSE\] \(default: 10% 1m, 50% 1m, 100%\)$/m);
+    expect(text).toMatch(/^ {2}--dry-run +e\.g\. x \(default: false\)$/m);
   });
 });
