@@ -196,6 +196,13 @@ export function invocation(
   add(fromFile, () => ({ kind: 'config', file: file ?? '' }));
   add(fromEnv.inputs, (name) => ({ kind: 'env', name: envName(name) }));
   add(flags.inputs, () => ({ kind: 'flag' }));
+  for (const [name, flag] of Object.entries(CLI_FLAGS)) {
+    const value = cli[name as CliFlag];
+    if (!flag.value && value !== undefined && value !== 'true' && value !== 'false')
+      throw new UsageError(
+        `${fromEnv.cli[name as CliFlag] === value && flags.cli[name as CliFlag] === undefined ? envName(name) : `--${name}`}: '${value}' is not true or false`,
+      );
+  }
   let command = flags.command;
   const action = inputs.action;
   if (command && command !== 'restore' && action !== undefined && action !== command)

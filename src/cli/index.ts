@@ -2,6 +2,9 @@
 /** Entry of the CLI bundle (dist/cli/index.js, the package's `bin`). */
 import { cli } from './main.js';
 
+// A closed pipe (`| head`) must not stop a rollout half way: output is dropped, the run goes on.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 const out = process.stdout.write.bind(process.stdout);
 const err = process.stderr.write.bind(process.stderr);
 const code = await cli(

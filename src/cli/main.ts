@@ -147,6 +147,13 @@ async function runCommand(session: Session): Promise<{ code: number; message?: s
   const { inv, stateFile, console } = session;
   const context = cliContext(process.env);
   const errors = () => console.takeErrors();
+  // Bad input is refused before anything changes, the restore of a killed run's traffic included.
+  try {
+    inputReader(inv)();
+  } catch (error) {
+    if (error instanceof InputError) return { code: EXIT.badInput, message: describeProblems(error, inv) };
+    throw error;
+  }
   const locked = ['deploy', 'promote', 'abort', 'preview'].includes(inv.command ?? '');
   // What a killed run left on this load balancer goes back first, as its post step would have done.
   if (locked) {
@@ -206,14 +213,15 @@ function watchSignals(signals: string[], err: Write): () => void {
 function usage(error: UsageError, err: Write, json: boolean, out: Write): number {
   if (json)
     out(
-      `${JSON.stringify({ time: new Date().toISOString(), type: 'result', result: 'bad-input', exitCode: EXIT.badInput, message: error.message })}\n`,
+      `${JSON.stringify({ time: new Date().toISOString(), type: 'result', result: 'failed', exitCode: EXIT.badInput, message: error.message })}\n`,
     );
   err(`zero-downtime-deploy: ${error.message}\nRun zero-downtime-deploy --help for the commands and flags.\n`);
   return EXIT.badInput;
 }
 
 export async function cli(argv: readonly string[], env: NodeJS.ProcessEnv, out: Write, err: Write): Promise<number> {
-  const json = argv.includes('--json') || env.ZDD_JSON === 'true';
+  // Until the flags are parsed (a usage error): a guess; then what --json or ZDD_JSON says.
+  let json = argv.includes('--json') || env.ZDD_JSON === 'true';
   const wantsConfig = argv.some((a) => a === '--config' || a.startsWith('--config=')) || !!env.ZDD_CONFIG;
   const yaml = wantsConfig ? (await import('yaml')).parse : undefined;
   let inv: Invocation;
@@ -245,6 +253,7 @@ export async function cli(argv: readonly string[], env: NodeJS.ProcessEnv, out: 
     throw error;
   }
   const verbose = inv.cli.verbose === 'true';
+  json = inv.cli.json === 'true';
   const renderer = json ? jsonRenderer(out, verbose) : humanRenderer(out, err, verbose);
   const outputs: Record<string, string> = {};
   const command = inv.command ?? inv.inputs.action ?? '';

@@ -5,7 +5,7 @@
  * the same load balancer, or `restore`, finds what a killed run left. Every write is atomic (a rename).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -61,6 +61,42 @@ export function isAlive(entry: RunEntry): boolean {
   }
 }
 
+/** A lock file older than this was left by a process killed inside its few milliseconds of holding it. */
+const STALE_LOCK_MS = 2000;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Runs `fn` holding an exclusively created lock file (synchronous: core.saveState is). */
+function withFileLock<T>(lock: string, fn: () => T): T {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx', 0o600));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) unlinkSync(lock);
+      } catch {
+        // released meanwhile
+      }
+      if (Date.now() > deadline) throw new Error(`${lock} stays locked by another process`, { cause: error });
+      sleepSync(10);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    try {
+      unlinkSync(lock);
+    } catch {
+      // already gone
+    }
+  }
+}
+
 export class StateFile {
   constructor(readonly path: string) {}
 
@@ -80,15 +116,20 @@ export class StateFile {
     }
   }
 
-  /** Reads, changes and writes back atomically (a temporary file renamed over it). */
+  /**
+   * Reads, changes and writes back atomically (a temporary file renamed over it), holding `FILE.lock` so that two
+   * runs sharing the file (one waiting for the other's load-balancer lock) never write over each other's entries.
+   */
   update<T>(change: (data: StateData) => T): T {
-    const data = this.read();
-    const result = change(data);
     mkdirSync(dirname(this.path), { recursive: true });
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
-    renameSync(temporary, this.path);
-    return result;
+    return withFileLock(`${this.path}.lock`, () => {
+      const data = this.read();
+      const result = change(data);
+      const temporary = `${this.path}.${process.pid}.tmp`;
+      writeFileSync(temporary, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
+      renameSync(temporary, this.path);
+      return result;
+    });
   }
 
   /** Throws a UsageError-like message when the file cannot be read or written (before anything moves). */

@@ -73,6 +73,16 @@ describe('the CLI: approval, crash and cancel', () => {
     const left = JSON.parse(readFileSync(state, 'utf8')) as { runs: Record<string, { state: Record<string, string> }> };
     expect(Object.values(left.runs).map((r) => Object.keys(r.state).sort())).toEqual([['lock', 'rollout']]);
 
+    // Bad input on the next run: refused before anything changes, the killed run's restore included.
+    const midway = weights(await lab.haproxy.servers());
+    const bad = await runCli(
+      ['deploy', `--state=${state}`, ...flags(poolInputs(lab, { strategy: 'canary', steps: '50%, 20%, 100%' }))],
+      { env },
+    );
+    expect(bad.code, bad.stderr).toBe(2);
+    expect(weights(await lab.haproxy.servers())).toEqual(midway);
+    expect(Object.keys(JSON.parse(readFileSync(state, 'utf8')).runs)).toHaveLength(1);
+
     const restored = await runCli(['restore', `--state=${state}`], { env });
     const stats = await load.stop();
     expect(restored.code, restored.stdout + restored.stderr).toBe(0);

@@ -67,6 +67,8 @@ describe('CLI flags', () => {
       '--config c.yml: unknown key stategy (did you mean strategy?)',
     );
     expect(fails(['deploy', '--config=c.yml'], {}, ['a'])).toMatch(/must be a mapping/);
+    expect(fails(['deploy', '--json=maybe'])).toBe("--json: 'maybe' is not true or false");
+    expect(fails(['deploy'], { ZDD_JSON: '1' })).toBe("ZDD_JSON: '1' is not true or false");
     expect(fails(['deploy', '--action=promote'])).toBe(
       '--action says promote but the command is deploy: give one of them',
     );
