@@ -2,6 +2,33 @@
 import { CLI_FLAGS, COMMANDS, envName } from './flags.js';
 import { EXIT } from './exit-codes.js';
 
+/**
+ * action.yml's input descriptions without a YAML parser (help stays as quick to start as a run): each input is
+ * `  NAME:` with a one-line double-quoted `    description: "..."` (JSON's escapes); a unit test keeps this equal to
+ * what yaml reads from action.yml.
+ */
+export function inputDescriptionsOf(actionYml: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  let section = '';
+  let input = '';
+  for (const line of actionYml.split('\n')) {
+    const top = /^([a-z]+):/.exec(line);
+    if (top) section = top[1] ?? '';
+    if (section !== 'inputs') continue;
+    const name = /^ {2}([a-z][a-z0-9-]*):\s*$/.exec(line);
+    if (name) input = name[1] ?? '';
+    const description = /^ {4}description: (".*")\s*$/.exec(line);
+    if (input && description) {
+      try {
+        result[input] = JSON.parse(description[1] ?? '') as string;
+      } catch {
+        // not a simple quoted string: this input's help line goes without it
+      }
+    }
+  }
+  return result;
+}
+
 /** The first sentence of a description, for one line of help. */
 function firstSentence(text: string): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();

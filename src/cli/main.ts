@@ -15,7 +15,7 @@ import type { Settings } from '../settings.js';
 import { Console, humanRenderer, jsonRenderer } from './console.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
 import { describeSource, invocation, UsageError, type Invocation } from './flags.js';
-import { helpText } from './help.js';
+import { helpText, inputDescriptionsOf } from './help.js';
 import { localRecords } from './records.js';
 import { restoreLeftRuns } from './restore.js';
 import { lockLine, tableLines } from './status.js';
@@ -48,13 +48,10 @@ function loadConfig(file: string, parseYaml: ParseYaml | undefined): unknown {
   }
 }
 
-/** action.yml's input descriptions, for --help (the package ships action.yml beside dist/). */
-async function inputDescriptions(): Promise<Record<string, string>> {
+/** action.yml's input descriptions, for --help (the bundle carries action.yml). */
+function inputDescriptions(): Record<string, string> {
   try {
-    const text = readFileSync(new URL('../../action.yml', import.meta.url), 'utf8');
-    const { parse } = await import('yaml');
-    const inputs = (parse(text) as { inputs?: Record<string, { description?: string }> }).inputs ?? {};
-    return Object.fromEntries(Object.entries(inputs).map(([name, spec]) => [name, spec.description ?? '']));
+    return inputDescriptionsOf(readFileSync(new URL('../../action.yml', import.meta.url), 'utf8'));
   } catch {
     return {};
   }
@@ -231,7 +228,7 @@ export async function cli(argv: readonly string[], env: NodeJS.ProcessEnv, out: 
     if (error instanceof UsageError) return usage(error, err, json, out);
     throw error;
   }
-  if (inv.cli.help === 'true') return (out(helpText(INPUT_DEFAULTS, VERSION, await inputDescriptions())), EXIT.ok);
+  if (inv.cli.help === 'true') return (out(helpText(INPUT_DEFAULTS, VERSION, inputDescriptions())), EXIT.ok);
   if (!inv.command && inv.inputs.action === undefined)
     return usage(
       new UsageError('give a command: deploy, promote, abort, status, preview, close-preview or restore'),

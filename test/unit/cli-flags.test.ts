@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { INPUT_DEFAULTS, INPUT_NAMES } from '../../src/inputs.js';
 import { Console, humanRenderer, jsonRenderer, parseCommand } from '../../src/cli/console.js';
 import { CLI_FLAGS, configInputs, envName, invocation, UsageError } from '../../src/cli/flags.js';
-import { helpText } from '../../src/cli/help.js';
+import { helpText, inputDescriptionsOf } from '../../src/cli/help.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ROOT } from '../helpers/action.js';
 
 const none = () => {
   throw new Error('no config expected');
@@ -145,5 +149,15 @@ describe('CLI help', () => {
     for (const name of Object.keys(CLI_FLAGS)) expect(text).toMatch(new RegExp(`^  --${name}( |$)`, 'm'));
     expect(text).toMatch(/^ {2}--steps +canary: WEIGHT% \[PAUSE\] \(default: 10% 1m, 50% 1m, 100%\)$/m);
     expect(text).toMatch(/^ {2}--dry-run +e\.g\. x \(default: false\)$/m);
+  });
+});
+
+describe('CLI help descriptions', () => {
+  it('reads the same input descriptions from action.yml as a YAML parser does', () => {
+    const text = readFileSync(join(ROOT, 'action.yml'), 'utf8');
+    const inputs = (parse(text) as { inputs: Record<string, { description: string }> }).inputs;
+    expect(inputDescriptionsOf(text)).toEqual(
+      Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.description])),
+    );
   });
 });
