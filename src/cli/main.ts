@@ -10,6 +10,7 @@ import { readActionInputs, INPUT_DEFAULTS, SECRET_INPUTS, type RunContext } from
 import { run } from '../main.js';
 import { InputError, errorMessage } from '../model/errors.js';
 import { parseDuration } from '../model/durations.js';
+import { parseLoadBalancer } from '../lb/registry.js';
 import { useLocalRecords } from '../report/deployment.js';
 import type { Settings } from '../settings.js';
 import { Console, humanRenderer, jsonRenderer } from './console.js';
@@ -88,7 +89,9 @@ function statePath(inv: Invocation): string {
     throw new UsageError(
       `--load-balancer is required${inv.command === 'restore' ? ' (or --state FILE) to find the state file' : ''}`,
     );
-  return defaultStatePath(lb);
+  // One file per load balancer however its URL is spelled (as the checkpoint names it).
+  const url = parseLoadBalancer(lb);
+  return defaultStatePath('error' in url ? lb : url.display);
 }
 
 function lockWaitMs(inv: Invocation): number | undefined {
@@ -137,7 +140,11 @@ function resultLine(outputs: Record<string, string>, code: number): string {
   if (outputs['live-pool']) parts.push(`live pool ${outputs['live-pool']}`);
   if (outputs.weight && outputs.weight !== '0') parts.push(`new version at ${outputs.weight}%`);
   if (outputs['deployment-id']) parts.push(`deployment ${outputs['deployment-id']}`);
-  return `${parts.join(', ')} (exit ${code})`;
+  const next =
+    code === EXIT.paused
+      ? '\nnext: zero-downtime-deploy promote (or abort), with the same --load-balancer, --pools, --environment and --state'
+      : '';
+  return `${parts.join(', ')} (exit ${code})${next}`;
 }
 
 async function runCommand(session: Session): Promise<{ code: number; message?: string }> {

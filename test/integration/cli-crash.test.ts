@@ -33,6 +33,7 @@ describe('the CLI: approval, crash and cancel', () => {
     );
     expect(paused.code, paused.stdout + paused.stderr).toBe(4);
     expect(paused.stdout).toMatch(/result paused, live pool blue, new version at 50%/);
+    expect(paused.stdout).toMatch(/^next: zero-downtime-deploy promote \(or abort\)/m);
     const split = weights(await lab.haproxy.servers());
     expect(split['app/green1']).toBeGreaterThan(0);
     expect(split['app/blue1']).toBeGreaterThan(0);
