@@ -25,6 +25,12 @@ import { VERSION } from './version.js';
 
 type Write = (text: string) => void;
 
+/** How a command ended: its exit code and the one error to print, if any. */
+interface Ended {
+  readonly code: number;
+  readonly message?: string;
+}
+
 /** The YAML parser, loaded only for a run with a config file (a smaller bundle to start). */
 type ParseYaml = (text: string) => unknown;
 
@@ -147,7 +153,7 @@ function resultLine(outputs: Record<string, string>, code: number): string {
   return `${parts.join(', ')} (exit ${code})${next}`;
 }
 
-async function runCommand(session: Session): Promise<{ code: number; message?: string }> {
+async function runCommand(session: Session): Promise<Ended> {
   const { inv, stateFile, console } = session;
   const context = cliContext(process.env);
   const errors = () => console.takeErrors();
@@ -223,60 +229,84 @@ function usage(error: UsageError, err: Write, json: boolean, out: Write): number
   return EXIT.badInput;
 }
 
-export async function cli(argv: readonly string[], env: NodeJS.ProcessEnv, out: Write, err: Write): Promise<number> {
+interface Prepared {
+  readonly inv: Invocation;
+  readonly stateFile: StateFile;
+  readonly json: boolean;
+}
+
+/** Everything checked before the run: flags, help, the state file, --lock-wait, --summary; a number is an exit. */
+async function prepare(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  out: Write,
+  err: Write,
+): Promise<Prepared | number> {
   // Until the flags are parsed (a usage error): a guess; then what --json or ZDD_JSON says.
-  let json = argv.includes('--json') || env.ZDD_JSON === 'true';
+  const guess = argv.includes('--json') || env.ZDD_JSON === 'true';
   const wantsConfig = argv.some((a) => a === '--config' || a.startsWith('--config=')) || !!env.ZDD_CONFIG;
   const yaml = wantsConfig ? (await import('yaml')).parse : undefined;
-  let inv: Invocation;
+  let inv: Invocation | undefined;
   try {
     inv = invocation(argv, env, INPUT_DEFAULTS, configLoader(yaml));
-  } catch (error) {
-    if (error instanceof UsageError) return usage(error, err, json, out);
-    throw error;
-  }
-  if (inv.cli.help === 'true') return (out(helpText(INPUT_DEFAULTS, VERSION, inputDescriptions())), EXIT.ok);
-  if (!inv.command && inv.inputs.action === undefined)
-    return usage(
-      new UsageError('give a command: deploy, promote, abort, status, preview, close-preview or restore'),
-      err,
-      json,
-      out,
-    );
-  scrubEnvironment(process.env);
-  let stateFile: StateFile;
-  try {
-    stateFile = new StateFile(statePath(inv));
+    if (inv.cli.help === 'true') return (out(helpText(INPUT_DEFAULTS, VERSION, inputDescriptions())), EXIT.ok);
+    if (!inv.command && inv.inputs.action === undefined)
+      throw new UsageError('give a command: deploy, promote, abort, status, preview, close-preview or restore');
+    scrubEnvironment(process.env);
+    const stateFile = new StateFile(statePath(inv));
     // Written at every change mid-rollout: a file that cannot be written is refused before anything moves.
     stateFile.check();
     lockWaitMs(inv);
     prepareSummary(inv.cli.summary);
+    return { inv, stateFile, json: inv.cli.json === 'true' };
   } catch (error) {
+    const json = inv ? inv.cli.json === 'true' : guess;
     if (error instanceof UsageError) return usage(error, err, json, out);
     if (error instanceof StateFileError) return usage(new UsageError(error.message), err, json, out);
     throw error;
   }
+}
+
+/** The console for this run: outputs collected, step state to the state file (and STATE_*, as a post step sees it). */
+function openConsole({ inv, stateFile, json }: Prepared, out: Write, err: Write) {
   const verbose = inv.cli.verbose === 'true';
-  json = inv.cli.json === 'true';
-  const renderer = json ? jsonRenderer(out, verbose) : humanRenderer(out, err, verbose);
   const outputs: Record<string, string> = {};
   const command = inv.command ?? inv.inputs.action ?? '';
-  const console = new Console(renderer, {
+  const console = new Console(json ? jsonRenderer(out, verbose) : humanRenderer(out, err, verbose), {
     output: (name, value) => (outputs[name] = value),
     state: (name, value) => {
-      // As the runner gives a post step its saved state; state.ts reads it back with core.getState.
       if (value) process.env[`STATE_${name}`] = value;
       else delete process.env[`STATE_${name}`];
       stateFile.saveRunState(command, name, value, keptInputs(inv));
     },
   });
   for (const name of SECRET_INPUTS) if (inv.inputs[name]) console.mask(inv.inputs[name]);
+  return { console, outputs };
+}
+
+/** The one error, then the result: a line for people, the last event with --json. */
+function report(ended: Ended, prepared: Prepared, console: Console, outputs: Record<string, string>, out: Write): void {
+  const { inv, json } = prepared;
+  if (ended.message && ended.code !== EXIT.ok) console.emit({ type: 'error', message: ended.message });
+  const restore = inv.command === 'restore';
+  const result = restore ? (ended.code === EXIT.ok ? 'restored' : 'failed') : (outputs.result ?? 'failed');
+  if (json) {
+    const message = ended.message ? { message: console.redact(ended.message) } : {};
+    console.emit({ type: 'result', result, exitCode: ended.code, outputs, ...message });
+  } else out(`\n${restore ? `restore: ${result} (exit ${ended.code})` : resultLine(outputs, ended.code)}\n`);
+}
+
+export async function cli(argv: readonly string[], env: NodeJS.ProcessEnv, out: Write, err: Write): Promise<number> {
+  const prepared = await prepare(argv, env, out, err);
+  if (typeof prepared === 'number') return prepared;
+  const { inv, stateFile } = prepared;
+  const { console, outputs } = openConsole(prepared, out, err);
   const signals: string[] = [];
   const unwatch = watchSignals(signals, err);
   // GitHub deployments only with a token and a repository; else the records stay in the state file.
   if (!(inv.inputs['github-token'] && process.env.GITHUB_REPOSITORY)) useLocalRecords(localRecords(stateFile));
   console.capture();
-  let ended: { code: number; message?: string };
+  let ended: Ended;
   try {
     ended =
       inv.command === 'restore'
@@ -288,29 +318,11 @@ export async function cli(argv: readonly string[], env: NodeJS.ProcessEnv, out: 
     console.release();
     unwatch();
   }
-  if (ended.message && ended.code !== EXIT.ok) console.emit({ type: 'error', message: ended.message });
-  const result =
-    inv.command === 'restore' ? (ended.code === EXIT.ok ? 'restored' : 'failed') : (outputs.result ?? 'failed');
-  if (json)
-    console.emit({
-      type: 'result',
-      result,
-      exitCode: ended.code,
-      outputs,
-      ...(ended.message ? { message: console.redact(ended.message) } : {}),
-    });
-  else
-    out(
-      `\n${inv.command === 'restore' ? `restore: ${result} (exit ${ended.code})` : resultLine(outputs, ended.code)}\n`,
-    );
+  report(ended, prepared, console, outputs, out);
   return ended.code;
 }
 
-async function restoreCommand(
-  stateFile: StateFile,
-  inv: Invocation,
-  console: Console,
-): Promise<{ code: number; message?: string }> {
+async function restoreCommand(stateFile: StateFile, inv: Invocation, console: Console): Promise<Ended> {
   const result = await restoreLeftRuns(stateFile, inv.inputs, cliContext(process.env), 'all', () =>
     console.takeErrors(),
   );
