@@ -18,7 +18,7 @@ export const LAYERS = [
   ['engine'],
   ['report'],
   ['actions'],
-  ['main.ts', 'post.ts', 'index.ts'],
+  ['main.ts', 'post.ts', 'index.ts', 'cli'],
 ];
 
 function files(dir) {

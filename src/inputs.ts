@@ -598,13 +598,20 @@ function runContext(): RunContext {
   return { sha: headSha ?? process.env.GITHUB_SHA ?? '', pullRequestNumber };
 }
 
-/** The action's inputs as the runner gives them (main and post alike); secrets are masked as they are read. */
-export function readActionInputs(): Settings {
+/**
+ * The action's inputs as the runner gives them (main and post alike); secrets are masked as they are read. `get`
+ * replaces where the raw text comes from (the CLI: flags, environment, config file), `context` the commit and pull
+ * request; validation and masking stay the same.
+ */
+export function readActionInputs(
+  get: InputReader = (name) => core.getInput(name),
+  context: RunContext = runContext(),
+): Settings {
   return readInputs((name) => {
-    const value = core.getInput(name);
+    const value = get(name);
     if (value && (SECRET_INPUTS as readonly string[]).includes(name)) core.setSecret(value);
     // A password written into a URL (refused below) is masked too, wherever it would show.
     for (const password of urlPasswords(value)) core.setSecret(password);
     return value;
-  }, runContext());
+  }, context);
 }

@@ -18,6 +18,11 @@ import { writeOutputs } from './report/outputs.js';
 import { headline, writeSummary } from './report/summary.js';
 import type { ActionName, Settings } from './settings.js';
 
+function ended(outcome: Outcome): RunEnd {
+  writeOutputs(outcome);
+  return { outcome };
+}
+
 type UseCase = (settings: Settings, driver: Driver, signal: AbortSignal) => Promise<Outcome>;
 
 const USE_CASES: Record<ActionName, UseCase> = {
@@ -29,8 +34,21 @@ const USE_CASES: Record<ActionName, UseCase> = {
   'close-preview': closePreview,
 };
 
+/** What the entry can replace: where the inputs come from (the CLI's flags), how long to wait for a held lock. */
+export interface RunOptions {
+  readonly readInputs?: () => Settings;
+  /** How long to wait for another run's lock before refusing, in ms (0: refuse at once, as the action does). */
+  readonly lockWaitMs?: number;
+}
+
+/** How the run ended: its outcome (the outputs), and the error that failed it, if any. */
+export interface RunEnd {
+  readonly outcome: Outcome;
+  readonly error?: unknown;
+}
+
 /** Runs the main step; the only place that calls core.setFailed. */
-export async function run(): Promise<void> {
+export async function run(options: RunOptions = {}): Promise<RunEnd> {
   const controller = new AbortController();
   const onSignal = (name: string) => () => controller.abort(new Error(`the run was cancelled (${name})`));
   const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
@@ -39,7 +57,7 @@ export async function run(): Promise<void> {
   let driver: Driver | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const settings = readActionInputs();
+    const settings = (options.readInputs ?? readActionInputs)();
     core.debug(`settings: ${JSON.stringify({ ...settings, loadBalancerToken: '***', githubToken: '***' })}`);
     // A dry run only reads, once and quickly.
     driver = createDriver(
@@ -47,7 +65,7 @@ export async function run(): Promise<void> {
       settings.driverOptions,
       settings.dryRun ? { retries: 0, timeoutMs: 3000 } : {},
     );
-    if (settings.dryRun) return writeOutputs(await dryRun(settings, driver));
+    if (settings.dryRun) return ended(await dryRun(settings, driver));
     // Before anything moves: the load balancer answers, as the kind of endpoint the action needs.
     const problem = await driver.preflight?.(settings.action !== 'status');
     if (problem)
@@ -57,15 +75,15 @@ export async function run(): Promise<void> {
     const deadline = `timeout ${formatDuration(settings.timeoutMs)} reached`;
     timer = setTimeout(() => controller.abort(new Error(deadline)), settings.timeoutMs);
     const lb = driver;
-    writeOutputs(await withLock(settings, lb, () => USE_CASES[settings.action](settings, lb, controller.signal)));
+    const useCase = () => USE_CASES[settings.action](settings, lb, controller.signal);
+    return ended(await withLock(settings, lb, useCase, { waitMs: options.lockWaitMs, signal: controller.signal }));
   } catch (error) {
-    if (error instanceof ReportedFailure) {
-      writeOutputs(error.outcome);
-    } else {
-      writeOutputs({ result: 'failed', weight: 0 });
-      if (!(error instanceof InputError)) await writeSummary(headline('failed', errorMessage(error)));
-    }
+    let outcome: Outcome = { result: 'failed', weight: 0 };
+    if (error instanceof ReportedFailure) outcome = error.outcome;
+    else if (!(error instanceof InputError)) await writeSummary(headline('failed', errorMessage(error)));
+    writeOutputs(outcome);
     core.setFailed(errorMessage(error));
+    return { outcome, error };
   } finally {
     clearTimeout(timer);
     process.off('SIGINT', handlers.SIGINT);

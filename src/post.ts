@@ -81,16 +81,17 @@ async function restore(checkpoint: Checkpoint, settings: Settings | undefined): 
   }
 }
 
-function inputs(): Settings | undefined {
+function inputs(read: () => Settings): Settings | undefined {
   try {
-    return readActionInputs();
+    return read();
   } catch (error) {
     core.warning(`post: cannot read the inputs: ${errorMessage(error)}`);
     return undefined;
   }
 }
 
-export async function post(): Promise<void> {
+/** The post step; `read`: where the inputs come from (the CLI's restore gives its own). */
+export async function post(read: () => Settings = readActionInputs): Promise<void> {
   const checkpoint = readCheckpoint();
   // The main step ends its deployment whenever it can; one still marked in flight was left in progress.
   const inFlight = readDeploymentInFlight();
@@ -98,7 +99,7 @@ export async function post(): Promise<void> {
     core.info('Post step: no rollout was left in flight; nothing to restore.');
     return;
   }
-  const settings = inputs();
+  const settings = inputs(read);
   const summary = checkpoint
     ? await restore(checkpoint, settings)
     : 'The main step stopped before it finished (it crashed or was killed); nothing on the load balancer needed restoring.';

@@ -11,6 +11,7 @@ import { createDriver, parseLoadBalancer } from '../lb/registry.js';
 import { formatDuration } from '../model/durations.js';
 import { errorMessage, InputError } from '../model/errors.js';
 import type { Outcome } from '../model/outcome.js';
+import { sleep } from '../model/time.js';
 import type { ActionName, Settings } from '../settings.js';
 import { readCheckpoint, readHeldLock, saveHeldLock } from '../state.js';
 
@@ -70,7 +71,43 @@ export async function stillOurs(driver: Driver, lb: string): Promise<string | un
  * Runs the use case holding the load balancer's lock (deploy, promote, abort, and a preview with preview-canary;
  * others run as they are).
  */
-export async function withLock(settings: Settings, driver: Driver, run: () => Promise<Outcome>): Promise<Outcome> {
+export interface LockWait {
+  /** How long to wait for another run's lock to be released before refusing, in ms (0 or absent: refuse at once). */
+  readonly waitMs?: number | undefined;
+  /** Stops the wait (the run's deadline and cancel). */
+  readonly signal?: AbortSignal;
+}
+
+/** Asks for the lock until it is free or `wait.waitMs` has passed (polling every 1-5 s), or the signal fires. */
+async function acquireWaiting(
+  lock: NonNullable<Driver['lock']>,
+  owner: string,
+  takeOver: string | undefined,
+  wait: LockWait,
+  lb: string,
+): Promise<Awaited<ReturnType<NonNullable<Driver['lock']>['acquire']>>> {
+  const until = Date.now() + (wait.waitMs ?? 0);
+  let pause = 1000;
+  let told = false;
+  for (;;) {
+    const attempt = await lock.acquire(owner, takeOver);
+    if (!('holder' in attempt) || takeOver || Date.now() + pause > until || wait.signal?.aborted) return attempt;
+    if (!told)
+      core.info(
+        `Waiting up to ${formatDuration(until - Date.now())} for the lock on ${lb}: ${describeHolder(attempt.holder)} holds it`,
+      );
+    told = true;
+    await sleep(pause, wait.signal).catch(() => undefined);
+    pause = Math.min(pause * 2, 5000);
+  }
+}
+
+export async function withLock(
+  settings: Settings,
+  driver: Driver,
+  run: () => Promise<Outcome>,
+  wait: LockWait = {},
+): Promise<Outcome> {
   if (!movesTraffic(settings)) return run();
   const lb = settings.loadBalancer.display;
   const unguarded = `so nothing stops another rollout on ${lb} at the same time: run one at a time (e.g. a workflow concurrency group)`;
@@ -85,7 +122,7 @@ export async function withLock(settings: Settings, driver: Driver, run: () => Pr
   saveHeldLock({ lb, options: settings.driverOptions, owner });
   let attempt;
   try {
-    attempt = await driver.lock.acquire(owner, takeOver);
+    attempt = await acquireWaiting(driver.lock, owner, takeOver, wait, lb);
   } catch (error) {
     throw new Error(`load-balancer: could not take the lock on ${lb}: ${errorMessage(error)}. Nothing was changed.`, {
       cause: error,

@@ -67,6 +67,29 @@ export function deploymentState(result: Result): DeploymentState {
   }
 }
 
+/**
+ * Where rollout records live when they are not on GitHub: the CLI run without github-token and a repository keeps
+ * them in its state file. Unset (the action): GitHub deployments.
+ */
+export interface LocalRecords {
+  start(settings: Settings, environment: string, description: string, payload: Record<string, unknown>): Deployment;
+  existing(id: number): Deployment;
+  latest(settings: Settings): RolloutOnRecord | undefined;
+  /** Marks the environment's deployments inactive but `keep`; returns how many changed. */
+  deactivate(environment: string, keep?: number): number;
+}
+
+let local: LocalRecords | undefined;
+
+/** Sets (or clears) the local records in place of GitHub's deployments. */
+export function useLocalRecords(records: LocalRecords | undefined): void {
+  local = records;
+}
+
+export function localRecords(): LocalRecords | undefined {
+  return local;
+}
+
 /** No GitHub deployment: statuses go nowhere. */
 export const NONE: Deployment = { id: undefined, status: async () => undefined };
 
@@ -114,6 +137,7 @@ export function client(token: string) {
 
 /** Reports to an existing deployment (the post step, a later run). */
 export function existingDeployment(settings: Settings, id: number): Deployment {
+  if (local) return local.existing(id);
   const { owner, repo } = repository() ?? { owner: '', repo: '' };
   const octokit = client(settings.githubToken);
   return {
@@ -157,6 +181,7 @@ export async function latestStatus(
 
 /** Our newest deployment in the environment with its record and latest status; undefined when there is none. */
 export async function latestRollout(settings: Settings): Promise<RolloutOnRecord | undefined> {
+  if (local) return local.latest(settings);
   const where = repository();
   if (!where) throw new Error('GITHUB_REPOSITORY is not set: the rollout record lives on a GitHub deployment');
   const { owner, repo } = where;
@@ -212,6 +237,7 @@ export async function startDeployment(
 ): Promise<Deployment> {
   const environment = options.environment ?? settings.environment;
   if (!environment) return NONE;
+  if (local) return local.start(settings, environment, description, payload);
   if (!settings.githubToken) {
     core.warning(
       'github-token: empty, so no GitHub deployment is created; pass ${{ github.token }} with deployments: write',
@@ -258,6 +284,7 @@ export async function startDeployment(
  * for non-transient environments). Returns how many were changed; a refusal is a warning.
  */
 export async function deactivateDeployments(settings: Settings, environment: string, keep?: number): Promise<number> {
+  if (local) return local.deactivate(environment, keep);
   const where = repository();
   if (!where || !settings.githubToken) return 0;
   const { owner, repo } = where;

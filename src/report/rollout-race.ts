@@ -6,7 +6,7 @@
 import * as core from '@actions/core';
 import { parseRecord } from '../plan/record.js';
 import type { Settings } from '../settings.js';
-import { ACTIVE_STATES, client, explain, latestStatus, repository } from './deployment.js';
+import { ACTIVE_STATES, client, explain, latestStatus, localRecords, repository } from './deployment.js';
 
 /** A deployment without any status younger than this is a run that is just starting. */
 const STARTING_MS = 10 * 60_000;
@@ -21,7 +21,8 @@ export interface EarlierRollout {
 /** Our earlier rollout in the environment still under way, if any; an unreadable API is a warning. */
 export async function earlierActiveRollout(settings: Settings, ourId: number): Promise<EarlierRollout | undefined> {
   const where = repository();
-  if (!where || !settings.environment) return undefined;
+  // Local records: runs on one load balancer are serialised by its lock, and one process writes at a time.
+  if (!where || !settings.environment || localRecords()) return undefined;
   const { owner, repo } = where;
   const octokit = client(settings.githubToken);
   try {
