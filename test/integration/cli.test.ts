@@ -47,7 +47,7 @@ describe('the CLI on HAProxy', () => {
     expect(run.stdout).toMatch(/^== Read the load balancer$/m);
     expect(run.stdout).toMatch(/weights .*20% on green/);
     // The judge's verdict with the requests it counted, per window.
-    expect(run.stdout).toMatch(/^ {2}window 1 at 20%: pass: green \(new\) against blue \(stable\): .*\(0 of \d+\)/m);
+    expect(run.stdout).toMatch(/^ {2}window \d at 20%: pass: green \(new\) against blue \(stable\): .*\(0 of \d+\)/m);
     expect(run.stdout).toMatch(/result succeeded, live pool green, new version at 100% \(exit 0\)$/m);
     expect(readFileSync(summary, 'utf8')).toContain('### Steps (canary of version `v2`');
     // Nothing left to restore: the state file holds no run.
