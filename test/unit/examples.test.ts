@@ -192,7 +192,7 @@ export function majorProblems(example: Example, majors: Record<string, string> =
 
 /** The fenced blocks of a Markdown text with what precedes them: a `<!-- example: PATH -->` marker, if any. */
 function fencedBlocks(markdown: string): { lang: string; text: string; shows?: string; line: number }[] {
-  return [...markdown.matchAll(/(?:^<!-- example: (\S+) -->\n)?^( *)```(\w*)\n([\s\S]*?)^\2```$/gm)].map((m) => ({
+  return [...markdown.matchAll(/(?:^ *<!-- example: (\S+) -->\n)?^( *)```(\w*)\n([\s\S]*?)^\2```$/gm)].map((m) => ({
     shows: m[1],
     lang: m[3] ?? '',
     text: dedent(m[4] ?? '', m[2] ?? ''),
