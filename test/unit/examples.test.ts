@@ -4,7 +4,8 @@
  * text, says how the runner reaches the load balancer, and passes actionlint. Every `uses:` of a well-known action
  * (here and in .github/workflows) names its current major (scripts/action-majors.json, the one list); a complete
  * workflow shown in README.md or docs/ is the examples/ file it names, byte for byte; every relative link of
- * README.md, docs/ and examples/README.md resolves, #anchors included; README.md stays within 20 KB. The broken
+ * README.md, docs/, examples/README.md, CONTRIBUTING.md and SECURITY.md resolves, #anchors included; README.md stays
+ * within 20 KB. The broken
  * fixtures prove each check can fail.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -283,7 +284,7 @@ describe('pages, links and majors', () => {
     expect(Buffer.byteLength(read('README.md'))).toBeLessThanOrEqual(README_LIMIT);
   });
 
-  it.each(PAGES)('%s: every relative link and #anchor resolves', (page) => {
+  it.each([...PAGES, 'CONTRIBUTING.md', 'SECURITY.md'])('%s: every relative link and #anchor resolves', (page) => {
     expect(linkProblems(page, read(page), repoFile)).toEqual([]);
   });
 
