@@ -5,8 +5,7 @@
  * (here and in .github/workflows) names its current major (scripts/action-majors.json, the one list); a complete
  * workflow shown in README.md or docs/ is the examples/ file it names, byte for byte; every relative link of
  * README.md, docs/, examples/README.md, CONTRIBUTING.md and SECURITY.md resolves, #anchors included; README.md stays
- * within 20 KB. The broken
- * fixtures prove each check can fail.
+ * within 20 KB. The broken fixtures prove each check can fail.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
