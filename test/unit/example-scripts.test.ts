@@ -1,6 +1,7 @@
 /**
- * The scripts the examples put to work, run for real: examples/install.sh (the quick start's install script) on an
- * archive, and the ssh step of ssh-setup/action.yml with a real ssh-agent, key and known_hosts in a temporary HOME.
+ * The files the examples put to work, run for real: examples/install.sh (the quick start's install script) on an
+ * archive, the ssh step of ssh-setup/action.yml with a real ssh-agent, key and known_hosts in a temporary HOME, and
+ * examples/haproxy.cfg through haproxy -c, holding every line the README shows of it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
@@ -171,5 +172,25 @@ describe('ssh-setup/action.yml', () => {
     const noHosts = runStep({ key: 'x', knownHosts: '' });
     expect(noHosts.status).toBe(1);
     expect(noHosts.stdout).toMatch(/^::error::ssh-setup: known-hosts is empty/);
+  });
+});
+
+describe('examples/haproxy.cfg', () => {
+  it('is a configuration HAProxy accepts (haproxy -c)', () => {
+    const check = spawnSync('haproxy', ['-c', '-f', join(ROOT, 'examples/haproxy.cfg')], { encoding: 'utf8' });
+    expect(check.stdout + check.stderr).toMatch(/Configuration file is valid/);
+    expect(check.status).toBe(0);
+  });
+
+  it("holds every line the README's quick start shows of it", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const shown = /^ {3}```haproxy\n([\s\S]*?)^ {3}```$/m.exec(readme)?.[1] ?? '';
+    const file = readFileSync(join(ROOT, 'examples/haproxy.cfg'), 'utf8').split('\n');
+    const lines = shown
+      .split('\n')
+      .map((l) => l.slice(3))
+      .filter((l) => l.trim());
+    expect(lines.length).toBeGreaterThanOrEqual(8);
+    for (const line of lines) expect(file, line).toContain(line);
   });
 });
