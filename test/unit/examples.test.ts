@@ -32,7 +32,7 @@ const ENUMS: Record<string, readonly string[]> = {
 };
 
 interface Example {
-  /** Where it comes from, e.g. `README.md block 3 (line 120)` or `.github/workflows/example-abort.yml`. */
+  /** Where it comes from, e.g. `README.md block 3 (line 120)` or `examples/abort.yml`. */
   readonly name: string;
   readonly text: string;
 }
