@@ -28,12 +28,15 @@ export async function lintWorkflow(text, path) {
     .map((r) => `${path}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
 }
 
-/** Workflow files named by the arguments: files as given, directories by their *.yml and *.yaml. */
+/**
+ * Workflow files named by the arguments: files as given, directories by their *.yml and *.yaml (not dot-files such
+ * as examples/.gitlab-ci.yml: another CI system's, checked against the CLI by test/unit/cli-examples.test.ts).
+ */
 export function workflowFiles(paths) {
   return paths.flatMap((path) =>
     statSync(path).isDirectory()
       ? readdirSync(path)
-          .filter((name) => /\.ya?ml$/.test(name))
+          .filter((name) => /^[^.].*\.ya?ml$/.test(name))
           .sort()
           .map((name) => join(path, name))
       : [path],

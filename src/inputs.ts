@@ -365,7 +365,7 @@ const schema = z.object({
   'drain-timeout': duration(0, '0s'),
   'startup-timeout': duration(1000, '1s'),
   timeout: duration(1000, '1s'),
-  // A label, never shell syntax: it reaches remote shells through commands users write (see the README).
+  // A label, never shell syntax: it reaches remote shells through commands users write (see docs/connecting.md).
   version: parsed((t) =>
     VERSION_PATTERN.test(t)
       ? t

@@ -7,7 +7,7 @@
 import * as core from '@actions/core';
 import { originalOf, restoreVerified } from './engine/restore.js';
 import { applyVerified } from './engine/writes.js';
-import { stillOurs } from './actions/lock.js';
+import { releaseLeftLock, stillOurs } from './actions/lock.js';
 import { readActionInputs } from './inputs.js';
 import type { Driver } from './lb/driver.js';
 import { createDriver, parseLoadBalancer } from './lb/registry.js';
@@ -114,4 +114,17 @@ export async function post(read: () => Settings = readActionInputs): Promise<voi
     return;
   }
   await existingDeployment(settings, Number(inFlight)).status('failure', summary);
+}
+
+/**
+ * The whole post step, as the runner runs it after the job's steps: restore what the main step left in flight, then
+ * release a lock it still held. Also the entry of `npx @github/local-action run . src/post.ts .env` (see
+ * docs/local.md), which wants a module that exports run().
+ */
+export async function run(): Promise<void> {
+  try {
+    await post();
+  } finally {
+    await releaseLeftLock();
+  }
 }

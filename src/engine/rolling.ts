@@ -9,6 +9,7 @@ import { BatchFailure, errorMessage, LoadBalancerRestarted, UnconfirmedChange } 
 import { probeUrl } from '../probes/http.js';
 import type { Plan } from '../plan/plan.js';
 import type { Advice } from '../lb/driver.js';
+import { clause } from '../model/format.js';
 import { formatDuration } from '../model/durations.js';
 import type { Settings } from '../settings.js';
 import type { WindowData } from '../analysis/window.js';
@@ -374,7 +375,7 @@ class Rolling {
         const post = out.some((s) => !failed.has(s.id))
           ? " The action's post step puts back those that pass their check."
           : '';
-        result.verdict = `batch ${stage.index} (${batch.map((s) => s.id).join(', ')}) was stopped: ${why}. ${this.leftBehind(batch)}${post}`;
+        result.verdict = `batch ${stage.index} (${batch.map((s) => s.id).join(', ')}) was stopped: ${clause(why)}. ${this.leftBehind(batch)}${post}`;
         return result.verdict;
       }
       if (error instanceof LoadBalancerRestarted) {
@@ -404,7 +405,7 @@ class Rolling {
             ? `Once each answers its health check, put it back ${driver.manualSteps(out.map((s) => ({ server: s.id, admin: 'ready' })))}.`
             : 'No server of the batch was left out of traffic.';
         const reason = error instanceof UnconfirmedChange ? error.reason : errorMessage(error);
-        result.verdict = `could not finish batch ${stage.index}: ${reason}. ${state}`;
+        result.verdict = `could not finish batch ${stage.index}: ${clause(reason)}. ${state}`;
         return result.verdict;
       }
       const failedServers = batch.filter((srv) => failed.has(srv.id));

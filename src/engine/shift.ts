@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core';
 import type { AdminState, Change, Counters, Server } from '../model/server.js';
-import { formatPercent } from '../model/format.js';
+import { clause, formatPercent } from '../model/format.js';
 import { errorMessage, UnconfirmedChange } from '../model/errors.js';
 import { sleep } from '../model/time.js';
 import type { WindowData } from '../analysis/window.js';
@@ -152,13 +152,13 @@ class Shift {
           if (left) {
             return this.outcome(
               'failed',
-              `Rolling back at ${formatPercent(at)} on ${idleName} (${failure}) failed: ${left}`,
+              `Rolling back at ${formatPercent(at)} on ${idleName} (${clause(failure)}) failed: ${left}`,
               liveName,
             );
           }
           const outcome = await this.outcome(
             'rolled-back',
-            `Rolled back at ${formatPercent(at)} on ${idleName}: ${failure}. All traffic is back on ${liveName}.`,
+            `Rolled back at ${formatPercent(at)} on ${idleName}: ${clause(failure)}. All traffic is back on ${liveName}.`,
             liveName,
           );
           const verdict = this.lastVerdict ? describeVerdict(this.lastVerdict, { short: true }) : failure;
@@ -331,7 +331,7 @@ class Shift {
       this.ctx.hooks.checkpoint(undefined);
       return this.outcome(
         'failed',
-        `Stopped before any traffic moved: ${why}. Pool ${liveName} still serves all traffic.`,
+        `Stopped before any traffic moved: ${clause(why)}. Pool ${liveName} still serves all traffic.`,
         liveName,
       );
     }
@@ -341,13 +341,13 @@ class Shift {
       this.before = undefined;
       return this.outcome(
         'failed',
-        `Stopped at ${formatPercent(at)} on ${this.roles.idle.name}: ${why}. ${left[0]?.toUpperCase()}${left.slice(1)}`,
+        `Stopped at ${formatPercent(at)} on ${this.roles.idle.name}: ${clause(why)}. ${left[0]?.toUpperCase()}${left.slice(1)}`,
         liveName,
       );
     }
     return this.outcome(
       'failed',
-      `Stopped at step ${this.steps.length + 1}: ${why}. All traffic was moved back to ${liveName}.`,
+      `Stopped at step ${this.steps.length + 1}: ${clause(why)}. All traffic was moved back to ${liveName}.`,
       liveName,
     );
   }

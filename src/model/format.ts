@@ -33,3 +33,8 @@ export function formatFraction(fraction: number, style: PercentStyle = 'tenths')
 export function formatShare(part: number, whole: number): string {
   return whole ? write((1000 * part) / whole, (100 * part) / whole, 'tenths') : '-';
 }
+
+/** A sentence used as a clause of a longer message: its own final period dropped, so the message has one. */
+export function clause(text: string): string {
+  return text.replace(/\.+$/, '');
+}

@@ -6,7 +6,7 @@ import type { Settings } from '../settings.js';
 import { headline, runLink, timelineDetails } from './summary.js';
 import { code, md } from './markdown.js';
 
-/** The URL that sets the preview cookie (the README's HAProxy lines turn `?preview=KEY` into the cookie). */
+/** The URL that sets the preview cookie (the HAProxy lines of docs/previews.md turn `?preview=KEY` into the cookie). */
 export function previewLink(siteUrl: string, key: string): string {
   if (!siteUrl) return '';
   const url = new URL(siteUrl);

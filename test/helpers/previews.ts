@@ -1,5 +1,5 @@
 /**
- * A preview lab: HAProxy configured with exactly the preview lines the README shows, two stable app servers (v1)
+ * A preview lab: HAProxy configured with exactly the preview lines docs/previews.md shows, two stable app servers (v1)
  * behind it, and preview builds started on demand as separate app processes.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -10,11 +10,11 @@ import { startHaproxy, type HaproxyInstance } from './haproxy.js';
 
 export const README_MAP = '/etc/haproxy/previews.map';
 
-/** The README's preview config, split into the frontend lines and the backend section. */
+/** The preview config of docs/previews.md, split into the frontend lines and the backend section. */
 export function readmePreviewConfig(mapPath: string): { frontend: string; backend: string } {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const block = /<!-- haproxy:previews -->\n```haproxy\n([\s\S]*?)```/.exec(readme)?.[1];
-  if (!block) throw new Error('README has no <!-- haproxy:previews --> block');
+  const page = readFileSync(join(ROOT, 'docs/previews.md'), 'utf8');
+  const block = /<!-- haproxy:previews -->\n```haproxy\n([\s\S]*?)```/.exec(page)?.[1];
+  if (!block) throw new Error('docs/previews.md has no <!-- haproxy:previews --> block');
   const lines = block.replaceAll(README_MAP, mapPath).split('\n');
   const backendAt = lines.findIndex((l) => l.startsWith('backend '));
   const frontend = lines

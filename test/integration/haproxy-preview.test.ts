@@ -1,5 +1,5 @@
 /**
- * Pull-request previews against real HAProxy configured with the README's lines: requests with the key reach the
+ * Pull-request previews against real HAProxy configured with the lines of docs/previews.md: requests with the key reach the
  * preview and nothing else does, previews are independent, updates leave no gap, close removes everything, and
  * GitHub sees one comment and a transient deployment (checked against the OpenAPI description).
  */
@@ -440,7 +440,7 @@ describe('previews on HAProxy', () => {
     expect(run.code).toBe(1);
     const message = errors(run).join('\n');
     expect(message).toMatch(
-      /preview-map: HAProxy has no map .*previews\.map; add the preview lines from the README's "Pull-request previews" section/,
+      /preview-map: HAProxy has no map .*previews\.map; add the preview lines of docs\/previews\.md/,
     );
     expect(message).toMatch(/preview-backend: HAProxy has no backend previews/);
     expect(await serversState(lab)).toBe(before);

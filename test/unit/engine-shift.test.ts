@@ -119,6 +119,8 @@ describe('canary on the fake driver', () => {
     expect(outcome.message).toMatch(
       /^Rolled back at 9\.\d% on green: green \(new\) against blue \(stable\): (Worse than stable|Hard ceiling): .*All traffic is back on blue\.$/,
     );
+    // The verdict is a sentence of its own; inside the message it ends with one full stop, not two.
+    expect(outcome.message).not.toMatch(/\.\./);
     expect(outcome.livePool).toBe('blue');
     expect(outcome.weight).toBe(0);
     expect(outcome.steps).toHaveLength(1);

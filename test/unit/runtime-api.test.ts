@@ -1,5 +1,6 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { refusal, splitReplies } from '../../src/lb/haproxy/runtime-api.js';
+import { RuntimeApi, refusal, splitReplies } from '../../src/lb/haproxy/runtime-api.js';
 import { adminState, parseServersState, parseStatCsv } from '../../src/lb/haproxy/stat.js';
 
 // Recorded from HAProxy 2.6.12 in prompt mode with `set severity-output number`.
@@ -76,5 +77,33 @@ app,BACKEND,0,3,UP,200,,,,,,4
       'maint',
       'maint',
     ]);
+  });
+});
+
+describe('Runtime API failures', () => {
+  /** A loopback port nobody listens on: bound once, then closed. */
+  async function closedPort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+
+  it.each([
+    [0, 'after 1 attempt:'],
+    [2, 'after 3 attempts:'],
+  ])('with %i retries, the message counts the attempts made (%s)', async (retries, counted) => {
+    const port = await closedPort();
+    const api = new RuntimeApi({
+      transport: { type: 'tcp', host: '127.0.0.1', port },
+      timeoutMs: 1000,
+      retries,
+      retryDelayMs: 1,
+    });
+    await expect(api.run(['show info'])).rejects.toThrow(
+      `HAProxy Runtime API failed ${counted} cannot talk to 127.0.0.1:${port}: ECONNREFUSED`,
+    );
+    expect(api.roundTrips).toBe(retries + 1);
   });
 });

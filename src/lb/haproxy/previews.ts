@@ -1,6 +1,6 @@
 /**
- * Preview routing on HAProxy: a runtime map from preview keys to server names, read by the frontend lines the README
- * shows, and servers added to the preview backend at run time (`add server`, 2.6+). Map pitfalls handled here:
+ * Preview routing on HAProxy: a runtime map from preview keys to server names, read by the frontend lines of
+ * docs/previews.md, and servers added to the preview backend at run time (`add server`, 2.6+). Map pitfalls handled here:
  * `add map` does not deduplicate, `set map` does not insert, `del map` of a missing key is an error.
  */
 import type { Server } from '../../model/server.js';
@@ -15,9 +15,9 @@ export interface HaproxyPreviewOptions {
   readonly backend: string;
 }
 
-/** The frontend and backend lines a user adds once; the README shows the same text. */
+/** The frontend and backend lines a user adds once; docs/previews.md shows the same text. */
 export function previewConfigHint(options: HaproxyPreviewOptions): string {
-  return `add the preview lines from the README's "Pull-request previews" section to haproxy.cfg (map ${options.map}, backend ${options.backend}) and reload HAProxy once`;
+  return `add the preview lines of docs/previews.md ("Pull-request previews" in the documentation) to haproxy.cfg (map ${options.map}, backend ${options.backend}) and reload HAProxy once`;
 }
 
 /** `show map FILE` lines: `0x55d0c1 KEY VALUE`. */
@@ -37,7 +37,7 @@ function readError(text: string): string | undefined {
 
 export class HaproxyPreviews implements PreviewRouting {
   readonly backend: string;
-  /** The README's lines turn `?preview=KEY` into the cookie. */
+  /** The lines of docs/previews.md turn `?preview=KEY` into the cookie. */
   readonly linkSetsCookie = true;
 
   constructor(

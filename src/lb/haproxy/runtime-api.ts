@@ -49,10 +49,12 @@ export class RuntimeApi {
     commands.forEach(assertSafe);
     const request = `prompt\nset severity-output number\n${commands.join('\n')}\nquit\n`;
     let lastError: unknown;
+    let attempts = 0;
     for (let attempt = 0; attempt <= this.options.retries; attempt++) {
       if (attempt > 0) await sleep(this.options.retryDelayMs * 2 ** (attempt - 1));
       try {
         this.roundTrips++;
+        attempts++;
         const text = await exchange(this.options.transport, request, this.options.timeoutMs);
         return splitReplies(text, commands);
       } catch (error) {
@@ -61,7 +63,8 @@ export class RuntimeApi {
       }
     }
     const reason = lastError instanceof Error ? lastError.message : String(lastError);
-    throw new Error(`HAProxy Runtime API failed after ${this.options.retries + 1} attempts: ${reason}`);
+    const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
+    throw new Error(`HAProxy Runtime API failed after ${tries}: ${reason}`);
   }
 }
 

@@ -253,7 +253,7 @@ export class NginxDriver implements Driver {
     const lines = parseUpstreams(text);
     if ('error' in lines) return `: ${lines.error}`;
     if (!lines.some((line) => 'server' in line))
-      return `: ${this.options.path} has no server line inside an upstream block; see the README's nginx section`;
+      return `: ${this.options.path} has no server line inside an upstream block; see docs/nginx.md`;
     return undefined;
   }
 

@@ -49,7 +49,7 @@ export const nginx: DriverModule<NginxModuleOptions> = {
       errors.push(`nginx-access-log: '${options.accessLog}' is not an absolute path`);
     if (context.action === 'deploy' && !context.dryRun && !options.accessLog && context.minRequests > 0) {
       errors.push(
-        "nginx-access-log: open-source nginx counts no errors per server, so the action reads them from a JSON access log (see the README's nginx section); give its path, or set min-requests: 0 to judge by health-url and check-url probes alone",
+        'nginx-access-log: open-source nginx counts no errors per server, so the action reads them from a JSON access log (see docs/nginx.md); give its path, or set min-requests: 0 to judge by health-url and check-url probes alone',
       );
     }
     return errors.length ? { errors } : { options };
