@@ -46,13 +46,22 @@ export function markPost(): void {
   core.saveState(KEYS.post, 'true');
 }
 
+/**
+ * The checkpoint this process saved last. `core.getState` reads what an earlier step saved (the runner passes it to
+ * the post step as STATE_* variables), never what this step saved, so without this the main step could not tell
+ * that it ends with traffic still to restore (and would release its lock before the post step restored it).
+ */
+let savedHere: string | undefined;
+
 /** Saves what the post step must restore, or clears it (undefined: no rollout in flight). */
 export function saveCheckpoint(checkpoint: Checkpoint | undefined): void {
-  core.saveState(KEYS.checkpoint, checkpoint ? JSON.stringify(checkpoint) : '');
+  savedHere = checkpoint ? JSON.stringify(checkpoint) : '';
+  core.saveState(KEYS.checkpoint, savedHere);
 }
 
+/** The checkpoint this step saved last, else the one an earlier step saved (the post step's view). */
 export function readCheckpoint(): Checkpoint | undefined {
-  const saved = core.getState(KEYS.checkpoint);
+  const saved = savedHere ?? core.getState(KEYS.checkpoint);
   if (!saved) return undefined;
   const parsed = JSON.parse(saved) as Partial<Checkpoint>;
   if (typeof parsed.lb !== 'string' || !Array.isArray(parsed.restore))

@@ -129,10 +129,15 @@ describe('cancel and crash mid-batch', () => {
       'Left out of traffic: app/web1 in maint (version unknown); once each answers its health check, restore it on the HAProxy Runtime API: set server app/web1 weight 100; set server app/web1 state ready.',
     );
     expect(main.summary).toMatch(/\| app\/web1 \| unknown \| \*\*no\*\* \|/);
+    // web1 is still to be restored: the main step keeps its lock, so no other rollout moves these servers before
+    // the post step has put web1 back (it used to release it, reading its own checkpoint as empty).
+    expect(main.stdout).toMatch(/::warning::load-balancer: keeping the lock on .* for the post step/);
+    expect(await haproxy.cli('show servers state app')).toContain('zdd-lock');
     const post = await postOf(inputs, main, fleet.env);
     expect(post.stdout).toContain("app/web1 passed the load balancer's check and went back to");
     expect(post.summary).toContain('app/web1 passed');
     expect(await states(haproxy)).toEqual({ 'app/web1': '100 UP', 'app/web2': '100 UP' });
+    expect(await haproxy.cli('show servers state app')).not.toContain('zdd-lock');
   });
 
   it('SIGKILL in the analysis window with environment: the post step ends the deployment, and the next deploy is not refused', async () => {
