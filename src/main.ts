@@ -17,8 +17,10 @@ import type { Outcome } from './model/outcome.js';
 import { writeOutputs } from './report/outputs.js';
 import { headline, writeSummary } from './report/summary.js';
 import type { ActionName, Settings } from './settings.js';
+import { createNotifier, NO_NOTIFY, type Notifier, type Notify } from './notify/registry.js';
+import { renderNotifications } from './notify/summary.js';
 
-type UseCase = (settings: Settings, driver: Driver, signal: AbortSignal) => Promise<Outcome>;
+type UseCase = (settings: Settings, driver: Driver, signal: AbortSignal, notify: Notify) => Promise<Outcome>;
 
 const USE_CASES: Record<ActionName, UseCase> = {
   deploy,
@@ -38,9 +40,14 @@ export async function run(): Promise<void> {
   process.on('SIGTERM', handlers.SIGTERM);
   let driver: Driver | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let notifier: Notifier | undefined;
   try {
     const settings = readActionInputs();
-    core.debug(`settings: ${JSON.stringify({ ...settings, loadBalancerToken: '***', githubToken: '***' })}`);
+    // A dry run and a status report send nothing.
+    if (!settings.dryRun && settings.action !== 'status') notifier = createNotifier(settings);
+    core.debug(
+      `settings: ${JSON.stringify({ ...settings, loadBalancerToken: '***', githubToken: '***', notify: settings.notify?.map((t) => t.label) })}`,
+    );
     // A dry run only reads, once and quickly.
     driver = createDriver(
       settings.loadBalancer,
@@ -57,7 +64,10 @@ export async function run(): Promise<void> {
     const deadline = `timeout ${formatDuration(settings.timeoutMs)} reached`;
     timer = setTimeout(() => controller.abort(new Error(deadline)), settings.timeoutMs);
     const lb = driver;
-    writeOutputs(await withLock(settings, lb, () => USE_CASES[settings.action](settings, lb, controller.signal)));
+    const notify = notifier ?? NO_NOTIFY;
+    writeOutputs(
+      await withLock(settings, lb, () => USE_CASES[settings.action](settings, lb, controller.signal, notify)),
+    );
   } catch (error) {
     if (error instanceof ReportedFailure) {
       writeOutputs(error.outcome);
@@ -65,8 +75,11 @@ export async function run(): Promise<void> {
       writeOutputs({ result: 'failed', weight: 0 });
       if (!(error instanceof InputError)) await writeSummary(headline('failed', errorMessage(error)));
     }
+    // A failure the use case did not report as its end (bad input, a lock held, a crash) is the run's end.
+    if (notifier && !notifier.ended) notifier.send({ event: 'failed', verdict: errorMessage(error) });
     core.setFailed(errorMessage(error));
   } finally {
+    if (notifier) await writeSummary(renderNotifications(await notifier.close()));
     clearTimeout(timer);
     process.off('SIGINT', handlers.SIGINT);
     process.off('SIGTERM', handlers.SIGTERM);

@@ -1,0 +1,127 @@
+/**
+ * Delivery to one target: its events in order, one at a time, each attempt with a timeout, a few attempts with
+ * backoff, never an exception. Runs beside the rollout (nothing awaits it until the run ends), so a slow or failing
+ * receiver never delays a traffic change. A target that failed an event gets one attempt per later event.
+ */
+import { Agent, request } from 'undici';
+import type { NotifyTarget } from '../model/notify.js';
+import { formatDuration } from '../model/durations.js';
+import { sleep } from '../model/time.js';
+import { failureReason } from '../probes/http.js';
+import type { Envelope } from './event.js';
+
+/** A request body and its headers, built again for every attempt (a signature carries the attempt's time). */
+export type Render = (e: Envelope, now: Date) => { readonly body: string; readonly headers: Record<string, string> };
+
+export interface DeliveryPolicy {
+  readonly attempts: number;
+  /** Wait before the second attempt; doubled for each later one. */
+  readonly backoffMs: number;
+}
+
+export const DEFAULT_POLICY: DeliveryPolicy = { attempts: 3, backoffMs: 500 };
+
+/** The longest a target's event can take, all attempts and waits included: what the end of the run waits at most. */
+export function worstCaseMs(target: NotifyTarget, policy: DeliveryPolicy): number {
+  let total = 0;
+  for (let i = 0; i < policy.attempts; i++) total += target.timeoutMs + (i > 0 ? policy.backoffMs * 2 ** (i - 1) : 0);
+  return total;
+}
+
+/** Status codes worth another attempt: the receiver may answer next time. */
+function retryable(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** Printable, short, without the target's URL (a receiver could echo it). */
+function clean(text: string, url: string): string {
+  return text
+    .replaceAll(url, '***')
+    .replace(/\p{Cc}+/gu, ' ')
+    .trim()
+    .slice(0, 120);
+}
+
+export class Channel {
+  private tail: Promise<void> = Promise.resolve();
+  private down = false;
+  private sequence = 0;
+  delivered = 0;
+  readonly problems: string[] = [];
+
+  constructor(
+    readonly target: NotifyTarget,
+    private readonly render: Render,
+    private readonly policy: DeliveryPolicy,
+    private readonly dispatcher: Agent,
+    /** Aborted when the run stops waiting: attempts in flight end, queued events are dropped. */
+    private readonly closing: AbortSignal,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  /** Queues the event behind the target's earlier ones, numbered among them; returns at once. */
+  enqueue(event: Omit<Envelope, 'sequence'>): void {
+    const e: Envelope = { ...event, sequence: ++this.sequence };
+    this.tail = this.tail.then(() => this.deliver(e));
+  }
+
+  /** Resolves when every queued event was delivered, failed, or dropped (never rejects). */
+  idle(): Promise<void> {
+    return this.tail;
+  }
+
+  private async deliver(e: Envelope): Promise<void> {
+    const attempts = this.down ? 1 : this.policy.attempts;
+    let why = 'not sent';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (this.closing.aborted) {
+        why = 'the run ended before it could be sent';
+        break;
+      }
+      if (attempt > 1) {
+        await sleep(this.policy.backoffMs * 2 ** (attempt - 2), this.closing).catch(() => undefined);
+        if (this.closing.aborted) break;
+      }
+      const result = await this.attempt(e);
+      if (result.ok) {
+        this.delivered++;
+        this.down = false;
+        return;
+      }
+      why = result.why;
+      if (!result.retry) break;
+    }
+    this.down = true;
+    const tries = this.closing.aborted ? '' : ` after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
+    const problem = `${this.target.label}: event ${e.sequence} (${e.event}) not delivered${tries}: ${why}`;
+    this.problems.push(problem);
+    this.warn(`notify: ${problem}; the rollout is not affected`);
+  }
+
+  private async attempt(e: Envelope): Promise<{ ok: true } | { ok: false; retry: boolean; why: string }> {
+    const { url, timeoutMs } = this.target;
+    const { body, headers } = this.render(e, new Date());
+    try {
+      const response = await request(url, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'user-agent': 'zero-downtime-deploy', ...headers },
+        dispatcher: this.dispatcher,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.closing]),
+      });
+      const text = await response.body.text();
+      if (response.statusCode >= 200 && response.statusCode < 300) return { ok: true };
+      const said = clean(text, url);
+      return {
+        ok: false,
+        retry: retryable(response.statusCode),
+        why: `HTTP ${response.statusCode}${said ? ` (${said})` : ''}`,
+      };
+    } catch (error) {
+      const why = this.closing.aborted ? 'the run stopped waiting for it' : clean(failureReason(error, timeoutMs), url);
+      return { ok: false, retry: true, why: why || `no answer within ${formatDuration(timeoutMs)}` };
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The one place that knows every notification format, and the Notifier the use cases report to: it numbers the
+ * run's events, fans each out to the targets that want it, and at the end waits a bounded time for delivery.
+ */
+import { randomUUID } from 'node:crypto';
+import * as core from '@actions/core';
+import { Agent } from 'undici';
+import type { EventKind, NotifyKind, NotifyTarget } from '../model/notify.js';
+import type { Settings } from '../settings.js';
+import { Channel, DEFAULT_POLICY, worstCaseMs, type DeliveryPolicy, type Render } from './deliver.js';
+import { linksOf, runFacts, type Envelope, type Notification, type RunFacts } from './event.js';
+import { slackMessage } from './slack.js';
+import { teamsMessage } from './teams.js';
+import { webhookHeaders, webhookPayload } from './webhook.js';
+
+function renderer(target: NotifyTarget): Render {
+  const formats: Record<NotifyKind, Render> = {
+    slack: (e) => ({ body: JSON.stringify(slackMessage(e)), headers: {} }),
+    teams: (e) => ({ body: JSON.stringify(teamsMessage(e)), headers: {} }),
+    webhook: (e, now) => {
+      const body = JSON.stringify(webhookPayload(e));
+      return { body, headers: webhookHeaders(e, body, target.secret, now) };
+    },
+  };
+  return formats[target.kind];
+}
+
+/** Events that end a run: after one, a failure the run meets later is not reported again. */
+const FINAL: ReadonlySet<EventKind> = new Set([
+  'paused',
+  'rolled-back',
+  'succeeded',
+  'failed',
+  'aborted',
+  'preview-opened',
+  'preview-closed',
+]);
+
+/** What use cases and engine hooks report to; `send` returns at once. */
+export interface Notify {
+  send(notification: Notification): void;
+  /** An end-of-run event was sent. */
+  readonly ended: boolean;
+}
+
+export interface NotifyReport {
+  /** Per target label, events delivered. */
+  readonly delivered: ReadonlyMap<string, number>;
+  /** Every event that did not arrive, and why. */
+  readonly problems: readonly string[];
+}
+
+export class Notifier implements Notify {
+  private readonly channels: Channel[];
+  private readonly closing = new AbortController();
+  private readonly dispatcher = new Agent({ keepAliveTimeout: 1000 });
+  ended = false;
+
+  constructor(
+    targets: readonly NotifyTarget[],
+    private readonly facts: RunFacts,
+    private readonly policy: DeliveryPolicy = DEFAULT_POLICY,
+    warn: (message: string) => void = core.warning,
+  ) {
+    this.channels = targets.map((t) => new Channel(t, renderer(t), policy, this.dispatcher, this.closing.signal, warn));
+  }
+
+  send(notification: Notification): void {
+    if (FINAL.has(notification.event)) this.ended = true;
+    const wanting = this.channels.filter((c) => c.target.events.has(notification.event));
+    if (!wanting.length) return;
+    const envelope: Omit<Envelope, 'sequence'> = {
+      ...notification,
+      id: randomUUID(),
+      at: new Date(),
+      facts: this.facts,
+      links: linksOf(notification.event, this.facts),
+    };
+    for (const channel of wanting) channel.enqueue(envelope);
+  }
+
+  /**
+   * Waits for the queued events, at most one event's worst case (every attempt timing out) from now; what is still
+   * queued then is dropped and reported. Never throws.
+   */
+  async close(): Promise<NotifyReport> {
+    const budget = Math.max(0, ...this.channels.map((c) => worstCaseMs(c.target, this.policy)));
+    const timer = setTimeout(() => this.closing.abort(new Error('notifications: the run stopped waiting')), budget);
+    await Promise.all(this.channels.map((c) => c.idle()));
+    clearTimeout(timer);
+    await this.dispatcher.destroy().catch(() => undefined);
+    return {
+      delivered: new Map(this.channels.map((c) => [c.target.label, c.delivered])),
+      problems: this.channels.flatMap((c) => c.problems),
+    };
+  }
+}
+
+/** Sends nothing (no `notify` input). */
+export const NO_NOTIFY: Notify = { send: () => undefined, ended: false };
+
+export function createNotifier(settings: Settings, policy?: DeliveryPolicy): Notifier | undefined {
+  const targets = settings.notify ?? [];
+  return targets.length ? new Notifier(targets, runFacts(settings), policy) : undefined;
+}

@@ -1,0 +1,166 @@
+/**
+ * The notify input and the three formats, without a rollout: what is refused (naming the input, never echoing a
+ * URL), and that the stand-in receiver's checks do fail on what Slack, Teams or a verifying receiver would refuse.
+ */
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/model/errors.js';
+import { EVENT_KINDS, notifySecrets, parseNotifyTargets } from '../../src/model/notify.js';
+import type { Envelope } from '../../src/notify/event.js';
+import { slackMessage } from '../../src/notify/slack.js';
+import { teamsMessage } from '../../src/notify/teams.js';
+import { signature, webhookHeaders, webhookPayload } from '../../src/notify/webhook.js';
+import { fakeSettings } from '../helpers/engine-kit.js';
+import { checkSlackMessage, checkTeamsMessage, checkWebhook } from '../helpers/notify-receiver.js';
+
+const SLACK = 'https://hooks.slack.com/services/T000/B000/XXXXtok3nXXXX';
+const TEAMS = 'https://prod-01.westus.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?sig=s3cr3tsig';
+
+function refusal(notify: string): string {
+  try {
+    fakeSettings({ strategy: 'canary', pools: 'blue=app/blue*, green=app/green*', notify });
+  } catch (error) {
+    if (error instanceof InputError) return error.message;
+    throw error;
+  }
+  return '';
+}
+
+const envelope = (over: Partial<Envelope> = {}): Envelope => ({
+  event: 'paused',
+  verdict: 'Paused at 50% on green (step 2/3), waiting for approval: <b>&</b>',
+  step: { index: 2, of: 3 },
+  share: 50,
+  pools: { stable: 'blue', new: 'green' },
+  counts: { requests: 120, failed: 0 },
+  id: '0b1c2d3e-4f50-4612-8a7b-8c9d0e1f2a3b',
+  sequence: 4,
+  at: new Date('2026-12-07T12:00:00Z'),
+  facts: {
+    action: 'deploy',
+    strategy: 'canary',
+    version: 'v2',
+    environment: 'production',
+    loadBalancer: 'haproxy://127.0.0.1:9999',
+    runUrl: 'https://github.com/acme/shop/actions/runs/1',
+    workflowUrl: 'https://github.com/acme/shop/actions/workflows/deploy.yml',
+  },
+  links: {
+    run: 'https://github.com/acme/shop/actions/runs/1',
+    promote: 'https://github.com/acme/shop/actions/workflows/deploy.yml',
+    abort: 'https://github.com/acme/shop/actions/workflows/deploy.yml',
+  },
+  ...over,
+});
+
+describe('the notify input', () => {
+  it('reads one target a line, with events, secret and timeout; labels never show the URL', () => {
+    const targets = parseNotifyTargets(
+      `slack ${SLACK} events=paused,rolled-back\n# comment\n\nteams ${TEAMS}\nwebhook https://hooks.example/zdd secret=k3y timeout=2s\nslack ${SLACK}`,
+    );
+    if ('error' in targets) throw new Error(targets.error);
+    expect(targets.map((t) => [t.label, t.kind, [...t.events].join(','), t.secret, t.timeoutMs])).toEqual([
+      ['slack #1', 'slack', 'paused,rolled-back', '', 5000],
+      ['teams #1', 'teams', EVENT_KINDS.join(','), '', 5000],
+      ['webhook #1', 'webhook', EVENT_KINDS.join(','), 'k3y', 2000],
+      ['slack #2', 'slack', EVENT_KINDS.join(','), '', 5000],
+    ]);
+  });
+
+  it('masks every URL and secret before parsing', () => {
+    expect(notifySecrets(`slack ${SLACK}\nwebhook https://h.example/x secret=k3y`)).toEqual([
+      SLACK,
+      'https://h.example/x',
+      'k3y',
+    ]);
+  });
+
+  it.each([
+    [`pagerduty ${SLACK}`, "notify: line 1: 'pagerduty' is not a target kind (slack, teams, webhook)"],
+    [SLACK, "notify: line 1: 'URL' is not a target kind"],
+    ['slack', 'notify: line 1: slack needs its URL after the kind'],
+    ['slack ftp://files.example/tok3n-path', 'notify: line 1: the URL is ftp://, not https:// or http://'],
+    ['slack https://user:pw@hooks.slack.com/x', 'notify: line 1: the URL holds a user or password'],
+    [`slack ${SLACK} events=paused,deployed`, "notify: line 1: events: 'deployed' is not one of all, started"],
+    [`slack ${SLACK} secret=abc`, 'notify: line 1: secret= signs the generic webhook only'],
+    [`webhook ${SLACK} secret=`, 'notify: line 1: secret= is empty'],
+    [`webhook ${SLACK} timeout=1m`, 'notify: line 1: timeout= must be 100ms to 30s'],
+    [`webhook ${SLACK} ${TEAMS}`, "notify: line 1: '(masked)' is not an option"],
+    [`teams ${TEAMS}\nteams nota-url`, 'notify: line 2: the URL is not a URL (it is masked, so it is not shown here)'],
+  ])('refuses %j naming the input and the line, never the URL', (notify, message) => {
+    const text = refusal(notify);
+    expect(text).toContain(message);
+    expect(text).not.toMatch(/tok3n|s3cr3t|pw@|files\.example/i);
+  });
+});
+
+describe('the formats, as their receivers check them', () => {
+  it('Slack: Block Kit within its limits, mrkdwn escaped, link buttons for promote, abort and the run', () => {
+    const message = slackMessage(envelope());
+    expect(checkSlackMessage(message)).toEqual([]);
+    expect(JSON.stringify(message)).toContain('&lt;b&gt;&amp;&lt;/b&gt;');
+    const actions = message.blocks.find((b) => b.type === 'actions');
+    expect(JSON.stringify(actions)).toMatch(/Promote.*Abort.*Workflow run/);
+    // A verdict longer than a section takes is shortened, not refused by Slack.
+    expect(checkSlackMessage(slackMessage(envelope({ verdict: 'x'.repeat(5000) })))).toEqual([]);
+  });
+
+  it("Slack: the stand-in refuses what Slack would (a header over 150 characters, a block we don't know)", () => {
+    const message = slackMessage(envelope());
+    const long = { ...message, blocks: [{ type: 'header', text: { type: 'plain_text', text: 'x'.repeat(151) } }] };
+    expect(checkSlackMessage(long)).toEqual(['blocks[0].text: text is 151 characters, over 150']);
+    expect(checkSlackMessage({ ...message, blocks: [{ type: 'fancy' }] })).toEqual([
+      'blocks[0]: block type fancy is not one we send',
+    ]);
+  });
+
+  it('Teams: an Adaptive Card the schema and the adaptivecards parser take; they refuse a bad one', () => {
+    const message = teamsMessage(envelope());
+    expect(checkTeamsMessage(message)).toEqual([]);
+    const card = message.attachments[0].content;
+    const bad = {
+      ...message,
+      attachments: [{ ...message.attachments[0], content: { ...card, body: [{ type: 'Fancy', text: 'x' }] } }],
+    };
+    const problems = checkTeamsMessage(bad);
+    expect(problems.some((p) => p.startsWith('schema:'))).toBe(true);
+    expect(problems).toContain('adaptivecards: Unknown element type "Fancy". Fallback will be used if present.');
+  });
+
+  it('webhook: the documented payload, signed over TIMESTAMP.BODY with the attempt time', () => {
+    const e = envelope();
+    const body = JSON.stringify(webhookPayload(e));
+    const now = new Date();
+    const headers = webhookHeaders(e, body, 'k3y', now);
+    const timestamp = Math.floor(now.getTime() / 1000);
+    // Computed as a receiver would, independently of the code under test.
+    const expected = `v1=${createHmac('sha256', 'k3y').update(`${timestamp}.${body}`).digest('hex')}`;
+    expect(headers).toEqual({
+      'x-zdd-event': 'paused',
+      'x-zdd-delivery': e.id,
+      'x-zdd-timestamp': String(timestamp),
+      'x-zdd-signature': expected,
+    });
+    expect(checkWebhook(headers, body, JSON.parse(body), 'k3y')).toEqual([]);
+    expect(webhookHeaders(e, body, '', now)['x-zdd-signature']).toBeUndefined();
+  });
+
+  it('webhook: a receiver rejects a changed body, a wrong key, a replay from 10 minutes ago, an unknown field', () => {
+    const e = envelope();
+    const body = JSON.stringify(webhookPayload(e));
+    const headers = webhookHeaders(e, body, 'k3y', new Date());
+    const changed = body.replace('"failed":0', '"failed":1');
+    expect(checkWebhook(headers, changed, JSON.parse(changed), 'k3y')).toEqual(['x-zdd-signature: wrong']);
+    expect(checkWebhook(headers, body, JSON.parse(body), 'other')).toEqual(['x-zdd-signature: wrong']);
+    const old = new Date(Date.now() - 600_000);
+    const replay = webhookHeaders(e, body, 'k3y', old);
+    expect(replay['x-zdd-signature']).toBe(signature('k3y', Math.floor(old.getTime() / 1000), body));
+    expect(checkWebhook(replay, body, JSON.parse(body), 'k3y')).toEqual([
+      'x-zdd-timestamp: missing or more than 5 minutes off',
+    ]);
+    const extra = JSON.stringify({ ...webhookPayload(e), secretUrl: 'x' });
+    expect(checkWebhook(webhookHeaders(e, extra, 'k3y', new Date()), extra, JSON.parse(extra), 'k3y')).toEqual([
+      'schema:  must NOT have additional properties',
+    ]);
+  });
+});
