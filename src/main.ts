@@ -31,6 +31,16 @@ const USE_CASES: Record<ActionName, UseCase> = {
   'close-preview': closePreview,
 };
 
+/** How long a cancelled or timed-out run still waits for its notifications (the runner's SIGKILL follows soon). */
+const CANCELLED_WAIT_MS = 2000;
+
+/** Waits (bounded) for the run's notifications to go out, and adds what arrived and what did not to the summary. */
+async function closeNotifier(notifier: Notifier | undefined, aborted: boolean): Promise<void> {
+  if (!notifier) return;
+  // Cancelled or past its deadline, the runner kills the step soon: the events get a short last chance only.
+  await writeSummary(renderNotifications(await notifier.close(aborted ? CANCELLED_WAIT_MS : undefined)));
+}
+
 /** Runs the main step; the only place that calls core.setFailed. */
 export async function run(): Promise<void> {
   const controller = new AbortController();
@@ -79,7 +89,7 @@ export async function run(): Promise<void> {
     if (notifier && !notifier.ended) notifier.send({ event: 'failed', verdict: errorMessage(error) });
     core.setFailed(errorMessage(error));
   } finally {
-    if (notifier) await writeSummary(renderNotifications(await notifier.close()));
+    await closeNotifier(notifier, controller.signal.aborted);
     clearTimeout(timer);
     process.off('SIGINT', handlers.SIGINT);
     process.off('SIGTERM', handlers.SIGTERM);

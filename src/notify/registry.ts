@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import * as core from '@actions/core';
 import { Agent } from 'undici';
-import type { EventKind, NotifyKind, NotifyTarget } from '../model/notify.js';
+import { EVENT_KINDS, type EventKind, type NotifyKind, type NotifyTarget } from '../model/notify.js';
 import type { Settings } from '../settings.js';
 import { Channel, DEFAULT_POLICY, worstCaseMs, type DeliveryPolicy, type Render } from './deliver.js';
 import { linksOf, runFacts, type Envelope, type Notification, type RunFacts } from './event.js';
@@ -25,16 +25,9 @@ function renderer(target: NotifyTarget): Render {
   return formats[target.kind];
 }
 
-/** Events that end a run: after one, a failure the run meets later is not reported again. */
-const FINAL: ReadonlySet<EventKind> = new Set([
-  'paused',
-  'rolled-back',
-  'succeeded',
-  'failed',
-  'aborted',
-  'preview-opened',
-  'preview-closed',
-]);
+/** Events that end a run (all but those on the way): after one, a later failure is not reported again. */
+const ON_THE_WAY: readonly EventKind[] = ['started', 'promoted', 'step-passed'];
+const FINAL: ReadonlySet<EventKind> = new Set(EVENT_KINDS.filter((e) => !ON_THE_WAY.includes(e)));
 
 /** What use cases and engine hooks report to; `send` returns at once. */
 export interface Notify {
@@ -80,11 +73,12 @@ export class Notifier implements Notify {
   }
 
   /**
-   * Waits for the queued events, at most one event's worst case (every attempt timing out) from now; what is still
-   * queued then is dropped and reported. Never throws.
+   * Waits for the queued events, at most one event's worst case (every attempt timing out) from now, or `maxWaitMs`
+   * if shorter; what is still queued then is dropped and reported. Never throws.
    */
-  async close(): Promise<NotifyReport> {
-    const budget = Math.max(0, ...this.channels.map((c) => worstCaseMs(c.target, this.policy)));
+  async close(maxWaitMs = Infinity): Promise<NotifyReport> {
+    const worst = Math.max(0, ...this.channels.map((c) => worstCaseMs(c.target, this.policy)));
+    const budget = Math.min(worst, maxWaitMs);
     const timer = setTimeout(() => this.closing.abort(new Error('notifications: the run stopped waiting')), budget);
     await Promise.all(this.channels.map((c) => c.idle()));
     clearTimeout(timer);
