@@ -243,3 +243,13 @@ export async function startReceiver(secret = ''): Promise<Receiver> {
     },
   };
 }
+
+/** The event a message reports, read back as its reader sees it: the webhook's `event`, a chat message's headline. */
+export function eventOf(kind: Kind, body: unknown): string {
+  if (kind === 'webhook') return (body as { event: string }).event;
+  const title =
+    kind === 'slack'
+      ? (body as { blocks: { text: { text: string } }[] }).blocks[0]?.text.text
+      : (body as { attachments: { content: { body: { text: string }[] } }[] }).attachments[0]?.content.body[0]?.text;
+  return String(title);
+}

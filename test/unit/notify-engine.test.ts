@@ -12,7 +12,7 @@ import type { Notifier, NotifyReport } from '../../src/notify/registry.js';
 import { BLUE_GREEN, fakeSettings, POOLS } from '../helpers/engine-kit.js';
 import { FakeDriver, type Call, type TrafficScript } from '../helpers/fake-driver.js';
 import { githubEnv, startGithubApi, type GithubApi } from '../helpers/github-api.js';
-import { startReceiver, type Kind, type Receiver } from '../helpers/notify-receiver.js';
+import { eventOf, startReceiver, type Kind, type Receiver } from '../helpers/notify-receiver.js';
 
 vi.mock('../../src/plan/build.js', async (importOriginal) => ({
   ...(await importOriginal<typeof import('../../src/plan/build.js')>()),
@@ -103,16 +103,6 @@ async function withNotifier(
 const signal = () => new AbortController().signal;
 const events = (kind: Kind, behaviour: 'ok' | 'hang' | 'fail' = 'ok') =>
   receiver.of(kind, behaviour).map((r) => eventOf(kind, r.body));
-
-/** The event a message reports, read back from each format as its reader would see it. */
-function eventOf(kind: Kind, body: unknown): string {
-  if (kind === 'webhook') return (body as { event: string }).event;
-  const title =
-    kind === 'slack'
-      ? (body as { blocks: { text: { text: string } }[] }).blocks[0]?.text.text
-      : (body as { attachments: { content: { body: { text: string }[] } }[] }).attachments[0]?.content.body[0]?.text;
-  return String(title);
-}
 
 const isStepApply = (call: Call) =>
   call.method === 'apply' &&
@@ -212,6 +202,43 @@ describe('notifications of a canary', () => {
     expect((hooks[1]?.counts as { failed: number }).failed).toBeGreaterThan(0);
     expect(events('slack')).toEqual([expect.stringMatching(/^🚀 Started/), expect.stringMatching(/^↩️ Rolled back/)]);
     expect(events('teams')).toEqual([expect.stringMatching(/^🚀 Started/), expect.stringMatching(/^↩️ Rolled back/)]);
+    expect(receiver.received.flatMap((r) => r.problems)).toEqual([]);
+  });
+
+  it('paused, then aborted: the aborted event carries the abort message and all traffic on the stable pool', async () => {
+    const lb = new FakeDriver({ servers: BLUE_GREEN, traffic: { perCall: 100 } });
+    await withNotifier(settings('deploy', targets()), (n) =>
+      use.deploy(settings('deploy', targets()), lb, signal(), n),
+    );
+    const aborted = await withNotifier(settings('abort', targets()), (n) =>
+      use.abort(settings('abort', targets()), lb, signal(), n),
+    );
+    expect(aborted.outcome).toMatchObject({ result: 'aborted', livePool: 'blue' });
+    const hooks = receiver.of('webhook').map((r) => r.body as Record<string, unknown>);
+    expect(hooks.map((h) => h.event)).toEqual(['started', 'step-passed', 'step-passed', 'paused', 'aborted']);
+    expect(hooks[4]).toMatchObject({ action: 'abort', weights: { new: 0, stable: 100 }, sequence: 1 });
+    expect(hooks[4]?.verdict).toMatch(/^Aborted the rollout of v2 \(deployment 1000.*all traffic is on blue\.$/);
+    expect(events('slack').at(-1)).toMatch(/^🛑 Aborted/);
+    expect(events('teams').at(-1)).toMatch(/^🛑 Aborted/);
+    expect(receiver.received.flatMap((r) => r.problems)).toEqual([]);
+  });
+
+  it('rolling: each batch that passes is a step-passed event, then succeeded', async () => {
+    const servers = ['app/web1', 'app/web2', 'app/web3'].map((id) => ({ id, weight: 100 }));
+    const lb = new FakeDriver({ servers, traffic: { perCall: 100 } });
+    const notify = `webhook ${receiver.url('webhook')} secret=${SECRET}`;
+    const s = fakeSettings({ strategy: 'rolling', targets: 'app/*', notify });
+    await withNotifier(s, (n) => use.deploy(s, lb, signal(), n));
+    const hooks = receiver.of('webhook').map((r) => r.body as Record<string, unknown>);
+    expect(hooks.map((h) => [h.event, h.step])).toEqual([
+      ['started', null],
+      ['step-passed', { index: 1, of: 3 }],
+      ['step-passed', { index: 2, of: 3 }],
+      ['step-passed', { index: 3, of: 3 }],
+      ['succeeded', null],
+    ]);
+    expect(hooks.map((h) => (h.weights as { new: number } | null)?.new)).toEqual([0, 33.33, 66.67, 100, 100]);
+    expect(hooks[0]?.verdict).toBe('Started a rolling update of v2 on 3 servers.');
     expect(receiver.received.flatMap((r) => r.problems)).toEqual([]);
   });
 

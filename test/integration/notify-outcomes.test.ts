@@ -1,0 +1,80 @@
+/**
+ * Notifications of the other ends of a run, from the bundle as the runner runs it: a canary rolled back on real
+ * HAProxy, and a pull-request preview opened and closed. The receiver checks every request as Slack, Teams and a
+ * verifying webhook receiver would (test/helpers/notify-receiver.ts); GitHub is the local OpenAPI-checked API.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errors, runAction } from '../helpers/action.js';
+import { githubEnv } from '../helpers/github-api.js';
+import { useGithubLab } from '../helpers/github-lab.js';
+import { startLoad } from '../helpers/load.js';
+import { eventOf, startReceiver, type Kind, type Receiver } from '../helpers/notify-receiver.js';
+import { poolInputs, startPools, type PoolsLab } from '../helpers/pools.js';
+import { startPreviewLab } from '../helpers/previews.js';
+
+const gh = useGithubLab();
+const SECRET = 'whsec_e2e_outcomes';
+let receiver: Receiver;
+beforeAll(async () => {
+  receiver = await startReceiver(SECRET);
+});
+afterAll(() => receiver.close());
+
+const WORKFLOW = { GITHUB_WORKFLOW_REF: 'acme/shop/.github/workflows/deploy.yml@refs/heads/main' };
+const eventsOf = (kind: Kind) => receiver.of(kind).map((r) => eventOf(kind, r.body));
+
+/** One target of each kind, all answering. */
+const everyKind = () =>
+  [
+    `slack ${receiver.url('slack')}`,
+    `teams ${receiver.url('teams')}`,
+    `webhook ${receiver.url('webhook')} secret=${SECRET}`,
+  ].join('\n');
+
+describe('notifications of a rollback and of previews', () => {
+  it('a canary rolled back on HAProxy: started, then rolled-back with the error the step ends with, in each format', async () => {
+    gh.lab = await startPools();
+    const lab = gh.lab as PoolsLab;
+    const notify = everyKind();
+    const load = startLoad(lab.url, { rps: 200, maxMs: 40_000 });
+    const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 10s, 100%', notify }), {
+      env: { ...lab.fleet.env, APP_NEXT_FAIL_RATE: '0.3', ...WORKFLOW },
+    });
+    await load.stop();
+    expect(run.code).toBe(1);
+    expect(run.outputs).toMatchObject({ result: 'rolled-back', weight: '0', 'live-pool': 'blue' });
+    expect(receiver.received.flatMap((r) => r.problems)).toEqual([]);
+    expect(eventsOf('webhook')).toEqual(['started', 'rolled-back']);
+    const [, rolledBack] = receiver.of('webhook').map((r) => r.body as { verdict: string; counts: { failed: number } });
+    expect(rolledBack?.verdict).toBe(errors(run)[0]);
+    expect(rolledBack?.counts.failed).toBeGreaterThan(0);
+    for (const kind of ['slack', 'teams'] as const)
+      expect(eventsOf(kind).map((t) => t.split(':')[0])).toEqual(['🚀 Started', '↩️ Rolled back']);
+    expect(run.summary).toMatch(/Delivered: slack #1: 2 events; teams #1: 2 events; webhook #1: 2 events\.$/m);
+  });
+
+  it('a pull-request preview opened, then closed: preview-opened and preview-closed with the key, in each format', async () => {
+    const lab = await startPreviewLab();
+    try {
+      const notify = everyKind();
+      receiver.received.length = 0;
+      const env = { ...githubEnv(gh.api), ...lab.event(7), ...WORKFLOW };
+      const address = await lab.build('pr7-build');
+      const opened = await runAction(lab.inputs({ action: 'preview', 'preview-address': address, notify }), { env });
+      const closed = await runAction(lab.inputs({ action: 'close-preview', notify }), { env });
+      expect([opened.outputs.result, closed.outputs.result]).toEqual(['succeeded', 'succeeded']);
+      expect(receiver.received.flatMap((r) => r.problems)).toEqual([]);
+      expect(eventsOf('webhook')).toEqual(['preview-opened', 'preview-closed']);
+      const hooks = receiver.of('webhook').map((r) => r.body as { verdict: string; preview: unknown; action: string });
+      expect(hooks.map((h) => [h.action, h.preview])).toEqual([
+        ['preview', { key: 'pr-7' }],
+        ['close-preview', { key: 'pr-7' }],
+      ]);
+      expect(opened.stdout).toContain(hooks[0]?.verdict);
+      for (const kind of ['slack', 'teams'] as const)
+        expect(eventsOf(kind).map((t) => t.split(':')[0])).toEqual(['🔎 Preview opened', '🧹 Preview closed']);
+    } finally {
+      await lab.stop();
+    }
+  });
+});
