@@ -51,6 +51,7 @@ export async function abort(
   const found = await findActive(settings, driver, 'abort');
   if ('none' in found) return nothingTo(found.none);
   const { record, rollout, position } = found;
+  notify.describe({ version: record.version, strategy: record.strategy });
   if (record.strategy === 'rolling') return abortRolling(settings, driver, found, notify);
   if (position.kind === 'mismatch') mismatch(found, 'abort');
   const live = record.pools?.live ?? '';

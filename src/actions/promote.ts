@@ -44,6 +44,7 @@ export async function promote(
       : {}),
     ...(record.probe ? { probe: record.probe } : {}),
   };
+  notify.describe({ version: record.version, strategy: record.strategy });
   const roles = rolesOf(record, resumed, servers, driver.capabilities.nativeSplit);
   const deployment = rollout.deployment;
   const pools = { stable: roles.live.name, new: roles.idle.name };

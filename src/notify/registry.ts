@@ -32,6 +32,8 @@ const FINAL: ReadonlySet<EventKind> = new Set(EVENT_KINDS.filter((e) => !ON_THE_
 /** What use cases and engine hooks report to; `send` returns at once. */
 export interface Notify {
   send(notification: Notification): void;
+  /** The rollout this run continues (promote, abort): its version and strategy, not this job's inputs. */
+  describe(rollout: Partial<Pick<RunFacts, 'version' | 'strategy'>>): void;
   /** An end-of-run event was sent. */
   readonly ended: boolean;
 }
@@ -51,11 +53,15 @@ export class Notifier implements Notify {
 
   constructor(
     targets: readonly NotifyTarget[],
-    private readonly facts: RunFacts,
+    private facts: RunFacts,
     private readonly policy: DeliveryPolicy = DEFAULT_POLICY,
     warn: (message: string) => void = core.warning,
   ) {
     this.channels = targets.map((t) => new Channel(t, renderer(t), policy, this.dispatcher, this.closing.signal, warn));
+  }
+
+  describe(rollout: Partial<Pick<RunFacts, 'version' | 'strategy'>>): void {
+    this.facts = { ...this.facts, ...rollout };
   }
 
   send(notification: Notification): void {
@@ -91,7 +97,7 @@ export class Notifier implements Notify {
 }
 
 /** Sends nothing (no `notify` input). */
-export const NO_NOTIFY: Notify = { send: () => undefined, ended: false };
+export const NO_NOTIFY: Notify = { send: () => undefined, describe: () => undefined, ended: false };
 
 export function createNotifier(settings: Settings, policy?: DeliveryPolicy): Notifier | undefined {
   const targets = settings.notify ?? [];

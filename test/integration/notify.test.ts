@@ -125,6 +125,13 @@ describe('notifications from the action', () => {
     expect(hooks[4]?.verdict).toBe(errors(refused)[0]);
     expect(hooks[4]?.verdict).toMatch(/^environment: production already has a rollout in progress: v2/);
     expect(hooks[7]?.verdict).toMatch(/^All traffic is on green, version v2/);
+    // The promote job names the rollout it continues, not its own commit: version and strategy from the record.
+    expect(receiver.of('webhook').map((r) => (r.body as { version: string }).version)).toEqual(
+      flow.map((e) => (e === 'failed' ? 'v3' : 'v2')),
+    );
+    expect(receiver.of('webhook').map((r) => (r.body as { strategy: string }).strategy)).toEqual(
+      flow.map(() => 'canary'),
+    );
 
     // The failing and hanging targets: warnings in the log and the summary, the result unchanged.
     expect(receiver.of('webhook', 'fail')).toHaveLength(3);
