@@ -45,19 +45,45 @@ export interface NotifyReport {
   readonly problems: readonly string[];
 }
 
+export interface NotifierOptions {
+  readonly policy?: DeliveryPolicy;
+  /** Where delivery failures go as they happen (core.warning). */
+  readonly warn?: (message: string) => void;
+  /** Secrets no message may carry (the targets' URLs and keys are added). */
+  readonly secrets?: readonly string[];
+}
+
 export class Notifier implements Notify {
   private readonly channels: Channel[];
   private readonly closing = new AbortController();
   private readonly dispatcher = new Agent({ keepAliveTimeout: 1000 });
   ended = false;
 
+  private readonly policy: DeliveryPolicy;
+  /** Longest first, so a secret inside another is not left half shown. */
+  private readonly secrets: readonly string[];
+
   constructor(
     targets: readonly NotifyTarget[],
     private facts: RunFacts,
-    private readonly policy: DeliveryPolicy = DEFAULT_POLICY,
-    warn: (message: string) => void = core.warning,
+    options: NotifierOptions = {},
   ) {
-    this.channels = targets.map((t) => new Channel(t, renderer(t), policy, this.dispatcher, this.closing.signal, warn));
+    this.policy = options.policy ?? DEFAULT_POLICY;
+    const warn = options.warn ?? core.warning;
+    this.secrets = [...(options.secrets ?? []), ...targets.flatMap((t) => [t.url, t.secret])]
+      .filter((secret) => secret.length >= 4)
+      .sort((a, b) => b.length - a.length);
+    this.channels = targets.map(
+      (t) => new Channel(t, renderer(t), this.policy, this.dispatcher, this.closing.signal, warn),
+    );
+  }
+
+  /**
+   * The runner masks secrets in the log, not in what we send: a verdict can quote a failing command's output, so the
+   * action's own secrets (tokens, notification URLs and keys) are taken out of it.
+   */
+  private redact(text: string): string {
+    return this.secrets.reduce((t, secret) => t.replaceAll(secret, '***'), text);
   }
 
   describe(rollout: Partial<Pick<RunFacts, 'version' | 'strategy'>>): void {
@@ -70,6 +96,7 @@ export class Notifier implements Notify {
     if (!wanting.length) return;
     const envelope: Omit<Envelope, 'sequence'> = {
       ...notification,
+      verdict: this.redact(notification.verdict),
       id: randomUUID(),
       at: new Date(),
       facts: this.facts,
@@ -99,7 +126,8 @@ export class Notifier implements Notify {
 /** Sends nothing (no `notify` input). */
 export const NO_NOTIFY: Notify = { send: () => undefined, describe: () => undefined, ended: false };
 
-export function createNotifier(settings: Settings, policy?: DeliveryPolicy): Notifier | undefined {
+export function createNotifier(settings: Settings): Notifier | undefined {
   const targets = settings.notify ?? [];
-  return targets.length ? new Notifier(targets, runFacts(settings), policy) : undefined;
+  const secrets = [settings.githubToken, settings.loadBalancerToken];
+  return targets.length ? new Notifier(targets, runFacts(settings), { secrets }) : undefined;
 }

@@ -69,7 +69,7 @@ export function slackMessage(e: Envelope): SlackMessage {
   };
   const links = linkButtons(e);
   return {
-    text: clip(`${titleOf(e)}: ${e.verdict}`, 3000),
+    text: clip(slackEscape(`${titleOf(e)}: ${e.verdict}`), 3000),
     blocks: [header, verdict, facts, ...(links ? [links] : []), context],
   };
 }

@@ -90,7 +90,10 @@ async function withNotifier(
   run: (n: Notifier) => Promise<Outcome>,
 ): Promise<{ outcome: Outcome | ReportedFailure; report: NotifyReport; warnings: string[]; ranMs: number }> {
   const warnings: string[] = [];
-  const notifier = new use.Notifier(s.notify ?? [], use.runFacts(s), undefined, (w) => warnings.push(w));
+  const notifier = new use.Notifier(s.notify ?? [], use.runFacts(s), {
+    warn: (w) => warnings.push(w),
+    secrets: [s.githubToken],
+  });
   const started = Date.now();
   const outcome = await run(notifier).catch((e: unknown) => {
     if (!(e instanceof ReportedFailure)) throw e;
@@ -240,6 +243,25 @@ describe('notifications of a canary', () => {
     expect(hooks.map((h) => (h.weights as { new: number } | null)?.new)).toEqual([0, 33.33, 66.67, 100, 100]);
     expect(hooks[0]?.verdict).toBe('Started a rolling update of v2 on 3 servers.');
     expect(receiver.received.flatMap((r) => r.problems)).toEqual([]);
+  });
+
+  it("a verdict quoting a command's output never carries the action's secrets", async () => {
+    const lb = new FakeDriver({ servers: BLUE_GREEN, traffic: { perCall: 100 } });
+    const url = receiver.url('webhook');
+    const s = fakeSettings({
+      strategy: 'canary',
+      pools: POOLS,
+      steps: NO_PAUSE,
+      'github-token': 'ghs_T0kenThatLeaks',
+      'deploy-command': `echo "using ghs_T0kenThatLeaks and ${url}" >&2; exit 3`,
+      notify: `webhook ${url} secret=${SECRET}`,
+    });
+    const run = await withNotifier(s, (n) => use.deploy(s, lb, signal(), n));
+    expect((run.outcome as ReportedFailure).message).toContain('ghs_T0kenThatLeaks');
+    const hooks = receiver.of('webhook').map((r) => r.body as { event: string; verdict: string });
+    expect(hooks.map((h) => h.event)).toEqual(['started', 'failed']);
+    expect(hooks[1]?.verdict).toMatch(/deploy-command exited 3: using \*\*\* and \*\*\*/);
+    expect(receiver.received.map((r) => r.raw).join('\n')).not.toMatch(/T0kenThatLeaks|s3cr3t/);
   });
 
   it('events= picks what a target gets', async () => {
