@@ -1,6 +1,6 @@
 /**
  * Notifications of the other ends of a run, from the bundle as the runner runs it: a canary rolled back on real
- * HAProxy, and a pull-request preview opened and closed. The receiver checks every request as Slack, Teams and a
+ * HAProxy, a pull-request preview opened and closed, and a canary cancelled with SIGTERM. The receiver checks every request as Slack, Teams and a
  * verifying webhook receiver would (test/helpers/notify-receiver.ts); GitHub is the local OpenAPI-checked API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +31,7 @@ const everyKind = () =>
     `webhook ${receiver.url('webhook')} secret=${SECRET}`,
   ].join('\n');
 
-describe('notifications of a rollback and of previews', () => {
+describe('notifications of a rollback, of previews and of a cancel', () => {
   it('a canary rolled back on HAProxy: started, then rolled-back with the error the step ends with, in each format', async () => {
     gh.lab = await startPools();
     const lab = gh.lab as PoolsLab;
@@ -76,5 +76,35 @@ describe('notifications of a rollback and of previews', () => {
     } finally {
       await lab.stop();
     }
+  });
+
+  it('cancelled mid-canary (SIGTERM): the failed event still goes out, and a hanging target holds the exit 2s at most', async () => {
+    gh.lab = await startPools();
+    const lab = gh.lab as PoolsLab;
+    receiver.received.length = 0;
+    const notify = `webhook ${receiver.url('webhook')} secret=${SECRET}\nslack ${receiver.url('slack', 'hang')}`;
+    let child: { kill: (s: NodeJS.Signals) => boolean } | undefined;
+    const running = runAction(poolInputs(lab, { strategy: 'canary', steps: '30% 30s, 100%', notify }), {
+      env: { ...lab.fleet.env, ...WORKFLOW },
+      onSpawn: (c) => (child = c),
+    });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await lab.haproxy.servers()).get('app/green1')?.weight === 0)
+      await new Promise((r) => setTimeout(r, 100));
+    const killedAt = Date.now();
+    child?.kill('SIGTERM');
+    const run = await running;
+    const exitMs = Date.now() - killedAt;
+    console.log(`cancelled with a hanging target: exited ${exitMs}ms after SIGTERM`);
+    expect(run.outputs.result).toBe('failed');
+    expect(eventsOf('webhook')).toEqual(['started', 'failed']);
+    const last = receiver.of('webhook').at(-1)?.body as { event: string; verdict: string };
+    expect(last).toMatchObject({ event: 'failed' });
+    expect(last.verdict).toMatch(
+      /^Stopped at step 1: the run was cancelled \(SIGTERM\)\. All traffic was moved back to blue\./,
+    );
+    // The hanging Slack target (5s per attempt) would hold a normal end up to 16.5s; a cancelled run waits 2s.
+    expect(exitMs).toBeLessThan(2000 + 3000);
+    expect(run.summary).toMatch(/slack #1: event \d \((started|failed)\) not delivered/);
   });
 });
