@@ -1,6 +1,6 @@
 /**
  * Delivery to one target: its events in order, one at a time, each attempt with a timeout, a few attempts with
- * backoff, never an exception. Runs beside the rollout (nothing awaits it until the run ends), so a slow or failing
+ * backoff (or the receiver's Retry-After, up to 5s), never an exception. Runs beside the rollout (nothing awaits it until the run ends), so a slow or failing
  * receiver never delays a traffic change. A target that failed an event gets one attempt per later event.
  */
 import { Agent, request } from 'undici';
@@ -32,6 +32,17 @@ export function worstCaseMs(target: NotifyTarget, policy: DeliveryPolicy): numbe
 function retryable(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
+
+/** The longest Retry-After honoured (Slack answers 429 with one when a webhook gets more than about 1 message/s). */
+const RETRY_AFTER_MAX_MS = 5000;
+
+/** A Retry-After in seconds, as ms within RETRY_AFTER_MAX_MS; 0 when absent or an HTTP date (the backoff applies). */
+function retryAfterMs(header: string | string[] | undefined): number {
+  const seconds = Number(Array.isArray(header) ? header[0] : header);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, RETRY_AFTER_MAX_MS) : 0;
+}
+
+type Attempt = { ok: true } | { ok: false; retry: boolean; why: string; waitMs: number };
 
 /** Printable, short, without the target's URL (a receiver could echo it). */
 function clean(text: string, url: string): string {
@@ -73,13 +84,15 @@ export class Channel {
   private async deliver(e: Envelope): Promise<void> {
     const attempts = this.down ? 1 : this.policy.attempts;
     let why = 'not sent';
+    let waitMs = 0;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.closing.aborted) {
         why = 'the run ended before it could be sent';
         break;
       }
       if (attempt > 1) {
-        await sleep(this.policy.backoffMs * 2 ** (attempt - 2), this.closing).catch(() => undefined);
+        const backoff = this.policy.backoffMs * 2 ** (attempt - 2);
+        await sleep(Math.max(backoff, waitMs), this.closing).catch(() => undefined);
         if (this.closing.aborted) break;
       }
       const result = await this.attempt(e);
@@ -89,6 +102,7 @@ export class Channel {
         return;
       }
       why = result.why;
+      waitMs = result.waitMs;
       if (!result.retry) break;
     }
     this.down = true;
@@ -98,7 +112,7 @@ export class Channel {
     this.warn(`notify: ${problem}; the rollout is not affected`);
   }
 
-  private async attempt(e: Envelope): Promise<{ ok: true } | { ok: false; retry: boolean; why: string }> {
+  private async attempt(e: Envelope): Promise<Attempt> {
     const { url, timeoutMs } = this.target;
     const { body, headers } = this.render(e, new Date());
     try {
@@ -118,10 +132,11 @@ export class Channel {
         ok: false,
         retry: retryable(response.statusCode),
         why: `HTTP ${response.statusCode}${said ? ` (${said})` : ''}`,
+        waitMs: retryAfterMs(response.headers['retry-after']),
       };
     } catch (error) {
       const why = this.closing.aborted ? 'the run stopped waiting for it' : clean(failureReason(error, timeoutMs), url);
-      return { ok: false, retry: true, why: why || `no answer within ${formatDuration(timeoutMs)}` };
+      return { ok: false, retry: true, why: why || `no answer within ${formatDuration(timeoutMs)}`, waitMs: 0 };
     }
   }
 }

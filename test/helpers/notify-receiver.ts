@@ -7,7 +7,8 @@
  * the README documents (docs/notify-webhook-v1.schema.json) and the HMAC signature, as a receiver verifies it.
  *
  * A path says what the receiver does: /ok/KIND/TOKEN answers (Slack `200 ok`, Teams `202`, webhook `204`),
- * /hang/KIND/TOKEN never answers, /fail/KIND/TOKEN answers 500.
+ * /hang/KIND/TOKEN never answers, /fail/KIND/TOKEN answers 500, /limit/KIND/TOKEN answers 429 with Retry-After: 1
+ * to every other request (as Slack limits a webhook to about one message a second).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { ROOT } from './action.js';
 import { freePort } from './ports.js';
 
 export type Kind = 'slack' | 'teams' | 'webhook';
-export type Behaviour = 'ok' | 'hang' | 'fail';
+export type Behaviour = 'ok' | 'hang' | 'fail' | 'limit';
 
 export interface Received {
   readonly kind: Kind;
@@ -224,6 +225,8 @@ export async function startReceiver(secret = ''): Promise<Receiver> {
       });
       if (behaviour === 'hang') return void hanging.add(res);
       if (behaviour === 'fail') return void res.writeHead(500).end('internal error');
+      if (behaviour === 'limit' && received.filter((r) => r.path === req.url).length % 2 === 1)
+        return void res.writeHead(429, { 'retry-after': '1' }).end('rate_limited');
       if (problems.length) return void res.writeHead(400).end('invalid_payload');
       if (kind === 'slack') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       res.writeHead(kind === 'teams' ? 202 : 204).end();

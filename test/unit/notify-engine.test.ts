@@ -275,6 +275,28 @@ describe('notifications of a canary', () => {
   });
 });
 
+describe('a rate-limited receiver', () => {
+  it('waits its Retry-After before the next attempt, and every event still arrives once, in order', async () => {
+    const lb = new FakeDriver({ servers: BLUE_GREEN, traffic: { perCall: 100 } });
+    const s = settings('deploy', `webhook ${receiver.url('webhook', 'limit')} secret=${SECRET}`, '50% 50ms, 100%');
+    const run = await withNotifier(s, (n) => use.deploy(s, lb, signal(), n));
+    expect(run.warnings).toEqual([]);
+    const seen = receiver.of('webhook', 'limit');
+    // Each event refused once (429, Retry-After: 1), then taken: 2 requests per event, the second 1s or more later.
+    const ids = seen.map((r) => (r.body as { id: string }).id);
+    expect(ids.filter((_, i) => i % 2 === 0)).toEqual(ids.filter((_, i) => i % 2 === 1));
+    expect(seen.filter((_, i) => i % 2 === 1).map((r) => eventOf('webhook', r.body))).toEqual([
+      'started',
+      'step-passed',
+      'step-passed',
+      'succeeded',
+    ]);
+    for (let i = 0; i < seen.length; i += 2)
+      expect((seen[i + 1]?.at ?? 0) - (seen[i]?.at ?? 0)).toBeGreaterThanOrEqual(990);
+    expect(run.report.delivered).toEqual(new Map([['webhook #1', 4]]));
+  });
+});
+
 describe('receivers that hang or fail', () => {
   /** The longest time between two traffic changes of the run, ms. */
   const longestGap = (lb: FakeDriver) => {
