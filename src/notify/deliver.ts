@@ -3,7 +3,7 @@
  * backoff (or the receiver's Retry-After, up to 5s), never an exception. Runs beside the rollout (nothing awaits it until the run ends), so a slow or failing
  * receiver never delays a traffic change. A target that failed an event gets one attempt per later event.
  */
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { NotifyTarget } from '../model/notify.js';
 import { formatDuration } from '../model/durations.js';
 import { sleep } from '../model/time.js';
@@ -40,6 +40,27 @@ const RETRY_AFTER_MAX_MS = 5000;
 function retryAfterMs(header: string | string[] | undefined): number {
   const seconds = Number(Array.isArray(header) ? header[0] : header);
   return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, RETRY_AFTER_MAX_MS) : 0;
+}
+
+/** How much of a refusal's body is read (its first words say why); the rest is never downloaded. */
+const REFUSAL_BYTES = 2048;
+
+/** The first bytes of a body, then the body destroyed: a receiver answering with gigabytes costs nothing. */
+async function firstBytes(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= max) break;
+    }
+  } catch {
+    // Cut off or timed out mid-body: what arrived says enough.
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }
 
 type Attempt = { ok: true } | { ok: false; retry: boolean; why: string; waitMs: number };
@@ -85,6 +106,7 @@ export class Channel {
     const attempts = this.down ? 1 : this.policy.attempts;
     let why = 'not sent';
     let waitMs = 0;
+    let tried = 0;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.closing.aborted) {
         why = 'the run ended before it could be sent';
@@ -96,6 +118,7 @@ export class Channel {
         if (this.closing.aborted) break;
       }
       const result = await this.attempt(e);
+      tried++;
       if (result.ok) {
         this.delivered++;
         this.down = false;
@@ -106,7 +129,8 @@ export class Channel {
       if (!result.retry) break;
     }
     this.down = true;
-    const tries = this.closing.aborted ? '' : ` after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
+    // The attempts made, not those allowed: a refusal not worth repeating (a 4xx, a redirect) was tried once.
+    const tries = this.closing.aborted ? '' : ` after ${tried} attempt${tried === 1 ? '' : 's'}`;
     const problem = `${this.target.label}: event ${e.sequence} (${e.event}) not delivered${tries}: ${why}`;
     this.problems.push(problem);
     this.warn(`notify: ${problem}; the rollout is not affected`);
@@ -125,9 +149,13 @@ export class Channel {
         bodyTimeout: timeoutMs,
         signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.closing]),
       });
-      const text = await response.body.text();
-      if (response.statusCode >= 200 && response.statusCode < 300) return { ok: true };
-      const said = clean(text, url);
+      if (response.statusCode >= 200 && response.statusCode < 300) {
+        // Taken: the status says so. Its body is not waited for (one that drips or breaks off is still taken, and
+        // retrying it would deliver the event twice); a little of it is drained so the connection can be reused.
+        response.body.dump({ limit: REFUSAL_BYTES }).catch(() => undefined);
+        return { ok: true };
+      }
+      const said = clean(await firstBytes(response.body, REFUSAL_BYTES), url);
       return {
         ok: false,
         retry: retryable(response.statusCode),

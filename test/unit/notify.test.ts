@@ -3,10 +3,13 @@
  * URL), and that the stand-in receiver's checks do fail on what Slack, Teams or a verifying receiver would refuse.
  */
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/model/errors.js';
 import { EVENT_KINDS, notifySecrets, parseNotifyTargets } from '../../src/model/notify.js';
 import type { Envelope } from '../../src/notify/event.js';
+import { Notifier } from '../../src/notify/registry.js';
 import { slackMessage } from '../../src/notify/slack.js';
 import { teamsMessage } from '../../src/notify/teams.js';
 import { signature, webhookHeaders, webhookPayload } from '../../src/notify/webhook.js';
@@ -162,5 +165,123 @@ describe('the formats, as their receivers check them', () => {
     expect(checkWebhook(webhookHeaders(e, extra, 'k3y', new Date()), extra, JSON.parse(extra), 'k3y')).toEqual([
       'schema:  must NOT have additional properties',
     ]);
+  });
+});
+
+/** A receiver on 127.0.0.1 doing what `handler` says; its requests counted. */
+async function hostile(handler: http.RequestListener): Promise<{ url: string; hits: () => number; close(): void }> {
+  let hits = 0;
+  const server = http.createServer((req, res) => {
+    hits++;
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/services/T0/B0/s3cr3tt0k3n`,
+    hits: () => hits,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+/** One started event to a webhook at `url` (2s per attempt, 3 attempts 50ms and 100ms apart), waited for. */
+async function sendOne(url: string, extra = '') {
+  const targets = parseNotifyTargets(`webhook ${url} timeout=2s ${extra}`.trim());
+  if ('error' in targets) throw new Error(targets.error);
+  const warnings: string[] = [];
+  const facts = envelope().facts;
+  const notifier = new Notifier(targets, facts, {
+    warn: (w) => warnings.push(w),
+    policy: { attempts: 3, backoffMs: 50 },
+  });
+  const started = Date.now();
+  notifier.send({ event: 'started', verdict: 'Started.' });
+  const report = await notifier.close();
+  return { warnings, report, ms: Date.now() - started };
+}
+
+describe('hostile or broken receivers', () => {
+  it('an enormous refusal body is not downloaded: its first bytes are read, the rest never sent', async () => {
+    const written: number[] = [];
+    const chunk = Buffer.alloc(1 << 20, 'a');
+    const server = await hostile((_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      let sent = 0;
+      const more = () => {
+        while (sent < 200 && res.write(chunk)) sent++;
+        if (sent >= 200) res.end();
+      };
+      res.on('drain', () => {
+        sent++;
+        more();
+      });
+      res.on('close', () => written.push(sent));
+      more();
+    });
+    try {
+      const run = await sendOne(server.url);
+      expect(server.hits()).toBe(3);
+      // 200 MB offered per request; what was written is what the sockets buffered before we hung up.
+      await expect.poll(() => written.length).toBe(3);
+      expect(Math.max(...written)).toBeLessThan(32);
+      expect(run.report.problems).toEqual([
+        expect.stringMatching(/^webhook #1: event 1 \(started\) not delivered after 3 attempts: HTTP 500 \(a+\)$/),
+      ]);
+      expect(run.ms).toBeLessThan(2000);
+    } finally {
+      server.close();
+    }
+  });
+
+  it.each([
+    [
+      'drips its body for longer than the timeout',
+      (res: http.ServerResponse) => {
+        res.writeHead(200);
+        const timer = setInterval(() => res.write('.'), 200);
+        res.on('close', () => clearInterval(timer));
+      },
+    ],
+    [
+      'breaks the connection off mid-body',
+      (res: http.ServerResponse) => {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('ok');
+        setTimeout(() => res.socket?.destroy(), 50);
+      },
+    ],
+  ])('a receiver that answers 2xx and %s took the event: delivered once, not retried', async (_name, answer) => {
+    const server = await hostile((_req, res) => answer(res));
+    try {
+      const run = await sendOne(server.url);
+      expect(run.warnings).toEqual([]);
+      expect(run.report.delivered).toEqual(new Map([['webhook #1', 1]]));
+      expect(server.hits()).toBe(1);
+      expect(run.ms).toBeLessThan(1500);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a redirect is not followed (the body and signature never reach another host) and not retried', async () => {
+    const elsewhere = await hostile((_req, res) => res.end());
+    const server = await hostile((_req, res) => {
+      res.writeHead(307, { location: `${elsewhere.url}/steal` });
+      res.end('moved');
+    });
+    try {
+      const run = await sendOne(server.url, 'secret=k3y');
+      expect(elsewhere.hits()).toBe(0);
+      expect(server.hits()).toBe(1);
+      expect(run.report.problems).toEqual([
+        'webhook #1: event 1 (started) not delivered after 1 attempt: HTTP 307 (moved)',
+      ]);
+    } finally {
+      server.close();
+      elsewhere.close();
+    }
   });
 });
