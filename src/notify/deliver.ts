@@ -65,10 +65,31 @@ async function firstBytes(body: Dispatcher.ResponseData['body'], max: number): P
 
 type Attempt = { ok: true } | { ok: false; retry: boolean; why: string; waitMs: number };
 
-/** Printable, short, without the target's URL (a receiver could echo it). */
+/**
+ * Every form a receiver (or a proxy before it) could echo the target's URL in: whole, percent-encoded, its path and
+ * query alone, and each path segment and query value long enough to be a token (Slack's is the path's last segment,
+ * a Teams workflow's the `sig` value). The runner masks only the whole URL, so these would reach log and summary.
+ */
+export function urlForms(url: string): string[] {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [url];
+  }
+  // Token-like: long, or with a digit (not `services`, `workflows` or `invoke`, which stay readable).
+  const parts = [...parsed.pathname.split('/'), ...parsed.searchParams.values()].filter(
+    (p) => p.length >= 6 && (p.length >= 16 || /\d/.test(p)),
+  );
+  const whole = [url, parsed.href, parsed.pathname + parsed.search, parsed.search.slice(1)];
+  const forms = [...whole, ...whole.map(encodeURIComponent), ...parts, ...parts.map(encodeURIComponent)];
+  return [...new Set(forms.filter((f) => f.length >= 4))].sort((a, b) => b.length - a.length);
+}
+
+/** Printable, short, without the target's URL in any form (a receiver could echo it). */
 function clean(text: string, url: string): string {
-  return text
-    .replaceAll(url, '***')
+  return urlForms(url)
+    .reduce((t, form) => t.replaceAll(form, '***'), text)
     .replace(/\p{Cc}+/gu, ' ')
     .trim()
     .slice(0, 120);

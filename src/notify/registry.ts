@@ -7,7 +7,7 @@ import * as core from '@actions/core';
 import { Agent } from 'undici';
 import { EVENT_KINDS, type EventKind, type NotifyKind, type NotifyTarget } from '../model/notify.js';
 import type { Settings } from '../settings.js';
-import { Channel, DEFAULT_POLICY, worstCaseMs, type DeliveryPolicy, type Render } from './deliver.js';
+import { Channel, DEFAULT_POLICY, urlForms, worstCaseMs, type DeliveryPolicy, type Render } from './deliver.js';
 import { linksOf, runFacts, type Envelope, type Notification, type RunFacts } from './event.js';
 import { slackMessage } from './slack.js';
 import { teamsMessage } from './teams.js';
@@ -70,7 +70,7 @@ export class Notifier implements Notify {
   ) {
     this.policy = options.policy ?? DEFAULT_POLICY;
     const warn = options.warn ?? core.warning;
-    this.secrets = [...(options.secrets ?? []), ...targets.flatMap((t) => [t.url, t.secret])]
+    this.secrets = [...(options.secrets ?? []), ...targets.flatMap((t) => [...urlForms(t.url), t.secret])]
       .filter((secret) => secret.length >= 4)
       .sort((a, b) => b.length - a.length);
     this.channels = targets.map(

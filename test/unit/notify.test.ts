@@ -285,3 +285,48 @@ describe('hostile or broken receivers', () => {
     }
   });
 });
+
+describe('a receiver echoing its URL', () => {
+  it('never gets the URL, its path or token, plain or percent-encoded, into a warning or the summary', async () => {
+    const server = await hostile((req, res) => {
+      const url = `http://${req.headers.host}${req.url}`;
+      res.writeHead(404);
+      res.end(`no hook ${encodeURIComponent(url)} at ${req.url} (token ${req.url?.split('/').pop()})`);
+    });
+    try {
+      const run = await sendOne(`${server.url}?sig=t0p5ecr3tsig`);
+      const said = [...run.warnings, ...run.report.problems].join('\n');
+      expect(said).toContain('HTTP 404 (no hook ***');
+      expect(said).not.toMatch(/s3cr3t|t0p5ecr3t|services%2F|\/T0\/B0/);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('a verdict quoting a notify URL', () => {
+  it('sends neither the URL nor its token, plain or percent-encoded', async () => {
+    const bodies: string[] = [];
+    const server = await hostile((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        bodies.push(body);
+        res.end();
+      });
+    });
+    try {
+      const url = `${server.url}?sig=t0p5ecr3tsig`;
+      const targets = parseNotifyTargets(`webhook ${url}`);
+      if ('error' in targets) throw new Error(targets.error);
+      const notifier = new Notifier(targets, envelope().facts, { warn: () => undefined });
+      notifier.send({ event: 'failed', verdict: `curl said: ${encodeURIComponent(url)}; token s3cr3tt0k3n` });
+      await notifier.close();
+      expect(bodies).toHaveLength(1);
+      expect(bodies[0]).toContain('curl said: ***; token ***');
+      expect(bodies[0]).not.toMatch(/s3cr3t|t0p5ecr3t/);
+    } finally {
+      server.close();
+    }
+  });
+});
