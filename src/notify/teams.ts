@@ -34,6 +34,15 @@ const COLOR: Partial<Record<Envelope['event'], string>> = {
   'step-passed': 'good',
 };
 
+/**
+ * Teams renders TextBlock text and fact values as Markdown (a CommonMark subset: emphasis, lists, links). Text we
+ * did not write (a version, a verdict quoting a command's output) is escaped, so `[Approve](https://evil)` shows as
+ * written instead of as a link to somewhere else, and `app/green*` does not turn into italics.
+ */
+export function teamsEscape(text: string): string {
+  return text.replace(/[\\`*_~[\]<>]/g, '\\$&');
+}
+
 export function adaptiveCard(e: Envelope): AdaptiveCard {
   const actions = (
     [
@@ -49,17 +58,19 @@ export function adaptiveCard(e: Envelope): AdaptiveCard {
     body: [
       {
         type: 'TextBlock',
-        text: titleOf(e),
+        text: teamsEscape(titleOf(e)),
         size: 'medium',
         weight: 'bolder',
         wrap: true,
         ...(COLOR[e.event] ? { color: COLOR[e.event] } : {}),
       },
-      { type: 'TextBlock', text: e.verdict, wrap: true },
-      { type: 'FactSet', facts: factsOf(e).map(([title, value]) => ({ title, value })) },
+      { type: 'TextBlock', text: teamsEscape(e.verdict), wrap: true },
+      { type: 'FactSet', facts: factsOf(e).map(([title, value]) => ({ title, value: teamsEscape(value) })) },
       {
         type: 'TextBlock',
-        text: `zero-downtime-deploy · ${e.facts.loadBalancer} · event ${e.sequence} · ${e.at.toISOString()}`,
+        text: teamsEscape(
+          `zero-downtime-deploy · ${e.facts.loadBalancer} · event ${e.sequence} · ${e.at.toISOString()}`,
+        ),
         size: 'small',
         isSubtle: true,
         wrap: true,

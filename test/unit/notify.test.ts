@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import MarkdownIt from 'markdown-it';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/model/errors.js';
 import { EVENT_KINDS, notifySecrets, parseNotifyTargets } from '../../src/model/notify.js';
@@ -328,5 +329,30 @@ describe('a verdict quoting a notify URL', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('text we did not write, in each chat format', () => {
+  const hostileText = '[Approve](https://evil.example) <https://evil.example> **now** <!channel> @here app/green* _x_';
+  const e = envelope({
+    verdict: `deploy-command exited 1: ${hostileText}`,
+    facts: { ...envelope().facts, version: `v2 ${hostileText}`, environment: 'prod [x](https://evil.example)' },
+  });
+
+  it('Teams: every TextBlock and fact value renders as written (CommonMark, as Teams reads it): no link, no emphasis', () => {
+    const md = new MarkdownIt();
+    const card = teamsMessage(e).attachments[0].content;
+    const texts = [
+      ...card.body.flatMap((b) => (b.type === 'TextBlock' ? [String(b.text)] : [])),
+      ...card.body.flatMap((b) => (b.type === 'FactSet' ? (b.facts as { value: string }[]).map((f) => f.value) : [])),
+    ];
+    expect(texts.filter((t) => t.includes('evil.example'))).toHaveLength(4);
+    for (const text of texts) {
+      const rendered = md.renderInline(text);
+      expect(rendered).not.toMatch(/<a |<strong>|<em>/);
+      // Exactly the characters we meant, nothing eaten as syntax.
+      expect(rendered).toBe(md.utils.escapeHtml(text.replace(/\\([\\`*_~[\]<>])/g, '$1')));
+    }
+    expect(checkTeamsMessage(teamsMessage(e))).toEqual([]);
   });
 });
