@@ -12,7 +12,11 @@ export interface SlackMessage {
   readonly blocks: KnownBlock[];
 }
 
-/** Slack's mrkdwn needs only &, < and > escaped (https://docs.slack.dev/messaging/formatting-message-text). */
+/**
+ * Slack's mrkdwn needs only &, < and > escaped (https://docs.slack.dev/messaging/formatting-message-text); the text
+ * objects are also `verbatim`, so Slack does not turn a plain `@here`, `#channel` or URL in text we did not write
+ * into a mention or a link ("certain mentions will be automatically parsed" otherwise).
+ */
 export function slackEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -48,12 +52,19 @@ export function slackMessage(e: Envelope): SlackMessage {
     type: 'header',
     text: { type: 'plain_text', text: clip(titleOf(e), 150), emoji: true },
   };
-  const verdict: SectionBlock = { type: 'section', text: { type: 'mrkdwn', text: clip(slackEscape(e.verdict), 3000) } };
+  const verdict: SectionBlock = {
+    type: 'section',
+    text: { type: 'mrkdwn', text: clip(slackEscape(e.verdict), 3000), verbatim: true },
+  };
   const facts: SectionBlock = {
     type: 'section',
     fields: factsOf(e)
       .slice(0, 10)
-      .map(([label, value]) => ({ type: 'mrkdwn' as const, text: clip(`*${label}*\n${slackEscape(value)}`, 2000) })),
+      .map(([label, value]) => ({
+        type: 'mrkdwn' as const,
+        text: clip(`*${label}*\n${slackEscape(value)}`, 2000),
+        verbatim: true,
+      })),
   };
   const context: ContextBlock = {
     type: 'context',
@@ -64,6 +75,7 @@ export function slackMessage(e: Envelope): SlackMessage {
           slackEscape(`zero-downtime-deploy · ${e.facts.loadBalancer} · event ${e.sequence} · ${e.at.toISOString()}`),
           3000,
         ),
+        verbatim: true,
       },
     ],
   };

@@ -356,3 +356,22 @@ describe('text we did not write, in each chat format', () => {
     expect(checkTeamsMessage(teamsMessage(e))).toEqual([]);
   });
 });
+
+describe('text we did not write, in Slack', () => {
+  it('is escaped (no <!channel>, no <url|label> link) and every mrkdwn text is verbatim (no @here parsed)', () => {
+    const hostileText = '<https://evil.example|Approve> <!channel> @here #general https://evil.example';
+    const message = slackMessage(
+      envelope({ verdict: `exited 1: ${hostileText}`, facts: { ...envelope().facts, version: `v2 ${hostileText}` } }),
+    );
+    const mrkdwn: { text: string; verbatim?: boolean }[] = [];
+    JSON.stringify(message, (_key, value: unknown) => {
+      if (typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'mrkdwn')
+        mrkdwn.push(value as { text: string; verbatim?: boolean });
+      return value;
+    });
+    expect(mrkdwn.length).toBeGreaterThan(3);
+    expect(mrkdwn.filter((m) => m.verbatim !== true)).toEqual([]);
+    for (const text of [message.text, ...mrkdwn.map((m) => m.text)]) expect(text).not.toMatch(/<[!h]/);
+    expect(checkSlackMessage(message)).toEqual([]);
+  });
+});
