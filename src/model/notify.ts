@@ -38,14 +38,37 @@ export interface NotifyTarget {
 export const NOTIFY_TIMEOUT_DEFAULT_MS = 5000;
 const NOTIFY_TIMEOUT_MAX_MS = 30_000;
 
-/** Every token of the input that could be a secret (URLs and secret= values): masked before anything is parsed. */
+const isKind = (token: string): boolean => (NOTIFY_KINDS as readonly string[]).includes(token);
+/** Letters and dashes, short: a mistyped kind, never a URL or key. */
+const isWord = (token: string): boolean => /^[A-Za-z-]{1,20}$/.test(token);
+
+/**
+ * Every token of the input that could be a secret, masked before anything is parsed: whatever stands where the URL
+ * goes (with or without a scheme), a first token that is not a kind (a URL given without one), `secret=` values,
+ * any token holding `://`, and any token that is not a known option.
+ */
 export function notifySecrets(text: string): string[] {
   return text
-    .split(/\s+/)
-    .flatMap((token) =>
-      token.startsWith('secret=') ? [token.slice('secret='.length)] : /:\/\//.test(token) ? [token] : [],
-    )
+    .split('\n')
+    .map((raw) => raw.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .flatMap((line) => {
+      const [kind = '', url = '', ...rest] = line.split(/\s+/);
+      const options = rest.flatMap((token) =>
+        token.startsWith('secret=')
+          ? [token.slice('secret='.length)]
+          : /:\/\//.test(token) || !/^(events|timeout)=/.test(token)
+            ? [token]
+            : [],
+      );
+      return [...(isKind(kind) || isWord(kind) ? [] : [kind]), url, ...options];
+    })
     .filter((t) => t.length > 0);
+}
+
+/** How a refusal names a token that is not a kind: as written if it is a word (a typo), else not at all. */
+function shownKind(token: string): string {
+  return isWord(token) ? token : 'URL';
 }
 
 function parseEvents(text: string): Set<EventKind> | { error: string } {
@@ -77,9 +100,9 @@ type Option = 'events' | 'secret' | 'timeout';
 function parseLine(line: string, number: number, counts: Map<NotifyKind, number>): NotifyTarget | { error: string } {
   const where = `line ${number}`;
   const [kind = '', url = '', ...rest] = line.split(/\s+/);
-  if (!(NOTIFY_KINDS as readonly string[]).includes(kind))
+  if (!isKind(kind))
     return {
-      error: `${where}: '${/:\/\//.test(kind) ? 'URL' : kind}' is not a target kind (${NOTIFY_KINDS.join(', ')}); write e.g. slack \${{ secrets.SLACK_WEBHOOK_URL }}`,
+      error: `${where}: '${shownKind(kind)}' is not a target kind (${NOTIFY_KINDS.join(', ')}); write e.g. slack \${{ secrets.SLACK_WEBHOOK_URL }}`,
     };
   const problem = url ? checkUrl(url) : `${kind} needs its URL after the kind`;
   if (problem) return { error: `${where}: ${problem}` };

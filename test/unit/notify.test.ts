@@ -71,6 +71,19 @@ describe('the notify input', () => {
     ]);
   });
 
+  it('masks what stands where a URL goes, with or without a scheme, and refuses it without showing it', () => {
+    const bare = 'hooks.slack.com/services/T000/B000/XXXXtok3nXXXX';
+    expect(notifySecrets(`slack ${bare}\n${bare}\nwebhook https:/h.example/tok3n2 timeuot=k3y`)).toEqual([
+      bare,
+      bare,
+      'https:/h.example/tok3n2',
+      'timeuot=k3y',
+    ]);
+    expect(notifySecrets('pagerduty https://h.example/x')).toEqual(['https://h.example/x']);
+    expect(refusal(bare)).toContain("notify: line 1: 'URL' is not a target kind");
+    expect(refusal(bare)).not.toContain('tok3n');
+  });
+
   it('masks every URL and secret before parsing', () => {
     expect(notifySecrets(`slack ${SLACK}\nwebhook https://h.example/x secret=k3y`)).toEqual([
       SLACK,
