@@ -2,7 +2,9 @@
  * The notify input and the three formats, without a rollout: what is refused (naming the input, never echoing a
  * URL), and that the stand-in receiver's checks do fail on what Slack, Teams or a verifying receiver would refuse.
  */
-import { createHmac } from 'node:crypto';
+import crypto, { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import MarkdownIt from 'markdown-it';
@@ -14,6 +16,7 @@ import { Notifier } from '../../src/notify/registry.js';
 import { slackMessage } from '../../src/notify/slack.js';
 import { teamsMessage } from '../../src/notify/teams.js';
 import { signature, webhookHeaders, webhookPayload } from '../../src/notify/webhook.js';
+import { ROOT } from '../helpers/action.js';
 import { fakeSettings } from '../helpers/engine-kit.js';
 import { checkSlackMessage, checkTeamsMessage, checkWebhook } from '../helpers/notify-receiver.js';
 
@@ -386,5 +389,28 @@ describe('text we did not write, in Slack', () => {
     expect(mrkdwn.filter((m) => m.verbatim !== true)).toEqual([]);
     for (const text of [message.text, ...mrkdwn.map((m) => m.text)]) expect(text).not.toMatch(/<[!h]/);
     expect(checkSlackMessage(message)).toEqual([]);
+  });
+});
+
+describe("the README's signature check", () => {
+  it('runs as written and accepts a delivery, refuses a changed body, a wrong key and a replay', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const code = /To verify:[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    expect(code).toContain('timingSafeEqual');
+    const verify = new Function('crypto', 'req', 'rawBody', 'key', `${code}\nreturn ok;`) as (
+      c: typeof crypto,
+      req: { headers: Record<string, string> },
+      rawBody: string,
+      key: string,
+    ) => boolean;
+    const e = envelope();
+    const body = JSON.stringify(webhookPayload(e));
+    const headers = webhookHeaders(e, body, 'k3y', new Date());
+    expect(verify(crypto, { headers }, body, 'k3y')).toBe(true);
+    expect(verify(crypto, { headers }, body.replace('"failed":0', '"failed":1'), 'k3y')).toBe(false);
+    expect(verify(crypto, { headers }, body, 'other')).toBe(false);
+    const old = webhookHeaders(e, body, 'k3y', new Date(Date.now() - 600_000));
+    expect(verify(crypto, { headers: old }, body, 'k3y')).toBe(false);
+    expect(verify(crypto, { headers: { ...headers, 'x-zdd-signature': '' } }, body, 'k3y')).toBe(false);
   });
 });
