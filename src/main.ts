@@ -35,10 +35,11 @@ const USE_CASES: Record<ActionName, UseCase> = {
 const CANCELLED_WAIT_MS = 2000;
 
 /** Waits (bounded) for the run's notifications to go out, and adds what arrived and what did not to the summary. */
-async function closeNotifier(notifier: Notifier | undefined, aborted: boolean): Promise<void> {
+async function closeNotifier(notifier: Notifier | undefined, cancelled: AbortSignal): Promise<void> {
   if (!notifier) return;
-  // Cancelled or past its deadline, the runner kills the step soon: the events get a short last chance only.
-  await writeSummary(renderNotifications(await notifier.close(aborted ? CANCELLED_WAIT_MS : undefined)));
+  // Cancelled or past its deadline (before or while waiting), the runner kills the step soon: a short last chance.
+  const report = await notifier.close(cancelled.aborted ? CANCELLED_WAIT_MS : undefined, cancelled, CANCELLED_WAIT_MS);
+  await writeSummary(renderNotifications(report));
 }
 
 /** Runs the main step; the only place that calls core.setFailed. */
@@ -89,7 +90,7 @@ export async function run(): Promise<void> {
     if (notifier && !notifier.ended) notifier.send({ event: 'failed', verdict: errorMessage(error) });
     core.setFailed(errorMessage(error));
   } finally {
-    await closeNotifier(notifier, controller.signal.aborted);
+    await closeNotifier(notifier, controller.signal);
     clearTimeout(timer);
     process.off('SIGINT', handlers.SIGINT);
     process.off('SIGTERM', handlers.SIGTERM);

@@ -130,7 +130,8 @@ export class Channel {
     let tried = 0;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.closing.aborted) {
-        why = 'the run ended before it could be sent';
+        // Tried already: why stays what the last attempt met (the run stopped waiting for it).
+        if (tried === 0) why = 'the run ended before it could be sent';
         break;
       }
       if (attempt > 1) {

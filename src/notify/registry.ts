@@ -107,14 +107,18 @@ export class Notifier implements Notify {
 
   /**
    * Waits for the queued events, at most one event's worst case (every attempt timing out) from now, or `maxWaitMs`
-   * if shorter; what is still queued then is dropped and reported. Never throws.
+   * if shorter; what is still queued then is dropped and reported. `cancelled` (the run's cancel or deadline) firing
+   * while it waits cuts what is left of the wait to `cancelledWaitMs`. Never throws.
    */
-  async close(maxWaitMs = Infinity): Promise<NotifyReport> {
+  async close(maxWaitMs = Infinity, cancelled?: AbortSignal, cancelledWaitMs = 0): Promise<NotifyReport> {
     const worst = Math.max(0, ...this.channels.map((c) => worstCaseMs(c.target, this.policy)));
-    const budget = Math.min(worst, maxWaitMs);
-    const timer = setTimeout(() => this.closing.abort(new Error('notifications: the run stopped waiting')), budget);
+    const stop = () => this.closing.abort(new Error('notifications: the run stopped waiting'));
+    const timers = [setTimeout(stop, Math.min(worst, maxWaitMs))];
+    const onCancel = () => timers.push(setTimeout(stop, cancelledWaitMs));
+    cancelled?.addEventListener('abort', onCancel, { once: true });
     await Promise.all(this.channels.map((c) => c.idle()));
-    clearTimeout(timer);
+    cancelled?.removeEventListener('abort', onCancel);
+    for (const timer of timers) clearTimeout(timer);
     await this.dispatcher.destroy().catch(() => undefined);
     return {
       delivered: new Map(this.channels.map((c) => [c.target.label, c.delivered])),

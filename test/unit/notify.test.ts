@@ -414,3 +414,28 @@ describe("the README's signature check", () => {
     expect(verify(crypto, { headers: { ...headers, 'x-zdd-signature': '' } }, body, 'k3y')).toBe(false);
   });
 });
+
+describe('a run cancelled while it waits for its notifications', () => {
+  it('stops waiting 2s after the cancel, not after the worst case (3 attempts of 5s)', async () => {
+    const server = await hostile(() => undefined);
+    try {
+      const targets = parseNotifyTargets(`webhook ${server.url}`);
+      if ('error' in targets) throw new Error(targets.error);
+      const warnings: string[] = [];
+      const notifier = new Notifier(targets, envelope().facts, { warn: (w) => warnings.push(w) });
+      notifier.send({ event: 'succeeded', verdict: 'Done.' });
+      const cancel = new AbortController();
+      setTimeout(() => cancel.abort(), 300);
+      const started = Date.now();
+      const report = await notifier.close(Infinity, cancel.signal, 2000);
+      const waited = Date.now() - started;
+      expect(waited).toBeGreaterThanOrEqual(2200);
+      expect(waited).toBeLessThan(3500);
+      expect(report.problems).toEqual([
+        'webhook #1: event 1 (succeeded) not delivered: the run stopped waiting for it',
+      ]);
+    } finally {
+      server.close();
+    }
+  });
+});
