@@ -1,6 +1,6 @@
 /**
  * Notifications of the other ends of a run, from the bundle as the runner runs it: a canary rolled back on real
- * HAProxy, a pull-request preview opened and closed, and a canary cancelled with SIGTERM. The receiver checks every request as Slack, Teams and a
+ * HAProxy, a pull-request preview opened and closed, a canary cancelled with SIGTERM, and bad notify lines refused. The receiver checks every request as Slack, Teams and a
  * verifying webhook receiver would (test/helpers/notify-receiver.ts); GitHub is the local OpenAPI-checked API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,5 +106,34 @@ describe('notifications of a rollback, of previews and of a cancel', () => {
     // The hanging Slack target (5s per attempt) would hold a normal end up to 16.5s; a cancelled run waits 2s.
     expect(exitMs).toBeLessThan(2000 + 3000);
     expect(run.summary).toMatch(/slack #1: event \d \((started|failed)\) not delivered/);
+  });
+
+  it('a bad notify line is refused naming the input and the line, never the URL; HAProxy as it was, nothing sent', async () => {
+    gh.lab = await startPools();
+    const lab = gh.lab as PoolsLab;
+    const states = async () =>
+      Object.fromEntries([...(await lab.haproxy.servers())].map(([id, s]) => [id, `${s.weight} ${s.adminState}`]));
+    const before = await states();
+    receiver.received.length = 0;
+    const slack = receiver.url('slack');
+    const token = slack.split('/').at(-1) as string;
+    for (const [notify, message] of [
+      [`slack ${slack}\nteams ${receiver.url('teams')} events=paused,deployed`, "notify: line 2: events: 'deployed'"],
+      [`${slack.replace('http://', '')}`, "notify: line 1: 'URL' is not a target kind"],
+      [`webhook ${receiver.url('webhook')} secret=`, 'notify: line 1: secret= is empty'],
+    ] as const) {
+      const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 1s, 100%', notify }), {
+        env: { ...lab.fleet.env, ...WORKFLOW },
+      });
+      expect(run.code).toBe(1);
+      expect(errors(run).join('\n')).toContain(message);
+      expect(
+        `${run.stdout}\n${run.stderr}\n${run.summary}`
+          .split('\n')
+          .filter((l) => !l.startsWith('::add-mask::') && l.includes(token)),
+      ).toEqual([]);
+    }
+    expect(await states()).toEqual(before);
+    expect(receiver.received).toEqual([]);
   });
 });
