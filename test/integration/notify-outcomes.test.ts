@@ -108,6 +108,35 @@ describe('notifications of a rollback, of previews and of a cancel', () => {
     expect(run.summary).toMatch(/slack #1: event \d \((started|failed)\) not delivered/);
   });
 
+  it('cancelled (SIGTERM) while it waits at the end for a hanging target: exits 2s later, with the summary account', async () => {
+    gh.lab = await startPools();
+    const lab = gh.lab as PoolsLab;
+    receiver.received.length = 0;
+    const notify = `webhook ${receiver.url('webhook')} secret=${SECRET}\nslack ${receiver.url('slack', 'hang')}`;
+    let child: { kill: (s: NodeJS.Signals) => boolean } | undefined;
+    const load = startLoad(lab.url, { rps: 100, maxMs: 30_000 });
+    const running = runAction(poolInputs(lab, { strategy: 'canary', steps: '50% 1s, 100%', notify }), {
+      env: { ...lab.fleet.env, ...WORKFLOW },
+      onSpawn: (c) => (child = c),
+    });
+    // The webhook has the run's end: the rollout is over and the run waits for the hanging Slack target (16.5s).
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !eventsOf('webhook').includes('succeeded'))
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    const killedAt = Date.now();
+    child?.kill('SIGTERM');
+    const run = await running;
+    const exitMs = Date.now() - killedAt;
+    await load.stop();
+    expect(errors(run)).toEqual([]);
+    console.log(`cancelled while waiting for a hanging target: exited ${exitMs}ms after SIGTERM`);
+    expect(run.outputs).toMatchObject({ result: 'succeeded', weight: '100' });
+    expect(exitMs).toBeLessThan(2000 + 1500);
+    expect(run.summary).toMatch(/^Delivered: webhook #1: 4 events; slack #1: 0 events\.$/m);
+    expect(run.summary).toMatch(/slack #1: event 1 \(started\) not delivered/);
+  });
+
   it('a bad notify line is refused naming the input and the line, never the URL; HAProxy as it was, nothing sent', async () => {
     gh.lab = await startPools();
     const lab = gh.lab as PoolsLab;
