@@ -29,6 +29,18 @@ function renderer(target: NotifyTarget): Render {
 const ON_THE_WAY: readonly EventKind[] = ['started', 'promoted', 'step-passed'];
 const FINAL: ReadonlySet<EventKind> = new Set(EVENT_KINDS.filter((e) => !ON_THE_WAY.includes(e)));
 
+/** Per target: its first failure a warning (saying where later ones go), the later ones log lines. */
+function onceAWarning(warn: (m: string) => void, info: (m: string) => void): (label: string) => (m: string) => void {
+  return (label) => {
+    let warned = false;
+    return (message) => {
+      if (warned) return info(message);
+      warned = true;
+      warn(`${message} (later failures of ${label}: in the log and the summary, not as warnings)`);
+    };
+  };
+}
+
 /** What use cases and engine hooks report to; `send` returns at once. */
 export interface Notify {
   send(notification: Notification): void;
@@ -47,8 +59,10 @@ export interface NotifyReport {
 
 export interface NotifierOptions {
   readonly policy?: DeliveryPolicy;
-  /** Where delivery failures go as they happen (core.warning). */
+  /** Where a target's first delivery failure goes as it happens (core.warning). */
   readonly warn?: (message: string) => void;
+  /** Where its later ones go (core.info): a step gets 10 warning annotations, which a down target would use up. */
+  readonly info?: (message: string) => void;
   /** Secrets no message may carry (the targets' URLs and keys are added). */
   readonly secrets?: readonly string[];
 }
@@ -69,12 +83,12 @@ export class Notifier implements Notify {
     options: NotifierOptions = {},
   ) {
     this.policy = options.policy ?? DEFAULT_POLICY;
-    const warn = options.warn ?? core.warning;
+    const warn = onceAWarning(options.warn ?? core.warning, options.info ?? core.info);
     this.secrets = [...(options.secrets ?? []), ...targets.flatMap((t) => [...urlForms(t.url), t.secret])]
       .filter((secret) => secret.length >= 4)
       .sort((a, b) => b.length - a.length);
     this.channels = targets.map(
-      (t) => new Channel(t, renderer(t), this.policy, this.dispatcher, this.closing.signal, warn),
+      (t) => new Channel(t, renderer(t), this.policy, this.dispatcher, this.closing.signal, warn(t.label)),
     );
   }
 
