@@ -123,6 +123,12 @@ describe('the formats, as their receivers check them', () => {
     expect(JSON.stringify(actions)).toMatch(/Promote.*Abort.*Workflow run/);
     // A verdict longer than a section takes is shortened, not refused by Slack.
     expect(checkSlackMessage(slackMessage(envelope({ verdict: 'x'.repeat(5000) })))).toEqual([]);
+    // Never in the middle of a character: no lone surrogate (`\ud83d`) in what is sent, at either parity.
+    for (const verdict of ['😀'.repeat(2000), `x${'😀'.repeat(2000)}`]) {
+      const clipped = slackMessage(envelope({ verdict }));
+      expect(JSON.stringify(clipped)).not.toMatch(/\\ud[89ab]/);
+      expect(checkSlackMessage(clipped)).toEqual([]);
+    }
   });
 
   it("Slack: the stand-in refuses what Slack would (a header over 150 characters, a block we don't know)", () => {
