@@ -110,7 +110,8 @@ export class Notifier implements Notify {
     if (!wanting.length) return;
     const envelope: Omit<Envelope, 'sequence'> = {
       ...notification,
-      verdict: this.redact(notification.verdict),
+      // Slack and Teams refuse an empty text block (an error thrown without a message would be one).
+      verdict: this.redact(notification.verdict).trim() || "No details were given; the run's log has them.",
       id: randomUUID(),
       at: new Date(),
       facts: this.facts,

@@ -445,3 +445,30 @@ describe('a run cancelled while it waits for its notifications', () => {
     }
   });
 });
+
+describe('an event without a sentence', () => {
+  it('(an error thrown without a message) still makes a message Slack and Teams take', async () => {
+    const bodies: { path: string; body: unknown }[] = [];
+    const server = await hostile((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        bodies.push({ path: req.url ?? '', body: JSON.parse(body) as unknown });
+        res.end();
+      });
+    });
+    try {
+      const targets = parseNotifyTargets(`slack ${server.url}/slack\nteams ${server.url}/teams`);
+      if ('error' in targets) throw new Error(targets.error);
+      const notifier = new Notifier(targets, envelope().facts, { warn: () => undefined });
+      notifier.send({ event: 'failed', verdict: ' ' });
+      await notifier.close();
+      const of = (kind: string) => bodies.find((b) => b.path.endsWith(kind))?.body;
+      expect(checkSlackMessage(of('slack'))).toEqual([]);
+      expect(checkTeamsMessage(of('teams'))).toEqual([]);
+      expect(JSON.stringify(of('slack'))).toContain("No details were given; the run's log has them.");
+    } finally {
+      server.close();
+    }
+  });
+});
