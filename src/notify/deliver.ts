@@ -115,7 +115,15 @@ export class Channel {
   /** Queues the event behind the target's earlier ones, numbered among them; returns at once. */
   enqueue(event: Omit<Envelope, 'sequence'>): void {
     const e: Envelope = { ...event, sequence: ++this.sequence };
-    this.tail = this.tail.then(() => this.deliver(e));
+    // A fault of ours (a format that throws) loses this event only: never the later ones, the run's end or result.
+    this.tail = this.tail.then(() => this.deliver(e)).catch((error: unknown) => this.fault(e, error));
+  }
+
+  private fault(e: Envelope, error: unknown): void {
+    const why = clean(error instanceof Error ? error.message : String(error), this.target.url);
+    const problem = `${this.target.label}: event ${e.sequence} (${e.event}) not delivered: internal error (${why})`;
+    this.problems.push(problem);
+    this.warn(`notify: ${problem}; the rollout is not affected`);
   }
 
   /** Resolves when every queued event was delivered, failed, or dropped (never rejects). */

@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import MarkdownIt from 'markdown-it';
+import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/model/errors.js';
 import { EVENT_KINDS, notifySecrets, parseNotifyTargets } from '../../src/model/notify.js';
+import { Channel, type Render } from '../../src/notify/deliver.js';
 import type { Envelope } from '../../src/notify/event.js';
 import { Notifier } from '../../src/notify/registry.js';
 import { slackMessage } from '../../src/notify/slack.js';
@@ -467,6 +469,46 @@ describe('an event without a sentence', () => {
       expect(checkSlackMessage(of('slack'))).toEqual([]);
       expect(checkTeamsMessage(of('teams'))).toEqual([]);
       expect(JSON.stringify(of('slack'))).toContain("No details were given; the run's log has them.");
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('a fault in a format (fault injection)', () => {
+  it('loses that event only: later events still go out and the end of the run does not throw', async () => {
+    const bodies: string[] = [];
+    const server = await hostile((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        bodies.push(body);
+        res.end();
+      });
+    });
+    try {
+      const targets = parseNotifyTargets(`webhook ${server.url}`);
+      if ('error' in targets) throw new Error(targets.error);
+      const [target] = targets;
+      if (!target) throw new Error('no target');
+      const warnings: string[] = [];
+      const closing = new AbortController();
+      const dispatcher = new Agent();
+      const render: Render = (e) => {
+        if (e.sequence === 1) throw new Error('format bug');
+        return { body: JSON.stringify({ event: e.event, sequence: e.sequence }), headers: {} };
+      };
+      const channel = new Channel(target, render, { attempts: 1, backoffMs: 10 }, dispatcher, closing.signal, (w) =>
+        warnings.push(w),
+      );
+      const base = { ...envelope(), event: 'started' as const };
+      channel.enqueue(base);
+      channel.enqueue({ ...base, event: 'succeeded' });
+      await expect(channel.idle()).resolves.toBeUndefined();
+      await dispatcher.destroy();
+      expect(bodies).toEqual(['{"event":"succeeded","sequence":2}']);
+      expect(channel.problems).toEqual(['webhook #1: event 1 (started) not delivered: internal error (format bug)']);
+      expect(warnings).toHaveLength(1);
     } finally {
       server.close();
     }
