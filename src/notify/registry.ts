@@ -9,7 +9,7 @@ import { EVENT_KINDS, type EventKind, type NotifyKind, type NotifyTarget } from 
 import type { Settings } from '../settings.js';
 import { Channel, DEFAULT_POLICY, urlForms, worstCaseMs, type DeliveryPolicy, type Render } from './deliver.js';
 import { linksOf, runFacts, type Envelope, type Notification, type RunFacts } from './event.js';
-import { slackMessage } from './slack.js';
+import { clip, slackMessage } from './slack.js';
 import { teamsMessage } from './teams.js';
 import { webhookHeaders, webhookPayload } from './webhook.js';
 
@@ -28,6 +28,12 @@ function renderer(target: NotifyTarget): Render {
 /** Events that end a run (all but those on the way): after one, a later failure is not reported again. */
 const ON_THE_WAY: readonly EventKind[] = ['started', 'promoted', 'step-passed'];
 const FINAL: ReadonlySet<EventKind> = new Set(EVENT_KINDS.filter((e) => !ON_THE_WAY.includes(e)));
+
+/**
+ * The longest sentence an event carries: a verdict quotes a failing command's last 5 lines, of any length, and Teams
+ * refuses a message over 28 KB (Slack's section takes 3000 characters).
+ */
+const VERDICT_MAX = 2000;
 
 /** Per target: its first failure a warning (saying where later ones go), the later ones log lines. */
 function onceAWarning(warn: (m: string) => void, info: (m: string) => void): (label: string) => (m: string) => void {
@@ -111,7 +117,8 @@ export class Notifier implements Notify {
     const envelope: Omit<Envelope, 'sequence'> = {
       ...notification,
       // Slack and Teams refuse an empty text block (an error thrown without a message would be one).
-      verdict: this.redact(notification.verdict).trim() || "No details were given; the run's log has them.",
+      verdict:
+        clip(this.redact(notification.verdict).trim(), VERDICT_MAX) || "No details were given; the run's log has them.",
       id: randomUUID(),
       at: new Date(),
       facts: this.facts,

@@ -514,3 +514,31 @@ describe('a fault in a format (fault injection)', () => {
     }
   });
 });
+
+describe('a verdict quoting a command that printed a 1 MB line', () => {
+  it('is shortened, so Teams (28 KB a message) and the webhook still take the event', async () => {
+    const bodies: { path: string; raw: string }[] = [];
+    const server = await hostile((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
+      req.on('end', () => {
+        bodies.push({ path: req.url ?? '', raw });
+        res.end();
+      });
+    });
+    try {
+      const targets = parseNotifyTargets(`teams ${server.url}/teams\nwebhook ${server.url}/hook`);
+      if ('error' in targets) throw new Error(targets.error);
+      const notifier = new Notifier(targets, envelope().facts, { warn: () => undefined });
+      notifier.send({ event: 'failed', verdict: `deploy-command exited 1: ${'x'.repeat(1 << 20)}` });
+      await notifier.close();
+      expect(bodies).toHaveLength(2);
+      for (const { raw } of bodies) expect(Buffer.byteLength(raw)).toBeLessThan(28 * 1024);
+      const teams = JSON.parse(bodies.find((b) => b.path.endsWith('/teams'))?.raw ?? '{}') as unknown;
+      expect(checkTeamsMessage(teams)).toEqual([]);
+      expect(bodies[0]?.raw).toContain('deploy-command exited 1: xxx');
+    } finally {
+      server.close();
+    }
+  });
+});
