@@ -16,7 +16,7 @@ export const LAYERS = [
   ['analysis'],
   ['plan'],
   ['engine'],
-  ['report'],
+  ['report', 'notify'],
   ['actions'],
   ['main.ts', 'post.ts', 'index.ts', 'cli'],
 ];

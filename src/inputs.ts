@@ -9,6 +9,7 @@ import { parseDuration } from './model/durations.js';
 import { NAME_PATTERN, parseSelector, splitList, type Selector } from './model/selectors.js';
 import { InputError } from './model/errors.js';
 import { redactUrlPasswords, urlPasswords } from './model/credentials.js';
+import { notifySecrets, parseNotifyTargets } from './model/notify.js';
 import {
   capabilitiesOf,
   driverInputs,
@@ -73,6 +74,7 @@ const CORE_DEFAULTS = {
   'preview-canary': '',
   'dry-run': 'false',
   'take-over-lock': '',
+  notify: '',
 } as const satisfies Record<string, string>;
 
 export type InputName = keyof typeof CORE_DEFAULTS;
@@ -394,6 +396,7 @@ const schema = z.object({
       ? t
       : { error: `'${t}' is not a lock holder's id (letters, digits, '.', '_', ':', '-'), as the refusal names it` },
   ),
+  notify: parsed(parseNotifyTargets),
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -577,6 +580,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     ref: context.sha,
     dryRun: v['dry-run'],
     takeOverLock: v['take-over-lock'],
+    notify: v.notify,
   };
 }
 
@@ -612,6 +616,8 @@ export function readActionInputs(
     if (value && (SECRET_INPUTS as readonly string[]).includes(name)) core.setSecret(value);
     // A password written into a URL (refused below) is masked too, wherever it would show.
     for (const password of urlPasswords(value)) core.setSecret(password);
+    // Every notification URL and signing key, before the input is parsed (its errors never repeat them either).
+    if (name === 'notify') for (const token of notifySecrets(value)) core.setSecret(token);
     return value;
   }, context);
 }

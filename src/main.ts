@@ -17,13 +17,15 @@ import type { Outcome } from './model/outcome.js';
 import { writeOutputs } from './report/outputs.js';
 import { headline, writeSummary } from './report/summary.js';
 import type { ActionName, Settings } from './settings.js';
+import { createNotifier, NO_NOTIFY, type Notifier, type Notify } from './notify/registry.js';
+import { renderNotifications } from './notify/summary.js';
 
 function ended(outcome: Outcome): RunEnd {
   writeOutputs(outcome);
   return { outcome };
 }
 
-type UseCase = (settings: Settings, driver: Driver, signal: AbortSignal) => Promise<Outcome>;
+type UseCase = (settings: Settings, driver: Driver, signal: AbortSignal, notify: Notify) => Promise<Outcome>;
 
 const USE_CASES: Record<ActionName, UseCase> = {
   deploy,
@@ -33,6 +35,16 @@ const USE_CASES: Record<ActionName, UseCase> = {
   preview,
   'close-preview': closePreview,
 };
+
+/** How long a cancelled or timed-out run still waits for its notifications (the runner's SIGKILL follows soon). */
+const CANCELLED_WAIT_MS = 2000;
+
+/** Waits (bounded) for the run's notifications to go out, and adds what arrived and what did not to the summary. */
+async function closeNotifier(notifier: Notifier | undefined, aborted: boolean): Promise<void> {
+  if (!notifier) return;
+  // Cancelled or past its deadline, the runner kills the step soon: the events get a short last chance only.
+  await writeSummary(renderNotifications(await notifier.close(aborted ? CANCELLED_WAIT_MS : undefined)));
+}
 
 /** What the entry can replace: where the inputs come from (the CLI's flags), how long to wait for a held lock. */
 export interface RunOptions {
@@ -56,9 +68,14 @@ export async function run(options: RunOptions = {}): Promise<RunEnd> {
   process.on('SIGTERM', handlers.SIGTERM);
   let driver: Driver | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let notifier: Notifier | undefined;
   try {
     const settings = (options.readInputs ?? readActionInputs)();
-    core.debug(`settings: ${JSON.stringify({ ...settings, loadBalancerToken: '***', githubToken: '***' })}`);
+    // A dry run and a status report send nothing.
+    if (!settings.dryRun && settings.action !== 'status') notifier = createNotifier(settings);
+    core.debug(
+      `settings: ${JSON.stringify({ ...settings, loadBalancerToken: '***', githubToken: '***', notify: settings.notify?.map((t) => t.label) })}`,
+    );
     // A dry run only reads, once and quickly.
     driver = createDriver(
       settings.loadBalancer,
@@ -75,16 +92,20 @@ export async function run(options: RunOptions = {}): Promise<RunEnd> {
     const deadline = `timeout ${formatDuration(settings.timeoutMs)} reached`;
     timer = setTimeout(() => controller.abort(new Error(deadline)), settings.timeoutMs);
     const lb = driver;
-    const useCase = () => USE_CASES[settings.action](settings, lb, controller.signal);
+    const notify = notifier ?? NO_NOTIFY;
+    const useCase = () => USE_CASES[settings.action](settings, lb, controller.signal, notify);
     return ended(await withLock(settings, lb, useCase, { waitMs: options.lockWaitMs, signal: controller.signal }));
   } catch (error) {
     let outcome: Outcome = { result: 'failed', weight: 0 };
     if (error instanceof ReportedFailure) outcome = error.outcome;
     else if (!(error instanceof InputError)) await writeSummary(headline('failed', errorMessage(error)));
     writeOutputs(outcome);
+    // A failure the use case did not report as its end (bad input, a lock held, a crash) is the run's end.
+    if (notifier && !notifier.ended) notifier.send({ event: 'failed', verdict: errorMessage(error) });
     core.setFailed(errorMessage(error));
     return { outcome, error };
   } finally {
+    await closeNotifier(notifier, controller.signal.aborted);
     clearTimeout(timer);
     process.off('SIGINT', handlers.SIGINT);
     process.off('SIGTERM', handlers.SIGTERM);

@@ -1,6 +1,7 @@
 /** The typed settings every later stage works from; built once by inputs.ts. */
 import type { Selector } from './model/selectors.js';
 import type { LoadBalancerUrl } from './lb/driver.js';
+import type { NotifyTarget } from './model/notify.js';
 
 export const ACTIONS = ['deploy', 'promote', 'abort', 'status', 'preview', 'close-preview'] as const;
 export type ActionName = (typeof ACTIONS)[number];
@@ -92,4 +93,6 @@ export interface Settings {
   readonly dryRun: boolean;
   /** The holder id of a stale lock to replace (take-over-lock); empty: never take a lock over. */
   readonly takeOverLock?: string;
+  /** Where rollout events go (Slack, Teams, webhooks); URLs are secrets. */
+  readonly notify?: readonly NotifyTarget[];
 }

@@ -13,9 +13,10 @@ import { deploymentIdText } from '../report/deployment.js';
 import type { Outcome } from '../model/outcome.js';
 import { headline, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
+import { NO_NOTIFY, type Notify } from '../notify/registry.js';
 import { describeRollout, findActive, mismatch, nothingTo, type Located } from './rollout.js';
 
-async function abortRolling(settings: Settings, driver: Driver, found: Located): Promise<Outcome> {
+async function abortRolling(settings: Settings, driver: Driver, found: Located, notify: Notify): Promise<Outcome> {
   const { rollout, servers } = found;
   const out = outOfPlace(found.record, servers);
   const parts: string[] = [];
@@ -34,17 +35,24 @@ async function abortRolling(settings: Settings, driver: Driver, found: Located):
       );
   }
   const message = `Aborted the ${describeRollout(rollout)}: ${parts.join('; ')}.`;
+  notify.send({ event: 'aborted', verdict: message });
   await rollout.deployment.status('inactive', `Aborted: ${parts.join('; ')}`);
   await writeSummary(headline('aborted', message));
   core.info(message);
   return { result: 'aborted', weight: 0, deploymentId: deploymentIdText(rollout.deployment) };
 }
 
-export async function abort(settings: Settings, driver: Driver): Promise<Outcome> {
+export async function abort(
+  settings: Settings,
+  driver: Driver,
+  _signal?: AbortSignal,
+  notify: Notify = NO_NOTIFY,
+): Promise<Outcome> {
   const found = await findActive(settings, driver, 'abort');
   if ('none' in found) return nothingTo(found.none);
   const { record, rollout, position } = found;
-  if (record.strategy === 'rolling') return abortRolling(settings, driver, found);
+  notify.describe({ version: record.version, strategy: record.strategy });
+  if (record.strategy === 'rolling') return abortRolling(settings, driver, found, notify);
   if (position.kind === 'mismatch') mismatch(found, 'abort');
   const live = record.pools?.live ?? '';
   if (position.kind === 'step') {
@@ -57,6 +65,7 @@ export async function abort(settings: Settings, driver: Driver): Promise<Outcome
     });
   }
   const message = `Aborted the ${describeRollout(rollout)}: all traffic is on ${live}${position.kind === 'stable' ? ' (it already was)' : ''}.`;
+  notify.send({ event: 'aborted', verdict: message, share: 0, pools: { stable: live, new: record.pools?.idle ?? '' } });
   await rollout.deployment.status('inactive', `Aborted: all traffic back on ${live}`);
   await writeSummary(headline('aborted', message));
   core.info(message);

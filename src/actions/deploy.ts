@@ -1,6 +1,6 @@
 /** deploy: one rollout by the chosen strategy, reported as a GitHub deployment when `environment` is set. */
 import * as core from '@actions/core';
-import { withEngine } from '../engine/context.js';
+import { withEngine, type StepPassed } from '../engine/context.js';
 import { runRolling } from '../engine/rolling.js';
 import { runShift } from '../engine/shift.js';
 import type { Driver } from '../lb/driver.js';
@@ -13,6 +13,8 @@ import type { Outcome } from '../model/outcome.js';
 import { renderFleet } from '../report/fleet.js';
 import { renderRolling, renderShift, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
+import { NO_NOTIFY, type Notify } from '../notify/registry.js';
+import { rollingNotification, shiftNotification, stepNotification } from '../notify/outcomes.js';
 import { engineHooks, finish, reportingFailure } from './github.js';
 import { readAndPlan } from './read.js';
 
@@ -48,7 +50,21 @@ async function checkNoEarlierRollout(settings: Settings, deployment: Deployment)
   );
 }
 
-export async function deploy(settings: Settings, driver: Driver, signal: AbortSignal): Promise<Outcome> {
+/** The started event's sentence: what will move, and what serves until then. */
+function startedSentence(settings: Settings, roles: PoolRoles | undefined, servers: number): string {
+  const strategy = settings.strategy;
+  if (!roles || strategy?.name === 'rolling')
+    return `Started a rolling update of ${settings.version} on ${servers} server${servers === 1 ? '' : 's'}.`;
+  const steps = strategy?.name === 'canary' ? strategy.steps.map((s) => `${s.weight}%`).join(', ') : '100%';
+  return `Started a ${strategy?.name} of ${settings.version}: pool ${roles.idle.name} gets it, then ${steps} of traffic; ${roles.live.name} serves all traffic until then.`;
+}
+
+export async function deploy(
+  settings: Settings,
+  driver: Driver,
+  signal: AbortSignal,
+  notify: Notify = NO_NOTIFY,
+): Promise<Outcome> {
   const strategy = settings.strategy;
   if (!strategy) throw new Error('internal: deploy without a strategy');
   await checkNoActiveRollout(settings);
@@ -70,13 +86,26 @@ export async function deploy(settings: Settings, driver: Driver, signal: AbortSi
   return reportingFailure(deployment, async () => {
     await checkNoEarlierRollout(settings, deployment);
     await deployment.status('in_progress', `${what} started`);
-    return withEngine(settings, driver, signal, engineHooks(settings, deployment), async (ctx) => {
-      if (!roles) {
+    const pools = roles && { stable: roles.live.name, new: roles.idle.name };
+    notify.send({
+      event: 'started',
+      verdict: startedSentence(settings, roles, servers.length),
+      share: 0,
+      ...(pools ? { pools } : {}),
+    });
+    const hooks = {
+      ...engineHooks(settings, deployment),
+      passed: (step: StepPassed) => notify.send(stepNotification(step, pools)),
+    };
+    return withEngine(settings, driver, signal, hooks, async (ctx) => {
+      if (!roles || !pools) {
         const outcome = await runRolling(ctx, plan, servers, all);
+        notify.send(rollingNotification(outcome));
         await writeSummary(renderRolling(outcome, settings, ctx.timeline.events, driver.advice, renderFleet(driver)));
         return finish(deployment, { result: outcome.result, weight: outcome.weight, deploymentId }, outcome.message);
       }
       const outcome = await runShift(ctx, plan, roles);
+      notify.send(shiftNotification(outcome, pools, plan.stages.filter((s) => s.kind === 'shift').length));
       await writeSummary(renderShift(outcome, settings, ctx.timeline.events, driver.advice, renderFleet(driver)));
       const result = { result: outcome.result, livePool: outcome.livePool, weight: outcome.weight, deploymentId };
       return finish(deployment, result, outcome.message, outcome.status);

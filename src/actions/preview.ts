@@ -17,6 +17,7 @@ import { previewLink, renderPreviewComment, renderPreviewSummary } from '../repo
 import { upsertComment } from '../report/pull-request.js';
 import { writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
+import { NO_NOTIFY, type Notify } from '../notify/registry.js';
 import { engineHooks, reportingFailure } from './github.js';
 
 /** A preview's own GitHub environment: previews of different pull requests never touch each other's deployments. */
@@ -38,6 +39,7 @@ export async function runPreview(
   signal: AbortSignal,
   deployment: Deployment,
   report: (outcome: PreviewOutcome) => Promise<void>,
+  notify: Notify = NO_NOTIFY,
 ): Promise<Outcome> {
   const closing = step === 'close';
   const key = settings.previewKey;
@@ -50,6 +52,8 @@ export async function runPreview(
         )),
         linkSetsCookie: routing.linkSetsCookie,
       };
+      const event = outcome.result !== 'succeeded' ? outcome.result : closing ? 'preview-closed' : 'preview-opened';
+      notify.send({ event, verdict: outcome.message, previewKey: key });
       await writeSummary(renderPreviewSummary(outcome, settings, closing, ctx.timeline.events));
       await core.group('Report to GitHub', async () => {
         await report(outcome);
@@ -63,7 +67,12 @@ export async function runPreview(
   });
 }
 
-export async function preview(settings: Settings, driver: Driver, signal: AbortSignal): Promise<Outcome> {
+export async function preview(
+  settings: Settings,
+  driver: Driver,
+  signal: AbortSignal,
+  notify: Notify = NO_NOTIFY,
+): Promise<Outcome> {
   const key = settings.previewKey;
   const routing = await readRouting(driver, 'open');
   const environment = previewEnvironment(settings);
@@ -73,11 +82,20 @@ export async function preview(settings: Settings, driver: Driver, signal: AbortS
     { tool: RECORD_TOOL, kind: 'preview', key, version: settings.version, loadBalancer: settings.loadBalancer.display },
     { environment, transient: true },
   );
-  return runPreview('open', settings, driver, routing, signal, deployment, async (outcome) => {
-    if (outcome.result === 'failed') return deployment.status('failure', outcome.message);
-    // A failed canary leaves the preview itself live: the deployment succeeded, the step reports the canary.
-    await deployment.status('success', outcome.message, previewLink(settings.environmentUrl, key) || undefined);
-    // Transient deployments are not made inactive by GitHub when a newer one succeeds.
-    await deactivateDeployments(settings, environment, deployment.id);
-  });
+  return runPreview(
+    'open',
+    settings,
+    driver,
+    routing,
+    signal,
+    deployment,
+    async (outcome) => {
+      if (outcome.result === 'failed') return deployment.status('failure', outcome.message);
+      // A failed canary leaves the preview itself live: the deployment succeeded, the step reports the canary.
+      await deployment.status('success', outcome.message, previewLink(settings.environmentUrl, key) || undefined);
+      // Transient deployments are not made inactive by GitHub when a newer one succeeds.
+      await deactivateDeployments(settings, environment, deployment.id);
+    },
+    notify,
+  );
 }

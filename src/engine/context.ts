@@ -5,8 +5,24 @@ import { Prober } from '../probes/http.js';
 import type { Settings } from '../settings.js';
 import { Timeline } from './timeline.js';
 
+/** A canary step or a rolling batch that passed its checks, as the engine judged it. */
+export interface StepPassed {
+  /** 1-based, of `of`. */
+  readonly index: number;
+  readonly of: number;
+  /** The new version's share of traffic now, in percent. */
+  readonly share: number;
+  /** The last window's verdict, as the summary's step table writes it. */
+  readonly verdict: string;
+  /** The new version's requests and failures (with failed probes) over the step's windows. */
+  readonly requests: number;
+  readonly failed: number;
+}
+
 /** How the engine tells the outside world where it is; the engine itself knows no GitHub and no step state. */
 export interface Hooks {
+  /** A step or batch passed (e.g. a notification). Never awaited: whatever it does must not delay traffic. */
+  passed?(step: StepPassed): void;
   /** A stage begins (e.g. a deployment status). */
   stage(text: string): Promise<void>;
   /**

@@ -110,6 +110,14 @@ class Rolling {
         failure = report.verdict;
         break;
       }
+      this.ctx.hooks.passed?.({
+        index: stage.index,
+        of: this.stages.length,
+        share: this.shareNow(),
+        verdict: report.verdict,
+        requests: report.window?.requests ?? 0,
+        failed: report.window ? report.window.failures + report.window.probesFailed : 0,
+      });
     }
     // What the message says of traffic is what the load balancer reports now, not what the rollout meant to leave.
     const read = await readBack(

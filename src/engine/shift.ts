@@ -164,6 +164,7 @@ class Shift {
           const verdict = this.lastVerdict ? describeVerdict(this.lastVerdict, { short: true }) : failure;
           return { ...outcome, status: `Rolled back at ${formatPercent(at)} on ${idleName}: ${verdict}` };
         }
+        this.reportPassed();
         if (stage.wait.kind === 'approval') {
           // A paused rollout is left as it is: nothing for the post step to restore.
           hooks.checkpoint(undefined);
@@ -273,6 +274,20 @@ class Shift {
       passed: failure === undefined,
     });
     return failure;
+  }
+
+  /** The step just run passed: tell the hooks (not awaited, so nothing waits for whoever listens). */
+  private reportPassed(): void {
+    const step = this.steps.at(-1);
+    if (!step) return;
+    this.ctx.hooks.passed?.({
+      index: step.index,
+      of: this.stages.length,
+      share: this.share,
+      verdict: step.windows.at(-1)?.verdict ?? 'passed',
+      requests: step.windows.reduce((n, w) => n + w.data.requests, 0),
+      failed: step.windows.reduce((n, w) => n + w.data.failures + w.data.probesFailed, 0),
+    });
   }
 
   /** All traffic back on the stable pool in one call; the checkpoint is cleared once the load balancer took it. */
