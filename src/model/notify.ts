@@ -54,14 +54,15 @@ export function notifySecrets(text: string): string[] {
     .filter((line) => line !== '' && !line.startsWith('#'))
     .flatMap((line) => {
       const [kind = '', url = '', ...rest] = line.split(/\s+/);
-      const options = rest.flatMap((token) =>
+      // The URL's place may hold an option (its secret unset): its secret= value is masked too.
+      const options = [url, ...rest].flatMap((token) =>
         token.startsWith('secret=')
           ? [token.slice('secret='.length)]
           : /:\/\//.test(token) || !/^(events|timeout)=/.test(token)
             ? [token]
             : [],
       );
-      return [...(isKind(kind) || isWord(kind) ? [] : [kind]), url, ...options];
+      return [...new Set([...(isKind(kind) || isWord(kind) ? [] : [kind]), url, ...options])];
     })
     .filter((t) => t.length > 0);
 }
@@ -104,7 +105,9 @@ function parseLine(line: string, number: number, counts: Map<NotifyKind, number>
     return {
       error: `${where}: '${shownKind(kind)}' is not a target kind (${NOTIFY_KINDS.join(', ')}); write e.g. slack \${{ secrets.SLACK_WEBHOOK_URL }}`,
     };
-  const problem = url ? checkUrl(url) : `${kind} needs its URL after the kind`;
+  // An option where the URL goes: the secret holding the URL is unset or empty (`${{ secrets.TYPO }}` is '').
+  const missing = !url || /^(events|secret|timeout)=/.test(url);
+  const problem = missing ? `${kind} needs its URL after the kind (is the secret holding it unset?)` : checkUrl(url);
   if (problem) return { error: `${where}: ${problem}` };
   const options: Partial<Record<Option, string>> = {};
   for (const token of rest) {

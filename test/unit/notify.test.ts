@@ -85,6 +85,8 @@ describe('the notify input', () => {
       'timeuot=k3y',
     ]);
     expect(notifySecrets('pagerduty https://h.example/x')).toEqual(['https://h.example/x']);
+    // The URL's secret unset: the key in the URL's place is masked too.
+    expect(notifySecrets('webhook secret=k3y')).toContain('k3y');
     expect(refusal(bare)).toContain("notify: line 1: 'URL' is not a target kind");
     expect(refusal(bare)).not.toContain('tok3n');
   });
@@ -101,6 +103,10 @@ describe('the notify input', () => {
     [`pagerduty ${SLACK}`, "notify: line 1: 'pagerduty' is not a target kind (slack, teams, webhook)"],
     [SLACK, "notify: line 1: 'URL' is not a target kind"],
     ['slack', 'notify: line 1: slack needs its URL after the kind'],
+    [
+      'webhook  secret=k3y events=failed',
+      'notify: line 1: webhook needs its URL after the kind (is the secret holding it unset?)',
+    ],
     ['slack ftp://files.example/tok3n-path', 'notify: line 1: the URL is ftp://, not https:// or http://'],
     ['slack https://user:pw@hooks.slack.com/x', 'notify: line 1: the URL holds a user or password'],
     [`slack ${SLACK} events=paused,deployed`, "notify: line 1: events: 'deployed' is not one of all, started"],
@@ -210,6 +216,20 @@ async function hostile(handler: http.RequestListener): Promise<{ url: string; hi
       server.close();
     },
   };
+}
+
+/** A receiver that answers 200 and keeps each request's path and body. */
+async function capturing() {
+  const bodies: { path: string; raw: string }[] = [];
+  const server = await hostile((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString()));
+    req.on('end', () => {
+      bodies.push({ path: req.url ?? '', raw });
+      res.end();
+    });
+  });
+  return { ...server, bodies };
 }
 
 /** One started event to a webhook at `url` (2s per attempt, 3 attempts 50ms and 100ms apart), waited for. */
@@ -331,15 +351,8 @@ describe('a receiver echoing its URL', () => {
 
 describe('a verdict quoting a notify URL', () => {
   it('sends neither the URL nor its token, plain or percent-encoded', async () => {
-    const bodies: string[] = [];
-    const server = await hostile((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        bodies.push(body);
-        res.end();
-      });
-    });
+    const server = await capturing();
+    const bodies = server.bodies;
     try {
       const url = `${server.url}?sig=t0p5ecr3tsig`;
       const targets = parseNotifyTargets(`webhook ${url}`);
@@ -348,8 +361,8 @@ describe('a verdict quoting a notify URL', () => {
       notifier.send({ event: 'failed', verdict: `curl said: ${encodeURIComponent(url)}; token s3cr3tt0k3n` });
       await notifier.close();
       expect(bodies).toHaveLength(1);
-      expect(bodies[0]).toContain('curl said: ***; token ***');
-      expect(bodies[0]).not.toMatch(/s3cr3t|t0p5ecr3t/);
+      expect(bodies[0]?.raw).toContain('curl said: ***; token ***');
+      expect(bodies[0]?.raw).not.toMatch(/s3cr3t|t0p5ecr3t/);
     } finally {
       server.close();
     }
@@ -450,22 +463,15 @@ describe('a run cancelled while it waits for its notifications', () => {
 
 describe('an event without a sentence', () => {
   it('(an error thrown without a message) still makes a message Slack and Teams take', async () => {
-    const bodies: { path: string; body: unknown }[] = [];
-    const server = await hostile((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        bodies.push({ path: req.url ?? '', body: JSON.parse(body) as unknown });
-        res.end();
-      });
-    });
+    const server = await capturing();
+    const bodies = server.bodies;
     try {
       const targets = parseNotifyTargets(`slack ${server.url}/slack\nteams ${server.url}/teams`);
       if ('error' in targets) throw new Error(targets.error);
       const notifier = new Notifier(targets, envelope().facts, { warn: () => undefined });
       notifier.send({ event: 'failed', verdict: ' ' });
       await notifier.close();
-      const of = (kind: string) => bodies.find((b) => b.path.endsWith(kind))?.body;
+      const of = (kind: string) => JSON.parse(bodies.find((b) => b.path.endsWith(kind))?.raw ?? '{}') as unknown;
       expect(checkSlackMessage(of('slack'))).toEqual([]);
       expect(checkTeamsMessage(of('teams'))).toEqual([]);
       expect(JSON.stringify(of('slack'))).toContain("No details were given; the run's log has them.");
@@ -477,15 +483,8 @@ describe('an event without a sentence', () => {
 
 describe('a fault in a format (fault injection)', () => {
   it('loses that event only: later events still go out and the end of the run does not throw', async () => {
-    const bodies: string[] = [];
-    const server = await hostile((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        bodies.push(body);
-        res.end();
-      });
-    });
+    const server = await capturing();
+    const bodies = server.bodies;
     try {
       const targets = parseNotifyTargets(`webhook ${server.url}`);
       if ('error' in targets) throw new Error(targets.error);
@@ -506,7 +505,7 @@ describe('a fault in a format (fault injection)', () => {
       channel.enqueue({ ...base, event: 'succeeded' });
       await expect(channel.idle()).resolves.toBeUndefined();
       await dispatcher.destroy();
-      expect(bodies).toEqual(['{"event":"succeeded","sequence":2}']);
+      expect(bodies.map((b) => b.raw)).toEqual(['{"event":"succeeded","sequence":2}']);
       expect(channel.problems).toEqual(['webhook #1: event 1 (started) not delivered: internal error (format bug)']);
       expect(warnings).toHaveLength(1);
     } finally {
@@ -517,15 +516,8 @@ describe('a fault in a format (fault injection)', () => {
 
 describe('a verdict quoting a command that printed a 1 MB line', () => {
   it('is shortened, so Teams (28 KB a message) and the webhook still take the event', async () => {
-    const bodies: { path: string; raw: string }[] = [];
-    const server = await hostile((req, res) => {
-      let raw = '';
-      req.on('data', (c: Buffer) => (raw += c.toString()));
-      req.on('end', () => {
-        bodies.push({ path: req.url ?? '', raw });
-        res.end();
-      });
-    });
+    const server = await capturing();
+    const bodies = server.bodies;
     try {
       const targets = parseNotifyTargets(`teams ${server.url}/teams\nwebhook ${server.url}/hook`);
       if ('error' in targets) throw new Error(targets.error);
