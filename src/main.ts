@@ -40,10 +40,11 @@ const USE_CASES: Record<ActionName, UseCase> = {
 const CANCELLED_WAIT_MS = 2000;
 
 /** Waits (bounded) for the run's notifications to go out, and adds what arrived and what did not to the summary. */
-async function closeNotifier(notifier: Notifier | undefined, aborted: boolean): Promise<void> {
+async function closeNotifier(notifier: Notifier | undefined, cancelled: AbortSignal): Promise<void> {
   if (!notifier) return;
-  // Cancelled or past its deadline, the runner kills the step soon: the events get a short last chance only.
-  await writeSummary(renderNotifications(await notifier.close(aborted ? CANCELLED_WAIT_MS : undefined)));
+  // Cancelled or past its deadline (before or while waiting), the runner kills the step soon: a short last chance.
+  const report = await notifier.close(cancelled.aborted ? CANCELLED_WAIT_MS : undefined, cancelled, CANCELLED_WAIT_MS);
+  await writeSummary(renderNotifications(report));
 }
 
 /** What the entry can replace: where the inputs come from (the CLI's flags), how long to wait for a held lock. */
@@ -105,7 +106,7 @@ export async function run(options: RunOptions = {}): Promise<RunEnd> {
     core.setFailed(errorMessage(error));
     return { outcome, error };
   } finally {
-    await closeNotifier(notifier, controller.signal.aborted);
+    await closeNotifier(notifier, controller.signal);
     clearTimeout(timer);
     process.off('SIGINT', handlers.SIGINT);
     process.off('SIGTERM', handlers.SIGTERM);
