@@ -60,6 +60,27 @@ describe('HAProxy driver', () => {
     expect((await driver.servers(all)).map((s) => `${s.weight} ${s.admin}`)).toEqual(['100 ready', '100 ready']);
   });
 
+  it('reads a drain sent to a server that is down as taken, by its exact name too', async () => {
+    // Status DOWN hides the drain (it reads DRAIN only while UP): a deploy whose batch server was down in the
+    // moment of its drain stopped with "drain wanted, ready read". A server whose port nothing listens on.
+    const down = await startHaproxy({ servers: [{ name: 'web1', port: await freePort() }] });
+    try {
+      const driver = new HaproxyDriver({ transport: { type: 'tcp', host: '127.0.0.1', port: down.adminPort } });
+      const exact = [parseSelector('app/web1') as Selector];
+      const deadline = Date.now() + 10_000;
+      while (!(await driver.servers(exact))[0]?.check?.status.startsWith('DOWN')) {
+        if (Date.now() > deadline) throw new Error('web1 never went DOWN');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await driver.apply([{ server: 'app/web1', admin: 'drain' }]);
+      expect((await driver.servers(exact))[0]).toMatchObject({ admin: 'drain', check: { passing: false } });
+      expect((await driver.servers(all))[0]).toMatchObject({ admin: 'drain' });
+      expect((await down.servers()).get('app/web1')).toMatchObject({ adminState: 8 });
+    } finally {
+      await down.stop();
+    }
+  });
+
   it('refuses a batch naming a server HAProxy does not have, before sending any of it', async () => {
     const driver = new HaproxyDriver({ transport: { type: 'tcp', host: '127.0.0.1', port: haproxy.adminPort } });
     await expect(

@@ -236,13 +236,14 @@ export class HaproxyDriver implements Driver {
 
   async servers(selectors: readonly Selector[]): Promise<Server[]> {
     // Exact names already seen: only their rows (a poll during a batch stays small on a 1000-server backend).
-    // The admin state then comes from the status column, which is exact except for a drained server that is down.
+    // The admin state then comes from the status column, which is exact except for a server that is down: DOWN
+    // whether drained or not (a drain sent to it would read back as not taken), so those take the full read.
     const exact = selectors.every((sel) => !sel.backend.includes('*') && !sel.server.includes('*'));
     const fast = exact ? this.perServer(selectors.map((sel) => `${sel.backend}/${sel.server}`)) : undefined;
-    if (fast)
-      return (await this.statRows(fast))
-        .filter((row) => !isLockServer(row['svname'] ?? ''))
-        .map((row) => toServer(row, undefined));
+    if (fast) {
+      const rows = (await this.statRows(fast)).filter((row) => !isLockServer(row['svname'] ?? ''));
+      if (!rows.some((row) => /^DOWN/.test(row['status'] ?? ''))) return rows.map((row) => toServer(row, undefined));
+    }
     // Only the named backends when no selector globs over backends: cheaper on large configurations.
     const backends = selectors.every((sel) => !sel.backend.includes('*'))
       ? [...new Set(selectors.map((sel) => sel.backend))]
