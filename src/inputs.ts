@@ -47,6 +47,7 @@ const CORE_DEFAULTS = {
   pools: '',
   steps: '10% 1m, 50% 1m, 100%',
   'batch-size': '1',
+  'one-version-per-user': 'false',
   'deploy-command': '',
   'rollback-command': '',
   'health-url': '',
@@ -342,6 +343,7 @@ const schema = z.object({
   pools: parsed(optional(parsePools)),
   steps: parsed(parseSteps),
   'batch-size': parsed(batchSize),
+  'one-version-per-user': parsed(boolean),
   'deploy-command': parsed(command),
   'rollback-command': parsed(command),
   'health-url': parsed((t) => httpUrl(t, true)),
@@ -418,6 +420,10 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
     problems.push(`targets: strategy ${strategy} moves traffic between pools; use pools instead`);
   if (raw.steps !== INPUT_DEFAULTS.steps && raw.steps !== '' && strategy !== 'canary')
     problems.push('steps: only used by strategy canary');
+  if (v['one-version-per-user'] && action === 'deploy' && !usesPools)
+    problems.push(
+      `one-version-per-user: needs strategy canary or blue-green${strategy === 'rolling' ? ' (rolling restarts the servers a user is on, one batch after another)' : ''}`,
+    );
   if (raw['batch-size'] !== INPUT_DEFAULTS['batch-size'] && raw['batch-size'] !== '' && strategy !== 'rolling')
     problems.push('batch-size: only used by strategy rolling');
   if (!usesPools && v['health-url'].includes('{pool}'))
@@ -581,6 +587,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     dryRun: v['dry-run'],
     takeOverLock: v['take-over-lock'],
     notify: v.notify,
+    oneVersionPerUser: v['one-version-per-user'],
   };
 }
 

@@ -95,4 +95,6 @@ export interface Settings {
   readonly takeOverLock?: string;
   /** Where rollout events go (Slack, Teams, webhooks); URLs are secrets. */
   readonly notify?: readonly NotifyTarget[];
+  /** Each user kept on one version until promotion or rollback: the load balancer hashes on a user cookie. */
+  readonly oneVersionPerUser?: boolean;
 }

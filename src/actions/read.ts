@@ -101,6 +101,22 @@ export async function weightProblems(
   return (await driver.weightProblems(backends, readOnly)).map((p) => `pools: ${p}`);
 }
 
+/**
+ * one-version-per-user: every backend of the pools must hash on a user key (consistently), or a user moves between
+ * versions from one request to the next; refused before anything moves. Reads only.
+ */
+export async function affinityProblems(
+  settings: Settings,
+  driver: Driver,
+  servers: readonly Server[],
+): Promise<string[]> {
+  if (!settings.oneVersionPerUser || !settings.strategy || settings.strategy.name === 'rolling') return [];
+  if (!driver.affinityProblems)
+    return ['one-version-per-user: this load balancer cannot keep a user on one version yet (HAProxy and nginx can)'];
+  const backends = [...new Set(servers.map((s) => s.backend))];
+  return (await driver.affinityProblems(backends)).map((p) => `one-version-per-user: ${p}`);
+}
+
 /** Every server on the load balancer (backends kept serving, addresses shared with other backends). */
 const EVERY_SERVER: readonly Selector[] = [{ text: '*/*', backend: '*', server: '*' }];
 
@@ -165,6 +181,7 @@ export async function readAndPlan(
     checkPlanFitsTimeout(plan, settings),
   ];
   problems.push(...(await weightProblems(settings, driver, servers)));
+  problems.push(...(await affinityProblems(settings, driver, servers)));
   const found = problems.filter((p): p is string => !!p);
   if (found.length) throw new InputError(found);
   core.info(markdownToLog(renderPlan(plan, settings)));

@@ -162,6 +162,12 @@ export interface Driver {
    * run) it changes nothing at all and reports only what it can tell by reading.
    */
   weightProblems?(backends: readonly string[], readOnly?: boolean): Promise<string[]>;
+  /**
+   * Backends that would not keep a user on one server while weights change (one-version-per-user needs a consistent
+   * hash on a user key), each naming the backend and the fix; absent where the load balancer cannot do it at all.
+   * Reads only.
+   */
+  affinityProblems?(backends: readonly string[]): Promise<string[]>;
   /** How a person applies these changes by hand, in this load balancer's own terms (for error messages). */
   manualSteps(changes: readonly Change[]): string;
   /** Present when the load balancer can route previews. */

@@ -116,6 +116,10 @@ export function renderPlan(plan: Plan, settings: Settings, traffic: Traffic = AS
       (plan.strategy === 'rolling' ? ' (one batch).' : '.'),
     `- **Waits at least:** ${formatDuration(plan.minDurationMs)} of pauses and windows (timeout ${formatDuration(settings.timeoutMs)}).`,
   );
+  if (settings.oneVersionPerUser && plan.strategy !== 'rolling')
+    lines.push(
+      "- **One version per user:** the load balancer hashes each request on the user's cookie and the weights only grow on the new version and shrink on the stable one, so a user who got the new version keeps it and one who got the old keeps it; promotion or rollback moves everyone at once. The share of users on the new version follows each step's weight.",
+    );
   const lb = settings.loadBalancer.transport;
   if (lb.type === 'fleet')
     lines.push(

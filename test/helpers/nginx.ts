@@ -26,10 +26,18 @@ export interface NginxServer {
   readonly down?: boolean;
 }
 
+/** Lines a test adds to the configuration: in the http block, the upstream block and the location. */
+export interface NginxExtra {
+  readonly http?: string;
+  readonly upstream?: string;
+  readonly location?: string;
+}
+
 /** The upstreams file as a user would write it first. */
-export function upstreamsFile(servers: readonly NginxServer[]): string {
+export function upstreamsFile(servers: readonly NginxServer[], extra: NginxExtra = {}): string {
   return [
     'upstream app {',
+    ...(extra.upstream ? [extra.upstream] : []),
     ...servers.map(
       (s) => `    server 127.0.0.1:${s.port} weight=${s.weight ?? 100}${s.down ? ' down' : ''}; # name=${s.name}`,
     ),
@@ -39,7 +47,7 @@ export function upstreamsFile(servers: readonly NginxServer[]): string {
   ].join('\n');
 }
 
-export async function startNginx(servers: readonly NginxServer[]): Promise<NginxInstance> {
+export async function startNginx(servers: readonly NginxServer[], extra: NginxExtra = {}): Promise<NginxInstance> {
   const prefix = mkdtempSync(join(tmpdir(), 'zdd-nginx-'));
   mkdirSync(join(prefix, 'tmp'));
   mkdirSync(join(prefix, 'logs'));
@@ -48,7 +56,7 @@ export async function startNginx(servers: readonly NginxServer[]): Promise<Nginx
   const accessLog = join(prefix, 'access.json');
   const pidFile = join(prefix, 'nginx.pid');
   const conf = join(prefix, 'nginx.conf');
-  writeFileSync(upstreams, upstreamsFile(servers));
+  writeFileSync(upstreams, upstreamsFile(servers, extra));
   const include = `include ${upstreams};`;
   // With the include in the server block (a user's mistake), nginx -t refuses the configuration.
   const writeConf = (includeInServer: boolean) =>
@@ -64,6 +72,7 @@ http {
   access_log off;
   client_body_temp_path ${prefix}/tmp; proxy_temp_path ${prefix}/tmp; fastcgi_temp_path ${prefix}/tmp; uwsgi_temp_path ${prefix}/tmp; scgi_temp_path ${prefix}/tmp;
   keepalive_timeout 30s;
+  ${extra.http ?? ''}
   ${includeInServer ? '' : include}
   server {
     listen 127.0.0.1:${port};
@@ -73,6 +82,7 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       access_log ${accessLog} zdd;
+      ${extra.location ?? ''}
     }
   }
 }

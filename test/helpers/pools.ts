@@ -12,7 +12,8 @@ export interface PoolsLab {
 }
 
 /** `appEnv`: APP_NEXT_* for the first processes, e.g. { APP_NEXT_FAIL_RATE: '0.005' } for background errors. */
-export async function startPools(appEnv: Record<string, string> = {}): Promise<PoolsLab> {
+/** `extra`: lines for the app backend, before its servers (e.g. another balance algorithm). */
+export async function startPools(appEnv: Record<string, string> = {}, extra?: string): Promise<PoolsLab> {
   const fleet = await startFleet(4, 'v1', appEnv);
   const [b1, b2, g1, g2] = fleet.ports as [number, number, number, number];
   const haproxy = await startHaproxy({
@@ -22,6 +23,7 @@ export async function startPools(appEnv: Record<string, string> = {}): Promise<P
       { name: 'green1', port: g1, options: 'check weight 0' },
       { name: 'green2', port: g2, options: 'check weight 0' },
     ],
+    extra,
   });
   await haproxy.settled();
   return {

@@ -344,8 +344,9 @@ describe('receivers that hang or fail', () => {
     expect(run.report.problems).toContain(
       'webhook #2: event 1 (started) not delivered after 3 attempts: HTTP 500 (internal error)',
     );
+    // Its 3 attempts, or (a machine so busy that its timers slip past the bounded wait at the end) cut by that wait.
     expect(run.report.problems.filter((p) => p.startsWith('slack #1'))[0]).toMatch(
-      /^slack #1: event 1 \(started\) not delivered after 3 attempts: no answer within 1s$/,
+      /^slack #1: event 1 \(started\) not delivered( after 3 attempts: no answer within 1s|: the run stopped waiting for it)$/,
     );
     // One warning a target (the first failure), not one an event: a step gets 10 warning annotations in all.
     const failing = new Set(run.report.problems.map((p) => p.split(':')[0]));

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { effectiveConfig, parseUpstreams, renderUpstreams, type UpstreamLine } from '../../src/lb/nginx/upstreams.js';
+import {
+  affinityProblem,
+  effectiveConfig,
+  parseUpstreams,
+  renderUpstreams,
+  type UpstreamLine,
+} from '../../src/lb/nginx/upstreams.js';
 
 const USER_FILE = `# written by hand
 upstream app {
@@ -117,5 +123,27 @@ describe('nginx driver: changes by hand', () => {
       'upstream app {\n    # the pool\n\n    zone app 64k;\n    server 10.0.0.1:8080; # name=a\n    keepalive 16; # reuse\n}\n',
     );
     expect(parsed).not.toHaveProperty('error');
+  });
+});
+
+describe('one-version-per-user on an upstream', () => {
+  const parsed = (text: string) => {
+    const lines = parseUpstreams(text);
+    if ('error' in lines) throw new Error(lines.error);
+    return lines;
+  };
+  it('passes a consistent hash on a user key, in that upstream only', () => {
+    const two = `upstream app {\n    hash $zdd_user consistent; # users\n    server 10.0.0.1:80;\n}\nupstream api {\n    server 10.0.0.2:80;\n}\n`;
+    expect(affinityProblem(parsed(two), 'app')).toBeUndefined();
+    expect(affinityProblem(parsed(two), 'api')).toMatch(/^upstream api balances round-robin, which does not keep/);
+  });
+  it.each([
+    ['hash $cookie_user;', "balances with 'hash $cookie_user;'"],
+    ['ip_hash;', "balances with 'ip_hash;'"],
+    ['least_conn;', "balances with 'least_conn;'"],
+  ])('names %s, which remaps users as weights change', (directive, named) => {
+    const text = `upstream app {\n    ${directive}\n    server 10.0.0.1:80;\n}\n`;
+    expect(affinityProblem(parsed(text), 'app')).toContain(named);
+    expect(affinityProblem(parsed(text), 'app')).toContain('hash $zdd_user consistent;');
   });
 });

@@ -53,3 +53,26 @@ describe('splitWeights', () => {
     expect(split.weights.get('app/green1')).toBe(1);
   });
 });
+
+describe('splitWeights across a canary (one-version-per-user relies on it)', () => {
+  it('only ever raises the new pool and lowers the stable one as the share grows', () => {
+    for (const [nb, ng] of [
+      [2, 2],
+      [1, 3],
+      [3, 1],
+      [4, 4],
+    ] as const) {
+      let last: ReadonlyMap<string, number> | undefined;
+      for (let percent = 1; percent <= 100; percent++) {
+        const { weights } = splitWeights(pool('blue', nb), pool('green', ng), percent, MAX_WEIGHT);
+        for (const [id, w] of weights) {
+          const before = last?.get(id);
+          if (before === undefined) continue;
+          if (id.includes('green')) expect(w, `${id} at ${percent}%`).toBeGreaterThanOrEqual(before);
+          else expect(w, `${id} at ${percent}%`).toBeLessThanOrEqual(before);
+        }
+        last = weights;
+      }
+    }
+  });
+});

@@ -193,6 +193,15 @@ export class FleetDriver implements Driver {
     return lists.flatMap((problems, i) => problems.map((p) => `${this.members[i]?.url.display}: ${p}`));
   }
 
+  async affinityProblems(backends: readonly string[]): Promise<string[]> {
+    const lists = await this.every(
+      async ({ driver: d }) =>
+        d.affinityProblems ? d.affinityProblems(backends) : ['this load balancer cannot keep a user on one version'],
+      'reading',
+    );
+    return lists.flatMap((problems, i) => problems.map((p) => `${this.members[i]?.url.display}: ${p}`));
+  }
+
   /** Every member's steps; members whose last call failed come first, saying so (the others answered it). */
   manualSteps(changes: readonly Change[]): string {
     const failedFirst = [

@@ -27,6 +27,9 @@ function assertName(id: string): [string, string] {
   return [backend, server];
 }
 
+/** Balance algorithms (show stat's algo) that pick a server from a hash of the request: a user key keeps its server. */
+const HASHING = ['hash', 'hdr', 'source', 'uri', 'url_param', 'rdp-cookie'];
+
 function toServer(stat: Row, state: Row | undefined): Server {
   const backend = stat['pxname'] ?? '';
   const name = stat['svname'] ?? '';
@@ -200,6 +203,23 @@ export class HaproxyDriver implements Driver {
         `HAProxy was reloaded or restarted during the rollout (worker ${previous.split('@')[0]} -> ${pid}): its run-time weights and states went back to its configuration and its counters to zero`,
       );
     }
+  }
+
+  /**
+   * Backends that do not hash requests (roundrobin, leastconn, random, first): each request of a user may go to any
+   * server. A hash backend's hash-type is consistent if weightProblems passed it (map-based takes no weights).
+   */
+  async affinityProblems(backends: readonly string[]): Promise<string[]> {
+    const problems: string[] = [];
+    for (const backend of backends) {
+      const [reply] = await this.api.run([`show stat ${assertName(`${backend}/x`)[0]} 2 -1`]);
+      const algo = parseStatCsv(reply?.text ?? '').find((r) => r['svname'] === 'BACKEND')?.['algo'] ?? '';
+      if (!HASHING.includes(algo))
+        problems.push(
+          `backend ${backend} uses balance ${algo || 'unknown'}, which sends each request of a user to any server; hash on a user cookie: balance hash var(txn.zdd_user) with hash-type consistent (docs/strategies.md#one-version-per-user)`,
+        );
+    }
+    return problems;
   }
 
   /**

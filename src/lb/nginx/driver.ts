@@ -14,6 +14,7 @@ import { matchesSelector, type Selector } from '../../model/selectors.js';
 import {
   effectiveConfig,
   parseUpstreams,
+  affinityProblem,
   renderUpstreams,
   type UpstreamLine,
   type UpstreamServer,
@@ -255,6 +256,11 @@ export class NginxDriver implements Driver {
     if (!lines.some((line) => 'server' in line))
       return `: ${this.options.path} has no server line inside an upstream block; see docs/nginx.md`;
     return undefined;
+  }
+
+  async affinityProblems(backends: readonly string[]): Promise<string[]> {
+    const lines = await this.read();
+    return backends.flatMap((backend) => affinityProblem(lines, backend) ?? []);
   }
 
   async close(): Promise<void> {}

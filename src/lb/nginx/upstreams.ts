@@ -119,3 +119,25 @@ export function effectiveConfig(lines: readonly UpstreamLine[]): string {
     .filter(Boolean)
     .join('\n');
 }
+
+/** The directives of upstream `backend` other than its servers (`hash $cookie_user consistent;`), as written. */
+export function upstreamDirectives(lines: readonly UpstreamLine[], backend: string): string[] {
+  const found: string[] = [];
+  let current: string | undefined;
+  for (const line of lines) {
+    if (!('text' in line)) continue;
+    const open = /^\s*upstream\s+([A-Za-z0-9_.:-]+)\s*\{/.exec(line.text);
+    if (open) current = open[1];
+    else if (/^\s*\}/.test(line.text)) current = undefined;
+    else if (current === backend && DIRECTIVE.test(line.text)) found.push(line.text.replace(/#.*$/, '').trim());
+  }
+  return found;
+}
+
+/** Whether upstream `backend` keeps a user key on one server while weights change: `hash KEY consistent;`. */
+export function affinityProblem(lines: readonly UpstreamLine[], backend: string): string | undefined {
+  const directives = upstreamDirectives(lines, backend);
+  if (directives.some((d) => /^hash\s+\S+\s+consistent\s*;$/.test(d))) return undefined;
+  const balancing = directives.find((d) => /^(hash|ip_hash|least_conn|random|least_time)\b/.test(d));
+  return `upstream ${backend} ${balancing ? `balances with '${balancing}'` : 'balances round-robin'}, which does not keep a user on one server as weights change; hash on a user cookie: hash $zdd_user consistent; (docs/strategies.md#one-version-per-user)`;
+}
