@@ -2,6 +2,7 @@
 import type { Selector } from './model/selectors.js';
 import type { LoadBalancerUrl } from './lb/driver.js';
 import type { NotifyTarget } from './model/notify.js';
+import type { CheckSpec } from './model/checks.js';
 
 export const ACTIONS = ['deploy', 'promote', 'abort', 'status', 'preview', 'close-preview'] as const;
 export type ActionName = (typeof ACTIONS)[number];
@@ -95,4 +96,6 @@ export interface Settings {
   readonly takeOverLock?: string;
   /** Where rollout events go (Slack, Teams, webhooks); URLs are secrets. */
   readonly notify?: readonly NotifyTarget[];
+  /** The team's own checks at named points of the rollout (the checks input). */
+  readonly checks?: readonly CheckSpec[];
 }
