@@ -8,6 +8,11 @@ import { contextPayload, fill, templateValues, type CheckKindRunner, type Readin
 
 const BODY_LIMIT = 1_000_000;
 
+/** A value as it goes into a URL: an address (`[::1]:8080`, `10.0.0.5:80`) stays readable, anything else is escaped. */
+function encodeValue(value: string): string {
+  return value.replace(/[^A-Za-z0-9._~:[\]-]/g, (c) => encodeURIComponent(c));
+}
+
 function at(value: unknown, keys: readonly string[]): unknown {
   let here = value;
   for (const key of keys) {
@@ -46,10 +51,7 @@ function short(text: string): string {
 
 export const httpKind: CheckKindRunner<HttpCheck> = {
   async evaluate(check, context, target, signal) {
-    const url = fill(check.url, templateValues(context, target), encodeURIComponent).replace(
-      /%3A/g, // an address's host:port stays readable
-      ':',
-    );
+    const url = fill(check.url, templateValues(context, target), encodeValue);
     let response: Response;
     let body: string;
     try {

@@ -69,11 +69,10 @@ export class Checks {
     };
     if (index >= 0) this.records[index] = record;
     else this.records.push(record);
-    if (!before || before.passed !== record.passed || !record.passed) {
-      const line = `check ${check.name} (${stage})${where(target)}: ${record.passed ? 'passed' : 'FAILED'} in ${formatDuration(result.ms)}, ${result.detail}`;
-      if (record.passed) core.info(line);
-      else core.warning(line);
-    }
+    const line = `check ${check.name} (${stage})${where(target)}: ${record.passed ? 'passed' : 'FAILED'} in ${formatDuration(result.ms)}, ${result.detail}`;
+    // A warning when a check starts failing (a step shows 10 annotations), a log line for each later failure.
+    if (!record.passed && before?.passed !== false) core.warning(line);
+    else if (!before || before.passed !== record.passed || !record.passed) core.info(line);
     return record;
   }
 

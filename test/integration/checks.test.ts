@@ -150,6 +150,29 @@ describe('checks on HAProxy', () => {
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
   });
 
+  it('blue-green: a failing before-promotion check refuses the switch; the new pool never takes traffic', async () => {
+    lab = await startPools();
+    const load = startLoad(lab.url, { rps: 100, maxMs: 60_000 });
+    await load.through(20);
+    const run = await runAction(
+      poolInputs(lab, {
+        strategy: 'blue-green',
+        checks: `- name: change-window\n  at: before-promotion\n  kind: command\n  run: echo "freeze until friday" >&2; exit 3`,
+      }),
+      { env: lab.fleet.env },
+    );
+    await load.through(20);
+    const stats = await load.stop();
+    expect(run.code).toBe(1);
+    expect(run.outputs).toMatchObject({ result: 'rolled-back', 'live-pool': 'blue', weight: '0' });
+    expect(errors(run).join('\n')).toContain(
+      'refusing to promote: check change-window failed: exited 3: freeze until friday',
+    );
+    expect(stats.versions.v2 ?? 0).toBe(0);
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    expect(weights(await lab.haproxy.servers())).toEqual(STABLE);
+  });
+
   it('a healthy canary passes every point of its checks and is promoted with 0 failed requests', async () => {
     lab = await startPools();
     const load = startLoad(lab.url, { rps: 150, maxMs: 60_000 });
