@@ -11,7 +11,7 @@ export function checkEnv(check: CommandCheck, context: CheckContext): Record<str
     DEPLOY_VERSION: context.version,
     DEPLOY_STEP: String(context.step),
     DEPLOY_STEPS: String(context.steps),
-    DEPLOY_WEIGHT: String(context.share),
+    DEPLOY_WEIGHT: String(Math.round(context.share * 10) / 10),
     DEPLOY_POOL: context.pool,
     DEPLOY_STABLE_POOL: context.stablePool,
     DEPLOY_SERVERS: context.servers.map((s) => s.address).join(' '),

@@ -48,7 +48,7 @@ export function templateValues(context: CheckContext, target?: CheckTarget): Rec
     addresses: context.servers.map((s) => s.address).join('|'),
     'stable-addresses': context.stableServers.map((s) => s.address).join('|'),
     step: String(context.step),
-    share: String(context.share),
+    share: String(Math.round(context.share * 10) / 10),
     ...(server
       ? {
           address: server.address,
