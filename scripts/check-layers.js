@@ -12,7 +12,7 @@ export const LAYERS = [
   ['model'],
   ['lb'],
   ['settings.ts', 'inputs.ts', 'state.ts'],
-  ['probes', 'exec.ts'],
+  ['probes', 'exec.ts', 'checks'],
   ['analysis'],
   ['plan'],
   ['engine'],

@@ -57,9 +57,19 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
  * cancel) stops the whole process group.
  */
 export function runCommand(command: string, ctx: CommandContext, signal?: AbortSignal): Promise<CommandResult> {
+  return runLabelled(command, ctx.server.id, commandEnv(ctx), signal);
+}
+
+/** runCommand with its own environment and log prefix (a check's command runs for a stage, not one server). */
+export function runLabelled(
+  command: string,
+  label: string,
+  env: Readonly<Record<string, string>>,
+  signal?: AbortSignal,
+): Promise<CommandResult> {
   const tail: string[] = [];
   const remember = (line: string) => {
-    core.info(`[${ctx.server.id}] ${line}`);
+    core.info(`[${label}] ${line}`);
     tail.push(line);
     if (tail.length > 5) tail.shift();
   };
@@ -67,7 +77,7 @@ export function runCommand(command: string, ctx: CommandContext, signal?: AbortS
     return Promise.resolve({ exitCode: -1, tail: '', stopped: `not started: ${errorMessage(signal.reason)}` });
   return new Promise((resolve) => {
     const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', command], {
-      env: { ...childEnv(), ...commandEnv(ctx) },
+      env: { ...childEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -10,6 +10,7 @@ import { NAME_PATTERN, parseSelector, splitList, type Selector } from './model/s
 import { InputError } from './model/errors.js';
 import { redactUrlPasswords, urlPasswords } from './model/credentials.js';
 import { notifySecrets, parseNotifyTargets } from './model/notify.js';
+import { parseChecks } from './model/checks.js';
 import {
   capabilitiesOf,
   driverInputs,
@@ -76,6 +77,7 @@ const CORE_DEFAULTS = {
   'dry-run': 'false',
   'take-over-lock': '',
   notify: '',
+  checks: '',
 } as const satisfies Record<string, string>;
 
 export type InputName = keyof typeof CORE_DEFAULTS;
@@ -399,6 +401,7 @@ const schema = z.object({
       : { error: `'${t}' is not a lock holder's id (letters, digits, '.', '_', ':', '-'), as the refusal names it` },
   ),
   notify: parsed(parseNotifyTargets),
+  checks: parsed(parseChecks),
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -418,6 +421,8 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
     problems.push(`pools: is required for strategy ${strategy} (e.g. blue=app/blue*, green=app/green*)`);
   if (usesPools && v.targets && action !== 'preview')
     problems.push(`targets: strategy ${strategy} moves traffic between pools; use pools instead`);
+  if (v.checks.length && strategy === 'rolling')
+    problems.push('checks: run with strategy blue-green or canary; rolling does not run them yet');
   if (raw.steps !== INPUT_DEFAULTS.steps && raw.steps !== '' && strategy !== 'canary')
     problems.push('steps: only used by strategy canary');
   if (v['one-version-per-user'] && action === 'deploy' && !usesPools)
@@ -588,6 +593,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     takeOverLock: v['take-over-lock'],
     notify: v.notify,
     oneVersionPerUser: v['one-version-per-user'],
+    checks: v.checks,
   };
 }
 

@@ -2,6 +2,7 @@
 import type { Selector } from './model/selectors.js';
 import type { LoadBalancerUrl } from './lb/driver.js';
 import type { NotifyTarget } from './model/notify.js';
+import type { CheckSpec } from './model/checks.js';
 
 export const ACTIONS = ['deploy', 'promote', 'abort', 'status', 'preview', 'close-preview'] as const;
 export type ActionName = (typeof ACTIONS)[number];
@@ -97,4 +98,6 @@ export interface Settings {
   readonly notify?: readonly NotifyTarget[];
   /** Each user kept on one version until promotion or rollback: the load balancer hashes on a user cookie. */
   readonly oneVersionPerUser?: boolean;
+  /** The team's own checks at named points of the rollout (the checks input). */
+  readonly checks?: readonly CheckSpec[];
 }

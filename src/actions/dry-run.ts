@@ -8,6 +8,7 @@ import { ASSUMED_TRAFFIC, markdownToLog, renderPlan, type Traffic } from '../rep
 import type { Counters, Server } from '../model/server.js';
 import { sleep } from '../model/time.js';
 import { headline, writeSummary } from '../report/summary.js';
+import { renderCheckPlan } from '../report/checks.js';
 import type { Settings } from '../settings.js';
 import { affinityProblems, readServers, weightProblems } from './read.js';
 
@@ -69,7 +70,7 @@ export async function dryRun(settings: Settings, driver: Driver): Promise<Outcom
   const traffic = state.reachable && state.servers.length ? await measureTraffic(driver, state.servers) : undefined;
   // What this kind of load balancer adds to the plan (e.g. ALB: target groups, deregistration and detection delays).
   const facts = state.reachable ? await driver.describe?.().catch(() => undefined) : undefined;
-  const markdown = `${renderPlan(plan, settings, traffic)}${facts?.length ? `\n\n### Load balancer\n\n${facts.map((f) => `- ${f}`).join('\n')}` : ''}`;
+  const markdown = `${renderPlan(plan, settings, traffic)}${facts?.length ? `\n\n### Load balancer\n\n${facts.map((f) => `- ${f}`).join('\n')}` : ''}${renderCheckPlan(settings.checks ?? [])}`;
   await core.group('Plan (dry run: nothing is changed)', async () => core.info(markdownToLog(markdown)));
   const tooLong = checkPlanFitsTimeout(plan, settings);
   if (tooLong) core.warning(tooLong);

@@ -15,6 +15,7 @@ import { exactSelectors } from '../model/selectors.js';
 import { COUNTER_POLL_MS } from '../plan/build.js';
 import type { Settings } from '../settings.js';
 import { sleep } from '../model/time.js';
+import type { DuringChecks } from '../checks/runner.js';
 
 const POLL_MS = 200;
 
@@ -106,6 +107,8 @@ export interface WindowResult {
   readonly stable: { readonly requests: number; readonly failures: number } | undefined;
   /** Latency of every probe in the window, in ms. */
   readonly latencies: readonly number[];
+  /** A check of the team's own failed the version (named in the verdict's summary). */
+  readonly checkFailed?: boolean;
 }
 
 export interface WindowSubjects {
@@ -128,6 +131,18 @@ function toVerdict(judged: JudgeVerdict): Verdict {
   return judged.kind === 'wait' ? { kind: 'wait', summary } : { kind: judged.kind, summary };
 }
 
+function addCounters(a: Counters, b: Counters): Counters {
+  return { requests: a.requests + b.requests, failures: a.failures + b.failures };
+}
+
+/** The judge's verdict with what the team's checks add: a check that failed, or one not passed yet. */
+function checkVerdict(verdict: Verdict, failure?: string, held?: string, checks?: DuringChecks): Verdict {
+  if (failure) return { kind: 'fail', summary: `${failure[0]?.toUpperCase()}${failure.slice(1)}.` };
+  if (held) return { kind: 'wait', summary: `${verdict.summary} Held: ${held}.` };
+  const named = verdict.kind === 'fail' ? checks?.lastFailure() : undefined;
+  return named ? { ...verdict, summary: `${verdict.summary} Last failure: ${named}.` } : verdict;
+}
+
 /**
  * Watches one analysis window: counters polled every COUNTER_POLL_MS (new and stable servers in one round trip),
  * health-url probes of each new server and check-url probes through the load balancer, when set, every poll fed to
@@ -143,6 +158,7 @@ export async function watchWindow(
   signal: AbortSignal,
   judge: JudgeRun,
   step: WindowStep,
+  checks?: DuringChecks,
 ): Promise<WindowResult> {
   const ids = subjects.watched.map((s) => s.id);
   const stableIds = (subjects.stable ?? []).map((s) => s.id);
@@ -182,10 +198,17 @@ export async function watchWindow(
       probesPassed += probes.passed;
       probesFailed += probes.failed;
     }
-    probes.failStreak = Math.max(0, ...streaks.values());
+    const evidence = checks?.poll();
+    probes.passed += evidence?.passed ?? 0;
+    probes.failed += evidence?.failed ?? 0;
+    probesPassed += evidence?.passed ?? 0;
+    probesFailed += evidence?.failed ?? 0;
+    probes.failStreak = Math.max(0, evidence?.failStreak ?? 0, ...streaks.values());
     const now = await driver.counters([...ids, ...stableIds]);
     const canary = deltas(now, last, ids);
-    const stable = stableIds.length ? deltas(now, last, stableIds) : undefined;
+    const counted = stableIds.length ? deltas(now, last, stableIds) : undefined;
+    // A check's failures on the stable servers count like the stable pool's failed requests, for comparison.
+    const stable = counted && evidence ? addCounters(counted, evidence.stable) : counted;
     last = now;
     total.requests += canary.requests;
     total.failures += canary.failures;
@@ -203,7 +226,9 @@ export async function watchWindow(
     judge.state = observed.state;
     const judged = observed.verdict;
     const elapsedMs = Date.now() - started;
-    if (judged.kind !== 'wait' || elapsedMs >= settings.analysis.intervalMs) {
+    // No data is not a pass: the step waits until each of its checks passed once.
+    const held = judged.kind === 'pass' ? checks?.pending() : undefined;
+    if (evidence?.failure || (judged.kind !== 'wait' && !held) || elapsedMs >= settings.analysis.intervalMs) {
       const data: WindowData = {
         ...total,
         probesPassed,
@@ -211,8 +236,9 @@ export async function watchWindow(
         probeFailStreak: probes.failStreak,
         elapsedMs,
       };
-      const summary = toVerdict(judged);
+      const summary = checkVerdict(toVerdict(judged), evidence?.failure, held, checks);
       return {
+        ...(evidence?.failure ? { checkFailed: true } : {}),
         verdict: checkUrlFailed
           ? { ...summary, summary: `${summary.summary} check-url failed ${checkUrlFailed} time(s) in this window.` }
           : summary,

@@ -17,6 +17,9 @@ import { rollBack, updateServers, type ServerVersion } from './update.js';
 import type { EngineContext } from './context.js';
 import { applyVerified, readBack } from './writes.js';
 import { exactSelectors } from '../model/selectors.js';
+import type { CheckPoint } from '../model/checks.js';
+import type { CheckContext } from '../checks/kind.js';
+import { Checks, type CheckRecord, type DuringChecks } from '../checks/runner.js';
 
 export interface StepReport {
   readonly index: number;
@@ -52,6 +55,8 @@ export interface ShiftOutcome {
   }[];
   /** Of all requests both pools served from the first shift to the end, the share the new version answered. */
   readonly newShare: { readonly requests: number; readonly total: number } | undefined;
+  /** The team's checks: each one's last result per stage. */
+  readonly checks?: readonly CheckRecord[];
 }
 
 type ShiftStage = Extract<Stage, { kind: 'shift' }>;
@@ -100,6 +105,7 @@ class Shift {
   private lastVerdict: JudgeVerdict | undefined;
   /** A change that moves traffic onto the new pool was sent (it may have taken in part even if it failed). */
   private sentTraffic = false;
+  private readonly checks: Checks;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -120,6 +126,7 @@ class Shift {
     this.stages = plan.stages.filter((s): s is ShiftStage => s.kind === 'shift');
     this.share = resuming ? (this.stages[options.fromStep - 1]?.achieved ?? 0) : 0;
     this.judge = startJudge(ctx.settings);
+    this.checks = new Checks(ctx.settings.checks ?? []);
   }
 
   async run(): Promise<ShiftOutcome> {
@@ -127,7 +134,7 @@ class Shift {
     const liveName = this.roles.live.name;
     const idleName = this.roles.idle.name;
     if (this.options.fromStep === 0) {
-      const failure = await this.deployIdle();
+      const failure = (await this.deployIdle()) ?? (await this.checksBeforeTraffic());
       if (failure !== undefined) {
         hooks.checkpoint(undefined);
         return this.outcome(
@@ -146,24 +153,7 @@ class Shift {
         // Cancelled or timed out: no step moves traffic forward any more.
         this.ctx.signal.throwIfAborted();
         const failure = await this.runStep(i, stage);
-        if (failure !== undefined) {
-          const at = this.share;
-          const left = await this.tryRestoreStable(`rollback: all traffic back on ${liveName}`);
-          if (left) {
-            return this.outcome(
-              'failed',
-              `Rolling back at ${formatPercent(at)} on ${idleName} (${clause(failure)}) failed: ${left}`,
-              liveName,
-            );
-          }
-          const outcome = await this.outcome(
-            'rolled-back',
-            `Rolled back at ${formatPercent(at)} on ${idleName}: ${clause(failure)}. All traffic is back on ${liveName}.`,
-            liveName,
-          );
-          const verdict = this.lastVerdict ? describeVerdict(this.lastVerdict, { short: true }) : failure;
-          return { ...outcome, status: `Rolled back at ${formatPercent(at)} on ${idleName}: ${verdict}` };
-        }
+        if (failure !== undefined) return await this.rollBackTraffic(failure);
         this.reportPassed();
         if (stage.wait.kind === 'approval') {
           // A paused rollout is left as it is: nothing for the post step to restore.
@@ -175,6 +165,8 @@ class Shift {
           );
         }
       }
+      const after = await this.runChecks('after', 'after the end', this.stages.length);
+      if (after !== undefined) return await this.rollBackTraffic(after);
     } catch (error) {
       return this.stopped(errorMessage(error));
     }
@@ -184,6 +176,66 @@ class Shift {
       `All traffic is on ${idleName}, version ${this.ctx.settings.version}; ${liveName} stays warm at weight 0 for an instant switch back.`,
       idleName,
     );
+  }
+
+  /** All traffic back on the stable pool after a failure (a step's verdict or a check), then the rollback checks. */
+  private async rollBackTraffic(failure: string): Promise<ShiftOutcome> {
+    const liveName = this.roles.live.name;
+    const idleName = this.roles.idle.name;
+    const at = this.share;
+    const left = await this.tryRestoreStable(`rollback: all traffic back on ${liveName}`);
+    const checked = await this.runChecks('rollback', 'rollback', this.steps.length).catch(errorMessage);
+    const also = checked ? ` On rollback, ${checked}.` : '';
+    if (left) {
+      return this.outcome(
+        'failed',
+        `Rolling back at ${formatPercent(at)} on ${idleName} (${clause(failure)}) failed: ${left}${also}`,
+        liveName,
+      );
+    }
+    const outcome = await this.outcome(
+      'rolled-back',
+      `Rolled back at ${formatPercent(at)} on ${idleName}: ${clause(failure)}. All traffic is back on ${liveName}.${also}`,
+      liveName,
+    );
+    const verdict = this.lastVerdict ? describeVerdict(this.lastVerdict, { short: true }) : failure;
+    return { ...outcome, status: `Rolled back at ${formatPercent(at)} on ${idleName}: ${verdict}` };
+  }
+
+  private checkContext(point: CheckPoint, step: number): CheckContext {
+    return {
+      point,
+      version: this.ctx.settings.version,
+      step,
+      steps: this.stages.length,
+      share: this.share,
+      pool: this.roles.idle.name,
+      stablePool: this.roles.live.name,
+      servers: this.idle,
+      stableServers: this.live,
+    };
+  }
+
+  /** The checks of one point, in a group of their own; why they failed, if they did. */
+  private async runChecks(point: CheckPoint, stage: string, step: number): Promise<string | undefined> {
+    if (this.checks.at(point).length === 0) return undefined;
+    return core.group(`Checks ${stage}`, async () => {
+      const failure = await this.checks.runPoint(point, stage, this.checkContext(point, step), this.ctx.signal);
+      this.ctx.timeline.note(`checks ${stage}: ${failure ?? 'passed'}`);
+      return failure;
+    });
+  }
+
+  /** The before-traffic checks against the new servers at weight 0; on a failure, rollback-command and checks. */
+  private async checksBeforeTraffic(): Promise<string | undefined> {
+    const failure = await this.runChecks('before-traffic', 'before traffic', 0);
+    if (failure === undefined) return undefined;
+    const { settings, timeline, signal } = this.ctx;
+    (await rollBack(settings, this.idle, timeline, this.roles.idle.name, signal)).forEach((v, id) =>
+      this.versions.set(id, v),
+    );
+    const checked = await this.runChecks('rollback', 'rollback', 0).catch(errorMessage);
+    return checked ? `${failure}; on rollback, ${checked}` : failure;
   }
 
   /** The new version on the idle pool, verified before it has any traffic; returns why it failed, if it did. */
@@ -233,6 +285,10 @@ class Shift {
       // Weight only ever moves onto servers the load balancer reports ready and passing their check.
       const unfit = await this.unfitIdle();
       if (unfit) return unfit;
+      if (i === this.stages.length - 1) {
+        const refused = await this.runChecks('before-promotion', 'before promotion', i);
+        if (refused !== undefined) return `refusing to promote: ${refused}`;
+      }
       const achieved = stage.achieved ?? stage.weight;
       await this.setWeights(
         [...target].map(([server, weight]) => ({ server, weight })),
@@ -241,27 +297,18 @@ class Shift {
       );
       const pauseMs = stage.wait.kind === 'duration' ? stage.wait.ms : 0;
       const endsAt = started.getTime() + Math.max(pauseMs, ctx.settings.analysis.intervalMs);
-      for (;;) {
-        const subjects = {
-          watched: this.idle,
-          stable: this.share < 100 ? this.live : undefined,
-          pool: roles.idle.name,
-        };
-        const result = await watchWindow(ctx.driver, ctx.prober, subjects, ctx.settings, ctx.signal, this.judge, {
-          index: i,
-          endsAt,
-        });
-        const verdict = `${roles.idle.name} (new) against ${roles.live.name} (stable): ${result.verdict.summary}`;
-        this.lastVerdict = result.judged;
-        windows.push({ data: result.data, stable: result.stable, latencies: result.latencies, verdict });
-        ctx.timeline.note(
-          `window ${windows.length} at ${formatPercent(this.share)}: ${result.verdict.kind}: ${verdict}`,
-        );
-        if (result.verdict.kind === 'fail') return verdict;
-        if (result.verdict.kind === 'pass') return undefined;
-        // Held past its duration (too little traffic, over the limit, an outage of both): the deployment says why.
-        if (result.judged.kind === 'wait' && result.judged.reason !== 'running')
-          await ctx.hooks.stage(`${title}: ${describeVerdict(result.judged, { short: true })}`);
+      const checks = this.checks.at('during').length
+        ? this.checks.watch(
+            `step ${i + 1}/${this.stages.length}`,
+            this.checkContext('during', i + 1),
+            this.share < 100,
+            ctx.signal,
+          )
+        : undefined;
+      try {
+        return await this.watchStep(i, title, endsAt, windows, checks);
+      } finally {
+        await checks?.stop();
       }
     });
     this.steps.push({
@@ -274,6 +321,43 @@ class Shift {
       passed: failure === undefined,
     });
     return failure;
+  }
+
+  /** Analysis windows of step i (the during checks polled with the judge) until it passes or fails. */
+  private async watchStep(
+    i: number,
+    title: string,
+    endsAt: number,
+    windows: StepReport['windows'][number][],
+    checks: DuringChecks | undefined,
+  ): Promise<string | undefined> {
+    const { ctx, roles } = this;
+    for (;;) {
+      const subjects = {
+        watched: this.idle,
+        stable: this.share < 100 ? this.live : undefined,
+        pool: roles.idle.name,
+      };
+      const result = await watchWindow(
+        ctx.driver,
+        ctx.prober,
+        subjects,
+        ctx.settings,
+        ctx.signal,
+        this.judge,
+        { index: i, endsAt },
+        checks,
+      );
+      const verdict = `${roles.idle.name} (new) against ${roles.live.name} (stable): ${result.verdict.summary}`;
+      this.lastVerdict = result.checkFailed ? undefined : result.judged;
+      windows.push({ data: result.data, stable: result.stable, latencies: result.latencies, verdict });
+      ctx.timeline.note(`window ${windows.length} at ${formatPercent(this.share)}: ${result.verdict.kind}: ${verdict}`);
+      if (result.verdict.kind === 'fail') return verdict;
+      if (result.verdict.kind === 'pass') return undefined;
+      // Held past its duration (too little traffic, over the limit, an outage of both): the deployment says why.
+      if (result.judged.kind === 'wait' && result.judged.reason !== 'running')
+        await ctx.hooks.stage(`${title}: ${describeVerdict(result.judged, { short: true })}`);
+    }
   }
 
   /** The step just run passed: tell the hooks (not awaited, so nothing waits for whoever listens). */
@@ -449,6 +533,7 @@ class Shift {
       steps: this.steps,
       shares: this.shares,
       newShare,
+      checks: this.checks.results,
       servers: this.all.map((s) => ({
         id: s.id,
         pool: this.idle.includes(s) ? this.roles.idle.name : this.roles.live.name,

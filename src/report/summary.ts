@@ -11,6 +11,7 @@ import type { Settings } from '../settings.js';
 import type { Result } from '../model/outcome.js';
 import { runUrl } from './deployment.js';
 import { code, md } from './markdown.js';
+import { renderCheckResults } from './checks.js';
 
 const HEADLINE: Record<Result, string> = {
   succeeded: '✅ Succeeded',
@@ -147,6 +148,7 @@ export function renderShift(
       `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${formatPercent(step.achieved)} | ${req} | ${fail} | ${formatShare(fail, req)} | ${sreq || '-'} | ${formatShare(sfail, sreq)} | ${latencyText(step.windows.flatMap((w) => w.latencies))} | ${step.passed ? '✅' : '❌'} ${md(last)} |`,
     );
   }
+  lines.push(...renderCheckResults(outcome.checks ?? []));
   if (outcome.newShare && outcome.newShare.total > 0) {
     const { requests, total } = outcome.newShare;
     lines.push(

@@ -1,0 +1,41 @@
+/** The team's checks in the job summary: the plan's list (dry run) and each check's last result per stage. */
+import type { CheckRecord } from '../checks/runner.js';
+import { CHECK_POINT_TEXT, describeCheck, type CheckSpec } from '../model/checks.js';
+import { formatDuration } from '../model/durations.js';
+import { code, md } from './markdown.js';
+
+function short(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+}
+
+/** Each check's last result at each stage: value, verdict, time, and how many of its runs failed there. */
+export function renderCheckResults(records: readonly CheckRecord[]): string[] {
+  if (records.length === 0) return [];
+  return [
+    '',
+    '### Checks',
+    '',
+    '| check | stage | against | last value | verdict | took | runs (failed) | detail |',
+    '|---|---|---|---|---|---|---|---|',
+    ...records.map(
+      (r) =>
+        `| ${md(r.name)} | ${md(r.stage)} | ${md(r.target ? `${r.target}${r.role === 'stable' ? ' (stable)' : ''}` : '-')} | ${code(r.value)} | ${r.passed ? '✅ pass' : '❌ fail'} | ${formatDuration(r.ms)} | ${r.runs} (${r.failures}) | ${md(short(r.detail))} |`,
+    ),
+  ];
+}
+
+/** The checks the rollout would run, with the point each runs at (dry run: none is run). */
+export function renderCheckPlan(checks: readonly CheckSpec[]): string {
+  if (checks.length === 0) return '';
+  return [
+    '',
+    '### Checks',
+    '',
+    '| check | runs | kind | what | timeout |',
+    '|---|---|---|---|---|',
+    ...checks.map(
+      (c) =>
+        `| ${md(c.name)} | ${md(CHECK_POINT_TEXT[c.at])}${c.at === 'during' ? `, every ${formatDuration(c.intervalMs)}` : ''} | ${c.kind} | ${code(short(describeCheck(c)))} | ${formatDuration(c.timeoutMs)} |`,
+    ),
+  ].join('\n');
+}
