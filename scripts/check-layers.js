@@ -28,6 +28,11 @@ function files(dir) {
   });
 }
 
+/** The file an import names: ESM imports say `.js` for the `.ts` file beside them (so `../main.js` is `main.ts`). */
+function sourceOf(path) {
+  return path.replace(/\.js$/, '.ts');
+}
+
 function layerOf(src, file) {
   const top = relative(src, file).split(sep)[0];
   const index = LAYERS.findIndex((layer) => layer.includes(top));
@@ -45,7 +50,7 @@ export function checkLayers(src) {
     }
     const text = readFileSync(file, 'utf8');
     for (const match of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
-      const target = resolve(dirname(file), match[1]);
+      const target = sourceOf(resolve(dirname(file), match[1]));
       const to = layerOf(src, target);
       if (to.index > from.index) {
         problems.push(

@@ -29,7 +29,22 @@ describe('layers', () => {
       'engine/context.ts': "import type { Server } from '../model/server.js';\nexport type Hooks = Server;\n",
     });
     expect(check(src)).toEqual([
-      "model/server.ts imports engine/context.js: 'model' (layer 0) may not import 'engine' (layer 6) above it",
+      "model/server.ts imports engine/context.ts: 'model' (layer 0) may not import 'engine' (layer 6) above it",
+    ]);
+  });
+
+  it('fails on an upward import of a top-level file: the import says .js, the file is .ts', () => {
+    const src = tree({
+      'model/server.ts': "import { run } from '../main.js';\nexport const x = run;\n",
+      'inputs.ts':
+        "import { y } from './state.js';\nimport { deploy } from './actions/deploy.js';\nexport const z = [y, deploy];\n",
+      'state.ts': 'export const y = 1;\n',
+      'actions/deploy.ts': 'export const deploy = 1;\n',
+      'main.ts': 'export const run = 1;\n',
+    });
+    expect(check(src)).toEqual([
+      "inputs.ts imports actions/deploy.ts: 'inputs.ts' (layer 2) may not import 'actions' (layer 8) above it",
+      "model/server.ts imports main.ts: 'model' (layer 0) may not import 'main.ts' (layer 9) above it",
     ]);
   });
 
