@@ -9,7 +9,7 @@ import type { Counters, Server } from '../model/server.js';
 import { sleep } from '../model/time.js';
 import { headline, writeSummary } from '../report/summary.js';
 import type { Settings } from '../settings.js';
-import { readServers, weightProblems } from './read.js';
+import { readServers, splitProblems, weightProblems } from './read.js';
 
 async function readState(driver: Driver, settings: Settings): Promise<LbState> {
   try {
@@ -60,7 +60,10 @@ export async function dryRun(settings: Settings, driver: Driver): Promise<Outcom
   if ('error' in plan) throw new InputError([plan.error]);
   // What the deploy would refuse, the dry run refuses too: a backend that cannot take the pool split's weights.
   if (state.reachable) {
-    const problems = await weightProblems(settings, driver, state.servers, true);
+    const problems = [
+      ...(await splitProblems(settings, driver)),
+      ...(await weightProblems(settings, driver, state.servers, true)),
+    ];
     if (problems.length) throw new InputError(problems);
   }
   const traffic = state.reachable && state.servers.length ? await measureTraffic(driver, state.servers) : undefined;

@@ -6,7 +6,7 @@
  */
 import * as core from '@actions/core';
 import type { Action, TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { Advice, Capabilities, Driver, PoolShare } from '../driver.js';
+import type { Advice, Capabilities, Driver, PoolSelection, PoolShare } from '../driver.js';
 import type { AdminState, Change, Counters, Server } from '../../model/server.js';
 import { matchesSelector, type Selector } from '../../model/selectors.js';
 import { formatDuration } from '../../model/durations.js';
@@ -16,6 +16,7 @@ import { targetGroupDimension, type AlbArn } from './arn.js';
 import { findForward, percentOf, weightDifferences, weightForPercent, withWeights, type Forward } from './forward.js';
 import { AlbLock } from './lock.js';
 import { readCounters, METRICS_PERIOD_S } from './metrics.js';
+import { poolSplitProblems } from './pools.js';
 import { AlbPreviews } from './previews.js';
 
 export const albCapabilities: Capabilities = {
@@ -473,13 +474,24 @@ export class AlbDriver implements Driver {
     return result;
   }
 
+  /** The AWS CLI command that changes the forward action's weights. */
+  private get modifyCommand(): string {
+    return `aws elbv2 ${this.options.arn.kind === 'rule' ? 'modify-rule --rule-arn' : 'modify-listener --listener-arn'} ${this.options.arn.arn} ...`;
+  }
+
+  async splitProblems(pools: readonly PoolSelection[]): Promise<string[]> {
+    const snap = await this.snapshot();
+    const groups = snap.groups.map((g) => ({ name: g.name, weight: snap.forward.weights.get(g.arn) ?? 0 }));
+    return poolSplitProblems(pools, groups, this.where, this.modifyCommand);
+  }
+
   manualSteps(changes: readonly Change[]): string {
     const weights = changes.filter((c) => c.weight !== undefined);
     const steps: string[] = [];
     if (weights.length) {
       const perGroup = new Map(weights.map((c) => [c.server.slice(0, c.server.indexOf('/')), c.weight]));
       steps.push(
-        `set the forward action's target group weights to ${[...perGroup].map(([g, w]) => `${g}=${w}`).join(', ')} (aws elbv2 ${this.options.arn.kind === 'rule' ? 'modify-rule --rule-arn' : 'modify-listener --listener-arn'} ${this.options.arn.arn} ...)`,
+        `set the forward action's target group weights to ${[...perGroup].map(([g, w]) => `${g}=${w}`).join(', ')} (${this.modifyCommand})`,
       );
     }
     const ready = changes.filter((c) => c.admin === 'ready').map((c) => c.server);
