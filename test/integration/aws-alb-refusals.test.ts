@@ -32,7 +32,7 @@ async function standIn(groups: { name: string; weight: number }[]): Promise<AlbS
 }
 
 /** Runs a deploy that must be refused; checks nothing was written and the deploy-command never ran. */
-async function refusedOn(l: AlbStandIn, inputs: Record<string, string>) {
+async function refusedOn(l: AlbStandIn, inputs: Record<string, string>, env: Record<string, string> = {}) {
   const before = l.weights();
   const marker = join(mkdtempSync(join(tmpdir(), 'zdd-alb-refusal-')), 'ran');
   const run = await runAction(
@@ -44,7 +44,7 @@ async function refusedOn(l: AlbStandIn, inputs: Record<string, string>) {
       'min-requests': '0',
       ...inputs,
     },
-    { env: { ...fleet.env, ...l.env }, timeoutMs: 30_000 },
+    { env: { ...fleet.env, ...l.env, ...env }, timeoutMs: 40_000 },
   );
   const message = errors(run).join('\n');
   expect(run.code, message).toBe(1);
@@ -94,5 +94,40 @@ describe('ALB: refused before the first write', () => {
     expect(message).toBe(
       `Invalid input:\n- pools: pool green (shop-green*/*) spans target groups shop-green, shop-green2 of rule ${RULE_ARN}; on ALB a pool is one target group, whose weight moves as one: give each pool the targets of one group (e.g. green=shop-green/*)`,
     );
+  });
+});
+
+const POOLS = { strategy: 'blue-green', pools: 'blue=shop-blue/*, green=shop-green/*' };
+const TWO_GROUPS = [
+  { name: 'shop-blue', weight: 100 },
+  { name: 'shop-green', weight: 0 },
+];
+
+describe('ALB: a first call that fails is not called bad input', () => {
+  it('throttled on every attempt: says AWS throttled it and nothing was changed', async () => {
+    const l = await standIn(TWO_GROUPS);
+    l.throttle(1000);
+    // AWS_MAX_ATTEMPTS lowers the SDK's 8 attempts (and their backoff, 30 s for throttling) to 3.
+    const { message } = await refusedOn(l, POOLS, { AWS_MAX_ATTEMPTS: '3' });
+    expect(message).toBe(
+      `load-balancer: aws-alb:${RULE_ARN} could not be read, so nothing was changed: AWS DescribeRules failed (3 attempts): Throttling: Rate exceeded; AWS throttled the calls (the SDK retried with backoff): run again in a minute, or lower the rate of other ELBv2 callers on this account`,
+    );
+    expect(l.calls.map((c) => `${c.operation} ${c.refused}`)).toEqual(Array(3).fill('DescribeRules Throttling'));
+  });
+
+  it('AWS unreachable: says so and nothing was changed', async () => {
+    const l = await standIn(TWO_GROUPS);
+    const closed = 'http://127.0.0.1:9';
+    const { message } = await refusedOn(l, POOLS, {
+      AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: closed,
+      AWS_ENDPOINT_URL_CLOUDWATCH: closed,
+      AWS_MAX_ATTEMPTS: '3',
+    });
+    expect(message).toMatch(
+      new RegExp(
+        `^load-balancer: aws-alb:${RULE_ARN} could not be read, so nothing was changed: AWS DescribeRules failed \\(3 attempts\\): .*ECONNREFUSED.*; AWS's API did not answer \\(network, endpoint or an AWS outage\\): run again$`,
+      ),
+    );
+    expect(l.calls).toEqual([]);
   });
 });

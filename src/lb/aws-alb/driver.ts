@@ -11,7 +11,7 @@ import type { AdminState, Change, Counters, Server } from '../../model/server.js
 import { matchesSelector, type Selector } from '../../model/selectors.js';
 import { formatDuration } from '../../model/durations.js';
 import { sleep } from '../../model/time.js';
-import { AwsApi } from './api.js';
+import { AwsApi, AwsCallError } from './api.js';
 import { targetGroupDimension, type AlbArn } from './arn.js';
 import { findForward, percentOf, weightDifferences, weightForPercent, withWeights, type Forward } from './forward.js';
 import { AlbLock } from './lock.js';
@@ -506,6 +506,12 @@ export class AlbDriver implements Driver {
     try {
       snap = await this.snapshot();
     } catch (error) {
+      // Only what AWS refused as given is bad input; throttling, an outage or missing credentials is not a typo.
+      if (error instanceof AwsCallError && error.kind !== 'input')
+        throw new Error(
+          `load-balancer: aws-alb:${this.options.arn.arn} could not be read, so nothing was changed: ${error.message}`,
+          { cause: error },
+        );
       return `: ${(error as Error).message}`;
     }
     if (!this.options.rolling) return undefined;
