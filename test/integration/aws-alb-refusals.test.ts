@@ -131,3 +131,16 @@ describe('ALB: a first call that fails is not called bad input', () => {
     expect(l.calls).toEqual([]);
   });
 });
+
+describe('ALB: hostile inputs refused before any request reaches AWS', () => {
+  it.each([
+    ['health-url', 'http://{address}/h\r\nX: y', 'holds a line break (U+000D carriage return at character 19)'],
+    ['check-url', 'http://127.0.0.1/\r\nHost: evil', 'holds a line break (U+000D carriage return at character 18)'],
+    ['environment', 'produc\u200btion', 'holds an invisible character (U+200B zero-width space at character 7)'],
+  ])('%s: %j', async (input, value, problem) => {
+    const l = await standIn(TWO_GROUPS);
+    const { message } = await refusedOn(l, { ...POOLS, [input]: value });
+    expect(message).toMatch(new RegExp(`^Invalid input:\\n- ${input}: ${problem.replace(/[()+]/g, '\\$&')}`));
+    expect(l.calls).toEqual([]);
+  });
+});
