@@ -21,11 +21,56 @@ export const LAYERS = [
   ['main.ts', 'post.ts', 'index.ts', 'cli'],
 ];
 
+/**
+ * Pure modules: planning and parsing without I/O, unit-tested without a stand-in. Besides types (`import type`),
+ * they may import only model/, each other, and the modules named in PURE_BUILTINS.
+ */
+export const PURE = {
+  'lb/aws-alb': ['arn.ts', 'errors.ts', 'forward.ts', 'ids.ts', 'lock-tags.ts', 'pools.ts', 'preview-rules.ts'],
+};
+const PURE_BUILTINS = ['node:crypto'];
+
+/** Every import of `text` that brings in code (not only types): its specifier. */
+function valueImports(text) {
+  const found = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s*)?['"]([^'"]+)['"]/gm))
+    if (!m[1]) found.push(m[2]);
+  for (const m of text.matchAll(/\bimport\s*\(\s*['"]([^'"]+)['"]/g)) found.push(m[1]);
+  return found;
+}
+
+/** Imports of pure modules that bring in code that is not pure (an SDK, the AWS calls, a driver). */
+export function checkPure(src, pure = PURE) {
+  const problems = [];
+  for (const [folder, names] of Object.entries(pure)) {
+    const allowed = new Set(names.map((n) => resolve(src, folder, n)));
+    for (const name of names) {
+      const file = resolve(src, folder, name);
+      for (const spec of valueImports(readFileSync(file, 'utf8'))) {
+        const target = spec.startsWith('.') ? sourceOf(resolve(dirname(file), spec)) : undefined;
+        const ok = target
+          ? allowed.has(target) || relative(src, target).split(sep)[0] === 'model'
+          : PURE_BUILTINS.includes(spec);
+        if (!ok)
+          problems.push(
+            `${folder}/${name} imports ${target ? relative(src, target) : spec}: a pure module may import only model/, the other pure modules of ${folder} and types`,
+          );
+      }
+    }
+  }
+  return problems;
+}
+
 function files(dir) {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     return statSync(path).isDirectory() ? files(path) : /\.ts$/.test(name) ? [path] : [];
   });
+}
+
+/** The file an import names: ESM imports say `.js` for the `.ts` file beside them (so `../main.js` is `main.ts`). */
+function sourceOf(path) {
+  return path.replace(/\.js$/, '.ts');
 }
 
 function layerOf(src, file) {
@@ -45,7 +90,7 @@ export function checkLayers(src) {
     }
     const text = readFileSync(file, 'utf8');
     for (const match of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
-      const target = resolve(dirname(file), match[1]);
+      const target = sourceOf(resolve(dirname(file), match[1]));
       const to = layerOf(src, target);
       if (to.index > from.index) {
         problems.push(
@@ -59,7 +104,7 @@ export function checkLayers(src) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const src = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
-  const problems = checkLayers(src);
+  const problems = [...checkLayers(src), ...checkPure(src)];
   for (const p of problems) console.error(p);
   if (problems.length) {
     console.error(
@@ -67,5 +112,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     );
     process.exit(1);
   }
-  console.log(`layers: every import under src/ points down (${LAYERS.length} layers)`);
+  console.log(
+    `layers: every import under src/ points down (${LAYERS.length} layers); ${Object.values(PURE).flat().length} pure modules import no I/O`,
+  );
 }

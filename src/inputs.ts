@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
 import { z } from 'zod';
-import { parseDuration } from './model/durations.js';
+import { formatDuration, parseDuration } from './model/durations.js';
+import { rawTextProblem } from './model/raw-text.js';
 import { NAME_PATTERN, parseSelector, splitList, type Selector } from './model/selectors.js';
 import { InputError } from './model/errors.js';
 import { redactUrlPasswords, urlPasswords } from './model/credentials.js';
@@ -507,6 +508,11 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
       `take-over-lock: only used by action deploy, promote and abort, and by preview with preview-canary, not ${action}${action === 'preview' ? ' without preview-canary' : ''}`,
     );
   if (v['take-over-lock'] && v['dry-run']) problems.push('take-over-lock: a dry run takes no lock');
+  const pausesMs = v.steps.reduce((sum, s) => sum + (s.pause.kind === 'duration' ? s.pause.ms : 0), 0);
+  if (strategy === 'canary' && action === 'deploy' && pausesMs > v.timeout)
+    problems.push(
+      `timeout: ${raw.timeout} is shorter than the pauses of steps alone (${formatDuration(pausesMs)} in '${raw.steps}'), so the run could end only by its timeout and a rollback; raise timeout or shorten the steps' pauses`,
+    );
   if (v['probe-timeout'] > v['probe-interval'] * 10)
     problems.push('probe-timeout: is more than ten probe-intervals; a hung server would stall the checks');
   return problems;
@@ -525,6 +531,30 @@ function toStrategy(v: Parsed): Strategy | undefined {
   }
 }
 
+/** Inputs that may span lines (lists and commands); every other input is one line. */
+const MULTI_LINE: ReadonlySet<string> = new Set([
+  'load-balancer',
+  'targets',
+  'pools',
+  'steps',
+  'deploy-command',
+  'rollback-command',
+  'notify',
+  'checks',
+  'nginx-test-command',
+  'nginx-reload-command',
+]);
+
+/** Every input's raw text checked before it is parsed: no parser can drop what it holds unseen. */
+function rawTextProblems(raw: Readonly<Record<string, string>>): string[] {
+  return Object.entries(raw).flatMap(([name, text]) => {
+    // A token's own check says what to do without showing it.
+    if ((SECRET_INPUTS as readonly string[]).includes(name)) return [];
+    const problem = rawTextProblem(text, MULTI_LINE.has(name));
+    return problem ? [`${name}: ${problem}`] : [];
+  });
+}
+
 /** Reads and checks every input. Throws InputError naming every problem; touches nothing. */
 export function readInputs(read: InputReader, context: RunContext): Settings {
   const raw: Record<string, string> = {};
@@ -536,10 +566,15 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
   if (raw['preview-key'] === '' && context.pullRequestNumber !== undefined)
     raw['preview-key'] = `pr-${context.pullRequestNumber}`;
 
+  const unreadable = rawTextProblems(raw);
   const result = schema.safeParse(raw);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${String(issue.path[0] ?? 'input')}: ${issue.message}`);
-    throw new InputError(problems);
+  if (!result.success || unreadable.length) {
+    const named = new Set(unreadable.map((p) => p.slice(0, p.indexOf(':'))));
+    const issues = result.success ? [] : result.error.issues;
+    const problems = issues
+      .map((issue) => `${String(issue.path[0] ?? 'input')}: ${issue.message}`)
+      .filter((p) => !named.has(p.slice(0, p.indexOf(':'))));
+    throw new InputError([...unreadable, ...problems]);
   }
   const v = result.data;
   const problems = crossCheck(v, raw);

@@ -8,6 +8,7 @@ import { preview } from './actions/preview.js';
 import { promote } from './actions/promote.js';
 import { status } from './actions/status.js';
 import { withLock } from './actions/lock.js';
+import { splitProblems } from './actions/read.js';
 import { readActionInputs } from './inputs.js';
 import type { Driver } from './lb/driver.js';
 import { createDriver } from './lb/registry.js';
@@ -90,6 +91,8 @@ export async function run(options: RunOptions = {}): Promise<RunEnd> {
       throw new InputError([
         `load-balancer: ${settings.loadBalancer.display}${problem.startsWith(':') ? '' : ' '}${problem}`,
       ]);
+    const unsplittable = await splitProblems(settings, driver);
+    if (unsplittable.length) throw new InputError(unsplittable);
     const deadline = `timeout ${formatDuration(settings.timeoutMs)} reached`;
     timer = setTimeout(() => controller.abort(new Error(deadline)), settings.timeoutMs);
     const lb = driver;

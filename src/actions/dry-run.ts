@@ -10,7 +10,8 @@ import { sleep } from '../model/time.js';
 import { headline, writeSummary } from '../report/summary.js';
 import { renderCheckPlan } from '../report/checks.js';
 import type { Settings } from '../settings.js';
-import { affinityProblems, readServers, weightProblems } from './read.js';
+import { affinityProblems, readServers, splitProblems, weightProblems } from './read.js';
+import { quietSteps } from '../plan/traffic.js';
 
 async function readState(driver: Driver, settings: Settings): Promise<LbState> {
   try {
@@ -62,6 +63,7 @@ export async function dryRun(settings: Settings, driver: Driver): Promise<Outcom
   // What the deploy would refuse, the dry run refuses too: a backend that cannot take the pool split's weights.
   if (state.reachable) {
     const problems = [
+      ...(await splitProblems(settings, driver)),
       ...(await weightProblems(settings, driver, state.servers, true)),
       ...(await affinityProblems(settings, driver, state.servers)),
     ];
@@ -74,6 +76,9 @@ export async function dryRun(settings: Settings, driver: Driver): Promise<Outcom
   await core.group('Plan (dry run: nothing is changed)', async () => core.info(markdownToLog(markdown)));
   const tooLong = checkPlanFitsTimeout(plan, settings);
   if (tooLong) core.warning(tooLong);
+  const measured = traffic?.source.startsWith('measured') ? traffic.requestsPerSecond : undefined;
+  const quiet = measured === undefined ? undefined : quietSteps(plan, settings.analysis, measured, settings.timeoutMs);
+  if (quiet) core.warning(quiet);
   await writeSummary(
     `${headline('unchanged', 'Dry run: this is the plan; the load balancer was not changed.')}\n\n${markdown}`,
   );

@@ -117,6 +117,16 @@ export async function affinityProblems(
   return (await driver.affinityProblems(backends)).map((p) => `one-version-per-user: ${p}`);
 }
 
+/**
+ * What the load balancer's own split cannot drive (ALB: a pool over two target groups, a group holding weight outside
+ * both pools): a deploy refuses it before anything is written, the lock included, and so does its dry run.
+ */
+export async function splitProblems(settings: Settings, driver: Driver): Promise<string[]> {
+  const strategy = settings.strategy;
+  if (settings.action !== 'deploy' || !strategy || strategy.name === 'rolling' || !driver.splitProblems) return [];
+  return driver.splitProblems(strategy.pools);
+}
+
 /** Every server on the load balancer (backends kept serving, addresses shared with other backends). */
 const EVERY_SERVER: readonly Selector[] = [{ text: '*/*', backend: '*', server: '*' }];
 

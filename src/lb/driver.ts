@@ -57,6 +57,12 @@ export interface PoolShare {
   readonly percent: number;
 }
 
+/** A pool as the user gave it: its name and its selectors. */
+export interface PoolSelection {
+  readonly name: string;
+  readonly selectors: readonly Selector[];
+}
+
 /** How the load balancer checks a server it registers for a preview. */
 export interface PreviewCheck {
   readonly intervalMs: number;
@@ -168,6 +174,12 @@ export interface Driver {
    * Reads only.
    */
   affinityProblems?(backends: readonly string[]): Promise<string[]>;
+  /**
+   * Present where the load balancer splits traffic between pools itself: what in its configuration the pools cannot
+   * drive (e.g. ALB: a pool over two target groups, a group holding weight outside both pools), each naming `pools`
+   * and the fix. Reads only; called before anything is written, the lock included.
+   */
+  splitProblems?(pools: readonly PoolSelection[]): Promise<string[]>;
   /** How a person applies these changes by hand, in this load balancer's own terms (for error messages). */
   manualSteps(changes: readonly Change[]): string;
   /** Present when the load balancer can route previews. */

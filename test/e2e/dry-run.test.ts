@@ -59,7 +59,7 @@ describe('dry run without a load balancer', async () => {
     expect(run.summary).toMatch(/before its first verdict:\*\* 5%/);
   });
 
-  it('warns when the plan cannot fit in timeout', async () => {
+  it('refuses a plan whose pauses alone are longer than timeout, naming both inputs', async () => {
     const run = await runAction({
       strategy: 'canary',
       pools: 'a=app/a*, b=app/b*',
@@ -68,9 +68,9 @@ describe('dry run without a load balancer', async () => {
       'load-balancer': lb,
       'dry-run': 'true',
     });
-    expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(
-      /::warning::timeout: 10m is shorter than the plan's waits alone \(1h0\.5m|::warning::timeout: 10m is shorter than the plan's waits alone/,
+    expect(run.code).toBe(1);
+    expect(errors(run).join('\n')).toContain(
+      "timeout: 10m is shorter than the pauses of steps alone (1h in '50% 1h, 100%'), so the run could end only by its timeout and a rollback; raise timeout or shorten the steps' pauses",
     );
   });
 });

@@ -126,7 +126,7 @@ describe('ALB stand-in: lock and crash safety', () => {
     child?.kill('SIGKILL');
     const main = await running;
     expect(l.alb.weights()).toEqual({ 'shop-blue': 50, 'shop-green': 50 });
-    expect([...l.alb.rule.tags.keys()]).toEqual(['zero-downtime-deploy:lock']);
+    expect([...l.alb.rule.tags.keys()]).toEqual([expect.stringMatching(/^zero-downtime-deploy:lock:[0-9a-f]{12}$/)]);
     const post = await runAction(albInputs(l, { strategy: 'canary', steps: '50% 30s, 100%' }), {
       env: { ...l.fleet.env, ...l.alb.env },
       state: { ...main.state, isPost: 'true' },

@@ -87,6 +87,19 @@ async function refused(inputs: Record<string, string>, given?: Lab) {
 }
 
 describe('refused before anything moves', () => {
+  it('health-url and check-url with CR LF and a header after them are refused on the raw text', async () => {
+    const { run, message } = await refused({
+      'health-url': 'http://{address}/health\r\nX-Injected: 1',
+      'check-url': 'http://127.0.0.1/\r\nHost: evil.example',
+      'deploy-command': 'true',
+    });
+    expect(message).toContain(
+      'health-url: holds a line break (U+000D carriage return at character 24), and it must be one line',
+    );
+    expect(message).toContain('check-url: holds a line break (U+000D carriage return at character 18)');
+    expect(run.durationMs).toBeLessThan(5000);
+  });
+
   it('timeout: 600h is refused at once (it used to fire after 1 ms with web1 in maint)', async () => {
     const { run, message } = await refused({ timeout: '600h', 'deploy-command': 'true' });
     expect(message).toContain("timeout: '600h' is too long: give less than 596h");

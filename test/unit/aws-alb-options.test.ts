@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { parseLoadBalancer } from '../../src/lb/registry.js';
 import { awsAlb } from '../../src/lb/aws-alb/index.js';
 import { parseAlbArn } from '../../src/lb/aws-alb/arn.js';
-import { conditionCounts, freePriorities, previewConditions, previewGroupName } from '../../src/lb/aws-alb/previews.js';
+import {
+  conditionCounts,
+  freePriorities,
+  previewConditions,
+  previewGroupName,
+} from '../../src/lb/aws-alb/preview-rules.js';
 
 const RULE =
   'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee';

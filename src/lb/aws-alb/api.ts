@@ -6,6 +6,21 @@
  */
 import type * as Elbv2 from '@aws-sdk/client-elastic-load-balancing-v2';
 import type * as CloudWatch from '@aws-sdk/client-cloudwatch';
+import { awsAdvice, classifyAwsError, type AwsErrorKind, type AwsErrorLike } from './errors.js';
+
+/** A call AWS refused or never answered: its kind tells bad input from credentials, throttling and outages. */
+export class AwsCallError extends Error {
+  constructor(
+    message: string,
+    readonly kind: AwsErrorKind,
+    readonly operation: string,
+    readonly attempts: number,
+    options: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'AwsCallError';
+  }
+}
 
 export interface ApiTuning {
   readonly region: string;
@@ -44,9 +59,13 @@ export class AwsApi {
   constructor(private readonly tuning: ApiTuning) {}
 
   private config() {
+    // The SDK's standard AWS_MAX_ATTEMPTS may lower the attempts per call (never raise them: a dry run reads once).
+    const fromEnv = Number(process.env.AWS_MAX_ATTEMPTS);
+    const maxAttempts =
+      Number.isInteger(fromEnv) && fromEnv >= 1 ? Math.min(fromEnv, this.tuning.maxAttempts) : undefined;
     return {
       region: this.tuning.region,
-      maxAttempts: this.tuning.maxAttempts,
+      maxAttempts: maxAttempts ?? this.tuning.maxAttempts,
       requestHandler: { requestTimeout: this.tuning.timeoutMs, connectionTimeout: this.tuning.timeoutMs },
     };
   }
@@ -76,9 +95,18 @@ export class AwsApi {
       this.count(operation, output.$metadata?.attempts);
       return output;
     } catch (error) {
-      const e = error as { name?: string; message?: string; $metadata?: { attempts?: number } };
-      this.count(operation, e.$metadata?.attempts);
-      throw new Error(`AWS ${operation} failed: ${e.name ?? 'Error'}: ${e.message ?? String(error)}`, { cause: error });
+      const e = error as AwsErrorLike;
+      const attempts = e.$metadata?.attempts ?? 1;
+      this.count(operation, attempts);
+      const kind = classifyAwsError(e);
+      const tries = attempts > 1 ? ` (${attempts} attempts)` : '';
+      throw new AwsCallError(
+        `AWS ${operation} failed${tries}: ${e.name ?? 'Error'}: ${e.message ?? String(error)}; ${awsAdvice(kind)}`,
+        kind,
+        operation,
+        attempts,
+        { cause: error },
+      );
     }
   }
 

@@ -6,16 +6,18 @@
  */
 import * as core from '@actions/core';
 import type { Action, TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { Advice, Capabilities, Driver, PoolShare } from '../driver.js';
+import type { Advice, Capabilities, Driver, PoolSelection, PoolShare } from '../driver.js';
 import type { AdminState, Change, Counters, Server } from '../../model/server.js';
 import { matchesSelector, type Selector } from '../../model/selectors.js';
 import { formatDuration } from '../../model/durations.js';
 import { sleep } from '../../model/time.js';
-import { AwsApi } from './api.js';
+import { AwsApi, AwsCallError } from './api.js';
 import { targetGroupDimension, type AlbArn } from './arn.js';
 import { findForward, percentOf, weightDifferences, weightForPercent, withWeights, type Forward } from './forward.js';
 import { AlbLock } from './lock.js';
 import { readCounters, METRICS_PERIOD_S } from './metrics.js';
+import { groupName, targetDescription, targetIdOf, targetOf } from './ids.js';
+import { poolSplitProblems } from './pools.js';
 import { AlbPreviews } from './previews.js';
 
 export const albCapabilities: Capabilities = {
@@ -72,10 +74,6 @@ interface Snapshot {
 }
 
 type TargetState = { readonly health: TargetHealthDescription | undefined; readonly out: AdminState | undefined };
-
-function targetId(t: TargetHealthDescription): string {
-  return `${t.Target?.Id ?? '?'}:${t.Target?.Port ?? 0}`;
-}
 
 /**
  * The pause before the next read of a wait: 250 ms, then doubling every second read, up to a quarter or half of what
@@ -191,7 +189,7 @@ export class AlbDriver implements Driver {
     for (const group of groups) {
       const out = await this.api.send(client, new sdk.DescribeTargetHealthCommand({ TargetGroupArn: group.arn }));
       const targets = new Map<string, TargetState>();
-      for (const t of out.TargetHealthDescriptions ?? []) targets.set(targetId(t), { health: t, out: undefined });
+      for (const t of out.TargetHealthDescriptions ?? []) targets.set(targetIdOf(t), { health: t, out: undefined });
       const groupTags = tags?.TagDescriptions?.find((d) => d.ResourceArn === group.arn)?.Tags ?? [];
       for (const tag of groupTags) {
         if (!tag.Key?.startsWith(OUT_TAG)) continue;
@@ -205,7 +203,7 @@ export class AlbDriver implements Driver {
   }
 
   private toServer(group: Group, id: string, state: TargetState, weight: number): Server {
-    const [host = id, port = '0'] = [id.slice(0, id.lastIndexOf(':')), id.slice(id.lastIndexOf(':') + 1)];
+    const { Id: host, Port: port } = targetDescription(id);
     const health = state.health?.TargetHealth;
     const registered = !!health && health.State !== 'draining' && health.State !== 'unhealthy.draining';
     const admin: AdminState = registered ? 'ready' : (state.out ?? 'drain');
@@ -218,7 +216,7 @@ export class AlbDriver implements Driver {
       name: id,
       address: `${host}:${port}`,
       host,
-      port: Number(port),
+      port,
       weight,
       admin,
       check: {
@@ -255,14 +253,14 @@ export class AlbDriver implements Driver {
    * maint on a group that has traffic waits until ALB has drained it (at most drain-timeout).
    */
   async apply(all: readonly Change[]): Promise<void> {
-    const previews = all.filter((c) => this.isPreview(c.server.slice(0, c.server.indexOf('/'))));
+    const previews = all.filter((c) => this.isPreview(groupName(c.server)));
     if (previews.length) await this.previews.apply(previews);
     const changes = all.filter((c) => !previews.includes(c));
     if (changes.length === 0) return;
     const snap = await this.snapshot();
     const byName = new Map(snap.groups.map((g) => [g.name, g]));
     const groupOf = (server: string): Group => {
-      const group = byName.get(server.slice(0, server.indexOf('/')));
+      const group = byName.get(groupName(server));
       if (!group) throw new Error(`${server}: its target group is not in the forward action of ${this.where}`);
       return group;
     };
@@ -281,9 +279,8 @@ export class AlbDriver implements Driver {
     const targets = await this.targets(groups);
     const { client, sdk } = await this.api.elb();
     const target = (server: string) => {
-      const id = server.slice(server.indexOf('/') + 1);
-      const port = Number(id.slice(id.lastIndexOf(':') + 1));
-      return { id, description: { Id: id.slice(0, id.lastIndexOf(':')), Port: port } };
+      const id = targetOf(server);
+      return { id, description: targetDescription(id) };
     };
     const register = new Map<Group, string[]>();
     const deregister = new Map<Group, { server: string; admin: AdminState }[]>();
@@ -356,7 +353,7 @@ export class AlbDriver implements Driver {
   private async states(group: Group): Promise<Map<string, string | undefined>> {
     const { client, sdk } = await this.api.elb();
     const out = await this.api.send(client, new sdk.DescribeTargetHealthCommand({ TargetGroupArn: group.arn }));
-    return new Map((out.TargetHealthDescriptions ?? []).map((t) => [targetId(t), t.TargetHealth?.State]));
+    return new Map((out.TargetHealthDescriptions ?? []).map((t) => [targetIdOf(t), t.TargetHealth?.State]));
   }
 
   /** Until ALB has judged newly registered targets (no longer `initial`), within the group's health check time. */
@@ -428,7 +425,7 @@ export class AlbDriver implements Driver {
     const snap = await this.snapshot();
     const weights = new Map<string, number>();
     for (const share of shares) {
-      const names = new Set(share.servers.map((id) => id.slice(0, id.indexOf('/'))));
+      const names = new Set(share.servers.map(groupName));
       if (names.size !== 1)
         throw new Error(
           `pools: pool ${share.pool} spans target groups ${[...names].join(', ')}; on ALB a pool is one target group`,
@@ -448,13 +445,13 @@ export class AlbDriver implements Driver {
 
   async counters(ids: readonly string[]): Promise<Map<string, Counters>> {
     const known = [...this.groupCache.values()];
-    const names = new Set(ids.map((id) => id.slice(0, id.indexOf('/'))));
+    const names = new Set(ids.map(groupName));
     // Polled every probe interval: the groups read before serve, the rule is read only for a group not seen yet.
     const groupsKnown = [...names].every((n) => known.some((g) => g.name === n));
     const snap = { groups: groupsKnown ? known : (await this.snapshot()).groups };
     const firstOfGroup = new Map<string, string>();
     for (const id of ids) {
-      const name = id.slice(0, id.indexOf('/'));
+      const name = groupName(id);
       if (!firstOfGroup.has(name)) firstOfGroup.set(name, id);
     }
     const groups = snap.groups.filter((g) => firstOfGroup.has(g.name));
@@ -473,13 +470,24 @@ export class AlbDriver implements Driver {
     return result;
   }
 
+  /** The AWS CLI command that changes the forward action's weights. */
+  private get modifyCommand(): string {
+    return `aws elbv2 ${this.options.arn.kind === 'rule' ? 'modify-rule --rule-arn' : 'modify-listener --listener-arn'} ${this.options.arn.arn} ...`;
+  }
+
+  async splitProblems(pools: readonly PoolSelection[]): Promise<string[]> {
+    const snap = await this.snapshot();
+    const groups = snap.groups.map((g) => ({ name: g.name, weight: snap.forward.weights.get(g.arn) ?? 0 }));
+    return poolSplitProblems(pools, groups, this.where, this.modifyCommand);
+  }
+
   manualSteps(changes: readonly Change[]): string {
     const weights = changes.filter((c) => c.weight !== undefined);
     const steps: string[] = [];
     if (weights.length) {
-      const perGroup = new Map(weights.map((c) => [c.server.slice(0, c.server.indexOf('/')), c.weight]));
+      const perGroup = new Map(weights.map((c) => [groupName(c.server), c.weight]));
       steps.push(
-        `set the forward action's target group weights to ${[...perGroup].map(([g, w]) => `${g}=${w}`).join(', ')} (aws elbv2 ${this.options.arn.kind === 'rule' ? 'modify-rule --rule-arn' : 'modify-listener --listener-arn'} ${this.options.arn.arn} ...)`,
+        `set the forward action's target group weights to ${[...perGroup].map(([g, w]) => `${g}=${w}`).join(', ')} (${this.modifyCommand})`,
       );
     }
     const ready = changes.filter((c) => c.admin === 'ready').map((c) => c.server);
@@ -494,6 +502,12 @@ export class AlbDriver implements Driver {
     try {
       snap = await this.snapshot();
     } catch (error) {
+      // Only what AWS refused as given is bad input; throttling, an outage or missing credentials is not a typo.
+      if (error instanceof AwsCallError && error.kind !== 'input')
+        throw new Error(
+          `load-balancer: aws-alb:${this.options.arn.arn} could not be read, so nothing was changed: ${error.message}`,
+          { cause: error },
+        );
       return `: ${(error as Error).message}`;
     }
     if (!this.options.rolling) return undefined;

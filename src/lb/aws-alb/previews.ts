@@ -13,7 +13,7 @@
  * nobody sends. Everything the action creates is tagged with the key and the deployed rule or listener, and only
  * what carries those tags is ever changed or removed.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type {
   Action,
   Rule,
@@ -27,32 +27,30 @@ import { matchesSelector, type Selector } from '../../model/selectors.js';
 import { sleep } from '../../model/time.js';
 import type { AwsApi } from './api.js';
 import type { AlbArn } from './arn.js';
+import { targetDescription, targetIdOf } from './ids.js';
+import {
+  conditionCounts,
+  freePriorities,
+  GROUP_PREFIX,
+  LAST_PRIORITY,
+  MATCHES,
+  MAX_VALUES,
+  MAX_WILDCARDS,
+  PREVIEW_ADDRESS_TAG,
+  PREVIEW_FOR_TAG,
+  PREVIEW_KEY_TAG,
+  PREVIEW_MATCH_TAG,
+  PREVIEW_OF_TAG,
+  PREVIEW_PARKED_TAG,
+  PREVIEW_SERVER_TAG,
+  previewActions,
+  previewConditions,
+  previewGroupName,
+  tuplesOf,
+  type PreviewMatch,
+  type Tuple,
+} from './preview-rules.js';
 
-/** On the rules and target groups a preview creates: the preview key. */
-export const PREVIEW_KEY_TAG = 'zero-downtime-deploy:preview-key';
-/** On the rules and target groups a preview creates: the deployed rule's or listener's ARN (the load-balancer input). */
-export const PREVIEW_FOR_TAG = 'zero-downtime-deploy:preview-for';
-/** On a preview's target group: the server's name, `KEY:VERSION`. */
-export const PREVIEW_SERVER_TAG = 'zero-downtime-deploy:preview-server';
-/** On a preview's target group: the target group it was copied from (`preview-backend`). */
-export const PREVIEW_OF_TAG = 'zero-downtime-deploy:preview-of';
-/** On a preview's target group: preview-address, so a server out of traffic still has its address. */
-export const PREVIEW_ADDRESS_TAG = 'zero-downtime-deploy:preview-address';
-/** On a preview's rules: what the rule matches. */
-export const PREVIEW_MATCH_TAG = 'zero-downtime-deploy:preview-match';
-/** On a parked rule: it holds a new build's group for ALB's health check and matches no request. */
-export const PREVIEW_PARKED_TAG = 'zero-downtime-deploy:preview-parked';
-
-const MATCHES = ['header', 'cookie', 'query'] as const;
-type PreviewMatch = (typeof MATCHES)[number];
-
-/** Target groups the action creates for previews are named this and a hash (ALB allows 32 characters). */
-const GROUP_PREFIX = 'zdd-pv-';
-/** ALB's highest rule priority. */
-const LAST_PRIORITY = 50_000;
-/** ALB's limits per rule: condition values, and wildcards among them. */
-const MAX_VALUES = 5;
-const MAX_WILDCARDS = 5;
 /** Read-backs after a rule change (ALB applies rule changes with a delay). */
 const VERIFY_DELAYS_MS = [0, 250, 500, 1000, 2000, 4000, 8000];
 
@@ -62,11 +60,6 @@ interface PreviewGroup {
   /** `KEY:VERSION`, the server's name. */
   readonly server: string;
   readonly address: string;
-}
-
-interface Tuple {
-  readonly arn: string;
-  readonly weight: number;
 }
 
 interface PreviewRule {
@@ -80,71 +73,6 @@ interface PreviewRule {
   readonly actions: readonly Action[];
 }
 
-/**
- * The name of the target group for a preview server: the same server of the same template and deployed rule always
- * gets the same one (so a retried CreateTargetGroup answers the group made before).
- */
-export function previewGroupName(templateArn: string, scope: string, server: string): string {
-  const hash = createHash('sha256').update(`${templateArn}\n${scope}\n${server}`).digest('hex');
-  return `${GROUP_PREFIX}${hash.slice(0, 32 - GROUP_PREFIX.length)}`;
-}
-
-/** The conditions of a key's three rules, each with the deployed rule's own conditions. */
-export function previewConditions(key: string, base: readonly RuleCondition[]): Record<PreviewMatch, RuleCondition[]> {
-  // A condition as read carries both `Values` and its `...Config`; CreateRule takes one of them.
-  const copied = base.map((c) => {
-    const { Values, ...rest } = c;
-    return Object.keys(rest).some((k) => k.endsWith('Config')) ? rest : { ...rest, Values };
-  });
-  return {
-    header: [...copied, { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Preview', Values: [key] } }],
-    // `preview=KEY` last or followed by `;`: `*` before it also admits a cookie named e.g. `xpreview` (documented).
-    cookie: [
-      ...copied,
-      {
-        Field: 'http-header',
-        HttpHeaderConfig: { HttpHeaderName: 'Cookie', Values: [`*preview=${key}`, `*preview=${key};*`] },
-      },
-    ],
-    // The link `?preview=KEY` reaches the preview for that request (ALB cannot set the cookie for the next ones).
-    query: [...copied, { Field: 'query-string', QueryStringConfig: { Values: [{ Key: 'preview', Value: key }] } }],
-  };
-}
-
-/** Condition values and wildcards of a rule, as ALB counts them against its limits. */
-export function conditionCounts(conditions: readonly RuleCondition[]): { values: number; wildcards: number } {
-  const texts = conditions.flatMap((c) => [
-    ...(c.HostHeaderConfig?.Values ?? []),
-    ...(c.PathPatternConfig?.Values ?? []),
-    ...(c.HttpHeaderConfig?.Values ?? []),
-    ...(c.HttpRequestMethodConfig?.Values ?? []),
-    ...(c.SourceIpConfig?.Values ?? []),
-    ...(c.QueryStringConfig?.Values ?? []).map((v) => `${v.Key ?? ''}=${v.Value ?? ''}`),
-    ...(Object.keys(c).some((k) => k.endsWith('Config')) ? [] : (c.Values ?? [])),
-  ]);
-  return { values: texts.length, wildcards: texts.join('').replace(/[^*?]/g, '').length };
-}
-
-/**
- * `count` priorities for a key's rules directly before the deployed rule's (`before`; a listener's default action
- * comes after 50000): free ones, skipping other previews' rules, stopping at the first rule of anyone else, so no rule
- * of yours sits between the key's rules and the rule they stand in for.
- */
-export function freePriorities(
-  taken: ReadonlySet<number>,
-  previews: ReadonlySet<number>,
-  before: number | undefined,
-  count: number,
-): number[] | { blockedBy: number } {
-  const found: number[] = [];
-  for (let p = (before ?? LAST_PRIORITY + 1) - 1; p >= 1 && found.length < count; p--) {
-    if (previews.has(p)) continue;
-    if (taken.has(p)) return { blockedBy: p };
-    found.push(p);
-  }
-  return found.length === count ? found : { blockedBy: 0 };
-}
-
 /** AWS's answer for a rule or target group deleted meanwhile (by another pull request's run). */
 function gone(error: unknown): boolean {
   return /RuleNotFound|TargetGroupNotFound/.test((error as Error).message);
@@ -152,28 +80,6 @@ function gone(error: unknown): boolean {
 
 /** Retries of DeleteTargetGroup while ALB still sees it in use just after its rules let go of it (eventual). */
 const IN_USE_RETRIES_MS = [500, 1000, 2000, 4000, 8000, 15_000];
-
-function targetId(t: TargetHealthDescription): string {
-  return `${t.Target?.Id ?? '?'}:${t.Target?.Port ?? 0}`;
-}
-
-function tuplesOf(actions: readonly Action[] | undefined): Tuple[] {
-  const forward = actions?.find((a) => a.Type === 'forward');
-  const tuples = (forward?.ForwardConfig?.TargetGroups ?? [])
-    .filter((t) => t.TargetGroupArn)
-    .map((t) => ({ arn: t.TargetGroupArn ?? '', weight: t.Weight ?? 1 }));
-  return tuples.length ? tuples : forward?.TargetGroupArn ? [{ arn: forward.TargetGroupArn, weight: 1 }] : [];
-}
-
-/** The deployed rule's authenticate actions, in order, then a forward to these groups. */
-function previewActions(auth: readonly Action[], tuples: readonly Tuple[]): Action[] {
-  const forward: Action = {
-    Type: 'forward',
-    Order: auth.length + 1,
-    ForwardConfig: { TargetGroups: tuples.map((t) => ({ TargetGroupArn: t.arn, Weight: t.weight })) },
-  };
-  return [...auth.map((a, i) => ({ ...a, Order: i + 1 })), forward];
-}
 
 export class AlbPreviews implements PreviewRouting {
   /** ALB can route `?preview=KEY` but not answer with a cookie. */
@@ -378,7 +284,7 @@ export class AlbPreviews implements PreviewRouting {
   }
 
   private toServer(group: PreviewGroup, health: TargetHealthDescription | undefined): Server {
-    const at = group.address.lastIndexOf(':');
+    const target = targetDescription(group.address);
     const state = health?.TargetHealth?.State;
     // `unused`: in a group no rule uses (a run died before attaching it): out, so the next run attaches it again.
     const registered = !!state && state !== 'draining' && state !== 'unhealthy.draining' && state !== 'unused';
@@ -387,8 +293,8 @@ export class AlbPreviews implements PreviewRouting {
       backend: this.backend,
       name: group.server,
       address: group.address,
-      host: group.address.slice(0, at),
-      port: Number(group.address.slice(at + 1)),
+      host: target.Id,
+      port: target.Port,
       weight: 0,
       admin: registered ? 'ready' : 'maint',
       check: {
@@ -405,7 +311,7 @@ export class AlbPreviews implements PreviewRouting {
   private async health(group: PreviewGroup): Promise<TargetHealthDescription | undefined> {
     const { client, sdk } = await this.elb();
     const out = await this.api.send(client, new sdk.DescribeTargetHealthCommand({ TargetGroupArn: group.arn }));
-    return (out.TargetHealthDescriptions ?? []).find((t) => targetId(t) === group.address);
+    return (out.TargetHealthDescriptions ?? []).find((t) => targetIdOf(t) === group.address);
   }
 
   async servers(selectors?: readonly Selector[]): Promise<Server[]> {
@@ -437,8 +343,7 @@ export class AlbPreviews implements PreviewRouting {
   }
 
   private static target(address: string) {
-    const at = address.lastIndexOf(':');
-    return { Id: address.slice(0, at), Port: Number(address.slice(at + 1)) };
+    return targetDescription(address);
   }
 
   private tagsFor(key: string): { Key: string; Value: string }[] {

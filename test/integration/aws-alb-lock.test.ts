@@ -1,0 +1,103 @@
+/**
+ * The ALB lock on the stand-in, with the official SDK: two runs racing for it at every offset around the wait, and
+ * the lock read by the pure tag rules. Each trial: exactly one run holds it, the other names it and leaves no tag.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AwsApi } from '../../src/lb/aws-alb/api.js';
+import { AlbLock } from '../../src/lb/aws-alb/lock.js';
+import { contenders, decide, lockTag, winner } from '../../src/lb/aws-alb/lock-tags.js';
+import { RULE_ARN, startAlbStandIn, type AlbStandIn } from '../helpers/aws-alb.js';
+import { validated } from '../helpers/alb-lab.js';
+import { mulberry32 } from '../helpers/prng.js';
+
+let alb: AlbStandIn;
+const apis: AwsApi[] = [];
+const saved = { ...process.env };
+beforeAll(async () => {
+  alb = await startAlbStandIn({
+    groups: [
+      { name: 'shop-blue', weight: 100, ports: [1] },
+      { name: 'shop-green', weight: 0, ports: [2] },
+    ],
+  });
+  Object.assign(process.env, alb.env);
+});
+afterAll(async () => {
+  for (const api of apis) api.close();
+  process.env = saved;
+  await alb.stop();
+});
+
+function lockFor(settleMs: number): AlbLock {
+  const api = new AwsApi({ region: 'us-east-1', maxAttempts: 3, timeoutMs: 5000 });
+  apis.push(api);
+  return new AlbLock(api, RULE_ARN, settleMs);
+}
+
+describe('ALB lock tags (pure)', () => {
+  it('the smallest token holds; the older single tag is honoured first', () => {
+    const tags = [
+      lockTag('b7', 'run-b', 1_765_000_001_500),
+      lockTag('a3', 'run-a', 1_765_000_002_000),
+      { Key: 'team', Value: 'shop' },
+    ];
+    expect(winner(contenders(tags))?.holder).toEqual({ owner: 'run-a', since: new Date(1_765_000_002_000) });
+    const old = [...tags, { Key: 'zero-downtime-deploy:lock', Value: 'old-run@1765000000' }];
+    expect(winner(contenders(old))?.holder.owner).toBe('old-run');
+  });
+
+  it('a tag older than mine by more than the wait holds, whatever its token; within the wait the smallest token', () => {
+    const [old, mine] = contenders([
+      lockTag('ff', 'run-a', 1_765_000_000_000),
+      lockTag('00', 'run-b', 1_765_000_003_000),
+    ]);
+    if (!old || !mine) throw new Error('two contenders');
+    expect(decide(mine, [old], 2000).holder.owner).toBe('run-a');
+    expect(decide(mine, [old], 5000).holder.owner).toBe('run-b');
+  });
+});
+
+describe('ALB lock on the stand-in', () => {
+  it('two runs racing: exactly one holds the lock in each of 20 trials, the other names it; no tag left', async () => {
+    const settleMs = 150;
+    const random = mulberry32(28);
+    const outcomes: string[] = [];
+    for (let trial = 0; trial < 20; trial++) {
+      // From the same instant to well past the wait: both write within it, or the later finds the earlier's tag.
+      const offset = Math.floor(random() * 2.5 * settleMs);
+      const [a, b] = [lockFor(settleMs), lockFor(settleMs)];
+      const [ra, rb] = await Promise.all([
+        a.acquire(`run-a.${trial}`),
+        new Promise((done) => setTimeout(done, offset)).then(() => b.acquire(`run-b.${trial}`)),
+      ]);
+      const held = [ra, rb].filter((r) => 'held' in r);
+      expect(held, `trial ${trial} offset ${offset} ms: ${JSON.stringify([ra, rb])}`).toHaveLength(1);
+      const loser = 'held' in ra ? rb : ra;
+      const winnerOwner = 'held' in ra ? `run-a.${trial}` : `run-b.${trial}`;
+      expect('holder' in loser && loser.holder.owner).toBe(winnerOwner);
+      expect((await a.holder())?.owner).toBe(winnerOwner);
+      await a.release(winnerOwner);
+      await b.release(winnerOwner);
+      expect([...alb.rule.tags.keys()]).toEqual([]);
+      outcomes.push(`${offset}ms:${winnerOwner.slice(4, 5)}`);
+    }
+    const v = validated(alb);
+    console.log(
+      `20 races (seed 28, offsets 0-${2.5 * settleMs} ms, wait ${settleMs} ms): ${outcomes.join(' ')}; ${v.total} AWS requests valid per the model`,
+    );
+  });
+
+  it('take-over-lock replaces exactly the named stale holder', async () => {
+    alb.rule.tags.set('zero-downtime-deploy:lock', 'dead-run@1765000000');
+    const lock = lockFor(50);
+    expect(await lock.acquire('new-run', 'someone-else')).toEqual({
+      holder: { owner: 'dead-run', since: new Date(1_765_000_000_000) },
+    });
+    const taken = await lock.acquire('new-run', 'dead-run');
+    expect(taken).toMatchObject({ held: expect.stringMatching(/^tag zero-downtime-deploy:lock:[0-9a-f]{12} on /) });
+    expect('replaced' in taken && taken.replaced?.owner).toBe('dead-run');
+    expect([...alb.rule.tags.keys()]).toEqual([expect.stringMatching(/^zero-downtime-deploy:lock:/)]);
+    await lock.release('new-run');
+    expect([...alb.rule.tags.keys()]).toEqual([]);
+  });
+});
