@@ -31,12 +31,29 @@ export interface Hooks {
    * of traffic with an unverified version, to put back once they pass their check (the others stay out);
    * `failed`: servers that stay out on purpose.
    */
+  /** The lock this run holds, re-read by the engine around every command and traffic change (absent: none). */
+  readonly guard?: LockGuard;
   checkpoint(
     restore: readonly Change[] | undefined,
     pending?: readonly PendingRestore[],
     failed?: readonly string[],
   ): void;
 }
+
+/**
+ * The load balancer's lock, re-read before and after every deploy-command and every traffic change: a run that lost
+ * it stops before touching anything more, since another run may be moving the same servers.
+ */
+export interface LockGuard {
+  /**
+   * Throws LockLost when this run no longer holds the lock; `moment` names the step (for the message). Returns how
+   * the lock was taken back when a reload had dropped it moments ago, else undefined.
+   */
+  check(moment: string): Promise<string | undefined>;
+}
+
+/** No lock to guard (a load balancer without one, tests). */
+export const NO_GUARD: LockGuard = { check: async () => undefined };
 
 /** Hooks that go nowhere (tests, and runs that report nothing). */
 export const NO_HOOKS: Hooks = { stage: async () => undefined, checkpoint: () => undefined };
@@ -48,6 +65,7 @@ export interface EngineContext {
   readonly prober: Prober;
   readonly timeline: Timeline;
   readonly signal: AbortSignal;
+  readonly guard: LockGuard;
 }
 
 export async function withEngine<T>(
@@ -58,7 +76,8 @@ export async function withEngine<T>(
   run: (ctx: EngineContext) => Promise<T>,
 ): Promise<T> {
   const prober = new Prober(settings.probe);
-  const ctx: EngineContext = { settings, driver, prober, timeline: new Timeline(), signal, hooks };
+  const guard = hooks.guard ?? NO_GUARD;
+  const ctx: EngineContext = { settings, driver, prober, timeline: new Timeline(), signal, hooks, guard };
   try {
     return await run(ctx);
   } finally {

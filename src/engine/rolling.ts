@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core';
 import type { AdminState, PendingRestore, Server } from '../model/server.js';
-import { BatchFailure, errorMessage, LoadBalancerRestarted, UnconfirmedChange } from '../model/errors.js';
+import { BatchFailure, errorMessage, LoadBalancerRestarted, LockLost, UnconfirmedChange } from '../model/errors.js';
 import { probeUrl } from '../probes/http.js';
 import type { Plan } from '../plan/plan.js';
 import type { Advice } from '../lb/driver.js';
@@ -17,6 +17,7 @@ import { startJudge, waitDrained, watchWindow, type JudgeRun } from './gates.js'
 import { rollBack, updateServers, type ServerVersion } from './update.js';
 import type { EngineContext } from './context.js';
 import { applyVerified, readBack } from './writes.js';
+import { whileWatching } from './watch.js';
 
 export interface ServerReport {
   readonly id: string;
@@ -87,6 +88,12 @@ class Rolling {
   private readonly shares: { at: Date; share: number }[] = [{ at: new Date(), share: 0 }];
   /** One evidence process for the whole rollout, fed by every batch's windows. */
   private readonly judge: JudgeRun;
+  /** Reloads the rollout went on after, each as one sentence for the outcome's message. */
+  private readonly resumed: string[] = [];
+  /** The batch under way, while its servers are out of traffic (a reload puts them back where the rollout had them). */
+  private current: { stage: BatchStage; batch: readonly Server[] } | undefined;
+  /** The traffic change under way, if any (see exclusive). */
+  private changing: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -162,9 +169,10 @@ class Rolling {
     return {
       result: 'succeeded',
       message:
-        out.length || !read
+        (out.length || !read
           ? `All ${this.targets.length} servers run version ${version}.${outText}`
-          : `All ${this.targets.length} servers run version ${version} and are back in traffic.`,
+          : `All ${this.targets.length} servers run version ${version} and are back in traffic.`) +
+        this.resumed.map((r) => ` Resumed: ${r}.`).join(''),
       weight,
       shares,
       batches,
@@ -180,11 +188,35 @@ class Rolling {
     return total ? (100 * onNew) / total : 0;
   }
 
+  /** Runs one traffic change at a time: the watch's put-back after a reload never crosses the batch's own. */
+  private exclusive<T>(change: () => Promise<T>): Promise<T> {
+    const turn = this.changing.then(change);
+    this.changing = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** Re-reads the lock (throws LockLost when another run may hold it); a lock taken back after a reload is told. */
+  private async guard(moment: string): Promise<void> {
+    const reclaimed = await this.ctx.guard.check(moment);
+    if (!reclaimed) return;
+    this.ctx.timeline.note(`lock: ${reclaimed}`);
+    // The lock was dropped by a reload the watch has not seen yet: the batch goes back to where the rollout had it.
+    const why = await this.ctx.driver.watch?.().then(
+      () => undefined,
+      (error: unknown) => (error instanceof LoadBalancerRestarted ? errorMessage(error) : undefined),
+    );
+    if (why && this.current) await this.afterReload(this.current.stage, this.current.batch, why, false);
+  }
+
   private async setState(servers: readonly Server[], admin: AdminState, why: string): Promise<void> {
+    const ids = servers.map((s) => s.id).join(', ');
+    await this.guard(`before setting ${ids} to ${admin}`);
     try {
-      await applyVerified(
-        this.ctx.driver,
-        servers.map((s) => ({ server: s.id, admin })),
+      await this.exclusive(() =>
+        applyVerified(
+          this.ctx.driver,
+          servers.map((s) => ({ server: s.id, admin })),
+        ),
       );
     } catch (error) {
       // Answered without an error but not read back: it took, as far as anyone can tell.
@@ -193,7 +225,47 @@ class Rolling {
       throw error;
     }
     servers.forEach((s) => this.lastSet.set(s.id, admin));
-    this.ctx.timeline.note(`${servers.map((s) => s.id).join(', ')}: state ${admin} (${why})`);
+    this.ctx.timeline.note(`${ids}: state ${admin} (${why})`);
+    await this.guard(`after setting ${ids} to ${admin}`);
+  }
+
+  /** Verified servers back in traffic: ready with the weight each had, the lock re-read before and after. */
+  private async putBack(ready: readonly Server[]): Promise<void> {
+    const ids = ready.map((s) => s.id).join(', ');
+    await this.guard(`before putting ${ids} back in traffic`);
+    await this.exclusive(async () => {
+      await applyVerified(
+        this.ctx.driver,
+        ready.map((s) => ({ server: s.id, weight: s.weight, admin: 'ready' as const })),
+      );
+      ready.forEach((s) => this.lastSet.set(s.id, 'ready'));
+    });
+    this.ctx.timeline.note(`${ready.map((s) => `${s.id} -> ready weight ${s.weight}`).join(', ')} (verified)`);
+    ready.forEach((s) => this.inTraffic.set(s.id, s.weight > 0));
+    await this.guard(`after putting ${ids} back in traffic`);
+  }
+
+  /**
+   * The load balancer reloaded while the batch was out of traffic: the reload put its servers back to the
+   * configuration's states (one being restarted back in traffic), so each goes back to where the rollout had it at
+   * once, before the lock is re-read (taken back when the reload dropped it moments ago). The rollout goes on.
+   */
+  private async afterReload(stage: BatchStage, batch: readonly Server[], why: string, check = true): Promise<void> {
+    const noticed = Date.now();
+    // Read when its turn comes: a change of the batch in flight when the reload was noticed goes first.
+    const back = await this.exclusive(async () => {
+      const changes = batch.map((s) => ({ server: s.id, admin: this.lastSet.get(s.id) ?? s.admin }));
+      await applyVerified(this.ctx.driver, changes);
+      return changes;
+    });
+    const ms = Date.now() - noticed;
+    const where = back.map((c) => `${c.server} in ${c.admin}`).join(', ');
+    this.ctx.timeline.note(`${why}; put back: ${where} (${ms} ms after it was noticed)`);
+    const reclaimed = check ? await this.ctx.guard.check('after the load balancer reloaded') : 'taken back';
+    const lock = reclaimed ? '; the lock the reload dropped was taken back' : '';
+    this.resumed.push(
+      `${why.replace(/\): .*$/, ')')} during batch ${stage.index}; ${where} again ${ms} ms after the action noticed${lock}`,
+    );
   }
 
   /** The servers' original state and weight, restored once each passes its check (and its health-url, if set). */
@@ -239,6 +311,22 @@ class Rolling {
     );
   }
 
+  /**
+   * The lock is not this run's any more: another run may be moving these servers, so nothing more is touched (no
+   * restore, no rollback-command, no post step); the message says where the batch stands, as read back.
+   */
+  private async lockLost(stage: BatchStage, batch: readonly Server[], error: LockLost): Promise<string> {
+    this.ctx.hooks.checkpoint(undefined);
+    const read = await readBack(
+      this.ctx.driver,
+      batch.map((s) => s.id),
+    );
+    const state = read
+      ? `Read back: ${read.map((s) => `${s.id} ${s.admin} weight ${s.weight}`).join(', ')}.`
+      : 'The load balancer could not be read back.';
+    return `batch ${stage.index} (${batch.map((s) => s.id).join(', ')}) was stopped: ${clause(error.message)}. ${state} Check what the other run does before putting anything back.`;
+  }
+
   /** One batch from drain to its analysis window; its report says whether it passed and why not. */
   private async runBatch(stage: BatchStage): Promise<BatchReport> {
     // The batch's targets, and the entries of other backends at their addresses: one process, out and back together.
@@ -251,10 +339,12 @@ class Rolling {
       latencies: [],
       verdict: '',
     };
+    this.current = { stage, batch };
     const failure = await core.group(
       `Batch ${stage.index}/${this.stages.length}: ${batch.map((s) => s.id).join(', ')}`,
       () => this.batchSteps(stage, batch, result),
     );
+    this.current = undefined;
     return {
       index: stage.index,
       servers: batch.map((s) => s.id),
@@ -302,11 +392,18 @@ class Rolling {
       ctx.hooks.checkpoint([], this.pending(batch));
       await this.setState(batch, 'maint', 'out of traffic for the deploy');
 
-      const update = await updateServers(
-        ctx,
-        batch,
-        (id, v) => versions.set(id, v),
-        (servers, admin, why) => this.setState(servers, admin, why),
+      const update = await whileWatching(
+        driver,
+        ctx.signal,
+        // A lost lock stops the batch's commands: another run owns these servers now.
+        (signal) =>
+          updateServers(
+            { ...ctx, signal },
+            batch,
+            (id, v) => versions.set(id, v),
+            (servers, admin, why) => this.setState(servers, admin, why),
+          ),
+        (why) => this.afterReload(stage, batch, why),
       );
       update.failed.forEach((why, id) => failed.set(id, why));
       const ready = update.verified;
@@ -316,15 +413,9 @@ class Rolling {
         [],
         [...failed.keys()],
       );
-      if (ready.length) {
-        // Verified: ready with the weight it had. A maint or drain it started in (an earlier run's, or an operator's)
-        // is not restored: it passed the same checks as the rest. A weight of 0 stays 0 (parked, no traffic).
-        const back = ready.map((s) => ({ server: s.id, weight: s.weight, admin: 'ready' as const }));
-        await applyVerified(driver, back);
-        ready.forEach((s) => this.lastSet.set(s.id, 'ready'));
-        timeline.note(`${ready.map((s) => `${s.id} -> ready weight ${s.weight}`).join(', ')} (verified)`);
-        ready.forEach((s) => inTraffic.set(s.id, s.weight > 0));
-      }
+      // Verified: ready with the weight it had. A maint or drain it started in (an earlier run's, or an operator's)
+      // is not restored: it passed the same checks as the rest. A weight of 0 stays 0 (parked, no traffic).
+      if (ready.length) await this.putBack(ready);
       ctx.hooks.checkpoint(undefined);
       if (failed.size) throw new BatchFailure([...failed].map(([id, why]) => `${id}: ${why}`).join('; '));
       const watched = batch.filter((s) => inTraffic.get(s.id));
@@ -355,6 +446,7 @@ class Rolling {
       }
       return undefined;
     } catch (error) {
+      if (error instanceof LockLost) return (result.verdict = await this.lockLost(stage, batch, error));
       if (ctx.signal.aborted) {
         // Stopped by timeout or cancel: servers not yet changed go back as they were; unverified ones stay out.
         const untouched = batch.filter((s) => versions.get(s.id) === 'old' && !failed.has(s.id));
