@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core';
 import type { AdminState, PendingRestore, Server } from '../model/server.js';
-import { BatchFailure, errorMessage, LoadBalancerRestarted, LockLost, UnconfirmedChange } from '../model/errors.js';
+import { errorMessage, LoadBalancerRestarted, LockLost, UnconfirmedChange } from '../model/errors.js';
 import { probeUrl } from '../probes/http.js';
 import type { Plan } from '../plan/plan.js';
 import type { Advice } from '../lb/driver.js';
@@ -15,7 +15,7 @@ import type { Settings } from '../settings.js';
 import type { WindowData } from '../analysis/window.js';
 import { startJudge, waitDrained, watchWindow, type JudgeRun } from './gates.js';
 import { rollBack, updateServers, type ServerVersion } from './update.js';
-import type { EngineContext } from './context.js';
+import { NOTHING_IN_FLIGHT, type EngineContext } from './context.js';
 import { applyVerified, readBack } from './writes.js';
 import { whileWatching } from './watch.js';
 
@@ -77,6 +77,18 @@ function addWindows(a: WindowData | undefined, b: WindowData): WindowData {
 }
 
 type BatchStage = Extract<Plan['stages'][number], { kind: 'batch' }>;
+
+/** How a batch ended, whichever step ended it: passed (the rollout goes on) or not, and the verdict that says why. */
+interface BatchEnd {
+  readonly passed: boolean;
+  readonly verdict: string;
+}
+
+/** What a batch's analysis windows saw, for its report. */
+interface BatchSeen {
+  window?: WindowData;
+  latencies: readonly number[];
+}
 
 /** One rolling deploy: what each server runs and whether it takes traffic, and the batches that move it on. */
 class Rolling {
@@ -316,7 +328,7 @@ class Rolling {
    * restore, no rollback-command, no post step); the message says where the batch stands, as read back.
    */
   private async lockLost(stage: BatchStage, batch: readonly Server[], error: LockLost): Promise<string> {
-    this.ctx.hooks.checkpoint(undefined);
+    this.ctx.hooks.checkpoint(NOTHING_IN_FLIGHT);
     const read = await readBack(
       this.ctx.driver,
       batch.map((s) => s.id),
@@ -335,14 +347,11 @@ class Rolling {
       ...this.all.filter((s) => stage.companions.includes(s.id)),
     ];
     const started = new Date();
-    const result: { window?: WindowData; latencies: readonly number[]; verdict: string } = {
-      latencies: [],
-      verdict: '',
-    };
+    const seen: BatchSeen = { latencies: [] };
     this.current = { stage, batch };
-    const failure = await core.group(
+    const end = await core.group(
       `Batch ${stage.index}/${this.stages.length}: ${batch.map((s) => s.id).join(', ')}`,
-      () => this.batchSteps(stage, batch, result),
+      () => this.batchSteps(stage, batch, seen),
     );
     this.current = undefined;
     return {
@@ -350,171 +359,208 @@ class Rolling {
       servers: batch.map((s) => s.id),
       startedAt: started,
       durationMs: Date.now() - started.getTime(),
-      verdict: result.verdict,
-      window: result.window,
-      latencies: result.latencies,
-      passed: failure === undefined,
+      verdict: end.verdict,
+      window: seen.window,
+      latencies: seen.latencies,
+      passed: end.passed,
     };
   }
 
-  /** drain -> maint -> deploy and verify -> original state and weight -> analysis window; returns why it failed. */
-  private async batchSteps(
-    stage: BatchStage,
-    batch: readonly Server[],
-    result: { window?: WindowData; latencies: readonly number[]; verdict: string },
-  ): Promise<string | undefined> {
-    const { ctx, versions, inTraffic } = this;
-    const { settings, driver, timeline } = ctx;
+  /** drain -> maint -> deploy and verify -> original state and weight -> analysis window, as named steps. */
+  private async batchSteps(stage: BatchStage, batch: readonly Server[], seen: BatchSeen): Promise<BatchEnd> {
     const failed = new Map<string, string>();
     try {
-      // Cancelled or timed out: no further batch leaves traffic.
-      ctx.signal.throwIfAborted();
-      // Read now, not at the start: an earlier batch's servers may have gone down since.
-      const alone = await this.lastServing(batch);
-      if (alone) throw new BatchFailure(alone);
-      await ctx.hooks.stage(`Batch ${stage.index}/${this.stages.length}: ${batch.map((s) => s.id).join(', ')}`);
-      // Until the deploy starts, putting the batch back as it was is safe.
-      ctx.hooks.checkpoint(batch.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
-      await this.setState(batch, 'drain', 'new requests stop, in-flight ones finish');
-      batch.forEach((s) => inTraffic.set(s.id, false));
-      const left = await waitDrained(
-        driver,
-        batch.map((s) => s.id),
-        settings.drainTimeoutMs,
-        ctx.signal,
-      );
-      if (left > 0)
-        timeline.note(
-          `drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`,
+      const refused = await this.takeOut(stage, batch);
+      if (refused) return refused;
+      await this.deploy(batch, failed);
+      if (failed.size)
+        return await this.failedChecks(
+          batch,
+          failed,
+          [...failed].map(([id, why]) => `${id}: ${why}`),
         );
-      // From here a server's version is unknown until verified: stopped now, the batch stays out of traffic until
-      // each passes its check, which puts it back as it was (the post step does that).
-      ctx.hooks.checkpoint([], this.pending(batch));
-      await this.setState(batch, 'maint', 'out of traffic for the deploy');
-
-      const update = await whileWatching(
-        driver,
-        ctx.signal,
-        // A lost lock stops the batch's commands: another run owns these servers now.
-        (signal) =>
-          updateServers(
-            { ...ctx, signal },
-            batch,
-            (id, v) => versions.set(id, v),
-            (servers, admin, why) => this.setState(servers, admin, why),
-          ),
-        (why) => this.afterReload(stage, batch, why),
-      );
-      update.failed.forEach((why, id) => failed.set(id, why));
-      const ready = update.verified;
-      // Verified servers may go back as they were; failed ones stay out on purpose.
-      ctx.hooks.checkpoint(
-        ready.map((s) => ({ server: s.id, admin: 'ready' as const, weight: s.weight })),
-        [],
-        [...failed.keys()],
-      );
-      // Verified: ready with the weight it had. A maint or drain it started in (an earlier run's, or an operator's)
-      // is not restored: it passed the same checks as the rest. A weight of 0 stays 0 (parked, no traffic).
-      if (ready.length) await this.putBack(ready);
-      ctx.hooks.checkpoint(undefined);
-      if (failed.size) throw new BatchFailure([...failed].map(([id, why]) => `${id}: ${why}`).join('; '));
-      const watched = batch.filter((s) => inTraffic.get(s.id));
-      if (!watched.length) {
-        result.verdict = 'no server of the batch takes traffic by its original state: nothing to watch';
-        return undefined;
-      }
-      // The new servers against the targets still on the old version and in traffic (none: judged alone).
-      const stable = this.targets.filter((s) => inTraffic.get(s.id) && versions.get(s.id) === 'old');
-      const step = { index: stage.index, endsAt: Date.now() + settings.analysis.intervalMs };
-      let window;
-      do {
-        window = await watchWindow(driver, ctx.prober, { watched, stable }, settings, ctx.signal, this.judge, step);
-        result.window = addWindows(result.window, window.data);
-        result.latencies = [...result.latencies, ...window.latencies];
-        result.verdict = window.verdict.summary;
-        timeline.note(`batch ${stage.index} window: ${window.verdict.kind}: ${result.verdict}`);
-      } while (window.verdict.kind === 'wait');
-      if (window.verdict.kind === 'fail') {
-        await this.setState(watched, 'maint', 'failed its analysis window');
-        watched.forEach((s) => {
-          inTraffic.set(s.id, false);
-          failed.set(s.id, `analysis window failed: ${result.verdict}`);
-        });
-        throw new BatchFailure(
-          `batch ${stage.index} (${watched.map((s) => s.id).join(', ')}) failed its analysis window: ${result.verdict}`,
-        );
-      }
-      return undefined;
+      return await this.judgeBatch(stage, batch, failed, seen);
     } catch (error) {
-      if (error instanceof LockLost) return (result.verdict = await this.lockLost(stage, batch, error));
-      if (ctx.signal.aborted) {
-        // Stopped by timeout or cancel: servers not yet changed go back as they were; unverified ones stay out.
-        const untouched = batch.filter((s) => versions.get(s.id) === 'old' && !failed.has(s.id));
-        if (untouched.length) {
-          const back = await driver
-            .apply(untouched.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })))
-            .then(() => true)
-            .catch(() => false);
-          if (back) {
-            untouched.forEach((s) => {
-              inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0);
-              this.lastSet.set(s.id, s.admin);
-            });
-            timeline.note(`${untouched.map((s) => s.id).join(', ')}: not yet deployed, restored to its original state`);
-          }
-        }
-        const out = batch.filter((s) => this.lastSet.has(s.id) && this.lastSet.get(s.id) !== s.admin);
-        // What the post step can still verify and put back; the rest stays as it is.
-        ctx.hooks.checkpoint(
-          [],
-          this.pending(out.filter((s) => !failed.has(s.id))),
-          out.filter((s) => failed.has(s.id)).map((s) => s.id),
-        );
-        const why =
-          error instanceof Error && error !== ctx.signal.reason ? error.message : errorMessage(ctx.signal.reason);
-        const post = out.some((s) => !failed.has(s.id))
-          ? " The action's post step puts back those that pass their check."
-          : '';
-        result.verdict = `batch ${stage.index} (${batch.map((s) => s.id).join(', ')}) was stopped: ${clause(why)}. ${this.leftBehind(batch)}${post}`;
-        return result.verdict;
-      }
-      if (error instanceof LoadBalancerRestarted) {
-        // The reload put the batch back to the configuration's states, unverified servers in traffic with them:
-        // out again first, then tell.
-        const unverified = batch.filter((s) => versions.get(s.id) !== 'old');
-        if (unverified.length) {
-          await this.setState(
-            unverified,
-            'maint',
-            'the load balancer reloaded: out of traffic again until verified',
-          ).catch(() => undefined);
-        }
-      }
-      if (!(error instanceof BatchFailure)) {
-        // The load balancer or a command failed under us: say what each server of the batch is in, as read back.
-        let unread = '';
-        const read = await readBack(
-          driver,
-          batch.map((s) => s.id),
-          (why) => (unread = why),
-        );
-        const out = (read ?? []).filter((s) => s.admin !== 'ready');
-        const state = !read
-          ? `${this.leftBehind(batch)} The load balancer could not be read back: ${unread}.`
-          : out.length
-            ? `Once each answers its health check, put it back ${driver.manualSteps(out.map((s) => ({ server: s.id, admin: 'ready' })))}.`
-            : 'No server of the batch was left out of traffic.';
-        const reason = error instanceof UnconfirmedChange ? error.reason : errorMessage(error);
-        result.verdict = `could not finish batch ${stage.index}: ${clause(reason)}. ${state}`;
-        return result.verdict;
-      }
-      const failedServers = batch.filter((srv) => failed.has(srv.id));
-      (await rollBack(settings, failedServers, timeline, undefined, ctx.signal)).forEach((v, id) =>
-        versions.set(id, v),
-      );
-      result.verdict = error.message;
-      return error.message;
+      if (error instanceof LockLost) return { passed: false, verdict: await this.lockLost(stage, batch, error) };
+      if (this.ctx.signal.aborted) return { passed: false, verdict: await this.stopped(stage, batch, failed, error) };
+      return { passed: false, verdict: await this.unfinished(stage, batch, error) };
     }
+  }
+
+  /** Step 1: drain, wait for in-flight requests, maint; refused (nothing moved) when no other server would serve. */
+  private async takeOut(stage: BatchStage, batch: readonly Server[]): Promise<BatchEnd | undefined> {
+    const { ctx } = this;
+    const { settings, driver, timeline } = ctx;
+    // Cancelled or timed out: no further batch leaves traffic.
+    ctx.signal.throwIfAborted();
+    // Read now, not at the start: an earlier batch's servers may have gone down since.
+    const alone = await this.lastServing(batch);
+    if (alone) return { passed: false, verdict: alone };
+    await ctx.hooks.stage(`Batch ${stage.index}/${this.stages.length}: ${batch.map((s) => s.id).join(', ')}`);
+    // Until the deploy starts, putting the batch back as it was is safe.
+    ctx.hooks.checkpoint({
+      kind: 'restore',
+      changes: batch.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })),
+    });
+    await this.setState(batch, 'drain', 'new requests stop, in-flight ones finish');
+    batch.forEach((s) => this.inTraffic.set(s.id, false));
+    const ids = batch.map((s) => s.id);
+    const left = await waitDrained(driver, ids, settings.drainTimeoutMs, ctx.signal);
+    if (left > 0)
+      timeline.note(
+        `drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`,
+      );
+    // From here a server's version is unknown until verified: stopped now, the batch stays out of traffic until
+    // each passes its check, which puts it back as it was (the post step does that).
+    ctx.hooks.checkpoint({ kind: 'leave', pending: this.pending(batch) });
+    await this.setState(batch, 'maint', 'out of traffic for the deploy');
+    return undefined;
+  }
+
+  /**
+   * Step 2: deploy-command and checks with the load balancer watched (a reload puts the batch back where the rollout
+   * had it and resumes), then the verified servers back in traffic; `failed` gets the others, which stay out.
+   */
+  private async deploy(batch: readonly Server[], failed: Map<string, string>): Promise<void> {
+    const { ctx } = this;
+    const stage = this.current?.stage;
+    const update = await whileWatching(
+      ctx.driver,
+      ctx.signal,
+      // A lost lock stops the batch's commands: another run owns these servers now.
+      (signal) =>
+        updateServers(
+          { ...ctx, signal },
+          batch,
+          (id, v) => this.versions.set(id, v),
+          (servers, admin, why) => this.setState(servers, admin, why),
+        ),
+      (why) => (stage ? this.afterReload(stage, batch, why) : Promise.resolve()),
+    );
+    update.failed.forEach((why, id) => failed.set(id, why));
+    const ready = update.verified;
+    // Verified servers may go back as they were; failed ones stay out on purpose.
+    ctx.hooks.checkpoint({
+      kind: 'restore',
+      changes: ready.map((s) => ({ server: s.id, admin: 'ready' as const, weight: s.weight })),
+      failed: [...failed.keys()],
+    });
+    // Verified: ready with the weight it had. A maint or drain it started in (an earlier run's, or an operator's)
+    // is not restored: it passed the same checks as the rest. A weight of 0 stays 0 (parked, no traffic).
+    if (ready.length) await this.putBack(ready);
+    ctx.hooks.checkpoint(NOTHING_IN_FLIGHT);
+  }
+
+  /** Step 3: the batch's analysis windows until a verdict; a failing batch goes out again and is rolled back. */
+  private async judgeBatch(
+    stage: BatchStage,
+    batch: readonly Server[],
+    failed: Map<string, string>,
+    seen: BatchSeen,
+  ): Promise<BatchEnd> {
+    const { ctx, versions, inTraffic } = this;
+    const { settings, driver, timeline } = ctx;
+    const watched = batch.filter((s) => inTraffic.get(s.id));
+    if (!watched.length)
+      return { passed: true, verdict: 'no server of the batch takes traffic by its original state: nothing to watch' };
+    // The new servers against the targets still on the old version and in traffic (none: judged alone).
+    const stable = this.targets.filter((s) => inTraffic.get(s.id) && versions.get(s.id) === 'old');
+    const step = { index: stage.index, endsAt: Date.now() + settings.analysis.intervalMs };
+    let window;
+    let verdict = '';
+    do {
+      window = await watchWindow(driver, ctx.prober, { watched, stable }, settings, ctx.signal, this.judge, step);
+      seen.window = addWindows(seen.window, window.data);
+      seen.latencies = [...seen.latencies, ...window.latencies];
+      verdict = window.verdict.summary;
+      timeline.note(`batch ${stage.index} window: ${window.verdict.kind}: ${verdict}`);
+    } while (window.verdict.kind === 'wait');
+    if (window.verdict.kind !== 'fail') return { passed: true, verdict };
+    await this.setState(watched, 'maint', 'failed its analysis window');
+    watched.forEach((s) => {
+      inTraffic.set(s.id, false);
+      failed.set(s.id, `analysis window failed: ${verdict}`);
+    });
+    const why = `batch ${stage.index} (${watched.map((s) => s.id).join(', ')}) failed its analysis window: ${verdict}`;
+    return this.failedChecks(batch, failed, [why]);
+  }
+
+  /** Servers that failed their checks stay out of traffic; rollback-command runs for each. */
+  private async failedChecks(
+    batch: readonly Server[],
+    failed: ReadonlyMap<string, string>,
+    why: readonly string[],
+  ): Promise<BatchEnd> {
+    const { settings, timeline, signal } = this.ctx;
+    const failedServers = batch.filter((srv) => failed.has(srv.id));
+    (await rollBack(settings, failedServers, timeline, undefined, signal)).forEach((v, id) => this.versions.set(id, v));
+    return { passed: false, verdict: why.join('; ') };
+  }
+
+  /** Stopped by timeout or cancel: servers not yet changed go back as they were; unverified ones stay out. */
+  private async stopped(
+    stage: BatchStage,
+    batch: readonly Server[],
+    failed: ReadonlyMap<string, string>,
+    error: unknown,
+  ): Promise<string> {
+    const { ctx, versions } = this;
+    const untouched = batch.filter((s) => versions.get(s.id) === 'old' && !failed.has(s.id));
+    if (untouched.length) {
+      const back = await ctx.driver
+        .apply(untouched.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })))
+        .then(() => true)
+        .catch(() => false);
+      if (back) {
+        untouched.forEach((s) => {
+          this.inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0);
+          this.lastSet.set(s.id, s.admin);
+        });
+        ctx.timeline.note(`${untouched.map((s) => s.id).join(', ')}: not yet deployed, restored to its original state`);
+      }
+    }
+    const out = batch.filter((s) => this.lastSet.has(s.id) && this.lastSet.get(s.id) !== s.admin);
+    // What the post step can still verify and put back; the rest stays as it is.
+    ctx.hooks.checkpoint({
+      kind: 'leave',
+      pending: this.pending(out.filter((s) => !failed.has(s.id))),
+      failed: out.filter((s) => failed.has(s.id)).map((s) => s.id),
+    });
+    const why = error instanceof Error && error !== ctx.signal.reason ? error.message : errorMessage(ctx.signal.reason);
+    const post = out.some((s) => !failed.has(s.id))
+      ? " The action's post step puts back those that pass their check."
+      : '';
+    return `batch ${stage.index} (${batch.map((s) => s.id).join(', ')}) was stopped: ${clause(why)}. ${this.leftBehind(batch)}${post}`;
+  }
+
+  /** The load balancer or a command failed under us: each server of the batch's state, as read back. */
+  private async unfinished(stage: BatchStage, batch: readonly Server[], error: unknown): Promise<string> {
+    const { driver } = this.ctx;
+    if (error instanceof LoadBalancerRestarted) {
+      // The reload put the batch back to the configuration's states, unverified servers in traffic with them: out
+      // again first, then tell.
+      const unverified = batch.filter((s) => this.versions.get(s.id) !== 'old');
+      if (unverified.length)
+        await this.setState(
+          unverified,
+          'maint',
+          'the load balancer reloaded: out of traffic again until verified',
+        ).catch(() => undefined);
+    }
+    let unread = '';
+    const read = await readBack(
+      driver,
+      batch.map((s) => s.id),
+      (why) => (unread = why),
+    );
+    const out = (read ?? []).filter((s) => s.admin !== 'ready');
+    const state = !read
+      ? `${this.leftBehind(batch)} The load balancer could not be read back: ${unread}.`
+      : out.length
+        ? `Once each answers its health check, put it back ${driver.manualSteps(out.map((s) => ({ server: s.id, admin: 'ready' })))}.`
+        : 'No server of the batch was left out of traffic.';
+    const reason = error instanceof UnconfirmedChange ? error.reason : errorMessage(error);
+    return `could not finish batch ${stage.index}: ${clause(reason)}. ${state}`;
   }
 }
 
