@@ -231,7 +231,12 @@ describe('a reload in the middle of a rolling deploy-command', () => {
         : /taken back/.test(a.stdout)
           ? 'A took the dropped lock back'
           : 'A did not take it back';
-      ends.push(`trial ${n}: ${how}; A ${end(a)} | B ${end(b)}`);
+      const lockLines = (r: ActionRun) =>
+        r.stdout
+          .split('\n')
+          .filter((l) => /lock/i.test(l) && !l.startsWith('::debug'))
+          .map((l) => `    ${l.slice(0, 400)}`);
+      ends.push([`trial ${n}: ${how}; A ${end(a)} | B ${end(b)}`, ...lockLines(a), '  B:', ...lockLines(b)].join('\n'));
       // Every run ends as it says: succeeded, refused before it moved anything, or stopped for the lock.
       for (const r of [a, b])
         if (r.code !== 0)
