@@ -11,6 +11,7 @@ import { withLock } from './actions/lock.js';
 import { splitProblems } from './actions/read.js';
 import { readActionInputs } from './inputs.js';
 import type { Driver } from './lb/driver.js';
+import type { LockGuard } from './engine/context.js';
 import { createDriver } from './lb/registry.js';
 import { errorMessage, InputError, ReportedFailure } from './model/errors.js';
 import { formatDuration } from './model/durations.js';
@@ -26,7 +27,13 @@ function ended(outcome: Outcome): RunEnd {
   return { outcome };
 }
 
-type UseCase = (settings: Settings, driver: Driver, signal: AbortSignal, notify: Notify) => Promise<Outcome>;
+type UseCase = (
+  settings: Settings,
+  driver: Driver,
+  signal: AbortSignal,
+  notify: Notify,
+  guard?: LockGuard,
+) => Promise<Outcome>;
 
 const USE_CASES: Record<ActionName, UseCase> = {
   deploy,
@@ -97,7 +104,7 @@ export async function run(options: RunOptions = {}): Promise<RunEnd> {
     timer = setTimeout(() => controller.abort(new Error(deadline)), settings.timeoutMs);
     const lb = driver;
     const notify = notifier ?? NO_NOTIFY;
-    const useCase = () => USE_CASES[settings.action](settings, lb, controller.signal, notify);
+    const useCase = (guard?: LockGuard) => USE_CASES[settings.action](settings, lb, controller.signal, notify, guard);
     return ended(await withLock(settings, lb, useCase, { waitMs: options.lockWaitMs, signal: controller.signal }));
   } catch (error) {
     let outcome: Outcome = { result: 'failed', weight: 0 };

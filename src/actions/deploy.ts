@@ -1,6 +1,6 @@
 /** deploy: one rollout by the chosen strategy, reported as a GitHub deployment when `environment` is set. */
 import * as core from '@actions/core';
-import { withEngine, type StepPassed } from '../engine/context.js';
+import { withEngine, type LockGuard, type StepPassed } from '../engine/context.js';
 import { runRolling } from '../engine/rolling.js';
 import { runShift } from '../engine/shift.js';
 import type { Driver } from '../lb/driver.js';
@@ -64,6 +64,7 @@ export async function deploy(
   driver: Driver,
   signal: AbortSignal,
   notify: Notify = NO_NOTIFY,
+  guard?: LockGuard,
 ): Promise<Outcome> {
   const strategy = settings.strategy;
   if (!strategy) throw new Error('internal: deploy without a strategy');
@@ -96,6 +97,7 @@ export async function deploy(
     const hooks = {
       ...engineHooks(settings, deployment),
       passed: (step: StepPassed) => notify.send(stepNotification(step, pools)),
+      ...(guard ? { guard } : {}),
     };
     return withEngine(settings, driver, signal, hooks, async (ctx) => {
       if (!roles || !pools) {

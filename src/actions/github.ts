@@ -16,12 +16,18 @@ export function engineHooks(settings: Settings, deployment: Deployment): Hooks {
   saveDeploymentInFlight(deploymentId);
   return {
     stage: (text) => deployment.status('in_progress', text),
-    checkpoint: (restore, pending, failed) =>
-      saveCheckpoint(restore && checkpointOf(settings, restore, pending, failed)),
+    checkpoint: (at) =>
+      saveCheckpoint(
+        at.kind === 'none'
+          ? undefined
+          : at.kind === 'leave'
+            ? checkpointOf(settings, [], at.pending, at.failed)
+            : checkpointOf(settings, at.changes, undefined, at.failed),
+      ),
   };
 }
 
-/** What the post step gets from an engine checkpoint (see Hooks.checkpoint). */
+/** What the post step gets from an engine checkpoint (see SafePoint). */
 export function checkpointOf(
   settings: Settings,
   restore: readonly Change[],

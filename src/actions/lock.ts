@@ -6,10 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as core from '@actions/core';
-import type { Driver, LockHolder } from '../lb/driver.js';
+import type { Driver, LockCheck, LockHolder } from '../lb/driver.js';
+import type { LockGuard } from '../engine/context.js';
 import { createDriver, parseLoadBalancer } from '../lb/registry.js';
 import { formatDuration } from '../model/durations.js';
-import { errorMessage, InputError } from '../model/errors.js';
+import { errorMessage, InputError, LockLost } from '../model/errors.js';
 import type { Outcome } from '../model/outcome.js';
 import { sleep } from '../model/time.js';
 import type { ActionName, Settings } from '../settings.js';
@@ -102,10 +103,32 @@ async function acquireWaiting(
   }
 }
 
+/** The engine's lock guard for `owner` on this load balancer (see LockGuard). */
+export function lockGuard(lock: NonNullable<Driver['lock']>, owner: string, lb: string): LockGuard {
+  return {
+    async check(moment) {
+      const found: LockCheck = lock.confirm
+        ? await lock.confirm(owner)
+        : await lock
+            .holder()
+            .then((h) =>
+              h?.owner === owner ? { held: true } : { lost: h ? `${h.owner} holds it now` : 'nobody holds it' },
+            );
+      if ('lost' in found)
+        throw new LockLost(
+          `the lock on ${lb} is no longer held by this run (found ${moment}: ${found.lost}), so another run may be moving these servers: this run changed nothing more`,
+        );
+      if (!found.reclaimed) return undefined;
+      core.warning(`load-balancer: ${found.reclaimed} (found ${moment}); this run holds the lock on ${lb} again`);
+      return found.reclaimed;
+    },
+  };
+}
+
 export async function withLock(
   settings: Settings,
   driver: Driver,
-  run: () => Promise<Outcome>,
+  run: (guard?: LockGuard) => Promise<Outcome>,
   wait: LockWait = {},
 ): Promise<Outcome> {
   if (!movesTraffic(settings)) return run();
@@ -148,7 +171,7 @@ export async function withLock(
     );
   core.info(`Holding the lock on ${lb} as ${owner} (${attempt.held})`);
   try {
-    return await run();
+    return await run(lockGuard(driver.lock, owner, lb));
   } finally {
     // Traffic the post step must still restore: the lock stays ours until it has, so no other rollout starts in
     // between and the post step never writes over another run's changes.

@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core';
 import type { AdminState, PendingRestore, Server } from '../model/server.js';
-import { BatchFailure, errorMessage, LoadBalancerRestarted, UnconfirmedChange } from '../model/errors.js';
+import { errorMessage, LoadBalancerRestarted, LockLost, UnconfirmedChange } from '../model/errors.js';
 import { probeUrl } from '../probes/http.js';
 import type { Plan } from '../plan/plan.js';
 import type { Advice } from '../lb/driver.js';
@@ -15,8 +15,9 @@ import type { Settings } from '../settings.js';
 import type { WindowData } from '../analysis/window.js';
 import { startJudge, waitDrained, watchWindow, type JudgeRun } from './gates.js';
 import { rollBack, updateServers, type ServerVersion } from './update.js';
-import type { EngineContext } from './context.js';
+import { NOTHING_IN_FLIGHT, type EngineContext } from './context.js';
 import { applyVerified, readBack } from './writes.js';
+import { whileWatching } from './watch.js';
 
 export interface ServerReport {
   readonly id: string;
@@ -77,6 +78,18 @@ function addWindows(a: WindowData | undefined, b: WindowData): WindowData {
 
 type BatchStage = Extract<Plan['stages'][number], { kind: 'batch' }>;
 
+/** How a batch ended, whichever step ended it: passed (the rollout goes on) or not, and the verdict that says why. */
+interface BatchEnd {
+  readonly passed: boolean;
+  readonly verdict: string;
+}
+
+/** What a batch's analysis windows saw, for its report. */
+interface BatchSeen {
+  window?: WindowData;
+  latencies: readonly number[];
+}
+
 /** One rolling deploy: what each server runs and whether it takes traffic, and the batches that move it on. */
 class Rolling {
   private readonly versions: Map<string, ServerVersion>;
@@ -87,6 +100,12 @@ class Rolling {
   private readonly shares: { at: Date; share: number }[] = [{ at: new Date(), share: 0 }];
   /** One evidence process for the whole rollout, fed by every batch's windows. */
   private readonly judge: JudgeRun;
+  /** Reloads the rollout went on after, each as one sentence for the outcome's message. */
+  private readonly resumed: string[] = [];
+  /** The batch under way, while its servers are out of traffic (a reload puts them back where the rollout had them). */
+  private current: { stage: BatchStage; batch: readonly Server[] } | undefined;
+  /** The traffic change under way, if any (see exclusive). */
+  private changing: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -162,9 +181,10 @@ class Rolling {
     return {
       result: 'succeeded',
       message:
-        out.length || !read
+        (out.length || !read
           ? `All ${this.targets.length} servers run version ${version}.${outText}`
-          : `All ${this.targets.length} servers run version ${version} and are back in traffic.`,
+          : `All ${this.targets.length} servers run version ${version} and are back in traffic.`) +
+        this.resumed.map((r) => ` Resumed: ${r}.`).join(''),
       weight,
       shares,
       batches,
@@ -180,11 +200,35 @@ class Rolling {
     return total ? (100 * onNew) / total : 0;
   }
 
+  /** Runs one traffic change at a time: the watch's put-back after a reload never crosses the batch's own. */
+  private exclusive<T>(change: () => Promise<T>): Promise<T> {
+    const turn = this.changing.then(change);
+    this.changing = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** Re-reads the lock (throws LockLost when another run may hold it); a lock taken back after a reload is told. */
+  private async guard(moment: string): Promise<void> {
+    const reclaimed = await this.ctx.guard.check(moment);
+    if (!reclaimed) return;
+    this.ctx.timeline.note(`lock: ${reclaimed}`);
+    // The lock was dropped by a reload the watch has not seen yet: the batch goes back to where the rollout had it.
+    const why = await this.ctx.driver.watch?.().then(
+      () => undefined,
+      (error: unknown) => (error instanceof LoadBalancerRestarted ? errorMessage(error) : undefined),
+    );
+    if (why && this.current) await this.afterReload(this.current.stage, this.current.batch, why, false);
+  }
+
   private async setState(servers: readonly Server[], admin: AdminState, why: string): Promise<void> {
+    const ids = servers.map((s) => s.id).join(', ');
+    await this.guard(`before setting ${ids} to ${admin}`);
     try {
-      await applyVerified(
-        this.ctx.driver,
-        servers.map((s) => ({ server: s.id, admin })),
+      await this.exclusive(() =>
+        applyVerified(
+          this.ctx.driver,
+          servers.map((s) => ({ server: s.id, admin })),
+        ),
       );
     } catch (error) {
       // Answered without an error but not read back: it took, as far as anyone can tell.
@@ -193,7 +237,47 @@ class Rolling {
       throw error;
     }
     servers.forEach((s) => this.lastSet.set(s.id, admin));
-    this.ctx.timeline.note(`${servers.map((s) => s.id).join(', ')}: state ${admin} (${why})`);
+    this.ctx.timeline.note(`${ids}: state ${admin} (${why})`);
+    await this.guard(`after setting ${ids} to ${admin}`);
+  }
+
+  /** Verified servers back in traffic: ready with the weight each had, the lock re-read before and after. */
+  private async putBack(ready: readonly Server[]): Promise<void> {
+    const ids = ready.map((s) => s.id).join(', ');
+    await this.guard(`before putting ${ids} back in traffic`);
+    await this.exclusive(async () => {
+      await applyVerified(
+        this.ctx.driver,
+        ready.map((s) => ({ server: s.id, weight: s.weight, admin: 'ready' as const })),
+      );
+      ready.forEach((s) => this.lastSet.set(s.id, 'ready'));
+    });
+    this.ctx.timeline.note(`${ready.map((s) => `${s.id} -> ready weight ${s.weight}`).join(', ')} (verified)`);
+    ready.forEach((s) => this.inTraffic.set(s.id, s.weight > 0));
+    await this.guard(`after putting ${ids} back in traffic`);
+  }
+
+  /**
+   * The load balancer reloaded while the batch was out of traffic: the reload put its servers back to the
+   * configuration's states (one being restarted back in traffic), so each goes back to where the rollout had it at
+   * once, before the lock is re-read (taken back when the reload dropped it moments ago). The rollout goes on.
+   */
+  private async afterReload(stage: BatchStage, batch: readonly Server[], why: string, check = true): Promise<void> {
+    const noticed = Date.now();
+    // Read when its turn comes: a change of the batch in flight when the reload was noticed goes first.
+    const back = await this.exclusive(async () => {
+      const changes = batch.map((s) => ({ server: s.id, admin: this.lastSet.get(s.id) ?? s.admin }));
+      await applyVerified(this.ctx.driver, changes);
+      return changes;
+    });
+    const ms = Date.now() - noticed;
+    const where = back.map((c) => `${c.server} in ${c.admin}`).join(', ');
+    this.ctx.timeline.note(`${why}; put back: ${where} (${ms} ms after it was noticed)`);
+    const reclaimed = check ? await this.ctx.guard.check('after the load balancer reloaded') : 'taken back';
+    const lock = reclaimed ? '; the lock the reload dropped was taken back' : '';
+    this.resumed.push(
+      `${why.replace(/\): .*$/, ')')} during batch ${stage.index}; ${where} again ${ms} ms after the action noticed${lock}`,
+    );
   }
 
   /** The servers' original state and weight, restored once each passes its check (and its health-url, if set). */
@@ -239,6 +323,22 @@ class Rolling {
     );
   }
 
+  /**
+   * The lock is not this run's any more: another run may be moving these servers, so nothing more is touched (no
+   * restore, no rollback-command, no post step); the message says where the batch stands, as read back.
+   */
+  private async lockLost(stage: BatchStage, batch: readonly Server[], error: LockLost): Promise<string> {
+    this.ctx.hooks.checkpoint(NOTHING_IN_FLIGHT);
+    const read = await readBack(
+      this.ctx.driver,
+      batch.map((s) => s.id),
+    );
+    const state = read
+      ? `Read back: ${read.map((s) => `${s.id} ${s.admin} weight ${s.weight}`).join(', ')}.`
+      : 'The load balancer could not be read back.';
+    return `batch ${stage.index} (${batch.map((s) => s.id).join(', ')}) was stopped: ${clause(error.message)}. ${state} Check what the other run does before putting anything back.`;
+  }
+
   /** One batch from drain to its analysis window; its report says whether it passed and why not. */
   private async runBatch(stage: BatchStage): Promise<BatchReport> {
     // The batch's targets, and the entries of other backends at their addresses: one process, out and back together.
@@ -247,182 +347,220 @@ class Rolling {
       ...this.all.filter((s) => stage.companions.includes(s.id)),
     ];
     const started = new Date();
-    const result: { window?: WindowData; latencies: readonly number[]; verdict: string } = {
-      latencies: [],
-      verdict: '',
-    };
-    const failure = await core.group(
+    const seen: BatchSeen = { latencies: [] };
+    this.current = { stage, batch };
+    const end = await core.group(
       `Batch ${stage.index}/${this.stages.length}: ${batch.map((s) => s.id).join(', ')}`,
-      () => this.batchSteps(stage, batch, result),
+      () => this.batchSteps(stage, batch, seen),
     );
+    this.current = undefined;
     return {
       index: stage.index,
       servers: batch.map((s) => s.id),
       startedAt: started,
       durationMs: Date.now() - started.getTime(),
-      verdict: result.verdict,
-      window: result.window,
-      latencies: result.latencies,
-      passed: failure === undefined,
+      verdict: end.verdict,
+      window: seen.window,
+      latencies: seen.latencies,
+      passed: end.passed,
     };
   }
 
-  /** drain -> maint -> deploy and verify -> original state and weight -> analysis window; returns why it failed. */
-  private async batchSteps(
-    stage: BatchStage,
-    batch: readonly Server[],
-    result: { window?: WindowData; latencies: readonly number[]; verdict: string },
-  ): Promise<string | undefined> {
-    const { ctx, versions, inTraffic } = this;
-    const { settings, driver, timeline } = ctx;
+  /** drain -> maint -> deploy and verify -> original state and weight -> analysis window, as named steps. */
+  private async batchSteps(stage: BatchStage, batch: readonly Server[], seen: BatchSeen): Promise<BatchEnd> {
     const failed = new Map<string, string>();
     try {
-      // Cancelled or timed out: no further batch leaves traffic.
-      ctx.signal.throwIfAborted();
-      // Read now, not at the start: an earlier batch's servers may have gone down since.
-      const alone = await this.lastServing(batch);
-      if (alone) throw new BatchFailure(alone);
-      await ctx.hooks.stage(`Batch ${stage.index}/${this.stages.length}: ${batch.map((s) => s.id).join(', ')}`);
-      // Until the deploy starts, putting the batch back as it was is safe.
-      ctx.hooks.checkpoint(batch.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })));
-      await this.setState(batch, 'drain', 'new requests stop, in-flight ones finish');
-      batch.forEach((s) => inTraffic.set(s.id, false));
-      const left = await waitDrained(
-        driver,
-        batch.map((s) => s.id),
-        settings.drainTimeoutMs,
-        ctx.signal,
-      );
-      if (left > 0)
-        timeline.note(
-          `drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`,
+      const refused = await this.takeOut(stage, batch);
+      if (refused) return refused;
+      await this.deploy(batch, failed);
+      if (failed.size)
+        return await this.failedChecks(
+          batch,
+          failed,
+          [...failed].map(([id, why]) => `${id}: ${why}`),
         );
-      // From here a server's version is unknown until verified: stopped now, the batch stays out of traffic until
-      // each passes its check, which puts it back as it was (the post step does that).
-      ctx.hooks.checkpoint([], this.pending(batch));
-      await this.setState(batch, 'maint', 'out of traffic for the deploy');
-
-      const update = await updateServers(
-        ctx,
-        batch,
-        (id, v) => versions.set(id, v),
-        (servers, admin, why) => this.setState(servers, admin, why),
-      );
-      update.failed.forEach((why, id) => failed.set(id, why));
-      const ready = update.verified;
-      // Verified servers may go back as they were; failed ones stay out on purpose.
-      ctx.hooks.checkpoint(
-        ready.map((s) => ({ server: s.id, admin: 'ready' as const, weight: s.weight })),
-        [],
-        [...failed.keys()],
-      );
-      if (ready.length) {
-        // Verified: ready with the weight it had. A maint or drain it started in (an earlier run's, or an operator's)
-        // is not restored: it passed the same checks as the rest. A weight of 0 stays 0 (parked, no traffic).
-        const back = ready.map((s) => ({ server: s.id, weight: s.weight, admin: 'ready' as const }));
-        await applyVerified(driver, back);
-        ready.forEach((s) => this.lastSet.set(s.id, 'ready'));
-        timeline.note(`${ready.map((s) => `${s.id} -> ready weight ${s.weight}`).join(', ')} (verified)`);
-        ready.forEach((s) => inTraffic.set(s.id, s.weight > 0));
-      }
-      ctx.hooks.checkpoint(undefined);
-      if (failed.size) throw new BatchFailure([...failed].map(([id, why]) => `${id}: ${why}`).join('; '));
-      const watched = batch.filter((s) => inTraffic.get(s.id));
-      if (!watched.length) {
-        result.verdict = 'no server of the batch takes traffic by its original state: nothing to watch';
-        return undefined;
-      }
-      // The new servers against the targets still on the old version and in traffic (none: judged alone).
-      const stable = this.targets.filter((s) => inTraffic.get(s.id) && versions.get(s.id) === 'old');
-      const step = { index: stage.index, endsAt: Date.now() + settings.analysis.intervalMs };
-      let window;
-      do {
-        window = await watchWindow(driver, ctx.prober, { watched, stable }, settings, ctx.signal, this.judge, step);
-        result.window = addWindows(result.window, window.data);
-        result.latencies = [...result.latencies, ...window.latencies];
-        result.verdict = window.verdict.summary;
-        timeline.note(`batch ${stage.index} window: ${window.verdict.kind}: ${result.verdict}`);
-      } while (window.verdict.kind === 'wait');
-      if (window.verdict.kind === 'fail') {
-        await this.setState(watched, 'maint', 'failed its analysis window');
-        watched.forEach((s) => {
-          inTraffic.set(s.id, false);
-          failed.set(s.id, `analysis window failed: ${result.verdict}`);
-        });
-        throw new BatchFailure(
-          `batch ${stage.index} (${watched.map((s) => s.id).join(', ')}) failed its analysis window: ${result.verdict}`,
-        );
-      }
-      return undefined;
+      return await this.judgeBatch(stage, batch, failed, seen);
     } catch (error) {
-      if (ctx.signal.aborted) {
-        // Stopped by timeout or cancel: servers not yet changed go back as they were; unverified ones stay out.
-        const untouched = batch.filter((s) => versions.get(s.id) === 'old' && !failed.has(s.id));
-        if (untouched.length) {
-          const back = await driver
-            .apply(untouched.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })))
-            .then(() => true)
-            .catch(() => false);
-          if (back) {
-            untouched.forEach((s) => {
-              inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0);
-              this.lastSet.set(s.id, s.admin);
-            });
-            timeline.note(`${untouched.map((s) => s.id).join(', ')}: not yet deployed, restored to its original state`);
-          }
-        }
-        const out = batch.filter((s) => this.lastSet.has(s.id) && this.lastSet.get(s.id) !== s.admin);
-        // What the post step can still verify and put back; the rest stays as it is.
-        ctx.hooks.checkpoint(
-          [],
-          this.pending(out.filter((s) => !failed.has(s.id))),
-          out.filter((s) => failed.has(s.id)).map((s) => s.id),
-        );
-        const why =
-          error instanceof Error && error !== ctx.signal.reason ? error.message : errorMessage(ctx.signal.reason);
-        const post = out.some((s) => !failed.has(s.id))
-          ? " The action's post step puts back those that pass their check."
-          : '';
-        result.verdict = `batch ${stage.index} (${batch.map((s) => s.id).join(', ')}) was stopped: ${clause(why)}. ${this.leftBehind(batch)}${post}`;
-        return result.verdict;
-      }
-      if (error instanceof LoadBalancerRestarted) {
-        // The reload put the batch back to the configuration's states, unverified servers in traffic with them:
-        // out again first, then tell.
-        const unverified = batch.filter((s) => versions.get(s.id) !== 'old');
-        if (unverified.length) {
-          await this.setState(
-            unverified,
-            'maint',
-            'the load balancer reloaded: out of traffic again until verified',
-          ).catch(() => undefined);
-        }
-      }
-      if (!(error instanceof BatchFailure)) {
-        // The load balancer or a command failed under us: say what each server of the batch is in, as read back.
-        let unread = '';
-        const read = await readBack(
-          driver,
-          batch.map((s) => s.id),
-          (why) => (unread = why),
-        );
-        const out = (read ?? []).filter((s) => s.admin !== 'ready');
-        const state = !read
-          ? `${this.leftBehind(batch)} The load balancer could not be read back: ${unread}.`
-          : out.length
-            ? `Once each answers its health check, put it back ${driver.manualSteps(out.map((s) => ({ server: s.id, admin: 'ready' })))}.`
-            : 'No server of the batch was left out of traffic.';
-        const reason = error instanceof UnconfirmedChange ? error.reason : errorMessage(error);
-        result.verdict = `could not finish batch ${stage.index}: ${clause(reason)}. ${state}`;
-        return result.verdict;
-      }
-      const failedServers = batch.filter((srv) => failed.has(srv.id));
-      (await rollBack(settings, failedServers, timeline, undefined, ctx.signal)).forEach((v, id) =>
-        versions.set(id, v),
-      );
-      result.verdict = error.message;
-      return error.message;
+      if (error instanceof LockLost) return { passed: false, verdict: await this.lockLost(stage, batch, error) };
+      if (this.ctx.signal.aborted) return { passed: false, verdict: await this.stopped(stage, batch, failed, error) };
+      return { passed: false, verdict: await this.unfinished(stage, batch, error) };
     }
+  }
+
+  /** Step 1: drain, wait for in-flight requests, maint; refused (nothing moved) when no other server would serve. */
+  private async takeOut(stage: BatchStage, batch: readonly Server[]): Promise<BatchEnd | undefined> {
+    const { ctx } = this;
+    const { settings, driver, timeline } = ctx;
+    // Cancelled or timed out: no further batch leaves traffic.
+    ctx.signal.throwIfAborted();
+    // Read now, not at the start: an earlier batch's servers may have gone down since.
+    const alone = await this.lastServing(batch);
+    if (alone) return { passed: false, verdict: alone };
+    await ctx.hooks.stage(`Batch ${stage.index}/${this.stages.length}: ${batch.map((s) => s.id).join(', ')}`);
+    // Until the deploy starts, putting the batch back as it was is safe.
+    ctx.hooks.checkpoint({
+      kind: 'restore',
+      changes: batch.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })),
+    });
+    await this.setState(batch, 'drain', 'new requests stop, in-flight ones finish');
+    batch.forEach((s) => this.inTraffic.set(s.id, false));
+    const ids = batch.map((s) => s.id);
+    const left = await waitDrained(driver, ids, settings.drainTimeoutMs, ctx.signal);
+    if (left > 0)
+      timeline.note(
+        `drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`,
+      );
+    // From here a server's version is unknown until verified: stopped now, the batch stays out of traffic until
+    // each passes its check, which puts it back as it was (the post step does that).
+    ctx.hooks.checkpoint({ kind: 'leave', pending: this.pending(batch) });
+    await this.setState(batch, 'maint', 'out of traffic for the deploy');
+    return undefined;
+  }
+
+  /**
+   * Step 2: deploy-command and checks with the load balancer watched (a reload puts the batch back where the rollout
+   * had it and resumes), then the verified servers back in traffic; `failed` gets the others, which stay out.
+   */
+  private async deploy(batch: readonly Server[], failed: Map<string, string>): Promise<void> {
+    const { ctx } = this;
+    const stage = this.current?.stage;
+    const update = await whileWatching(
+      ctx.driver,
+      ctx.signal,
+      // A lost lock stops the batch's commands: another run owns these servers now.
+      (signal) =>
+        updateServers(
+          { ...ctx, signal },
+          batch,
+          (id, v) => this.versions.set(id, v),
+          (servers, admin, why) => this.setState(servers, admin, why),
+        ),
+      (why) => (stage ? this.afterReload(stage, batch, why) : Promise.resolve()),
+    );
+    update.failed.forEach((why, id) => failed.set(id, why));
+    const ready = update.verified;
+    // Verified servers may go back as they were; failed ones stay out on purpose.
+    ctx.hooks.checkpoint({
+      kind: 'restore',
+      changes: ready.map((s) => ({ server: s.id, admin: 'ready' as const, weight: s.weight })),
+      failed: [...failed.keys()],
+    });
+    // Verified: ready with the weight it had. A maint or drain it started in (an earlier run's, or an operator's)
+    // is not restored: it passed the same checks as the rest. A weight of 0 stays 0 (parked, no traffic).
+    if (ready.length) await this.putBack(ready);
+    ctx.hooks.checkpoint(NOTHING_IN_FLIGHT);
+  }
+
+  /** Step 3: the batch's analysis windows until a verdict; a failing batch goes out again and is rolled back. */
+  private async judgeBatch(
+    stage: BatchStage,
+    batch: readonly Server[],
+    failed: Map<string, string>,
+    seen: BatchSeen,
+  ): Promise<BatchEnd> {
+    const { ctx, versions, inTraffic } = this;
+    const { settings, driver, timeline } = ctx;
+    const watched = batch.filter((s) => inTraffic.get(s.id));
+    if (!watched.length)
+      return { passed: true, verdict: 'no server of the batch takes traffic by its original state: nothing to watch' };
+    // The new servers against the targets still on the old version and in traffic (none: judged alone).
+    const stable = this.targets.filter((s) => inTraffic.get(s.id) && versions.get(s.id) === 'old');
+    const step = { index: stage.index, endsAt: Date.now() + settings.analysis.intervalMs };
+    let window;
+    let verdict = '';
+    do {
+      window = await watchWindow(driver, ctx.prober, { watched, stable }, settings, ctx.signal, this.judge, step);
+      seen.window = addWindows(seen.window, window.data);
+      seen.latencies = [...seen.latencies, ...window.latencies];
+      verdict = window.verdict.summary;
+      timeline.note(`batch ${stage.index} window: ${window.verdict.kind}: ${verdict}`);
+    } while (window.verdict.kind === 'wait');
+    if (window.verdict.kind !== 'fail') return { passed: true, verdict };
+    await this.setState(watched, 'maint', 'failed its analysis window');
+    watched.forEach((s) => {
+      inTraffic.set(s.id, false);
+      failed.set(s.id, `analysis window failed: ${verdict}`);
+    });
+    const why = `batch ${stage.index} (${watched.map((s) => s.id).join(', ')}) failed its analysis window: ${verdict}`;
+    return this.failedChecks(batch, failed, [why]);
+  }
+
+  /** Servers that failed their checks stay out of traffic; rollback-command runs for each. */
+  private async failedChecks(
+    batch: readonly Server[],
+    failed: ReadonlyMap<string, string>,
+    why: readonly string[],
+  ): Promise<BatchEnd> {
+    const { settings, timeline, signal } = this.ctx;
+    const failedServers = batch.filter((srv) => failed.has(srv.id));
+    (await rollBack(settings, failedServers, timeline, undefined, signal)).forEach((v, id) => this.versions.set(id, v));
+    return { passed: false, verdict: why.join('; ') };
+  }
+
+  /** Stopped by timeout or cancel: servers not yet changed go back as they were; unverified ones stay out. */
+  private async stopped(
+    stage: BatchStage,
+    batch: readonly Server[],
+    failed: ReadonlyMap<string, string>,
+    error: unknown,
+  ): Promise<string> {
+    const { ctx, versions } = this;
+    const untouched = batch.filter((s) => versions.get(s.id) === 'old' && !failed.has(s.id));
+    if (untouched.length) {
+      const back = await ctx.driver
+        .apply(untouched.map((s) => ({ server: s.id, admin: s.admin, weight: s.weight })))
+        .then(() => true)
+        .catch(() => false);
+      if (back) {
+        untouched.forEach((s) => {
+          this.inTraffic.set(s.id, s.admin === 'ready' && s.weight > 0);
+          this.lastSet.set(s.id, s.admin);
+        });
+        ctx.timeline.note(`${untouched.map((s) => s.id).join(', ')}: not yet deployed, restored to its original state`);
+      }
+    }
+    const out = batch.filter((s) => this.lastSet.has(s.id) && this.lastSet.get(s.id) !== s.admin);
+    // What the post step can still verify and put back; the rest stays as it is.
+    ctx.hooks.checkpoint({
+      kind: 'leave',
+      pending: this.pending(out.filter((s) => !failed.has(s.id))),
+      failed: out.filter((s) => failed.has(s.id)).map((s) => s.id),
+    });
+    const why = error instanceof Error && error !== ctx.signal.reason ? error.message : errorMessage(ctx.signal.reason);
+    const post = out.some((s) => !failed.has(s.id))
+      ? " The action's post step puts back those that pass their check."
+      : '';
+    return `batch ${stage.index} (${batch.map((s) => s.id).join(', ')}) was stopped: ${clause(why)}. ${this.leftBehind(batch)}${post}`;
+  }
+
+  /** The load balancer or a command failed under us: each server of the batch's state, as read back. */
+  private async unfinished(stage: BatchStage, batch: readonly Server[], error: unknown): Promise<string> {
+    const { driver } = this.ctx;
+    if (error instanceof LoadBalancerRestarted) {
+      // The reload put the batch back to the configuration's states, unverified servers in traffic with them: out
+      // again first, then tell.
+      const unverified = batch.filter((s) => this.versions.get(s.id) !== 'old');
+      if (unverified.length)
+        await this.setState(
+          unverified,
+          'maint',
+          'the load balancer reloaded: out of traffic again until verified',
+        ).catch(() => undefined);
+    }
+    let unread = '';
+    const read = await readBack(
+      driver,
+      batch.map((s) => s.id),
+      (why) => (unread = why),
+    );
+    const out = (read ?? []).filter((s) => s.admin !== 'ready');
+    const state = !read
+      ? `${this.leftBehind(batch)} The load balancer could not be read back: ${unread}.`
+      : out.length
+        ? `Once each answers its health check, put it back ${driver.manualSteps(out.map((s) => ({ server: s.id, admin: 'ready' })))}.`
+        : 'No server of the batch was left out of traffic.';
+    const reason = error instanceof UnconfirmedChange ? error.reason : errorMessage(error);
+    return `could not finish batch ${stage.index}: ${clause(reason)}. ${state}`;
   }
 }
 

@@ -14,7 +14,7 @@ import type { Plan, Stage } from '../plan/plan.js';
 import type { PoolRoles } from '../plan/pools.js';
 import { startJudge, watchWindow, type JudgeRun } from './gates.js';
 import { rollBack, updateServers, type ServerVersion } from './update.js';
-import type { EngineContext } from './context.js';
+import { NOTHING_IN_FLIGHT, type EngineContext } from './context.js';
 import { applyVerified, readBack } from './writes.js';
 import { exactSelectors } from '../model/selectors.js';
 import type { CheckPoint } from '../model/checks.js';
@@ -136,7 +136,7 @@ class Shift {
     if (this.options.fromStep === 0) {
       const failure = (await this.deployIdle()) ?? (await this.checksBeforeTraffic());
       if (failure !== undefined) {
-        hooks.checkpoint(undefined);
+        hooks.checkpoint(NOTHING_IN_FLIGHT);
         return this.outcome(
           'failed',
           `The new version failed its checks on pool ${idleName} before taking any traffic: ${failure}. Pool ${liveName} still serves all traffic.`,
@@ -146,7 +146,7 @@ class Shift {
     }
     this.before = await this.ctx.driver.counters(this.all.map((s) => s.id));
     this.shares.push({ at: new Date(), share: this.share });
-    hooks.checkpoint(this.stable);
+    hooks.checkpoint({ kind: 'restore', changes: this.stable });
     try {
       for (const [i, stage] of this.stages.entries()) {
         if (i < this.options.fromStep) continue;
@@ -157,7 +157,7 @@ class Shift {
         this.reportPassed();
         if (stage.wait.kind === 'approval') {
           // A paused rollout is left as it is: nothing for the post step to restore.
-          hooks.checkpoint(undefined);
+          hooks.checkpoint(NOTHING_IN_FLIGHT);
           return this.outcome(
             'paused',
             `Paused at ${formatPercent(this.share)} on ${idleName} (step ${i + 1}/${this.stages.length}), waiting for approval: run this action with action: promote to continue, or action: abort to send all traffic back to ${liveName}.`,
@@ -170,7 +170,7 @@ class Shift {
     } catch (error) {
       return this.stopped(errorMessage(error));
     }
-    hooks.checkpoint(undefined);
+    hooks.checkpoint(NOTHING_IN_FLIGHT);
     return this.outcome(
       'succeeded',
       `All traffic is on ${idleName}, version ${this.ctx.settings.version}; ${liveName} stays warm at weight 0 for an instant switch back.`,
@@ -248,7 +248,7 @@ class Shift {
       async () => {
         await ctx.hooks.stage(`Deploying ${settings.version} to idle pool ${pool}`);
         // The live pool is untouched while the idle one is out of traffic: stopped now, nothing needs restoring.
-        ctx.hooks.checkpoint([]);
+        ctx.hooks.checkpoint({ kind: 'leave' });
         await this.setState(idle, 'maint', 'out of traffic for the deploy');
         const update = await updateServers(
           ctx,
@@ -377,7 +377,7 @@ class Shift {
   /** All traffic back on the stable pool in one call; the checkpoint is cleared once the load balancer took it. */
   private async restoreStable(why: string): Promise<void> {
     await this.setWeights(this.stable, 0, why);
-    this.ctx.hooks.checkpoint(undefined);
+    this.ctx.hooks.checkpoint(NOTHING_IN_FLIGHT);
   }
 
   /**
@@ -427,7 +427,7 @@ class Shift {
       held && this.lastVerdict ? `${reason}; the step was held: ${describeVerdict(this.lastVerdict)}` : reason;
     const why = full.replace(/\.+$/, '');
     if (this.share === 0 && !this.sentTraffic) {
-      this.ctx.hooks.checkpoint(undefined);
+      this.ctx.hooks.checkpoint(NOTHING_IN_FLIGHT);
       return this.outcome(
         'failed',
         `Stopped before any traffic moved: ${clause(why)}. Pool ${liveName} still serves all traffic.`,

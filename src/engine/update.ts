@@ -4,6 +4,7 @@
  * still go elsewhere, and a check passed since. Shared by rolling batches and idle pools.
  */
 import type { AdminState, Server } from '../model/server.js';
+import { LockLost } from '../model/errors.js';
 import { probeUrl } from '../probes/http.js';
 import type { Settings } from '../settings.js';
 import { commandFailure, runCommand } from '../exec.js';
@@ -33,10 +34,12 @@ export async function deployAndProbe(
 ): Promise<number> {
   const { settings } = ctx;
   if (settings.deployCommand) {
+    await ctx.guard.check(`before the deploy-command on ${server.id}`);
     setVersion(server.id, 'unknown');
     const result = await runCommand(settings.deployCommand, { server, pool, version: settings.version }, ctx.signal);
     if (result.stopped || result.exitCode !== 0) throw new Error(commandFailure('deploy-command', server.id, result));
     ctx.timeline.note(`${server.id}: deploy-command done`);
+    await ctx.guard.check(`after the deploy-command on ${server.id}`);
   }
   // startup-timeout starts once the server has the new version: a slow deploy (an image pull) does not eat it.
   const deadline = Date.now() + settings.startupTimeoutMs;
@@ -68,7 +71,8 @@ export async function updateServers(
         const deadline = await deployAndProbe(ctx, first, pool, setAll);
         group.forEach((s) => deadlines.set(s.id, deadline));
       } catch (error) {
-        if (ctx.signal.aborted) throw error;
+        // A lost lock stops the batch, not one server: another run may be moving them all.
+        if (ctx.signal.aborted || error instanceof LockLost) throw error;
         group.forEach((s) => failed.set(s.id, (error as Error).message));
       }
     }),

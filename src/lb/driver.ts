@@ -108,6 +108,13 @@ export interface LockHolder {
   readonly since: Date | undefined;
 }
 
+/** What a re-check of a lock held found (`RolloutLock.confirm`). */
+export type LockCheck =
+  /** Still ours; `reclaimed` says how it was taken back when a reload had dropped it. */
+  | { readonly held: true; readonly reclaimed?: string }
+  /** Not ours any more: why, in the load balancer's terms (who holds it now, or that nobody does). */
+  | { readonly lost: string };
+
 /** What came of trying to take the lock. */
 export type LockAttempt =
   /** Taken: where it lives, in the load balancer's terms (for logs), and the stale holder it replaced, if any. */
@@ -131,6 +138,11 @@ export interface RolloutLock {
   release(owner: string): Promise<void>;
   /** The current holder; undefined when the lock is free. */
   holder(): Promise<LockHolder | undefined>;
+  /**
+   * Whether `owner` still holds the lock, read now. Where a reload of the load balancer drops the lock, one dropped
+   * moments ago is taken back (no other run may act on a lock that young); absent: `holder` is compared.
+   */
+  confirm?(owner: string): Promise<LockCheck>;
 }
 
 /** What a person should do, in the load balancer's own terms, for problems the engine finds. */
@@ -196,6 +208,12 @@ export interface Driver {
    * cannot tell. Changes nothing.
    */
   identity?(): Promise<string | undefined>;
+  /**
+   * A cheap read, made about once a second while a deploy-command runs: throws LoadBalancerRestarted when the load
+   * balancer lost its run-time state since the last read (a reload or restart put servers back to its
+   * configuration's states). Absent where a reload loses nothing of the action's (nginx keeps its changes in files).
+   */
+  watch?(): Promise<void>;
   /**
    * Present on a fleet: every server of every member, where members may differ outside the servers the action
    * moves, each server's view most in traffic. Without it, a survey reads every server with `servers`.

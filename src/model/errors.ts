@@ -31,6 +31,17 @@ export class LoadBalancerRestarted extends Error {
 }
 
 /**
+ * This run no longer holds the load balancer's lock (a reload dropped it and another run took it, or it was taken
+ * over): another run may be moving the same servers, so this one touches nothing more.
+ */
+export class LockLost extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LockLost';
+  }
+}
+
+/**
  * The way to a load balancer failed (a socket, or ssh to its host): nothing is known about the request. `retryable`:
  * worth another try (a time-out, a refused connection, ssh's own failure), not a remote command's or a bad path's.
  */

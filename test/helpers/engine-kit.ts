@@ -54,7 +54,10 @@ export function recordingHooks(): Recorded {
       stage: async (text) => {
         stages.push(text);
       },
-      checkpoint: (restore, pending, failed) => {
+      checkpoint: (at) => {
+        const restore = at.kind === 'none' ? undefined : at.kind === 'leave' ? [] : at.changes;
+        const pending = at.kind === 'leave' ? at.pending : undefined;
+        const failed = at.kind === 'none' ? undefined : at.failed;
         checkpoints.push(restore && restore.map((c) => ({ ...c })));
         calls.push({
           restore: restore && restore.map((c) => ({ ...c })),

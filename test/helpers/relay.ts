@@ -16,6 +16,8 @@ export interface Relay {
    * refused (a driver's retries); later ones are relayed again. Resolves once the target has closed that connection.
    */
   cutWithin(pattern: RegExp, lines: number, refuse: number): Promise<{ forwarded: string; dropped: string }>;
+  /** Requests read from now on wait (their connections open) until the returned function is called. */
+  hold(): () => void;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function startRelay(targetPort: number): Promise<Relay> {
     | { pattern: RegExp; lines: number; refuse: number; done: (r: { forwarded: string; dropped: string }) => void }
     | undefined;
   let refusing = 0;
+  let held: (() => void)[] | undefined;
   const sockets = new Set<net.Socket>();
   // Half-open: the driver ends its side after the request and still reads the reply. The request is read whole
   // before any of it is relayed, so a cut can be placed inside it.
@@ -53,7 +56,8 @@ export async function startRelay(targetPort: number): Promise<Relay> {
     sockets.add(upstream);
     const chunks: Buffer[] = [];
     client.on('data', (chunk: Buffer) => chunks.push(chunk));
-    client.on('end', () => {
+    client.on('end', function relay() {
+      if (held) return void held.push(relay);
       const request = Buffer.concat(chunks).toString('utf8');
       if (trigger?.test(request)) cut = true;
       const within = partial;
@@ -95,6 +99,14 @@ export async function startRelay(targetPort: number): Promise<Relay> {
       return new Promise((done) => {
         partial = { pattern, lines, refuse, done };
       });
+    },
+    hold() {
+      const waiting: (() => void)[] = [];
+      held = waiting;
+      return () => {
+        if (held === waiting) held = undefined;
+        waiting.forEach((go) => go());
+      };
     },
     close: () =>
       new Promise((resolve) => {

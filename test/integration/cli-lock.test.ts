@@ -17,7 +17,7 @@ describe('the CLI and the lock', () => {
     const load = startLoad(lab.url, { rps: 200, maxMs: 50_000 });
     let holding: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (holding = resolve));
-    const first = runCli(['deploy', ...flags(poolInputs(lab, { strategy: 'canary', steps: '20% 3s, 100%' }))], {
+    const first = runCli(['deploy', ...flags(poolInputs(lab, { strategy: 'canary', steps: '20% 6s, 100%' }))], {
       env,
       onLine: (line) => {
         if (line.startsWith('Holding the lock')) holding();

@@ -7,7 +7,7 @@ import { formatPercent } from '../../model/format.js';
 import type { Server } from '../../model/server.js';
 import type { PreviewRouting } from '../../lb/driver.js';
 import { startJudge, waitLbHealthy, watchWindow } from '../gates.js';
-import type { EngineContext } from '../context.js';
+import { NOTHING_IN_FLIGHT, type EngineContext } from '../context.js';
 import { applyVerified } from '../writes.js';
 import type { PreviewCanary } from '../../settings.js';
 import { canaryName, ownedBy } from './names.js';
@@ -76,7 +76,7 @@ export async function runPreviewCanary(
     fall: settings.probe.unhealthyThreshold,
   });
   // Should the runner die from here on, the post step takes the canary out of traffic.
-  ctx.hooks.checkpoint([{ server: id, weight: 0, admin: 'maint' }]);
+  ctx.hooks.checkpoint({ kind: 'restore', changes: [{ server: id, weight: 0, admin: 'maint' }] });
   timeline.note(`${id} registered at ${preview.address} (maint, weight 0)`);
   let inTraffic = false;
   try {
@@ -85,7 +85,7 @@ export async function runPreviewCanary(
     const status = unhealthy.get(id);
     if (status) {
       await pullOut(ctx, routing, await readServer(driver, id));
-      ctx.hooks.checkpoint(undefined);
+      ctx.hooks.checkpoint(NOTHING_IN_FLIGHT);
       const verdict = `${spec.backend}'s health check did not pass within startup-timeout (${status})`;
       return {
         ...base,
@@ -141,7 +141,7 @@ export async function runPreviewCanary(
     }
     await pullOut(ctx, routing, canary);
     inTraffic = false;
-    ctx.hooks.checkpoint(undefined);
+    ctx.hooks.checkpoint(NOTHING_IN_FLIGHT);
     return { ...base, windows, ...totals, passed, verdict };
   } catch (error) {
     // Cancelled or the load balancer failed: out of traffic first, then tell.

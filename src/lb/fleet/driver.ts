@@ -185,6 +185,19 @@ export class FleetDriver implements Driver {
     return sum;
   }
 
+  /** Every member that can tell a reload; one that reloaded throws LoadBalancerRestarted naming it. */
+  async watch(): Promise<void> {
+    const results = await Promise.allSettled(this.members.map(async (m) => m.driver.watch?.()));
+    const restarted = results.flatMap((r, i) =>
+      r.status === 'rejected' && r.reason instanceof LoadBalancerRestarted
+        ? [`on ${this.members[i]?.url.display} ${errorMessage(r.reason)}`]
+        : [],
+    );
+    if (restarted.length) throw new LoadBalancerRestarted(restarted.join('; '));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
   async weightProblems(backends: readonly string[], readOnly = false): Promise<string[]> {
     const lists = await this.every(
       async ({ driver: d }) => (d.weightProblems ? d.weightProblems(backends, readOnly) : []),

@@ -3,7 +3,7 @@
  * fleet meet at the first member, and the loser holds nothing). A run that cannot take one member's lock releases
  * those it took before; nothing else changes.
  */
-import type { LockAttempt, LockHolder, RolloutLock } from '../driver.js';
+import type { LockAttempt, LockCheck, LockHolder, RolloutLock } from '../driver.js';
 import { errorMessage } from '../../model/errors.js';
 
 export interface LockMember {
@@ -79,5 +79,24 @@ export class FleetLock implements RolloutLock {
       owner: answered.map((a) => `${a.holder?.owner ?? 'nobody'} on ${a.member}`).join(', '),
       since: undefined,
     };
+  }
+
+  /** Ours while every member's is ours (a member that took it back after a reload says so); lost on any member. */
+  async confirm(owner: string): Promise<LockCheck> {
+    const checks = await Promise.all(
+      this.members.map(async (m): Promise<LockCheck> => {
+        if (m.lock.confirm) return m.lock.confirm(owner);
+        const holder = await m.lock.holder();
+        return holder?.owner === owner
+          ? { held: true }
+          : { lost: holder ? `${holder.owner} holds it now` : 'nobody holds it' };
+      }),
+    );
+    const lost = checks.flatMap((c, i) => ('lost' in c ? [`on ${this.members[i]?.member}: ${c.lost}`] : []));
+    if (lost.length) return { lost: lost.join('; ') };
+    const reclaimed = checks.flatMap((c, i) =>
+      'held' in c && c.reclaimed ? [`on ${this.members[i]?.member}: ${c.reclaimed}`] : [],
+    );
+    return reclaimed.length ? { held: true, reclaimed: reclaimed.join('; ') } : { held: true };
   }
 }

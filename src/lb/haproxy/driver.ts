@@ -199,6 +199,8 @@ export class HaproxyDriver implements Driver {
     const previous = this.process;
     this.process = process;
     if (previous && previous !== process) {
+      // A changed configuration may number its servers differently: read them afresh.
+      this.sids.clear();
       throw new LoadBalancerRestarted(
         `HAProxy was reloaded or restarted during the rollout (worker ${previous.split('@')[0]} -> ${pid}): its run-time weights and states went back to its configuration and its counters to zero`,
       );
@@ -335,6 +337,12 @@ export class HaproxyDriver implements Driver {
       if (wanted.has(id)) result.set(id, counters(row));
     }
     return result;
+  }
+
+  /** `show info` alone: throws LoadBalancerRestarted when another worker answers than at the last read. */
+  async watch(): Promise<void> {
+    const [info] = await this.api.run(['show info']);
+    this.checkProcess(info?.text ?? '');
   }
 
   /** The HAProxy process, from `show info`: its node name, worker pid and start time (read by the preflight). */

@@ -7,7 +7,7 @@
  * server even while a losing run's owner server exists for a moment.
  */
 import { createHash } from 'node:crypto';
-import type { LockAttempt, LockHolder, RolloutLock } from '../driver.js';
+import type { LockAttempt, LockCheck, LockHolder, RolloutLock } from '../driver.js';
 import { NAME_PATTERN } from '../../model/selectors.js';
 import { sleep } from '../../model/time.js';
 import { refusal, type Reply, type RuntimeApi } from './runtime-api.js';
@@ -41,12 +41,31 @@ function sameAddress(a: string, b: string): boolean {
   }
 }
 
+/**
+ * A reload drops the lock (its servers are not in the configuration). The run that held it takes it back when it
+ * notices within RECLAIM_S seconds of the new worker's start (it watches about once a second); a run that takes a
+ * lock on a worker younger than FRESH_S seconds waits until it is that old and checks it still holds it before it
+ * moves anything, so the two never both act.
+ */
+export const RECLAIM_S = 1;
+export const FRESH_S = 3;
+
+/** The worker that answered (`PID@START`) and its uptime in seconds, from `show info`. */
+function workerOf(info: string): { worker: string; uptimeS: number } {
+  const pid = /^Pid: (\d+)$/m.exec(info)?.[1] ?? '?';
+  const started = /^Start_time_sec: (\d+)$/m.exec(info)?.[1] ?? '?';
+  const uptime = Number(/^Uptime_sec: (\d+)$/m.exec(info)?.[1]);
+  return { worker: `${pid}@${started}`, uptimeS: Number.isFinite(uptime) ? uptime : FRESH_S };
+}
+
 function failed(reply: Reply | undefined): string | undefined {
   return reply ? refusal(reply) : 'no reply';
 }
 
 export class HaproxyLock implements RolloutLock {
   private chosen: string | undefined;
+  /** The worker on which the lock was last seen ours. */
+  private worker: string | undefined;
 
   constructor(private readonly api: RuntimeApi) {}
 
@@ -85,22 +104,40 @@ export class HaproxyLock implements RolloutLock {
   }
 
   /** Adds the lock and our owner server in one batch; reads the backend back in the same round trip. */
-  private async add(backend: string, owner: string): Promise<{ lockAdded: boolean; rows: Row[]; replies: Reply[] }> {
+  private async add(
+    backend: string,
+    owner: string,
+  ): Promise<{ lockAdded: boolean; rows: Row[]; replies: Reply[]; uptimeS: number }> {
     const replies = await this.api.run([
       `add server ${backend}/${LOCK_SERVER} [${lockAddress(owner)}]:1 weight 0`,
       `add server ${backend}/${OWNER_PREFIX}${owner} 127.0.0.1:1 weight 0`,
       `show servers state ${backend}`,
+      'show info',
     ]);
-    return { lockAdded: !failed(replies[0]), rows: parseServersState(replies[2]?.text ?? ''), replies };
+    const { worker, uptimeS } = workerOf(replies[3]?.text ?? '');
+    this.worker = worker;
+    return { lockAdded: !failed(replies[0]), rows: parseServersState(replies[2]?.text ?? ''), replies, uptimeS };
   }
 
-  async acquire(owner: string, takeOver?: string, attempt = 1): Promise<LockAttempt> {
+  /**
+   * A lock taken on a worker younger than FRESH_S seconds: the run that held it before the reload may still take it
+   * back. Waits until the worker is that old, then reads who holds it.
+   */
+  private async settled(backend: string, owner: string, uptimeS: number, where: string): Promise<LockAttempt> {
+    if (uptimeS >= FRESH_S) return { held: where };
+    await sleep((FRESH_S - uptimeS) * 1000);
+    const holder = this.holderIn(await this.state(backend));
+    if (holder?.owner === owner) return { held: where };
+    return holder ? { holder } : this.acquire(owner, undefined, 2);
+  }
+
+  async acquire(owner: string, takeOver?: string, attempt = 1, reclaiming = false): Promise<LockAttempt> {
     if (attempt > 3) throw new Error(`HAProxy's lock server ${LOCK_SERVER} kept changing hands; try again`);
     if (!NAME_PATTERN.test(owner)) throw new Error(`internal: lock owner '${owner}' is not a server name`);
     const backend = await this.backend();
     if (typeof backend !== 'string') return backend;
     const where = `server ${LOCK_SERVER} in backend ${backend}`;
-    const { lockAdded, rows, replies } = await this.add(backend, owner);
+    const { lockAdded, rows, replies, uptimeS } = await this.add(backend, owner);
     let holder = this.holderIn(rows);
     // A retried batch whose first answer was lost finds the lock it took itself.
     if (lockAdded || holder?.owner === owner) {
@@ -110,7 +147,7 @@ export class HaproxyLock implements RolloutLock {
         throw new Error(`HAProxy refused the lock's owner server ${OWNER_PREFIX}${owner}: ${ownerProblem}`);
       }
       await this.removeStrays(backend, rows, owner);
-      return { held: where };
+      return reclaiming ? { held: where } : this.settled(backend, owner, uptimeS, where);
     }
     const lockProblem = failed(replies[0]) ?? '';
     if (!/Already exists/.test(lockProblem)) {
@@ -123,23 +160,60 @@ export class HaproxyLock implements RolloutLock {
       await sleep(100);
       holder = this.holderIn(await this.state(backend));
     }
-    if (!holder) return this.acquire(owner, takeOver, attempt + 1); // released meanwhile
+    if (!holder) return this.acquire(owner, takeOver, attempt + 1, reclaiming); // released meanwhile
     if (takeOver === undefined || takeOver !== holder.owner) return { holder };
-    const taken = await this.takeOver(backend, owner, holder, attempt);
+    const taken = await this.takeOver(backend, owner, holder, attempt, reclaiming);
     return 'held' in taken ? { ...taken, replaced: holder } : taken;
+  }
+
+  /**
+   * Whether `owner` still holds the lock, with the worker in the same round trip. Gone, and the worker changed since
+   * it was last seen ours, less than RECLAIM_S seconds ago: a reload dropped it, and it is taken back (from a run
+   * that took it since, which is still waiting for it to settle and has moved nothing).
+   */
+  async confirm(owner: string): Promise<LockCheck> {
+    const backend = await this.backend();
+    if (typeof backend !== 'string') return { held: true };
+    const replies = await this.api.run([`show servers state ${backend}`, 'show info']);
+    const holder = this.holderIn(parseServersState(replies[0]?.text ?? ''));
+    const { worker, uptimeS } = workerOf(replies[1]?.text ?? '');
+    const before = this.worker;
+    if (holder?.owner === owner) {
+      this.worker = worker;
+      return { held: true };
+    }
+    const reloaded = before !== undefined && before !== worker;
+    const how = `HAProxy was reloaded ${uptimeS}s ago (worker ${before?.split('@')[0]} -> ${worker.split('@')[0]}), which drops the lock`;
+    if (reloaded && uptimeS <= RECLAIM_S) {
+      const again = await this.acquire(owner, holder?.owner, 1, true);
+      if ('held' in again)
+        return {
+          held: true,
+          reclaimed: `${how}; taken back${holder ? ` from ${holder.owner}, which took it since` : ''}`,
+        };
+      if ('holder' in again) return { lost: `${how}; ${again.holder.owner} took it since` };
+    }
+    const now = holder ? `${holder.owner} holds it now` : 'nobody holds it';
+    return { lost: reloaded ? `${how}; ${now}` : now };
   }
 
   /**
    * Replaces a stale lock. Deleting the stale owner server is the one step only one run can do, so of two runs
    * taking over the same lock, one goes on and the other finds the new holder.
    */
-  private async takeOver(backend: string, owner: string, stale: LockHolder, attempt: number): Promise<LockAttempt> {
+  private async takeOver(
+    backend: string,
+    owner: string,
+    stale: LockHolder,
+    attempt: number,
+    reclaiming: boolean,
+  ): Promise<LockAttempt> {
     if (stale.owner !== 'unknown') {
       const [reply] = await this.api.run([`del server ${backend}/${OWNER_PREFIX}${stale.owner}`]);
-      if (failed(reply)) return this.acquire(owner, undefined, attempt + 1);
+      if (failed(reply)) return this.acquire(owner, undefined, attempt + 1, reclaiming);
     }
     await this.api.run([`del server ${backend}/${LOCK_SERVER}`]);
-    return this.acquire(owner, undefined, attempt + 1);
+    return this.acquire(owner, undefined, attempt + 1, reclaiming);
   }
 
   /** Owner servers left by runs that lost a race and died before removing theirs. */
