@@ -12,10 +12,15 @@ export interface PoolsLab {
 }
 
 /** `appEnv`: APP_NEXT_* for the first processes, e.g. { APP_NEXT_FAIL_RATE: '0.005' } for background errors. */
-export async function startPools(appEnv: Record<string, string> = {}): Promise<PoolsLab> {
+/** `haproxy`: further haproxy.cfg lines, e.g. LATENCY_RING for per-request latency. */
+export async function startPools(
+  appEnv: Record<string, string> = {},
+  haproxy: { readonly defaults?: string; readonly sections?: string } = {},
+): Promise<PoolsLab> {
   const fleet = await startFleet(4, 'v1', appEnv);
   const [b1, b2, g1, g2] = fleet.ports as [number, number, number, number];
-  const haproxy = await startHaproxy({
+  const instance = await startHaproxy({
+    ...haproxy,
     servers: [
       { name: 'blue1', port: b1 },
       { name: 'blue2', port: b2 },
@@ -23,13 +28,13 @@ export async function startPools(appEnv: Record<string, string> = {}): Promise<P
       { name: 'green2', port: g2, options: 'check weight 0' },
     ],
   });
-  await haproxy.settled();
+  await instance.settled();
   return {
     fleet,
-    haproxy,
-    url: `http://127.0.0.1:${haproxy.frontendPort}/`,
+    haproxy: instance,
+    url: `http://127.0.0.1:${instance.frontendPort}/`,
     async stop() {
-      await haproxy.stop();
+      await instance.stop();
       fleet.stopAll();
     },
   };

@@ -20,8 +20,10 @@ afterEach(async () => {
 });
 
 /** blue1/blue2 live on v1, green1/green2 idle (down). */
-async function startPools(): Promise<{ fleet: Fleet; nginx: NginxInstance; url: string }> {
-  const pools = await startFleet(4);
+async function startPools(
+  appEnv: Record<string, string> = {},
+): Promise<{ fleet: Fleet; nginx: NginxInstance; url: string }> {
+  const pools = await startFleet(4, 'v1', appEnv);
   const [b1, b2, g1, g2] = pools.ports as [number, number, number, number];
   const instance = await startNginx([
     { name: 'blue1', port: b1 },
@@ -73,5 +75,47 @@ describe('the judge on nginx counts what users felt', () => {
     expect(Number(counted?.[1])).toBeGreaterThanOrEqual(felt);
     expect(Number(counted?.[1])).toBeLessThanOrEqual(dead);
     expect(stats.requests.filter((r) => r.status !== 200 && r.version === 'v1')).toEqual([]);
+  }, 90_000);
+});
+
+/** Both versions answer in about 20 ms, a fifth of their answers in 70-270 ms (the same sequence on every server). */
+const HEAVY_TAIL = { APP_NEXT_TAIL: '1' };
+
+describe('the latency judge on nginx (default inputs)', () => {
+  it('rolls back a canary answering 400 ms slower (200 OK) before its second step, with 0 failed requests', async () => {
+    const lab = await startPools(HEAVY_TAIL);
+    ({ fleet, nginx } = lab);
+    const load = startLoad(lab.url, { rps: 150, connections: 64, maxMs: 40_000, retryResets: true });
+    const run = await runAction(canaryInputs(lab, '20% 5s, 50% 5s, 100%'), {
+      env: { ...lab.fleet.env, APP_NEXT_EXTRA_MS: '400' },
+    });
+    const stats = await load.stop();
+    const message = errors(run).join('\n');
+    const timeline = summaryTimeline(run);
+    const stepAt = timeline.find(([, t]) => t.startsWith('weights '))?.[0] ?? 0;
+    const firstSlow = stats.requests.find((r) => r.version === 'v2')?.end ?? 0;
+    const rollback = timeline.find(([, t]) => t.includes('rollback: all traffic back on'))?.[0] ?? 0;
+    console.log(
+      `nginx, 400 ms slower canary: ${run.outputs.result} ${rollback - stepAt}ms into its first step, ${rollback - firstSlow}ms after its first answer; ${stats.failed} of ${stats.sent} failed (${stats.resets} resets at reloads retried); ${message}`,
+    );
+    expect(run.outputs.result).toBe('rolled-back');
+    expect(message).toMatch(
+      /^Rolled back at 20% on green: .*Slower than stable: v2 answered \d+ ms slower at p(50|95) than stable/,
+    );
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+  }, 90_000);
+
+  it('promotes a healthy canary with the same heavy-tailed latency as stable, with 0 failed requests', async () => {
+    const lab = await startPools(HEAVY_TAIL);
+    ({ fleet, nginx } = lab);
+    const load = startLoad(lab.url, { rps: 150, connections: 64, maxMs: 40_000, retryResets: true });
+    const run = await runAction(canaryInputs(lab, '20% 3s, 50% 3s, 100%'), { env: lab.fleet.env });
+    const stats = await load.stop();
+    console.log(
+      `nginx, healthy heavy-tailed canary: ${run.outputs.result}; ${stats.failed} of ${stats.sent} failed (${stats.resets} resets retried)`,
+    );
+    expect(errors(run)).toEqual([]);
+    expect(run.outputs.result).toBe('succeeded');
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
   }, 90_000);
 });

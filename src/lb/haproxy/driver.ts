@@ -10,6 +10,7 @@ import { adminState, num, parseServersState, parseStatCsv, type Row } from './st
 import { HaproxyPreviews, type HaproxyPreviewOptions } from './previews.js';
 import { HaproxyLock, isLockServer } from './lock.js';
 import { UnansweredCounter } from './counting.js';
+import { HaproxyRing } from './latency.js';
 
 export interface HaproxyOptions {
   readonly transport: Transport;
@@ -105,6 +106,7 @@ export class HaproxyDriver implements Driver {
   private process: string | undefined;
   readonly previews: HaproxyPreviews | undefined;
   readonly lock: HaproxyLock;
+  readonly latency: HaproxyRing;
 
   private readonly transport: Transport;
   /** Requests that ended without a status, per server (see counting.ts). */
@@ -126,6 +128,7 @@ export class HaproxyDriver implements Driver {
         })
       : undefined;
     this.lock = new HaproxyLock(this.api);
+    this.latency = new HaproxyRing(this.api);
   }
 
   get roundTrips(): number {
