@@ -4,6 +4,7 @@ import { createJudge, describeVerdict, observe, type JudgeSettings } from '../..
 import { parseLatencyLimit, parseLatencyTolerance, tolerated } from '../../src/model/latency.js';
 import { heavyTail, logNormal, simulateLatencyJudge, type Latency } from '../helpers/judge-sim.js';
 import { mulberry32 } from '../helpers/prng.js';
+import { latencyDetectionMs } from '../../src/analysis/latency-plan.js';
 
 const SETTINGS: JudgeSettings = {
   maxErrorRate: 0.01,
@@ -99,5 +100,24 @@ describe('the latency judge', () => {
       expect(rolledBack, name).toBeLessThanOrEqual(3);
       expect(results.filter((r) => r.outcome === 'promoted').length, name).toBeGreaterThanOrEqual(145);
     }
+  });
+});
+
+describe('the dry run: time to catch a slower version at the plan traffic', () => {
+  it('catches 2x and 10x slower within the first step of the default plan, never a version as fast', () => {
+    const input = {
+      settings: { ...SETTINGS, minRequests: 0 },
+      steps: [
+        { share: 0.1, durationMs: 60_000 },
+        { share: 0.5, durationMs: 60_000 },
+        { share: 1, durationMs: 30_000 },
+      ],
+      requestsPerSecond: 100,
+      pollMs: 250,
+      medianMs: 100,
+    };
+    expect(latencyDetectionMs(input, 2)).toBeLessThan(10_000);
+    expect(latencyDetectionMs(input, 10)).toBeLessThan(latencyDetectionMs(input, 2) ?? 0);
+    expect(latencyDetectionMs(input, 1)).toBeUndefined();
   });
 });
