@@ -7,6 +7,7 @@ import * as core from '@actions/core';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './model/durations.js';
 import { rawTextProblem } from './model/raw-text.js';
+import { DEFAULT_LATENCY_INCREASE, parseLatencyLimit, parseLatencyTolerance } from './model/latency.js';
 import { NAME_PATTERN, parseSelector, splitList, type Selector } from './model/selectors.js';
 import { InputError } from './model/errors.js';
 import { redactUrlPasswords, urlPasswords } from './model/credentials.js';
@@ -63,6 +64,8 @@ const CORE_DEFAULTS = {
   'max-error-rate': '1%',
   'min-requests': '20',
   'false-rollback-rate': '1%',
+  'max-latency-increase': DEFAULT_LATENCY_INCREASE,
+  'max-latency': '',
   'analysis-interval': '30s',
   'drain-timeout': '30s',
   'startup-timeout': '2m',
@@ -368,6 +371,8 @@ const schema = z.object({
     if (typeof p !== 'number') return p;
     return p <= 0 || p > 10 ? { error: `${p}% is not a false-rollback bound: give more than 0% and at most 10%` } : p;
   }),
+  'max-latency-increase': parsed(parseLatencyTolerance),
+  'max-latency': parsed(parseLatencyLimit),
   'analysis-interval': duration(1000, '1s'),
   'drain-timeout': duration(0, '0s'),
   'startup-timeout': duration(1000, '1s'),
@@ -609,6 +614,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
       minRequests: v['min-requests'],
       falseRollbackRate: v['false-rollback-rate'] / 100,
       intervalMs: v['analysis-interval'],
+      latency: { tolerance: v['max-latency-increase'], limit: v['max-latency'] },
     },
     drainTimeoutMs: v['drain-timeout'],
     startupTimeoutMs: v['startup-timeout'],

@@ -3,6 +3,7 @@ import type { Selector } from './model/selectors.js';
 import type { LoadBalancerUrl } from './lb/driver.js';
 import type { NotifyTarget } from './model/notify.js';
 import type { CheckSpec } from './model/checks.js';
+import type { LatencySettings } from './model/latency.js';
 
 export const ACTIONS = ['deploy', 'promote', 'abort', 'status', 'preview', 'close-preview'] as const;
 export type ActionName = (typeof ACTIONS)[number];
@@ -56,8 +57,10 @@ export interface AnalysisSettings {
   readonly maxErrorRate: number;
   readonly minRequests: number;
   readonly intervalMs: number;
-  /** The judge's bound on the chance of rolling back a good version, 0..1 (alpha). */
+  /** The judge's bound on the chance of rolling back a good version, 0..1 (alpha), for errors and latency together. */
   readonly falseRollbackRate: number;
+  /** max-latency-increase and max-latency (judged where the load balancer gives per-request latency). */
+  readonly latency?: LatencySettings;
 }
 
 export interface Settings {

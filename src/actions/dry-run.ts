@@ -4,7 +4,7 @@ import type { Driver } from '../lb/driver.js';
 import { errorMessage, InputError, MembersDisagree } from '../model/errors.js';
 import { buildPlan, checkPlanFitsTimeout, type LbState } from '../plan/build.js';
 import type { Outcome } from '../model/outcome.js';
-import { ASSUMED_TRAFFIC, markdownToLog, renderPlan, type Traffic } from '../report/plan.js';
+import { ASSUMED_TRAFFIC, latencyLines, markdownToLog, renderPlan, type Traffic } from '../report/plan.js';
 import type { Counters, Server } from '../model/server.js';
 import { sleep } from '../model/time.js';
 import { headline, writeSummary } from '../report/summary.js';
@@ -72,7 +72,16 @@ export async function dryRun(settings: Settings, driver: Driver): Promise<Outcom
   const traffic = state.reachable && state.servers.length ? await measureTraffic(driver, state.servers) : undefined;
   // What this kind of load balancer adds to the plan (e.g. ALB: target groups, deregistration and detection delays).
   const facts = state.reachable ? await driver.describe?.().catch(() => undefined) : undefined;
-  const markdown = `${renderPlan(plan, settings, traffic)}${facts?.length ? `\n\n### Load balancer\n\n${facts.map((f) => `- ${f}`).join('\n')}` : ''}${renderCheckPlan(settings.checks ?? [])}`;
+  const signal = driver.latency
+    ? state.reachable
+      ? await driver.latency.missing().then(
+          (missing) => (missing ? { missing } : { source: driver.latency?.source }),
+          (e: Error) => ({ missing: `could not be read: ${e.message}` }),
+        )
+      : { source: `${driver.latency.source} (not checked: the load balancer was not reached)` }
+    : {};
+  const latency = latencyLines(plan, settings, traffic ?? ASSUMED_TRAFFIC, signal);
+  const markdown = `${renderPlan(plan, settings, traffic)}\n\n### Latency\n\n${latency.join('\n')}${facts?.length ? `\n\n### Load balancer\n\n${facts.map((f) => `- ${f}`).join('\n')}` : ''}${renderCheckPlan(settings.checks ?? [])}`;
   await core.group('Plan (dry run: nothing is changed)', async () => core.info(markdownToLog(markdown)));
   const tooLong = checkPlanFitsTimeout(plan, settings);
   if (tooLong) core.warning(tooLong);

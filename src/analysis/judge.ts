@@ -24,6 +24,18 @@
 import { formatFraction } from '../model/format.js';
 import type { Settings } from '../settings.js';
 import { addLimitPoll, addRatioPoll, emptyLimit, emptyRatio, logMeanExp } from './sequential.js';
+import type { LatencySettings } from '../model/latency.js';
+import { describeLimit, describeTolerance, formatSummary } from '../model/latency.js';
+import { formatDuration } from '../model/durations.js';
+import {
+  createLatency,
+  describeSlower,
+  latencyEvidence,
+  observeLatency,
+  type LatencyEvidence,
+  type LatencyPoll,
+  type LatencyState,
+} from './latency.js';
 
 export interface Tally {
   readonly requests: number;
@@ -42,6 +54,8 @@ export interface Poll {
   readonly stable?: Tally | undefined;
   /** Probes of the new servers in this poll; failStreak: the longest current run of failed probes on one server. */
   readonly probes?: { readonly passed: number; readonly failed: number; readonly failStreak: number } | undefined;
+  /** The answers' latencies in ms as the load balancer logged them, per pool (absent: it gives none this poll). */
+  readonly latency?: LatencyPoll | undefined;
 }
 
 export interface JudgeSettings {
@@ -53,14 +67,25 @@ export interface JudgeSettings {
   readonly falseRollbackRate: number;
   /** Failed probes in a row on one server that fail the rollout at once. */
   readonly unhealthyThreshold: number;
+  /**
+   * Latency judged too (the load balancer gives per-request latency and a tolerance or limit is set): the error and
+   * the latency evidence are averaged, so false-rollback-rate bounds both together. Absent: errors only.
+   */
+  readonly latency?: LatencySettings | undefined;
+  /** The new version's label, for verdicts. */
+  readonly version?: string;
 }
 
-export function judgeSettings(settings: Settings): JudgeSettings {
+/** `latencyData`: the load balancer gives per-request latency (otherwise latency is not judged). */
+export function judgeSettings(settings: Settings, latencyData = false): JudgeSettings {
+  const latency = settings.analysis.latency;
   return {
     maxErrorRate: settings.analysis.maxErrorRate,
     minRequests: settings.analysis.minRequests,
     falseRollbackRate: settings.analysis.falseRollbackRate,
     unhealthyThreshold: settings.probe.unhealthyThreshold,
+    latency: latencyData && latency && (latency.tolerance || latency.limit) ? latency : undefined,
+    version: settings.version,
   };
 }
 
@@ -71,7 +96,7 @@ export const CEILING_MIN_REQUESTS = 20;
 /** ...looking back at most this many polls. */
 export const CEILING_MAX_POLLS = 60;
 
-export type FailReason = 'ceiling' | 'worse-than-stable' | 'over-limit';
+export type FailReason = 'ceiling' | 'worse-than-stable' | 'over-limit' | 'slower-than-stable' | 'over-latency-limit';
 /** running: the step's duration is not over; min-requests: too few requests yet; above-limit: the step's share is over
  * max-error-rate, not proven; downstream: both pools are over max-error-rate. */
 export type WaitReason = 'running' | 'min-requests' | 'above-limit' | 'downstream';
@@ -99,6 +124,8 @@ export interface Evidence {
   readonly limitStrength: number;
   /** 1 / false-rollback-rate: the strength that rolls back. */
   readonly threshold: number;
+  /** The latency evidence, when latency is judged (its strength is averaged into `strength`). */
+  readonly latency?: (LatencyEvidence & { readonly strength: number }) | undefined;
   /** What the ceiling looked at when it acted. */
   readonly ceiling?:
     | { readonly kind: 'requests'; readonly canary: Tally; readonly stable: Tally | undefined }
@@ -125,6 +152,7 @@ export interface JudgeState {
   readonly step: StepTally;
   /** The newest polls, newest first, as many as the ceiling needs. */
   readonly recent: readonly Recent[];
+  readonly latency: LatencyState | undefined;
   /** Once failed, every later poll gets the same verdict. */
   readonly failed: Extract<JudgeVerdict, { kind: 'fail' }> | undefined;
 }
@@ -155,6 +183,7 @@ export function createJudge(settings: JudgeSettings): JudgeState {
     alone: ZERO,
     step: { index: Number.NaN, canary: ZERO, requests: 0, stable: undefined },
     recent: [],
+    latency: settings.latency ? createLatency(settings.latency) : undefined,
     failed: undefined,
   };
 }
@@ -209,21 +238,29 @@ export function observe(state: JudgeState, poll: Poll): { state: JudgeState; ver
     alone: stable ? state.alone : add(state.alone, canary),
     step,
     recent: trimRecent([{ canary, stable }, ...state.recent]),
+    latency: state.latency
+      ? observeLatency(state.latency, poll.latency ?? { canary: [], stable: stable ? [] : undefined }, poll.step)
+      : undefined,
     failed: undefined,
   };
 
   const logWorse = logMeanExp(next.ratioLogs);
   const logLimit = logMeanExp(next.limitLogs);
+  const latency = next.latency ? latencyEvidence(next.latency) : undefined;
+  const logLatency = latency ? latency.logPaired + latency.logAlone : -Infinity;
+  // Errors alone, or the mean of the error and the latency evidence (a mean of supermartingales is one).
+  const logTotal = latency ? logMeanExp([logWorse + logLimit, logLatency]) : logWorse + logLimit;
   const evidence: Evidence = {
     settings,
     polls: next.polls,
     paired: next.paired,
     alone: next.alone,
     step,
-    strength: Math.exp(logWorse + logLimit),
+    strength: Math.exp(logTotal),
     worseStrength: Math.exp(logWorse),
     limitStrength: Math.exp(logLimit),
     threshold: 1 / settings.falseRollbackRate,
+    latency: latency ? { ...latency, strength: Math.exp(logLatency) } : undefined,
   };
   const fail = (reason: FailReason, ev: Evidence = evidence) => {
     const verdict = { kind: 'fail', reason, evidence: ev } as const;
@@ -246,8 +283,10 @@ export function observe(state: JudgeState, poll: Poll): { state: JudgeState; ver
       return fail('ceiling', { ...evidence, ceiling: { kind: 'requests', ...window } });
     }
   }
-  // 2. The evidence: one threshold for both tests together.
-  if (logWorse + logLimit >= Math.log(evidence.threshold)) {
+  // 2. The evidence: one threshold for all tests together.
+  if (logTotal >= Math.log(evidence.threshold)) {
+    if (latency && logLatency > logWorse + logLimit)
+      return fail(latency.logPaired >= latency.logAlone ? 'slower-than-stable' : 'over-latency-limit');
     return fail(stable ? 'worse-than-stable' : 'over-limit');
   }
   // 3. May the step pass?
@@ -342,6 +381,7 @@ function longText(v: JudgeVerdict): string {
         );
       return 'Hard ceiling reached; rolled back at once.';
     }
+    if (v.reason === 'slower-than-stable' || v.reason === 'over-latency-limit') return slowerText(v.reason, e);
     if (v.reason === 'worse-than-stable') {
       return `Worse than stable: ${versus(e.paired.canary, e.paired.stable)} over the same polls. A version as good as stable shows a difference this large less than ${oneIn(e.strength)} (rollback at 1 time in ${Math.round(e.threshold)}).`;
     }
@@ -370,6 +410,27 @@ function longText(v: JudgeVerdict): string {
   }
 }
 
+function slowerText(reason: 'slower-than-stable' | 'over-latency-limit', e: Evidence): string {
+  const who = e.settings.version ? e.settings.version : 'The new version';
+  const rollback = `rollback at 1 time in ${Math.round(e.threshold)}`;
+  const lat = e.latency;
+  const tolerance = describeTolerance(e.settings.latency?.tolerance);
+  if (reason === 'slower-than-stable' && lat) {
+    return (
+      `Slower than stable: ${describeSlower(lat, who)}; ${lat.slow.canary} of its ${lat.slow.canaryAll} answers were over the stable median plus max-latency-increase ${tolerance}, stable's ${lat.slow.stable} of ${lat.slow.stableAll} over its median, over the same polls. ` +
+      `A version within max-latency-increase shows a difference this large less than ${oneIn(e.strength)} (${rollback}).`
+    );
+  }
+  const limit = e.settings.latency?.limit;
+  if (lat && limit) {
+    return (
+      `Over max-latency ${describeLimit(limit)}: with no stable traffic, ${lat.alone.over} of ${who === 'The new version' ? "the new version's" : `${who}'s`} ${lat.alone.all} answers took longer than ${formatDuration(limit.ms)} (this step ${formatSummary(lat.canary)}). ` +
+      `A version within it shows this less than ${oneIn(e.strength)} (${rollback}).`
+    );
+  }
+  return `Slower than allowed (${rollback}).`;
+}
+
 function shortText(v: JudgeVerdict): string {
   const e = v.evidence;
   const limit = formatFraction(e.settings.maxErrorRate, 'significant');
@@ -383,6 +444,15 @@ function shortText(v: JudgeVerdict): string {
       return c?.kind === 'probes'
         ? `Ceiling: ${c.streak} probes in a row failed`
         : `Ceiling: ${c?.canary.failures ?? 0} of last ${c?.canary.requests ?? 0} requests failed`;
+    }
+    if (v.reason === 'slower-than-stable' && e.latency) {
+      const c = e.latency.canary;
+      const st = e.latency.stable;
+      return `Slower: p50 ${Math.round(c.p50)} vs ${Math.round(st.p50)} ms, p95 ${Math.round(c.p95)} vs ${Math.round(st.p95)} ms; if within, <${oneIn(e.strength)}`;
+    }
+    if (v.reason === 'over-latency-limit' && e.latency && e.settings.latency?.limit) {
+      const l = e.settings.latency.limit;
+      return `Over max-latency ${describeLimit(l)}: ${e.latency.alone.over} of ${e.latency.alone.all} slower; if within, <${oneIn(e.strength)}`;
     }
     if (v.reason === 'worse-than-stable') {
       const r = ratio(e.paired.canary, e.paired.stable);

@@ -1,6 +1,8 @@
 /** Waiting for conditions: drained, healthy by direct probes, healthy by the load balancer, and analysis windows. */
 import type { Counters, Server } from '../model/server.js';
-import type { Driver } from '../lb/driver.js';
+import type { Driver, LatencyLog } from '../lb/driver.js';
+import type { LatencyPoll } from '../analysis/latency.js';
+import { describeLimit, describeTolerance } from '../model/latency.js';
 import type { Verdict, WindowData } from '../analysis/window.js';
 import {
   createJudge,
@@ -89,13 +91,62 @@ function deltas(now: Map<string, Counters>, last: Map<string, Counters>, ids: re
   return { requests, failures };
 }
 
-/** The one evidence process of a rollout: every window of every step feeds it (anytime-valid, see analysis/judge). */
+/**
+ * The one evidence process of a rollout: every window of every step feeds it (anytime-valid, see analysis/judge).
+ * It starts at the first window, once it is known whether the load balancer gives per-request latency.
+ */
 export interface JudgeRun {
-  state: JudgeState;
+  state: JudgeState | undefined;
+  /** Where latency comes from (undefined: not judged), and why not, as the load balancer said. */
+  latency: LatencyLog | undefined;
+  latencyMissing: string | undefined;
+  readonly settings: Settings;
+  /** Where the judge says, once, what latency it judges (the timeline). */
+  readonly note: (text: string) => void;
 }
 
-export function startJudge(settings: Settings): JudgeRun {
-  return { state: createJudge(judgeSettings(settings)) };
+export function startJudge(settings: Settings, note: (text: string) => void = () => undefined): JudgeRun {
+  return { state: undefined, latency: undefined, latencyMissing: undefined, settings, note };
+}
+
+function latencyNote(judge: JudgeRun): string | undefined {
+  const l = judge.settings.analysis.latency;
+  if (!l || (!l.tolerance && !l.limit)) return undefined;
+  if (!judge.latency) return `latency: not judged (${judge.latencyMissing ?? 'no per-request latency'}); errors only`;
+  const what = [
+    ...(l.tolerance ? [`max-latency-increase ${describeTolerance(l.tolerance)} against stable`] : []),
+    ...(l.limit ? [`max-latency ${describeLimit(l.limit)} serving alone`] : []),
+  ];
+  return `latency: judged from ${judge.latency.source}: ${what.join(', ')}`;
+}
+
+const latencyWanted = (s: Settings) => Boolean(s.analysis.latency?.tolerance || s.analysis.latency?.limit);
+
+async function judgeState(driver: Driver, judge: JudgeRun): Promise<JudgeState> {
+  if (judge.state) return judge.state;
+  if (driver.latency && latencyWanted(judge.settings)) {
+    judge.latencyMissing = await driver.latency.missing().catch((e: Error) => `could not be read: ${e.message}`);
+    judge.latency = judge.latencyMissing ? undefined : driver.latency;
+  } else if (latencyWanted(judge.settings)) {
+    judge.latencyMissing = 'this load balancer gives no per-request latency';
+  }
+  judge.state = createJudge(judgeSettings(judge.settings, judge.latency !== undefined));
+  const note = latencyNote(judge);
+  if (note) judge.note(note);
+  return judge.state;
+}
+
+/** This poll's latencies per pool; undefined when they could not be read (that poll judges errors only). */
+async function readLatency(
+  log: LatencyLog | undefined,
+  ids: readonly string[],
+  stableIds: readonly string[],
+): Promise<LatencyPoll | undefined> {
+  if (!log) return undefined;
+  const read = await log.read([...ids, ...stableIds]).catch(() => undefined);
+  if (!read) return undefined;
+  const pick = (which: readonly string[]) => which.flatMap((id) => read.get(id) ?? []);
+  return { canary: pick(ids), stable: stableIds.length ? pick(stableIds) : undefined };
 }
 
 export interface WindowResult {
@@ -109,6 +160,8 @@ export interface WindowResult {
   readonly latencies: readonly number[];
   /** A check of the team's own failed the version (named in the verdict's summary). */
   readonly checkFailed?: boolean;
+  /** The answers' latencies the load balancer logged in this window, per pool (ms); absent where it gives none. */
+  readonly served?: { readonly canary: readonly number[]; readonly stable: readonly number[] } | undefined;
 }
 
 export interface WindowSubjects {
@@ -162,7 +215,11 @@ export async function watchWindow(
 ): Promise<WindowResult> {
   const ids = subjects.watched.map((s) => s.id);
   const stableIds = (subjects.stable ?? []).map((s) => s.id);
+  let state = await judgeState(driver, judge);
   let last = await driver.counters([...ids, ...stableIds]);
+  // The latency log counts from here.
+  await readLatency(judge.latency, ids, stableIds);
+  const served = judge.latency ? { canary: [] as number[], stable: [] as number[] } : undefined;
   const started = Date.now();
   const total = { requests: 0, failures: 0 };
   const stableTotal = { requests: 0, failures: 0 };
@@ -205,6 +262,11 @@ export async function watchWindow(
     probesFailed += evidence?.failed ?? 0;
     probes.failStreak = Math.max(0, evidence?.failStreak ?? 0, ...streaks.values());
     const now = await driver.counters([...ids, ...stableIds]);
+    const latency = await readLatency(judge.latency, ids, stableIds);
+    if (served && latency) {
+      served.canary.push(...latency.canary);
+      served.stable.push(...(latency.stable ?? []));
+    }
     const canary = deltas(now, last, ids);
     const counted = stableIds.length ? deltas(now, last, stableIds) : undefined;
     // A check's failures on the stable servers count like the stable pool's failed requests, for comparison.
@@ -216,14 +278,15 @@ export async function watchWindow(
       stableTotal.requests += stable.requests;
       stableTotal.failures += stable.failures;
     }
-    const observed = observe(judge.state, {
+    const observed = observe(state, {
       step: step.index,
       stepEnded: Date.now() >= step.endsAt,
       canary,
       stable,
       probes,
+      latency,
     });
-    judge.state = observed.state;
+    judge.state = state = observed.state;
     const judged = observed.verdict;
     const elapsedMs = Date.now() - started;
     // No data is not a pass: the step waits until each of its checks passed once.
@@ -246,6 +309,7 @@ export async function watchWindow(
         data,
         stable: stableIds.length ? stableTotal : undefined,
         latencies,
+        served,
       };
     }
     await sleep(COUNTER_POLL_MS, signal);

@@ -116,7 +116,7 @@ class Rolling {
   ) {
     this.versions = new Map(targets.map((s) => [s.id, 'old']));
     this.inTraffic = new Map(targets.map((s) => [s.id, s.admin === 'ready' && s.weight > 0]));
-    this.judge = startJudge(ctx.settings);
+    this.judge = startJudge(ctx.settings, (text) => ctx.timeline.note(text));
   }
 
   async run(): Promise<RollingOutcome> {

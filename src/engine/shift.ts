@@ -5,6 +5,7 @@
  */
 import * as core from '@actions/core';
 import type { AdminState, Change, Counters, Server } from '../model/server.js';
+import { formatSummary, summarize } from '../model/latency.js';
 import { clause, formatPercent } from '../model/format.js';
 import { errorMessage, UnconfirmedChange } from '../model/errors.js';
 import { sleep } from '../model/time.js';
@@ -31,9 +32,20 @@ export interface StepReport {
     readonly data: WindowData;
     readonly stable: { requests: number; failures: number } | undefined;
     readonly latencies: readonly number[];
+    /** The answers' latencies the load balancer logged, per pool (ms); absent where it gives none. */
+    readonly served?: { readonly canary: readonly number[]; readonly stable: readonly number[] } | undefined;
     readonly verdict: string;
   }[];
   readonly passed: boolean;
+}
+
+/** `new p50 .. (n=..), stable p50 .. (n=..)` over a step's windows, from the load balancer's latencies. */
+export function stepLatency(windows: StepReport['windows']): string | undefined {
+  const served = windows.filter((w) => w.served);
+  if (!served.length) return undefined;
+  const canary = summarize(served.flatMap((w) => w.served?.canary ?? []));
+  const stable = summarize(served.flatMap((w) => w.served?.stable ?? []));
+  return `${formatSummary(canary)}${stable.count ? `, stable ${formatSummary(stable)}` : ''}`;
 }
 
 export interface ShiftOutcome {
@@ -125,7 +137,7 @@ class Shift {
     ];
     this.stages = plan.stages.filter((s): s is ShiftStage => s.kind === 'shift');
     this.share = resuming ? (this.stages[options.fromStep - 1]?.achieved ?? 0) : 0;
-    this.judge = startJudge(ctx.settings);
+    this.judge = startJudge(ctx.settings, (text) => ctx.timeline.note(text));
     this.checks = new Checks(ctx.settings.checks ?? []);
   }
 
@@ -311,6 +323,8 @@ class Shift {
         await checks?.stop();
       }
     });
+    const latency = stepLatency(windows);
+    if (latency) ctx.timeline.note(`step ${i + 1} latency: ${roles.idle.name} (new) ${latency}`);
     this.steps.push({
       index: i + 1,
       weight: stage.weight,
@@ -350,7 +364,13 @@ class Shift {
       );
       const verdict = `${roles.idle.name} (new) against ${roles.live.name} (stable): ${result.verdict.summary}`;
       this.lastVerdict = result.checkFailed ? undefined : result.judged;
-      windows.push({ data: result.data, stable: result.stable, latencies: result.latencies, verdict });
+      windows.push({
+        data: result.data,
+        stable: result.stable,
+        latencies: result.latencies,
+        served: result.served,
+        verdict,
+      });
       ctx.timeline.note(`window ${windows.length} at ${formatPercent(this.share)}: ${result.verdict.kind}: ${verdict}`);
       if (result.verdict.kind === 'fail') return verdict;
       if (result.verdict.kind === 'pass') return undefined;

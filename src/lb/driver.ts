@@ -160,8 +160,23 @@ export interface Advice {
   readonly zeroWeight: string;
 }
 
+/**
+ * Optional capability: each request's latency as the load balancer logged it (an access log, a log ring), so the
+ * judge compares what users felt from each version.
+ */
+export interface LatencyLog {
+  /** What is measured, in the load balancer's terms, e.g. `$upstream_response_time per attempt from the access log`. */
+  readonly source: string;
+  /** Why it gives none now, naming the configuration to add; undefined when it does. Reads only. */
+  missing(): Promise<string | undefined>;
+  /** Per server id, the latencies (ms) of the answers logged since the previous read; the first read starts there. */
+  read(ids: readonly string[]): Promise<Map<string, number[]>>;
+}
+
 export interface Driver {
   readonly capabilities: Capabilities;
+  /** Present where the load balancer can log each request's latency. */
+  readonly latency?: LatencyLog;
   readonly advice: Advice;
   /** Servers matching the selectors, in the load balancer's order. */
   servers(selectors: readonly Selector[]): Promise<Server[]>;

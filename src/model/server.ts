@@ -22,7 +22,10 @@ export interface Server {
 /** Cumulative counters; the engine judges deltas. */
 export interface Counters {
   readonly requests: number;
-  /** HTTP 5xx answered by the server, plus responses and connections that failed at the load balancer. */
+  /**
+   * HTTP 5xx answered by the server, plus every request that got no answer (a connection that died or was refused,
+   * a truncated answer, the load balancer's own 502/504): what the users felt, whatever the load balancer logged.
+   */
   readonly failures: number;
 }
 

@@ -6,6 +6,9 @@ import { formatPercent } from '../model/format.js';
 import { code, md } from './markdown.js';
 import { describeGuarantees } from '../analysis/guarantees.js';
 import { COUNTER_POLL_MS } from '../plan/build.js';
+import { judgeSettings } from '../analysis/judge.js';
+import { latencyDetectionMs } from '../analysis/latency-plan.js';
+import { describeLimit, describeTolerance } from '../model/latency.js';
 
 /** Used where the load balancer's traffic was not measured (the plan a deploy prints before it starts). */
 export const ASSUMED_TRAFFIC: Traffic = {
@@ -90,6 +93,46 @@ function judgeLines(plan: Plan, settings: Settings, traffic: Traffic): string[] 
     `- **Time to catch a worse version** (${traffic.source}): ${assumption}`,
     ...detections.map((d) => `  ${d}`),
     `- **A step passes** only after its duration, with at least min-requests ${settings.analysis.minRequests} served and its failure share within max-error-rate; fewer requests hold it (up to timeout).`,
+  ];
+}
+
+/**
+ * The dry run's latency lines: which latency this load balancer gives (`signal`: its source, or why none), and how
+ * long a version 2x and 10x slower (log-normal answers, stable median 100 ms) takes to be caught at this traffic.
+ */
+export function latencyLines(
+  plan: Plan,
+  settings: Settings,
+  traffic: Traffic,
+  signal: { source?: string; missing?: string },
+): string[] {
+  const l = settings.analysis.latency;
+  if (!l || (!l.tolerance && !l.limit))
+    return ['- **Latency:** not judged (max-latency-increase off, no max-latency).'];
+  if (!signal.source)
+    return [
+      `- **Latency:** not judged: ${signal.missing ?? 'this load balancer gives no per-request latency'}; errors only.`,
+    ];
+  const judge = { ...judgeSettings(settings, true), minRequests: 0 };
+  const input = {
+    settings: judge,
+    steps: judgedSteps(plan, settings),
+    requestsPerSecond: traffic.requestsPerSecond,
+    pollMs: COUNTER_POLL_MS,
+    medianMs: 100,
+  };
+  const what = [
+    ...(l.tolerance ? [`max-latency-increase ${describeTolerance(l.tolerance)} against stable`] : []),
+    ...(l.limit ? [`max-latency ${describeLimit(l.limit)} serving alone`] : []),
+  ];
+  return [
+    `- **Latency:** judged from ${signal.source}: ${what.join(', ')}, within the same false-rollback-rate.`,
+    ...[2, 10].map((k) => {
+      const ms = latencyDetectionMs(input, k);
+      return ms === undefined
+        ? `  - a version ${k}x slower (stable median 100 ms, at ${traffic.requestsPerSecond} requests/s): likely not caught before the plan ends`
+        : `  - a version ${k}x slower (stable median 100 ms, at ${traffic.requestsPerSecond} requests/s): rolled back after about ${formatDuration(ms)}`;
+    }),
   ];
 }
 

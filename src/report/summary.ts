@@ -7,6 +7,7 @@ import type { Event } from '../engine/timeline.js';
 import type { Advice } from '../lb/driver.js';
 import { formatDuration } from '../model/durations.js';
 import { formatFraction, formatPercent, formatShare } from '../model/format.js';
+import { formatSummary, summarize } from '../model/latency.js';
 import type { Settings } from '../settings.js';
 import type { Result } from '../model/outcome.js';
 import { runUrl } from './deployment.js';
@@ -29,6 +30,12 @@ export function headline(result: Result, sentence: string): string {
 export function runLink(): string {
   const url = runUrl();
   return url ? `\n\n[Workflow run and logs](${url})` : '';
+}
+
+/** p50/p95/p99 and count of one pool's answers as the load balancer logged them; `-` where it gives none. */
+function servedText(windows: ShiftOutcome['steps'][number]['windows'], pool: 'canary' | 'stable'): string {
+  const samples = windows.flatMap((w) => w.served?.[pool] ?? []);
+  return samples.length ? formatSummary(summarize(samples)) : '-';
 }
 
 /** p50 / p95 of probe latencies, e.g. `3ms / 9ms`. */
@@ -135,8 +142,8 @@ export function renderShift(
     '',
   ];
   lines.push(
-    '| step | started | duration | share on new | new: requests | new: failed | new: error rate | stable: requests | stable: error rate | probe p50 / p95 | verdict |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| step | started | duration | share on new | new: requests | new: failed | new: error rate | stable: requests | stable: error rate | new: latency | stable: latency | probe p50 / p95 | verdict |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const step of outcome.steps) {
     const req = step.windows.reduce((n, w) => n + w.data.requests, 0);
@@ -145,7 +152,7 @@ export function renderShift(
     const sfail = step.windows.reduce((n, w) => n + (w.stable?.failures ?? 0), 0);
     const last = step.windows.at(-1)?.verdict ?? '';
     lines.push(
-      `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${formatPercent(step.achieved)} | ${req} | ${fail} | ${formatShare(fail, req)} | ${sreq || '-'} | ${formatShare(sfail, sreq)} | ${latencyText(step.windows.flatMap((w) => w.latencies))} | ${step.passed ? '✅' : '❌'} ${md(last)} |`,
+      `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${formatPercent(step.achieved)} | ${req} | ${fail} | ${formatShare(fail, req)} | ${sreq || '-'} | ${formatShare(sfail, sreq)} | ${servedText(step.windows, 'canary')} | ${servedText(step.windows, 'stable')} | ${latencyText(step.windows.flatMap((w) => w.latencies))} | ${step.passed ? '✅' : '❌'} ${md(last)} |`,
     );
   }
   lines.push(...renderCheckResults(outcome.checks ?? []));

@@ -106,6 +106,10 @@ describe('dry run against a real HAProxy', () => {
     expect(run.summary).toContain('app/blue1=256 app/blue2=256 app/green1=64 app/green2=64');
     expect(run.summary).toContain('app/blue1=256 app/blue2=256 app/green1=256 app/green2=256');
     expect(run.summary).toContain('app/blue1=0 app/blue2=0 app/green1=256 app/green2=256');
+    // This HAProxy has no log ring: the plan says latency is not judged, and which lines to add.
+    expect(run.summary).toMatch(
+      /### Latency\n\n- \*\*Latency:\*\* not judged: HAProxy has no ring 'zdd' for per-request latency: add 'ring zdd'/,
+    );
     expect(run.summary).toMatch(/Time to catch a worse version\*\* \(assumed: no traffic in 1s on the load balancer\)/);
     expect(await changeable()).toEqual(before);
     expect(before).toContain('app/green1 weight 0 admin 0');

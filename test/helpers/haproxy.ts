@@ -62,7 +62,15 @@ export interface HaproxySetup {
   readonly frontend?: string;
   /** Further sections, after the app backend. */
   readonly sections?: string;
+  /** Lines for the defaults section, after the lab's own. */
+  readonly defaults?: string;
 }
+
+/** The haproxy.cfg lines docs/haproxy.md gives for per-request latency: a ring the log line writes to. */
+export const LATENCY_RING = {
+  defaults: '    log ring@zdd local0 info\n    log-format "%rt %b/%s %ST %Ta"',
+  sections: 'ring zdd\n    format raw\n    size 1048576',
+} as const;
 
 export async function startHaproxy(backend: HaproxySetup): Promise<HaproxyInstance> {
   const dir = mkdtempSync(join(tmpdir(), 'zdd-haproxy-'));
@@ -82,6 +90,7 @@ defaults
     timeout server 30s
     option idle-close-on-response
     default-server inter 300ms fall 2 rise 2 weight 100
+${backend.defaults ?? ''}
 frontend fe_http
     bind 127.0.0.1:${frontendPort}
 ${backend.frontend ?? ''}

@@ -5,7 +5,7 @@
 import { createJudge, observe, type JudgeSettings } from '../../src/analysis/judge.js';
 import { judgeWindow } from './old-judge.js';
 import type { AnalysisSettings } from '../../src/settings.js';
-import { binomial, poisson, type Rng } from './prng.js';
+import { binomial, normal, poisson, type Rng } from './prng.js';
 
 export interface SimStep {
   /** The new version's share of traffic, 0..1. */
@@ -182,4 +182,91 @@ export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+}
+
+/** A latency distribution: one answer's time in ms. */
+export type Latency = (rng: Rng) => number;
+
+/** Log-normal with this median (ms) and log-sd. */
+export function logNormal(medianMs: number, sigma: number): Latency {
+  return (rng) => medianMs * Math.exp(sigma * normal(rng));
+}
+
+/**
+ * Heavy-tailed, like the integration tests' app with a tail: about `medianMs`, a fifth of the answers 50-250 ms
+ * more, and 1% a Pareto tail (alpha 1.5) from 250 ms.
+ */
+export function heavyTail(medianMs: number): Latency {
+  return (rng) => {
+    const base = medianMs * Math.exp(0.2 * normal(rng));
+    const u = rng();
+    if (u < 0.01) return base + 250 / Math.pow(1 - rng(), 1 / 1.5);
+    return u < 0.2 ? base + 50 + 200 * rng() : base;
+  };
+}
+
+export interface LatencyScenario {
+  readonly rps: number;
+  readonly stable: Latency;
+  readonly canary: Latency;
+  /** Failure share of both versions (background errors). */
+  readonly failure: number;
+  readonly steps: readonly SimStep[];
+  readonly pollMs: number;
+  readonly timeoutMs: number;
+}
+
+function answers(rng: Rng, n: number, latency: Latency): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(latency(rng));
+  return out;
+}
+
+/** One rollout judged by the sequential judge on errors and latency together. */
+export function simulateLatencyJudge(rng: Rng, s: LatencyScenario, settings: JudgeSettings): SimResult {
+  let state = createJudge(settings);
+  let now = 0;
+  let requests = 0;
+  for (const [index, step] of s.steps.entries()) {
+    let elapsed = 0;
+    for (;;) {
+      now += s.pollMs;
+      elapsed += s.pollMs;
+      const seconds = s.pollMs / 1000;
+      const nc = poisson(rng, s.rps * step.weight * seconds);
+      const nb = step.weight >= 1 ? 0 : poisson(rng, s.rps * (1 - step.weight) * seconds);
+      requests += nc;
+      const result = observe(state, {
+        step: index,
+        stepEnded: elapsed >= step.durationMs,
+        canary: { requests: nc, failures: binomial(rng, nc, s.failure) },
+        stable: step.weight >= 1 ? undefined : { requests: nb, failures: binomial(rng, nb, s.failure) },
+        latency: {
+          canary: answers(rng, nc, s.canary),
+          stable: step.weight >= 1 ? undefined : answers(rng, nb, s.stable),
+        },
+      });
+      state = result.state;
+      const v = result.verdict;
+      const end = (outcome: SimResult['outcome'], reason: string | undefined): SimResult => ({
+        outcome,
+        reason,
+        atMs: now,
+        canaryFailures: 0,
+        canaryRequests: requests,
+        step: index,
+      });
+      if (v.kind === 'fail') return end('rolled-back', v.reason);
+      if (v.kind === 'pass') break;
+      if (now >= s.timeoutMs) return end('timed-out', v.reason);
+    }
+  }
+  return {
+    outcome: 'promoted',
+    reason: undefined,
+    atMs: now,
+    canaryFailures: 0,
+    canaryRequests: requests,
+    step: s.steps.length - 1,
+  };
 }

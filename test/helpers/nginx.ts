@@ -68,7 +68,7 @@ pid ${pidFile};
 error_log ${join(prefix, 'error.log')};
 events { worker_connections 1024; }
 http {
-  log_format zdd escape=json '{"upstream":"$upstream_addr","status":"$upstream_status"}';
+  log_format zdd escape=json '{"upstream":"$upstream_addr","status":"$upstream_status","upstream_time":"$upstream_response_time","request_time":"$request_time"}';
   access_log off;
   client_body_temp_path ${prefix}/tmp; proxy_temp_path ${prefix}/tmp; fastcgi_temp_path ${prefix}/tmp; uwsgi_temp_path ${prefix}/tmp; scgi_temp_path ${prefix}/tmp;
   keepalive_timeout 30s;

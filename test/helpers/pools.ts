@@ -12,26 +12,32 @@ export interface PoolsLab {
 }
 
 /** `appEnv`: APP_NEXT_* for the first processes, e.g. { APP_NEXT_FAIL_RATE: '0.005' } for background errors. */
-/** `extra`: lines for the app backend, before its servers (e.g. another balance algorithm). */
-export async function startPools(appEnv: Record<string, string> = {}, extra?: string): Promise<PoolsLab> {
+/**
+ * `haproxy`: further haproxy.cfg lines: `defaults`/`sections` (e.g. LATENCY_RING for per-request latency), `extra` for
+ * the app backend, before its servers (e.g. another balance algorithm).
+ */
+export async function startPools(
+  appEnv: Record<string, string> = {},
+  haproxy: { readonly defaults?: string; readonly sections?: string; readonly extra?: string } = {},
+): Promise<PoolsLab> {
   const fleet = await startFleet(4, 'v1', appEnv);
   const [b1, b2, g1, g2] = fleet.ports as [number, number, number, number];
-  const haproxy = await startHaproxy({
+  const instance = await startHaproxy({
+    ...haproxy,
     servers: [
       { name: 'blue1', port: b1 },
       { name: 'blue2', port: b2 },
       { name: 'green1', port: g1, options: 'check weight 0' },
       { name: 'green2', port: g2, options: 'check weight 0' },
     ],
-    extra,
   });
-  await haproxy.settled();
+  await instance.settled();
   return {
     fleet,
-    haproxy,
-    url: `http://127.0.0.1:${haproxy.frontendPort}/`,
+    haproxy: instance,
+    url: `http://127.0.0.1:${instance.frontendPort}/`,
     async stop() {
-      await haproxy.stop();
+      await instance.stop();
       fleet.stopAll();
     },
   };

@@ -138,7 +138,7 @@ const CANARY = { strategy: 'canary', steps: '20% 5s, 50% 5s, 100%', 'one-version
 
 describe('one version per user on HAProxy', () => {
   async function lab(extra?: string): Promise<PoolsLab> {
-    const started = await startPools({}, extra);
+    const started = await startPools({}, { extra });
     stops.push(() => started.stop());
     return started;
   }

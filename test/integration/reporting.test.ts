@@ -124,10 +124,10 @@ describe('GitHub deployments', () => {
     const summary = run.summary;
     expect(summary.indexOf('↩️ Rolled back')).toBeLessThan(summary.indexOf('### Steps'));
     expect(summary).toContain(
-      '| step | started | duration | share on new | new: requests | new: failed | new: error rate | stable: requests | stable: error rate | probe p50 / p95 | verdict |',
+      '| step | started | duration | share on new | new: requests | new: failed | new: error rate | stable: requests | stable: error rate | new: latency | stable: latency | probe p50 / p95 | verdict |',
     );
     expect(summary).toMatch(
-      /\| 1 \| [\d:]+ \| [\d.]+m?s \| 20% \| \d+ \| \d+ \| [\d.]+% \| \d+ \| 0% \| \d+ms \/ \d+ms \| ❌ green \(new\) against blue \(stable\): (Worse than stable: new version [\d.]+% failed \(\d+ of \d+\), stable [\d.]+% \(\d+ of \d+\)|Hard ceiling: \d+ of the last \d+ requests to the new version failed)/,
+      /\| 1 \| [\d:]+ \| [\d.]+m?s \| 20% \| \d+ \| \d+ \| [\d.]+% \| \d+ \| 0% \| (-|p50 \d+ms p95 \d+ms p99 \d+ms \(n=\d+\)) \| (-|p50 \d+ms p95 \d+ms p99 \d+ms \(n=\d+\)) \| \d+ms \/ \d+ms \| ❌ green \(new\) against blue \(stable\): (Worse than stable: new version [\d.]+% failed \(\d+ of \d+\), stable [\d.]+% \(\d+ of \d+\)|Hard ceiling: \d+ of the last \d+ requests to the new version failed)/,
     );
     expect(summary).toContain('```mermaid\nxychart-beta\n    title "Share of traffic on v2"');
     expect(summary).toMatch(/line \[(0, )+(20, )+.*0\]/);

@@ -47,6 +47,8 @@ describe('readInputs', () => {
       minRequests: 20,
       intervalMs: 30_000,
       falseRollbackRate: 0.01,
+      // max-latency-increase 50% and 50ms, no max-latency.
+      latency: { tolerance: { fraction: 0.5, ms: 50 }, limit: undefined },
     });
     expect(settings.dryRun).toBe(false);
   });

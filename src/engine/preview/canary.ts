@@ -108,7 +108,7 @@ export async function runPreviewCanary(
     let verdict = 'no window ran';
     let passed = true;
     // Judged like a canary step that lasts the canary's duration; it ends on a pass or a fail.
-    const judge = startJudge(settings);
+    const judge = startJudge(settings, (text) => timeline.note(text));
     const step = { index: 0, endsAt: started + spec.durationMs };
     for (;;) {
       const window = await watchWindow(

@@ -9,6 +9,8 @@ import { exchange } from './transport.js';
 import { adminState, num, parseServersState, parseStatCsv, type Row } from './stat.js';
 import { HaproxyPreviews, type HaproxyPreviewOptions } from './previews.js';
 import { HaproxyLock, isLockServer } from './lock.js';
+import { UnansweredCounter } from './counting.js';
+import { HaproxyRing } from './latency.js';
 
 export interface HaproxyOptions {
   readonly transport: Transport;
@@ -69,16 +71,6 @@ function toServer(stat: Row, state: Row | undefined): Server {
   };
 }
 
-function counters(row: Row): Counters {
-  const responses = ['hrsp_1xx', 'hrsp_2xx', 'hrsp_3xx', 'hrsp_4xx', 'hrsp_5xx', 'hrsp_other'].reduce(
-    (sum, c) => sum + num(row, c),
-    0,
-  );
-  const lbErrors = num(row, 'eresp') + num(row, 'econ');
-  // HAProxy's own 502s for a server (closed, refused) are in eresp/econ, not in the server's hrsp_5xx.
-  return { requests: responses + lbErrors, failures: num(row, 'hrsp_5xx') + lbErrors };
-}
-
 export const haproxyCapabilities: Capabilities = {
   weights: { min: 0, max: 256 },
   healthChecks: true,
@@ -117,8 +109,11 @@ export class HaproxyDriver implements Driver {
   private process: string | undefined;
   readonly previews: HaproxyPreviews | undefined;
   readonly lock: HaproxyLock;
+  readonly latency: HaproxyRing;
 
   private readonly transport: Transport;
+  /** Requests that ended without a status, per server (see counting.ts). */
+  private readonly unanswered = new UnansweredCounter();
 
   constructor(options: HaproxyOptions) {
     this.transport = options.transport;
@@ -136,6 +131,7 @@ export class HaproxyDriver implements Driver {
         })
       : undefined;
     this.lock = new HaproxyLock(this.api);
+    this.latency = new HaproxyRing(this.api);
   }
 
   get roundTrips(): number {
@@ -334,7 +330,7 @@ export class HaproxyDriver implements Driver {
     const result = new Map<string, Counters>();
     for (const row of await this.statRows(commands)) {
       const id = `${row['pxname']}/${row['svname']}`;
-      if (wanted.has(id)) result.set(id, counters(row));
+      if (wanted.has(id)) result.set(id, this.unanswered.counters(id, row));
     }
     return result;
   }

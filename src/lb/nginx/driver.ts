@@ -8,7 +8,7 @@
  */
 import { hostname } from 'node:os';
 import type { Change, Counters, Server } from '../../model/server.js';
-import type { Advice, Capabilities, Driver } from '../driver.js';
+import type { Advice, Capabilities, Driver, LatencyLog } from '../driver.js';
 import { sleep } from '../../model/time.js';
 import { matchesSelector, type Selector } from '../../model/selectors.js';
 import {
@@ -60,11 +60,50 @@ export class NginxDriver implements Driver {
   /** Where the access log was read up to; undefined until the first read (which starts at its end). */
   private logOffset: number | undefined;
   private readonly totals = new Map<string, { requests: number; failures: number }>();
+  /** Latencies (ms) per address logged since the latency log was last read. */
+  private readonly pendingLatencies = new Map<string, number[]>();
+  readonly latency: LatencyLog | undefined;
 
   readonly lock: NginxLock;
 
   constructor(private readonly options: NginxOptions) {
     this.lock = new NginxLock(options.host, options.path);
+    this.latency = options.accessLog
+      ? {
+          source: `$upstream_response_time per attempt, from the JSON access log ${options.accessLog}`,
+          missing: () => this.latencyMissing(),
+          read: (ids) => this.readLatencies(ids),
+        }
+      : undefined;
+  }
+
+  /** The access log's newest line has no "upstream_time" field: its log_format lacks $upstream_response_time. */
+  private async latencyMissing(): Promise<string | undefined> {
+    const path = this.options.accessLog;
+    this.roundTrips += 2;
+    const { size } = await this.options.host.readFrom(path, undefined);
+    if (!size) return undefined;
+    const { text } = await this.options.host.readFrom(path, Math.max(0, size - 4096));
+    const last = text.trimEnd().split('\n').at(-1) ?? '';
+    try {
+      if ('upstream_time' in (JSON.parse(last) as object)) return undefined;
+    } catch {
+      return undefined;
+    }
+    return `the access log ${path} has no "upstream_time" field: add "upstream_time":"$upstream_response_time" to its log_format (docs/nginx.md)`;
+  }
+
+  private async readLatencies(ids: readonly string[]): Promise<Map<string, number[]>> {
+    await this.readLog();
+    const servers = (await this.read()).flatMap((line) => ('server' in line ? [line.server] : []));
+    const result = new Map<string, number[]>();
+    for (const id of ids) {
+      const server = servers.find((s) => `${s.backend}/${s.name}` === id);
+      const samples = server ? this.pendingLatencies.get(server.address) : undefined;
+      if (server) this.pendingLatencies.delete(server.address);
+      result.set(id, samples ?? []);
+    }
+    return result;
   }
 
   /**
@@ -222,9 +261,9 @@ export class NginxDriver implements Driver {
     this.logOffset += Buffer.byteLength(text.slice(0, complete));
     for (const line of text.slice(0, complete).split('\n')) {
       if (!line.trim()) continue;
-      let entry: { upstream?: string; status?: string };
+      let entry: { upstream?: string; status?: string; upstream_time?: string };
       try {
-        entry = JSON.parse(line) as { upstream?: string; status?: string };
+        entry = JSON.parse(line) as { upstream?: string; status?: string; upstream_time?: string };
       } catch {
         continue;
       }
@@ -232,15 +271,27 @@ export class NginxDriver implements Driver {
       const split = (text: string | undefined) => (text ?? '').split(/\s*,\s*|\s+:\s+/);
       const statuses = split(entry.status);
       const addresses = split(entry.upstream);
+      const times = split(entry.upstream_time);
       addresses.forEach((address, i) => {
         if (!address || address === '-') return;
         const status = Number(statuses[i] ?? '');
+        const seconds = Number(times[i] ?? '-');
+        if (status >= 100 && status < 500 && Number.isFinite(seconds) && times[i] !== '')
+          this.noteLatency(address, seconds * 1000);
         const total = this.totals.get(address) ?? { requests: 0, failures: 0 };
         total.requests++;
         if (!(status >= 100 && status < 500)) total.failures++;
         this.totals.set(address, total);
       });
     }
+  }
+
+  private noteLatency(address: string, ms: number): void {
+    const samples = this.pendingLatencies.get(address) ?? [];
+    // Nobody read them for a long while (no analysis window): keep the newest.
+    if (samples.length >= 100_000) samples.splice(0, samples.length - 50_000);
+    samples.push(ms);
+    this.pendingLatencies.set(address, samples);
   }
 
   async preflight(): Promise<string | undefined> {

@@ -1,0 +1,95 @@
+/**
+ * The judge counts what users felt, on real HAProxy under keep-alive load (issue 25): a canary that drops
+ * connections without an answer (a crash mid-request) is rolled back within its first step, and the failures the
+ * verdict counts are the ones the clients saw (clients do not retry).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { errors, runAction, summaryTimeline } from '../helpers/action.js';
+import { startLoad } from '../helpers/load.js';
+import { poolInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
+import { LATENCY_RING } from '../helpers/haproxy.js';
+
+let lab: PoolsLab | undefined;
+afterEach(async () => {
+  await lab?.stop();
+  lab = undefined;
+});
+
+/** When the summary's timeline says the weights of a step, or the rollback, were sent. */
+function sentAt(run: Awaited<ReturnType<typeof runAction>>, text: string): number[] {
+  return summaryTimeline(run)
+    .filter(([, t]) => t.includes(text))
+    .map(([at, , sent]) => sent ?? at);
+}
+
+describe('the judge on HAProxy counts what users felt', () => {
+  it('rolls back a canary dropping 5% of its connections within its first step, counting the failures clients saw', async () => {
+    lab = await startPools();
+    const load = startLoad(lab.url, { rps: 200, maxMs: 40_000 });
+    const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 10s, 100%' }), {
+      env: { ...lab.fleet.env, APP_NEXT_DROP_RATE: '0.05' },
+    });
+    await load.through(50);
+    const stats = await load.stop();
+    expect(run.outputs.result).toBe('rolled-back');
+    const [stepSent = 0] = sentAt(run, 'weights ');
+    const [rollback = 0] = sentAt(run, 'rollback: all traffic back on');
+    const message = errors(run).join('\n');
+    const counted = /new version [\d.]+% failed \((\d+) of (\d+)\)/.exec(message);
+    expect(counted, message).not.toBeNull();
+    const judged = Number(counted?.[1]);
+    const felt = stats.requests.filter((r) => r.status === 0 || r.status >= 500);
+    const feltBefore = felt.filter((r) => r.end <= rollback).length;
+    console.log(
+      `5% dropping canary: rolled back ${rollback - stepSent}ms into its 10s step; the verdict counted ${judged} failed of ${counted?.[2]} requests; clients saw ${feltBefore} fail before the rollback was sent, ${felt.length} in all (${JSON.stringify(stats.failures)}) of ${stats.sent}`,
+    );
+    expect(rollback - stepSent).toBeLessThan(10_000);
+    // Every failure the verdict counted is one a client saw, and it missed at most those of the last poll (1 s).
+    expect(judged).toBeLessThanOrEqual(felt.length);
+    expect(judged).toBeGreaterThanOrEqual(felt.filter((r) => r.end <= rollback - 1200).length);
+    expect(judged).toBeGreaterThan(0);
+    // The stable version failed nothing: every failure was on the new version's connections.
+    expect(stats.requests.filter((r) => r.status !== 200 && r.version === 'v1')).toEqual([]);
+    expect(weights(await lab.haproxy.servers())).toMatchObject({ 'app/green1': 0, 'app/green2': 0 });
+  }, 90_000);
+});
+
+/** Both versions answer in about 20 ms, a fifth of their answers in 70-270 ms (the same sequence on every server). */
+const HEAVY_TAIL = { APP_NEXT_TAIL: '1' };
+
+describe('the latency judge on HAProxy, from a log ring read with show events (default inputs)', () => {
+  it('rolls back a canary answering 400 ms slower (200 OK) before its second step, with 0 failed requests', async () => {
+    lab = await startPools(HEAVY_TAIL, LATENCY_RING);
+    const load = startLoad(lab.url, { rps: 150, connections: 64, maxMs: 40_000 });
+    const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 5s, 50% 5s, 100%' }), {
+      env: { ...lab.fleet.env, APP_NEXT_EXTRA_MS: '400' },
+    });
+    const stats = await load.stop();
+    const message = errors(run).join('\n');
+    const [stepSent = 0] = sentAt(run, 'weights ');
+    const [rollback = 0] = sentAt(run, 'rollback: all traffic back on');
+    const firstSlow = stats.requests.filter((r) => r.version === 'v2').sort((a, b) => a.end - b.end)[0]?.end ?? 0;
+    console.log(
+      `HAProxy, 400 ms slower canary: ${run.outputs.result} ${rollback - stepSent}ms into its first step, ${rollback - firstSlow}ms after its first slow answer; ${stats.failed} of ${stats.sent} failed; ${message}`,
+    );
+    expect(run.outputs.result).toBe('rolled-back');
+    expect(message).toMatch(
+      /^Rolled back at 20% on green: .*Slower than stable: v2 answered \d+ ms slower at p(50|95) than stable/,
+    );
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    expect(weights(await lab.haproxy.servers())).toMatchObject({ 'app/green1': 0, 'app/green2': 0 });
+  }, 90_000);
+
+  it('promotes a healthy canary with the same heavy-tailed latency as stable, with 0 failed requests', async () => {
+    lab = await startPools(HEAVY_TAIL, LATENCY_RING);
+    const load = startLoad(lab.url, { rps: 150, connections: 64, maxMs: 40_000 });
+    const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 3s, 50% 3s, 100%' }), {
+      env: lab.fleet.env,
+    });
+    const stats = await load.stop();
+    console.log(`HAProxy, healthy heavy-tailed canary: ${run.outputs.result}; ${stats.failed} of ${stats.sent} failed`);
+    expect(errors(run)).toEqual([]);
+    expect(run.outputs.result).toBe('succeeded');
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+  }, 90_000);
+});
