@@ -8,6 +8,7 @@ export default defineConfig({
     env: {
       // The local GitHub stand-in has no secondary rate limit: no 1 s spacing of write calls (users keep it).
       ZERO_DOWNTIME_DEPLOY_GITHUB_WRITE_SPACING_MS: '0',
+      ZERO_DOWNTIME_DEPLOY_FRESH_WORKER_S: '0',
     },
     // Each file's time and the suite's go to a JSON report that scripts/test-times.js reads (.ci/run's guard).
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
