@@ -7,20 +7,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { JudgeSettings } from '../src/analysis/judge.js';
 import { ROOT } from '../test/helpers/action.js';
-import { heavyTail, logNormal, quantile, simulateLatencyJudge, type Latency } from '../test/helpers/judge-sim.js';
+import {
+  heavyTail,
+  LATENCY_DEFAULTS as SETTINGS,
+  logNormal,
+  quantile,
+  simulateLatencyJudge,
+  type Latency,
+} from '../test/helpers/judge-sim.js';
 import { mulberry32 } from '../test/helpers/prng.js';
 
 export const LATENCY_SEED = 20261207;
-const SETTINGS: JudgeSettings = {
-  maxErrorRate: 0.01,
-  minRequests: 20,
-  falseRollbackRate: 0.01,
-  unhealthyThreshold: 2,
-  latency: { tolerance: { fraction: 0.5, ms: 50 }, limit: undefined },
-  version: 'v2',
-};
 const STEPS = [
   { weight: 0.1, durationMs: 10_000 },
   { weight: 0.5, durationMs: 10_000 },

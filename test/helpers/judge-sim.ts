@@ -270,3 +270,13 @@ export function simulateLatencyJudge(rng: Rng, s: LatencyScenario, settings: Jud
     step: s.steps.length - 1,
   };
 }
+
+/** The judge with the default inputs and latency judged (max-latency-increase 50% and 50ms): the simulations' base. */
+export const LATENCY_DEFAULTS: JudgeSettings = {
+  maxErrorRate: 0.01,
+  minRequests: 20,
+  falseRollbackRate: 0.01,
+  unhealthyThreshold: 2,
+  latency: { tolerance: { fraction: 0.5, ms: 50 }, limit: undefined },
+  version: 'v2',
+};

@@ -1,19 +1,17 @@
 /** The latency judge (issue 25): inputs, the pure evidence, and a quick seeded simulation of its false rollbacks. */
 import { describe, expect, it } from 'vitest';
-import { createJudge, describeVerdict, observe, type JudgeSettings } from '../../src/analysis/judge.js';
+import { createJudge, describeVerdict, observe } from '../../src/analysis/judge.js';
 import { parseLatencyLimit, parseLatencyTolerance, tolerated } from '../../src/model/latency.js';
-import { heavyTail, logNormal, simulateLatencyJudge, type Latency } from '../helpers/judge-sim.js';
+import {
+  heavyTail,
+  LATENCY_DEFAULTS as SETTINGS,
+  logNormal,
+  simulateLatencyJudge,
+  type Latency,
+} from '../helpers/judge-sim.js';
 import { mulberry32 } from '../helpers/prng.js';
 import { latencyDetectionMs } from '../../src/analysis/latency-plan.js';
 
-const SETTINGS: JudgeSettings = {
-  maxErrorRate: 0.01,
-  minRequests: 20,
-  falseRollbackRate: 0.01,
-  unhealthyThreshold: 2,
-  latency: { tolerance: { fraction: 0.5, ms: 50 }, limit: undefined },
-  version: 'v2',
-};
 const STEPS = [
   { weight: 0.2, durationMs: 10_000 },
   { weight: 0.5, durationMs: 10_000 },

@@ -208,10 +208,11 @@ export class HaproxyDriver implements Driver {
    * server. A hash backend's hash-type is consistent if weightProblems passed it (map-based takes no weights).
    */
   async affinityProblems(backends: readonly string[]): Promise<string[]> {
+    // One round trip for every backend.
+    const replies = await this.api.run(backends.map((b) => `show stat ${assertName(`${b}/x`)[0]} 2 -1`));
     const problems: string[] = [];
-    for (const backend of backends) {
-      const [reply] = await this.api.run([`show stat ${assertName(`${backend}/x`)[0]} 2 -1`]);
-      const algo = parseStatCsv(reply?.text ?? '').find((r) => r['svname'] === 'BACKEND')?.['algo'] ?? '';
+    for (const [i, backend] of backends.entries()) {
+      const algo = parseStatCsv(replies[i]?.text ?? '').find((r) => r['svname'] === 'BACKEND')?.['algo'] ?? '';
       if (!HASHING.includes(algo))
         problems.push(
           `backend ${backend} uses balance ${algo || 'unknown'}, which sends each request of a user to any server; hash on a user cookie: balance hash var(txn.zdd_user) with hash-type consistent (docs/strategies.md#one-version-per-user)`,
