@@ -12,7 +12,10 @@ export default defineConfig({
     },
     // Each file's time and the suite's go to a JSON report that scripts/test-times.js reads (.ci/run's guard).
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    // Three files at a time on 2 cores: the integration files mostly wait (analysis windows, health checks, steps),
+    // so two workers left the CPU idle about half the time. Every file has its own ports and folders, and the
+    // product must not fail a request on a busy machine anyway (CONTRIBUTING.md, "Fast, parallel-safe tests").
     fileParallelism: true,
-    maxWorkers: 2,
+    maxWorkers: 3,
   },
 });

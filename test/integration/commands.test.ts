@@ -84,17 +84,17 @@ describe('user commands under the deadline', () => {
     expect(await states(haproxy)).toMatchObject({ 'app/web1': '100 UP', 'app/web2': '100 UP' });
   });
 
-  it('startup-timeout counts from the end of the command: an 11s deploy with startup-timeout 10s succeeds', async () => {
+  it('startup-timeout counts from the end of the command: a 3s deploy with startup-timeout 2s succeeds', async () => {
     // Two servers: a rolling deploy never takes the last server of a backend out of traffic.
     const { fleet, haproxy } = await setup(2);
     const run = await runAction(
       {
         ...ROLLING,
         targets: 'app/web1',
-        'startup-timeout': '10s',
+        'startup-timeout': '2s',
         'min-requests': '0',
         'load-balancer': `haproxy://127.0.0.1:${haproxy.adminPort}`,
-        'deploy-command': `sleep 11; ${fleet.restartCommand}`,
+        'deploy-command': `sleep 3; ${fleet.restartCommand}`,
       },
       { env: fleet.env },
     );

@@ -100,14 +100,14 @@ describe('the canary judge on HAProxy', () => {
     lab = await startPools({ APP_NEXT_FAIL_RATE: '0.05' });
     const load = startLoad(lab.url, { rps: 200, maxMs: 60_000 });
     const run = await runAction(
-      poolInputs(lab, { strategy: 'canary', steps: '20% 3s, 100%', 'analysis-interval': '2s', timeout: '14s' }),
+      poolInputs(lab, { strategy: 'canary', steps: '20% 3s, 100%', 'analysis-interval': '2s', timeout: '8s' }),
       { env: { ...lab.fleet.env, APP_NEXT_FAIL_RATE: '0.05' } },
     );
     const stats = await load.stop();
     expect(run.outputs.result).toBe('failed');
     const message = errors(run).join('\n');
     expect(message).toMatch(
-      /Stopped at step 1: timeout 14s reached; the step was held: Both versions failing \(downstream or shared outage\?\): this step new version [\d.]+% \(\d+ of \d+\), stable [\d.]+% \(\d+ of \d+\), both over max-error-rate 1%.*Not rolling back for being worse, not promoting: holding this step \(up to timeout\)\. All traffic was moved back to blue\.$/,
+      /Stopped at step 1: timeout 8s reached; the step was held: Both versions failing \(downstream or shared outage\?\): this step new version [\d.]+% \(\d+ of \d+\), stable [\d.]+% \(\d+ of \d+\), both over max-error-rate 1%.*Not rolling back for being worse, not promoting: holding this step \(up to timeout\)\. All traffic was moved back to blue\.$/,
     );
     expect(run.summary).toMatch(/Both versions failing \(downstream or shared outage\?\)/);
     expect(weights(await lab.haproxy.servers())).toMatchObject({ 'app/green1': 0, 'app/green2': 0 });
