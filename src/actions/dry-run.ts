@@ -10,7 +10,7 @@ import { sleep } from '../model/time.js';
 import { headline, writeSummary } from '../report/summary.js';
 import { renderCheckPlan } from '../report/checks.js';
 import type { Settings } from '../settings.js';
-import { affinityProblems, readServers, splitProblems, weightProblems } from './read.js';
+import { affinityProblems, readServers, retryLine, splitProblems, weightProblems } from './read.js';
 import { quietSteps } from '../plan/traffic.js';
 
 async function readState(driver: Driver, settings: Settings): Promise<LbState> {
@@ -81,7 +81,8 @@ export async function dryRun(settings: Settings, driver: Driver): Promise<Outcom
       : { source: `${driver.latency.source} (not checked: the load balancer was not reached)` }
     : {};
   const latency = latencyLines(plan, settings, traffic ?? ASSUMED_TRAFFIC, signal);
-  const markdown = `${renderPlan(plan, settings, traffic)}\n\n### Latency\n\n${latency.join('\n')}${facts?.length ? `\n\n### Load balancer\n\n${facts.map((f) => `- ${f}`).join('\n')}` : ''}${renderCheckPlan(settings.checks ?? [])}`;
+  const retries = state.reachable ? await retryLine(driver, state.servers) : undefined;
+  const markdown = `${renderPlan(plan, settings, traffic)}\n\n### Latency\n\n${latency.join('\n')}${retries ? `\n\n### Retries\n\n- ${retries}` : ''}${facts?.length ? `\n\n### Load balancer\n\n${facts.map((f) => `- ${f}`).join('\n')}` : ''}${renderCheckPlan(settings.checks ?? [])}`;
   await core.group('Plan (dry run: nothing is changed)', async () => core.info(markdownToLog(markdown)));
   const tooLong = checkPlanFitsTimeout(plan, settings);
   if (tooLong) core.warning(tooLong);

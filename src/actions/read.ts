@@ -158,6 +158,20 @@ export async function readServers(driver: Driver, settings: Settings): Promise<{
   return { all, servers: named(strict) };
 }
 
+/**
+ * Whether users are shielded from a bad version's failed requests (the load balancer retrying them on another
+ * server), as the load balancer says it: one plan line, undefined where the driver cannot tell. Reads only.
+ */
+export async function retryLine(driver: Driver, servers: readonly Server[]): Promise<string | undefined> {
+  if (!driver.retries || !servers.length) return undefined;
+  const backends = [...new Set(servers.map((s) => s.backend))];
+  const shield = await driver
+    .retries(backends)
+    .catch((e: Error) => ({ shielded: 'unknown', text: `could not be read: ${e.message}` }));
+  const said = { yes: 'yes', partly: 'partly', no: 'no', unknown: 'not known' }[shield.shielded] ?? 'not known';
+  return `Users shielded from a bad version's failed requests: ${said}: ${shield.text}.`;
+}
+
 /** Reads the servers the strategy names and builds the plan; throws InputError for anything the user must fix. */
 export async function readAndPlan(
   settings: Settings,
@@ -195,5 +209,7 @@ export async function readAndPlan(
   const found = problems.filter((p): p is string => !!p);
   if (found.length) throw new InputError(found);
   core.info(markdownToLog(renderPlan(plan, settings)));
+  const retries = await retryLine(driver, servers);
+  if (retries) core.info(retries);
   return { servers, all, plan };
 }

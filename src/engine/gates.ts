@@ -122,8 +122,12 @@ function latencyNote(judge: JudgeRun): string | undefined {
 
 const latencyWanted = (s: Settings) => Boolean(s.analysis.latency?.tolerance || s.analysis.latency?.limit);
 
-async function judgeState(driver: Driver, judge: JudgeRun): Promise<JudgeState> {
+async function judgeState(driver: Driver, judge: JudgeRun, ids: readonly string[]): Promise<JudgeState> {
   if (judge.state) return judge.state;
+  // Whether users are shielded from the failures the judge counts, said once (the summary's timeline).
+  const backends = [...new Set(ids.map((id) => id.split('/')[0] ?? id))];
+  const retries = await driver.retries?.(backends).catch((e: Error) => ({ text: `could not be read: ${e.message}` }));
+  if (retries) judge.note(`retries: ${retries.text}`);
   if (driver.latency && latencyWanted(judge.settings)) {
     judge.latencyMissing = await driver.latency.missing().catch((e: Error) => `could not be read: ${e.message}`);
     judge.latency = judge.latencyMissing ? undefined : driver.latency;
@@ -215,7 +219,7 @@ export async function watchWindow(
 ): Promise<WindowResult> {
   const ids = subjects.watched.map((s) => s.id);
   const stableIds = (subjects.stable ?? []).map((s) => s.id);
-  let state = await judgeState(driver, judge);
+  let state = await judgeState(driver, judge, [...ids, ...stableIds]);
   let last = await driver.counters([...ids, ...stableIds]);
   // The latency log counts from here.
   await readLatency(judge.latency, ids, stableIds);

@@ -202,6 +202,13 @@ export interface Driver {
    */
   affinityProblems?(backends: readonly string[]): Promise<string[]>;
   /**
+   * Whether the load balancer retries a failed idempotent request on another server, so that users do not see a bad
+   * version's failures before its rollback (docs/strategies.md#shielded-canaries), said in its own terms for the
+   * plan and the summary. The judge counts retried failures against the server that failed them either way. Reads
+   * only; absent where the load balancer cannot tell.
+   */
+  retries?(backends: readonly string[]): Promise<RetryShield>;
+  /**
    * Present where the load balancer splits traffic between pools itself: what in its configuration the pools cannot
    * drive (e.g. ALB: a pool over two target groups, a group holding weight outside both pools), each naming `pools`
    * and the fix. Reads only; called before anything is written, the lock included.
@@ -276,4 +283,10 @@ export interface DriverModule<Options = unknown> {
   /** Its options from its inputs (JSON-safe: they travel through the checkpoint); problems name their input. */
   options(read: (name: string) => string, context: OptionsContext): { options: Options } | { errors: string[] };
   create(url: LoadBalancerUrl, options: Options, tuning: Tuning): Driver;
+}
+
+/** What a load balancer says of its retries: `shielded` is `partly` when some failures (e.g. 5xx answers) reach users. */
+export interface RetryShield {
+  readonly shielded: 'yes' | 'partly' | 'no' | 'unknown';
+  readonly text: string;
 }

@@ -111,6 +111,10 @@ describe('dry run against a real HAProxy', () => {
       /### Latency\n\n- \*\*Latency:\*\* not judged: HAProxy has no ring 'zdd' for per-request latency: add 'ring zdd'/,
     );
     expect(run.summary).toMatch(/Time to catch a worse version\*\* \(assumed: no traffic in 1s on the load balancer\)/);
+    // Whether users are shielded from a bad version's failures, as this HAProxy's counters tell it.
+    expect(run.summary).toContain(
+      "### Retries\n\n- Users shielded from a bad version's failed requests: not known: backend app retried nothing since HAProxy started. HAProxy retries a failed answer or a reset on another server only with retry-on and option redispatch",
+    );
     expect(await changeable()).toEqual(before);
     expect(before).toContain('app/green1 weight 0 admin 0');
   });

@@ -42,6 +42,8 @@ export interface LoadOptions {
   readonly headers?: Record<string, string>;
   /** Retry a GET once when its connection was reset before any response, as HTTP clients do for idempotent requests. */
   readonly retryResets?: boolean;
+  /** POST a small body instead of GET (a request no load balancer may retry); never retried here either. */
+  readonly post?: boolean;
 }
 
 export function startLoad(url: string, options: LoadOptions): Load {
@@ -78,7 +80,13 @@ export function startLoad(url: string, options: LoadOptions): Load {
       // The request's start is when it leaves for the wire, not when it waits in this client for a free connection.
       let start = Date.now();
       // A retry goes out on a new connection, as browsers and HTTP libraries do: another pooled one may be stale too.
-      const req = http.get(url, { agent: retry ? false : agent, timeout: 5000, headers: options.headers }, (res) => {
+      const method = options.post ? 'POST' : 'GET';
+      const body = options.post ? '{"order":1}' : undefined;
+      const headers = {
+        ...options.headers,
+        ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
+      };
+      const req = http.request(url, { method, agent: retry ? false : agent, timeout: 5000, headers }, (res) => {
         const version = String(res.headers['x-version'] ?? 'none');
         res.resume();
         res.on('end', () => {
@@ -95,10 +103,11 @@ export function startLoad(url: string, options: LoadOptions): Load {
         });
       });
       req.on('finish', () => (start = Date.now()));
+      req.end(body);
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (e: NodeJS.ErrnoException) => {
         // Only an error before any response lands here (errors after it are on the response).
-        if (options.retryResets && !retry && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+        if (options.retryResets && !options.post && !retry && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
           stats.resets++;
           void one(true).then(resolve);
           return;
@@ -152,9 +161,14 @@ export function startLoad(url: string, options: LoadOptions): Load {
   };
 }
 
-/** Exactly `count` requests at a steady 400/s with these headers; resolves with what answered. */
-export async function requestsExactly(url: string, count: number, headers: Record<string, string>): Promise<LoadStats> {
-  const load = startLoad(url, { rps: 400, maxRequests: count, headers });
+/** Exactly `count` requests at a steady 400/s with these headers (POSTs with `post`); resolves with what answered. */
+export async function requestsExactly(
+  url: string,
+  count: number,
+  headers: Record<string, string>,
+  post = false,
+): Promise<LoadStats> {
+  const load = startLoad(url, { rps: 400, maxRequests: count, headers, post });
   for (;;) {
     const s = load.snapshot();
     if (s.ok + s.failed >= count) return load.stop();

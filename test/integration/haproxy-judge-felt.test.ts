@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { errors, runAction, summaryTimeline } from '../helpers/action.js';
-import { startLoad } from '../helpers/load.js';
+import { documentedLines } from '../helpers/docs.js';
+import { requestsExactly, startLoad, type LoadStats } from '../helpers/load.js';
 import { poolInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
 import { LATENCY_RING } from '../helpers/haproxy.js';
 
@@ -92,4 +93,60 @@ describe('the latency judge on HAProxy, from a log ring read with show events (d
     expect(run.outputs.result).toBe('succeeded');
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
   }, 90_000);
+});
+
+/** The clients' failures: no answer, or a 5xx. */
+const failedOf = (stats: LoadStats) => stats.requests.filter((r) => r.status === 0 || r.status >= 500);
+
+describe('shielded canaries on HAProxy: retried failures still count, users see none of them', () => {
+  // `postsRetried`: whether HAProxy sends a failed POST again (a user's lines without disable-l7-retry do).
+  const cases = [
+    {
+      name: 'the lines of docs/strategies.md',
+      extra: documentedLines('shielded-canaries:haproxy'),
+      postsRetried: false,
+    },
+    {
+      name: "a user's own common retry lines",
+      extra: ['    retry-on all-retryable-errors', '    retries 3', '    option redispatch'],
+      postsRetried: true,
+    },
+  ];
+  for (const c of cases)
+    it(`behind ${c.name}: a canary failing 30% at 20% is rolled back, its failure rate named, 0 GETs failed; POSTs ${c.postsRetried ? 'retried too' : 'never retried'}`, async () => {
+      lab = await startPools({}, { extra: c.extra.join('\n') });
+      const gets = startLoad(lab.url, { rps: 200, maxMs: 40_000 });
+      const run = await runAction(poolInputs(lab, { strategy: 'canary', steps: '20% 10s, 100%' }), {
+        env: { ...lab.fleet.env, APP_NEXT_FAIL_RATE: '0.3' },
+      });
+      await gets.through(50);
+      const got = await gets.stop();
+      const message = errors(run).join('\n');
+      const [stepSent = 0] = sentAt(run, 'weights ');
+      const [rollback = 0] = sentAt(run, 'rollback: all traffic back on');
+      const retries = summaryTimeline(run).find(([, t]) => t.startsWith('retries: '))?.[1];
+      console.log(
+        `shielded canary behind ${c.name}: ${run.outputs.result} ${rollback - stepSent}ms into its step; GETs ${failedOf(got).length} of ${got.sent} failed, served by v2 ${got.versions.v2 ?? 0}; ${message}; ${retries}`,
+      );
+      expect(run.outputs.result).toBe('rolled-back');
+      expect(message).toMatch(/^Rolled back at 20% on green: .*new version [\d.]+% failed \(\d+ of \d+\)/);
+      const rate = Number(/new version ([\d.]+)% failed/.exec(message)?.[1]);
+      expect(rate).toBeGreaterThan(10);
+      expect(failedOf(got), JSON.stringify(got.failures)).toEqual([]);
+      expect(got.versions.v2 ?? 0).toBeGreaterThan(0);
+      // Said once, when the judge starts: nothing was retried yet.
+      expect(retries).toMatch(/^retries: backend app retried nothing since HAProxy started\. HAProxy retries/);
+      expect(run.stdout).toContain("Users shielded from a bad version's failed requests: not known: backend app");
+      expect(weights(await lab.haproxy.servers())).toMatchObject({ 'app/green1': 0, 'app/green2': 0 });
+      // The failing version at half the traffic again, by hand: GETs are retried, POSTs only with the user's lines.
+      await lab.haproxy.cli('set server app/green1 weight 100; set server app/green2 weight 100');
+      const [again, posted] = [await requestsExactly(lab.url, 200, {}), await requestsExactly(lab.url, 200, {}, true)];
+      const fromV2 = (s: LoadStats) => s.requests.filter((r) => r.version === 'v2').length;
+      console.log(
+        `then at 50% by hand: GETs ${failedOf(again).length} of 200 failed (${fromV2(again)} answered by v2); POSTs ${failedOf(posted).length} of 200 failed (${fromV2(posted)} answered by v2)`,
+      );
+      expect(failedOf(again)).toEqual([]);
+      if (c.postsRetried) expect(failedOf(posted)).toEqual([]);
+      else expect(failedOf(posted).length).toBeGreaterThan(10);
+    }, 90_000);
 });

@@ -3,12 +3,14 @@
  * attempt whose `$upstream_status` is 502/504 or none (the connection died without an answer) is a failure of that
  * server, even when nginx then retried the request elsewhere and the client got its answer.
  */
-import { readFileSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errors, FAST_ROLLOUT, runAction, summaryTimeline } from '../helpers/action.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
-import { startLoad } from '../helpers/load.js';
-import { startNginx, type NginxInstance } from '../helpers/nginx.js';
+import { requestsExactly, startLoad, type LoadStats } from '../helpers/load.js';
+import { documentedLines } from '../helpers/docs.js';
+import { startNginx, type NginxExtra, type NginxInstance } from '../helpers/nginx.js';
 
 let nginx: NginxInstance | undefined;
 let fleet: Fleet | undefined;
@@ -22,15 +24,19 @@ afterEach(async () => {
 /** blue1/blue2 live on v1, green1/green2 idle (down). */
 async function startPools(
   appEnv: Record<string, string> = {},
+  extra: NginxExtra = {},
 ): Promise<{ fleet: Fleet; nginx: NginxInstance; url: string }> {
   const pools = await startFleet(4, 'v1', appEnv);
   const [b1, b2, g1, g2] = pools.ports as [number, number, number, number];
-  const instance = await startNginx([
-    { name: 'blue1', port: b1 },
-    { name: 'blue2', port: b2 },
-    { name: 'green1', port: g1, down: true },
-    { name: 'green2', port: g2, down: true },
-  ]);
+  const instance = await startNginx(
+    [
+      { name: 'blue1', port: b1 },
+      { name: 'blue2', port: b2 },
+      { name: 'green1', port: g1, down: true },
+      { name: 'green2', port: g2, down: true },
+    ],
+    extra,
+  );
   return { fleet: pools, nginx: instance, url: `http://127.0.0.1:${instance.port}/` };
 }
 
@@ -120,5 +126,45 @@ describe('the latency judge on nginx (default inputs)', () => {
     expect(errors(run)).toEqual([]);
     expect(run.outputs.result).toBe('succeeded');
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+  }, 90_000);
+});
+
+/** The clients' failures: no answer, or a 5xx. */
+const failedOf = (stats: LoadStats) => stats.requests.filter((r) => r.status === 0 || r.status >= 500);
+
+describe('shielded canaries on nginx: retried failures still count, users see none of them', () => {
+  it('behind the lines of docs/strategies.md: a canary failing 30% at 20% is rolled back, its failure rate named, 0 GETs failed, POSTs never retried', async () => {
+    const lab = await startPools({}, { location: documentedLines('shielded-canaries:nginx').join('\n') });
+    ({ fleet, nginx } = lab);
+    const gets = startLoad(lab.url, { rps: 200, maxMs: 40_000, retryResets: true });
+    const run = await runAction(canaryInputs(lab, '20% 30s, 100%'), {
+      env: { ...lab.fleet.env, APP_NEXT_FAIL_RATE: '0.3' },
+    });
+    const got = await gets.stop();
+    const message = errors(run).join('\n');
+    const fromV2 = (s: LoadStats) => s.requests.filter((r) => r.version === 'v2').length;
+    console.log(
+      `nginx shielded canary: ${run.outputs.result}; GETs ${failedOf(got).length} of ${got.sent} failed (${fromV2(got)} answered by v2, ${got.resets} resets at reloads retried); ${message}`,
+    );
+    expect(run.outputs.result).toBe('rolled-back');
+    expect(message).toMatch(/^Rolled back at 20% on green: .*new version [\d.]+% failed \(\d+ of \d+\)/);
+    expect(failedOf(got), JSON.stringify(got.failures)).toEqual([]);
+    expect(fromV2(got)).toBeGreaterThan(0);
+    expect(run.stdout).toContain(
+      "Users shielded from a bad version's failed requests: yes: proxy_next_upstream error timeout http_500 http_502 http_503 http_504:",
+    );
+    // The failing version at half the traffic again, by hand, never taken out for fail_timeout (max_fails=0): GETs
+    // are retried on another server, POSTs never.
+    const file = readFileSync(lab.nginx.upstreams, 'utf8');
+    writeFileSync(lab.nginx.upstreams, file.replace(/weight=\d+ down;/g, 'weight=100 max_fails=0;'));
+    execSync(lab.nginx.inputs['nginx-reload-command'] ?? '');
+    const until = Date.now() + 10_000;
+    while (fromV2(await requestsExactly(lab.url, 20, {})) === 0 && Date.now() < until);
+    const [again, posted] = [await requestsExactly(lab.url, 200, {}), await requestsExactly(lab.url, 200, {}, true)];
+    console.log(
+      `then at 50% by hand: GETs ${failedOf(again).length} of 200 failed (${fromV2(again)} answered by v2); POSTs ${failedOf(posted).length} of 200 failed (${fromV2(posted)} answered by v2)`,
+    );
+    expect(failedOf(again)).toEqual([]);
+    expect(failedOf(posted).length).toBeGreaterThan(10);
   }, 90_000);
 });

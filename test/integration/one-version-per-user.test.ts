@@ -7,10 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errors, FAST_ROLLOUT, ROOT, runAction, type ActionRun } from '../helpers/action.js';
+import { errors, FAST_ROLLOUT, runAction, type ActionRun } from '../helpers/action.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
+import { documentedLines } from '../helpers/docs.js';
 import { startNginx, type NginxInstance } from '../helpers/nginx.js';
 import { poolInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
 
@@ -20,14 +20,9 @@ afterEach(async () => {
   stops = [];
 });
 
-/** The fenced block after `<!-- one-version-per-user:KIND -->` in docs/strategies.md: what users copy. */
+/** The lines docs/strategies.md gives for this load balancer: what users copy. */
 function documented(kind: 'haproxy' | 'nginx'): string[] {
-  const text = readFileSync(join(ROOT, 'docs/strategies.md'), 'utf8');
-  const block = new RegExp(`<!-- one-version-per-user:${kind} -->\\n\`\`\`\\w+\\n([\\s\\S]*?)\\n\`\`\``).exec(
-    text,
-  )?.[1];
-  if (!block) throw new Error(`docs/strategies.md has no one-version-per-user:${kind} block`);
-  return block.split('\n').filter((line) => line.trim() && !line.trim().startsWith('#'));
+  return documentedLines(`one-version-per-user:${kind}`);
 }
 
 interface User {

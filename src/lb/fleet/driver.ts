@@ -4,7 +4,7 @@
  * read asks them all; a read where members disagree on a server's address, weight or state is refused with what each
  * member has, so the engine never acts on one member's view while another routes differently.
  */
-import type { Advice, Capabilities, Driver, LoadBalancerUrl, PoolShare } from '../driver.js';
+import type { Advice, Capabilities, Driver, LoadBalancerUrl, PoolShare, RetryShield } from '../driver.js';
 import { errorMessage, FleetError, LoadBalancerRestarted, MembersDisagree } from '../../model/errors.js';
 import type { Selector } from '../../model/selectors.js';
 import { describeChanges, type Change, type Counters, type Server } from '../../model/server.js';
@@ -213,6 +213,19 @@ export class FleetDriver implements Driver {
       'reading',
     );
     return lists.flatMap((problems, i) => problems.map((p) => `${this.members[i]?.url.display}: ${p}`));
+  }
+
+  async retries(backends: readonly string[]): Promise<RetryShield> {
+    const shields = await this.every(
+      async ({ driver: d }): Promise<RetryShield> =>
+        d.retries ? d.retries(backends) : { shielded: 'unknown', text: 'this load balancer does not say' },
+      'reading',
+    );
+    const kinds = new Set(shields.map((r) => r.shielded));
+    // Members that disagree shield some users and not others.
+    const shielded: RetryShield['shielded'] =
+      kinds.size === 1 ? ([...kinds][0] ?? 'unknown') : kinds.has('unknown') ? 'unknown' : 'partly';
+    return { shielded, text: shields.map((r, i) => `${this.members[i]?.url.display}: ${r.text}`).join('; ') };
   }
 
   /** Every member's steps; members whose last call failed come first, saying so (the others answered it). */

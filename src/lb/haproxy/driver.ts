@@ -1,7 +1,7 @@
 /** HAProxy behind the Driver interface, over the Runtime API. One round trip per read or change. */
 import type { Change, Counters, Server } from '../../model/server.js';
 import { LoadBalancerRestarted } from '../../model/errors.js';
-import type { Advice, Capabilities, Driver, Transport } from '../driver.js';
+import type { Advice, Capabilities, Driver, RetryShield, Transport } from '../driver.js';
 import { NAME_PATTERN, matchesSelector, type Selector } from '../../model/selectors.js';
 import { statSync } from 'node:fs';
 import { refusal, RuntimeApi } from './runtime-api.js';
@@ -9,7 +9,7 @@ import { exchange } from './transport.js';
 import { adminState, num, parseServersState, parseStatCsv, type Row } from './stat.js';
 import { HaproxyPreviews, type HaproxyPreviewOptions } from './previews.js';
 import { HaproxyLock, isLockServer } from './lock.js';
-import { UnansweredCounter } from './counting.js';
+import { retryShield, UnansweredCounter } from './counting.js';
 import { HaproxyRing } from './latency.js';
 
 export interface HaproxyOptions {
@@ -219,6 +219,17 @@ export class HaproxyDriver implements Driver {
         );
     }
     return problems;
+  }
+
+  async retries(backends: readonly string[]): Promise<RetryShield> {
+    // One round trip for every backend; HAProxy's Runtime API shows no configuration, only what the retries did.
+    const replies = await this.api.run(backends.map((b) => `show stat ${assertName(`${b}/x`)[0]} 2 -1`));
+    return retryShield(
+      backends.map((backend, i) => ({
+        backend,
+        row: parseStatCsv(replies[i]?.text ?? '').find((r) => r['svname'] === 'BACKEND'),
+      })),
+    );
   }
 
   /**

@@ -8,7 +8,8 @@
  */
 import { hostname } from 'node:os';
 import type { Change, Counters, Server } from '../../model/server.js';
-import type { Advice, Capabilities, Driver, LatencyLog } from '../driver.js';
+import type { Advice, Capabilities, Driver, LatencyLog, RetryShield } from '../driver.js';
+import { nginxRetryShield } from './retries.js';
 import { sleep } from '../../model/time.js';
 import { matchesSelector, type Selector } from '../../model/selectors.js';
 import {
@@ -307,6 +308,12 @@ export class NginxDriver implements Driver {
     if (!lines.some((line) => 'server' in line))
       return `: ${this.options.path} has no server line inside an upstream block; see docs/nginx.md`;
     return undefined;
+  }
+
+  /** From the whole configuration: the test command with -T (test and dump) prints it. */
+  async retries(): Promise<RetryShield> {
+    const dump = await this.options.host.run(`${this.options.testCommand} -T`);
+    return nginxRetryShield(dump.code === 0 ? dump.output : '');
   }
 
   async affinityProblems(backends: readonly string[]): Promise<string[]> {
