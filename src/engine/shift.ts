@@ -552,8 +552,8 @@ class Shift {
     if (driver.capabilities.nativeSplit && driver.split) {
       const { live, idle } = this.roles;
       await driver.split([
-        { pool: live.name, servers: this.live.map((s) => s.id), percent: 100 - share },
-        { pool: idle.name, servers: this.idle.map((s) => s.id), percent: share },
+        { pool: live.name, servers: this.live.map((s) => s.id), percent: 100 - share, role: 'stable' },
+        { pool: idle.name, servers: this.idle.map((s) => s.id), percent: share, role: 'new' },
       ]);
       timeline.note(
         `split ${live.name}=${formatPercent(100 - share)} ${idle.name}=${formatPercent(share)} (${why})`,

@@ -55,6 +55,8 @@ export interface PoolShare {
   readonly servers: readonly string[];
   /** Percent of traffic, 0-100; the shares of one split add up to 100. */
   readonly percent: number;
+  /** The pool's part in the rollout: the stable one traffic goes back to, or the new version's. */
+  readonly role?: 'stable' | 'new';
 }
 
 /** A pool as the user gave it: its name and its selectors. */

@@ -368,8 +368,8 @@ describe('native split on the fake driver', () => {
       [0, 100],
     ]);
     expect(lb.poolShares).toEqual([
-      { pool: 'blue', servers: BLUE, percent: 0 },
-      { pool: 'green', servers: GREEN, percent: 100 },
+      { pool: 'blue', servers: BLUE, percent: 0, role: 'stable' },
+      { pool: 'green', servers: GREEN, percent: 100, role: 'new' },
     ]);
     // Only the deploy's state changes went through apply; no apply set a weight above 0.
     const applies = lb.callsOf('apply').filter((c) => c.n > started);

@@ -18,7 +18,7 @@ import { AlbLock } from './lock.js';
 import { readCounters, METRICS_PERIOD_S } from './metrics.js';
 import { planApply, touchedGroups, type ApplyPlan, type TargetState } from './apply-plan.js';
 import { groupName, targetDescription, targetIdOf } from './ids.js';
-import { poolSplitProblems } from './pools.js';
+import { poolSplitProblems, trafficOutside, weightsRead } from './pools.js';
 import { AlbPreviews } from './previews.js';
 
 export const albCapabilities: Capabilities = {
@@ -341,7 +341,7 @@ export class AlbDriver implements Driver {
   }
 
   /** One ModifyRule/ModifyListener with the forward action's new weights, then read back until ALB shows them. */
-  private async writeWeights(snap: Snapshot, weights: ReadonlyMap<string, number>): Promise<void> {
+  private async writeWeights(snap: Snapshot, weights: ReadonlyMap<string, number>): Promise<Forward> {
     const { client, sdk } = await this.api.elb();
     const actions = withWeights(snap.actions, weights);
     if (this.options.arn.kind === 'rule')
@@ -364,7 +364,7 @@ export class AlbDriver implements Driver {
           core.info(
             `ALB: the new weights showed on read-back ${i + 1} of ${this.where}, ${formatDuration(Date.now() - started)} after the change (ALB applies rule changes with a delay)`,
           );
-        return;
+        return read;
       }
     }
     throw new Error(
@@ -391,7 +391,33 @@ export class AlbDriver implements Driver {
         `ALB: target group stickiness is on in the forward action (${snap.forward.stickiness.seconds ?? '?'} s), kept as it is: a client already sent to one group stays on it up to that long after a shift`,
       );
     }
-    await this.writeWeights(snap, weights);
+    // Traffic moving onto the new pool is refused while a third group holds a share (given it during the rollout):
+    // the run would report a share the new version does not get. Moving it back to the stable pool always goes on.
+    const onward = shares.some((s) => s.role === 'new' && s.percent > 0);
+    const inPools = new Set(snap.groups.filter((g) => weights.has(g.arn)).map((g) => g.name));
+    this.checkOutside(snap, snap.forward.weights, inPools, onward, 'before the change');
+    const read = await this.writeWeights(snap, weights);
+    this.checkOutside(snap, read.weights, inPools, onward, 'after the change');
+  }
+
+  /** Throws (onward) or warns when groups outside the pools hold traffic, saying what was read back. */
+  private checkOutside(
+    snap: Snapshot,
+    read: ReadonlyMap<string, number>,
+    inPools: ReadonlySet<string>,
+    onward: boolean,
+    when: string,
+  ): void {
+    const name = (arn: string) => snap.groups.find((g) => g.arn === arn)?.name ?? arn;
+    const groups = [...read].map(([arn, weight]) => ({ name: name(arn), weight }));
+    const outside = trafficOutside(groups, inPools);
+    if (!outside.length) return;
+    const text = `target group ${outside.join(', ')} is in the forward action of ${this.where} and in neither pool (was it changed during the rollout?); read back ${when}: ${weightsRead(groups)}`;
+    if (onward)
+      throw new Error(
+        `ALB: ${text}. Not moving traffic on: the new version would not get the share reported. Set its weight to 0 (${this.modifyCommand}) and deploy again`,
+      );
+    core.warning(`ALB: ${text}; it keeps that share of the traffic`);
   }
 
   async counters(ids: readonly string[]): Promise<Map<string, Counters>> {
