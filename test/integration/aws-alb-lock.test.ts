@@ -1,13 +1,15 @@
 /**
  * The ALB lock on the stand-in, with the official SDK: two runs racing for it at every offset around the wait, and
  * the lock read by the pure tag rules. Each trial: exactly one run holds it, the other names it and leaves no tag.
+ * Then two whole action runs (dist/index.js) started together on one rule: one moves traffic, the other is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsApi } from '../../src/lb/aws-alb/api.js';
 import { AlbLock } from '../../src/lb/aws-alb/lock.js';
 import { contenders, decide, lockTag, winner } from '../../src/lb/aws-alb/lock-tags.js';
 import { RULE_ARN, startAlbStandIn, type AlbStandIn } from '../helpers/aws-alb.js';
-import { validated } from '../helpers/alb-lab.js';
+import { runAction, errors } from '../helpers/action.js';
+import { albInputs, useAlbLab, validated } from '../helpers/alb-lab.js';
 import { mulberry32 } from '../helpers/prng.js';
 
 let alb: AlbStandIn;
@@ -99,5 +101,40 @@ describe('ALB lock on the stand-in', () => {
     expect([...alb.rule.tags.keys()]).toEqual([expect.stringMatching(/^zero-downtime-deploy:lock:/)]);
     await lock.release('new-run');
     expect([...alb.rule.tags.keys()]).toEqual([]);
+  });
+});
+
+const lab = useAlbLab();
+
+describe('ALB lock: two action runs at once on the stand-in', () => {
+  it('started together (0 and 300 ms apart): one moves traffic, the other is refused naming it and writes no weight', async () => {
+    const l = await lab();
+    for (const [trial, offset] of [0, 300].entries()) {
+      const modifies = () => l.alb.calls.filter((c) => c.operation === 'ModifyRule').length;
+      const before = modifies();
+      const start = (run: number) =>
+        runAction(albInputs(l, { strategy: 'blue-green' }), {
+          env: { ...l.fleet.env, ...l.alb.env, GITHUB_REPOSITORY: 'acme/shop', GITHUB_RUN_ID: `${trial}0${run}` },
+          timeoutMs: 60_000,
+        });
+      const runs = await Promise.all([start(1), new Promise((done) => setTimeout(done, offset)).then(() => start(2))]);
+      const moved = runs.filter((r) => r.outputs.result === 'succeeded');
+      const refused = runs.filter((r) => r.outputs.result === 'failed');
+      expect(moved, runs.map((r) => errors(r).join(' ')).join('\n')).toHaveLength(1);
+      expect(refused).toHaveLength(1);
+      const holder = /Holding the lock on .* as (\S+) \(/.exec(moved[0]?.stdout ?? '')?.[1];
+      expect(holder).toMatch(new RegExp(`^acme:shop\\.run${trial}0[12]\\.1\\.[0-9a-f]{4}$`));
+      expect(errors(refused[0] as (typeof runs)[number]).join('\n')).toMatch(
+        new RegExp(
+          `^load-balancer: another rollout holds the lock on aws-alb:\\S+: ${holder?.replace(/\./g, '\\.')} since .*\\. Wait for it, or if that run died, take the lock over with take-over-lock: ${holder?.replace(/\./g, '\\.')}\\. Nothing was changed\\.$`,
+        ),
+      );
+      expect(refused[0]?.stdout).not.toMatch(/^split /m);
+      // One blue-green switch: one weight write, by the run that held the lock.
+      expect(modifies() - before).toBe(1);
+      expect([...l.alb.rule.tags.keys()]).toEqual([]);
+    }
+    expect(l.alb.weights()).toEqual({ 'shop-blue': 100, 'shop-green': 0 });
+    validated(l.alb);
   });
 });
