@@ -28,6 +28,7 @@ export const albCapabilities: Capabilities = {
   nativeSplit: true,
   inFlight: false,
   lock: true,
+  countsPerMs: METRICS_PERIOD_S * 1000,
 };
 
 export const ALB_ADVICE: Advice = {
