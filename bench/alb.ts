@@ -2,7 +2,7 @@
  * npm run bench:alb: the ALB driver on the local stand-in (test/helpers/aws-alb.ts), not on AWS: API calls per
  * traffic change and per rolling batch, and the bundle's size and cold start with and without the AWS SDK loaded.
  * Writes section 9 of bench/RESULTS.md (replacing an older one). Takes about a minute.
- *   npm run bench:alb -- --before /path/to/old/dist/index.js   (cold start of an older bundle, for comparison)
+ *   npm run bench:alb -- --before /path/to/old/dist/index.js   (cold starts of an older bundle, HAProxy and ALB, beside)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -89,17 +89,22 @@ const haproxyInputs = {
   'load-balancer': `haproxy://127.0.0.1:${port}`,
   'dry-run': 'true',
 };
-const cold = { now: [] as number[], before: [] as number[], alb: [] as number[] };
+const cold = { now: [] as number[], before: [] as number[], alb: [] as number[], albBefore: [] as number[] };
 const dry = await lab();
+const albDryCalls: string[] = [];
 const albDry = { ...albInputs(dry, { strategy: 'canary', 'dry-run': 'true' }), 'check-url': '' };
 for (let i = 0; i < RUNS; i++) {
   cold.now.push(await coldRun(BUNDLE, haproxyInputs));
   if (before) cold.before.push(await coldRun(before, haproxyInputs));
+  const from = dry.alb.calls.length;
   cold.alb.push(await coldRun(BUNDLE, albDry, dry.alb.env));
+  albDryCalls.push(describeOps(dry.alb.calls.slice(from)));
+  if (before) cold.albBefore.push(await coldRun(before, albDry, dry.alb.env));
 }
-const albDryCalls = dry.alb.calls.length / RUNS;
 await dry.stop();
-log(`cold start haproxy ${median(cold.now)} ms, before ${median(cold.before)} ms, alb ${median(cold.alb)} ms`);
+log(
+  `cold start haproxy ${median(cold.now)} ms, before ${median(cold.before)} ms, alb ${median(cold.alb)} ms, alb before ${median(cold.albBefore)} ms`,
+);
 
 // A canary, 3 steps: the calls of each traffic change (from the moment it was sent to the moment it had taken),
 // and the read of the new pool before each step.
@@ -155,10 +160,10 @@ const section = [
   ),
   `| whole canary run (3 steps, windows of 2 s, probes every 200 ms) | ${canaryCalls} | all, GetMetricData included; ${canaryLoad.sent} requests, ${canaryLoad.failed} failed${canaryLoad.failed ? ` (${JSON.stringify(canaryLoad.failures)})` : ''} |`,
   `| whole rolling run (2 batches) | ${rollingCalls} | all, GetMetricData included; ${rollingStats.sent} requests, ${rollingStats.failed} failed${rollingStats.failed ? ` (${JSON.stringify(rollingStats.failures)})` : ''} |`,
-  `| a dry run | ${albDryCalls} | reads only |`,
+  `| a dry run | ${albDryCalls[0]?.split(', ').reduce((n, op) => n + Number(op.split(' ')[0]), 0) ?? 0} | ${albDryCalls[0] ?? ''} (reads only) |`,
   '',
   `- Bundle: \`dist/index.js\` ${kib(now.main)}, plus ${kib(now.chunks)} in ${now.files.length - 1} chunk files (${now.files.filter((f) => f !== 'index.js').join(', ')}) that ncc emits for the AWS SDK's dynamic \`import()\`: loaded only by an \`aws-alb:\` run.`,
-  `- Cold start, process start to exit, median of ${RUNS}, on 2 cores shared with other test runs (compare the figures of one run, not across runs): HAProxy canary dry run with nothing listening ${median(cold.now).toFixed(0)} ms${before ? ` (the bundle before the ALB driver: ${median(cold.before).toFixed(0)} ms)` : ''}; ALB canary dry run on the stand-in, loading both SDK clients and reading the rule, groups and targets: ${median(cold.alb).toFixed(0)} ms.`,
+  `- Cold start, process start to exit, median of ${RUNS}, on 2 cores shared with other test runs (compare the figures of one run, not across runs): HAProxy canary dry run with nothing listening ${median(cold.now).toFixed(0)} ms${before ? ` (the older bundle: ${median(cold.before).toFixed(0)} ms)` : ''}; ALB canary dry run on the stand-in, loading the ELBv2 client only and reading the rule, groups and targets: ${median(cold.alb).toFixed(0)} ms${before ? `, the older bundle (\`--before\`) in the same runs, interleaved: ${median(cold.albBefore).toFixed(0)} ms` : ''}.`,
   '',
 ].join('\n');
 console.log(section);

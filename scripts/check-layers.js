@@ -26,7 +26,16 @@ export const LAYERS = [
  * they may import only model/, each other, and the modules named in PURE_BUILTINS.
  */
 export const PURE = {
-  'lb/aws-alb': ['arn.ts', 'errors.ts', 'forward.ts', 'ids.ts', 'lock-tags.ts', 'pools.ts', 'preview-rules.ts'],
+  'lb/aws-alb': [
+    'apply-plan.ts',
+    'arn.ts',
+    'errors.ts',
+    'forward.ts',
+    'ids.ts',
+    'lock-tags.ts',
+    'pools.ts',
+    'preview-rules.ts',
+  ],
 };
 const PURE_BUILTINS = ['node:crypto'];
 

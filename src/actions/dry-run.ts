@@ -7,6 +7,7 @@ import type { Outcome } from '../model/outcome.js';
 import { ASSUMED_TRAFFIC, latencyLines, markdownToLog, renderPlan, type Traffic } from '../report/plan.js';
 import type { Counters, Server } from '../model/server.js';
 import { sleep } from '../model/time.js';
+import { formatDuration } from '../model/durations.js';
 import { headline, writeSummary } from '../report/summary.js';
 import { renderCheckPlan } from '../report/checks.js';
 import type { Settings } from '../settings.js';
@@ -37,6 +38,13 @@ async function measureTraffic(driver: Driver, servers: readonly Server[]): Promi
       }),
       { requests: 0, failures: 0 },
     );
+  // Counters that move once a minute (ALB's CloudWatch) show nothing in a second: not read, no second waited.
+  const period = driver.capabilities.countsPerMs;
+  if (period !== undefined && period > SAMPLE_MS)
+    return {
+      ...ASSUMED_TRAFFIC,
+      source: `assumed: this load balancer counts requests per ${formatDuration(period)}, too coarse to sample`,
+    };
   try {
     const before = sum(await driver.counters(ids));
     await sleep(SAMPLE_MS);

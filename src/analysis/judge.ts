@@ -357,6 +357,18 @@ function goodWho(e: Evidence): string {
  * The verdict for people: logs and the job summary (long), or a GitHub deployment status description (short, at most
  * 140 characters).
  */
+/**
+ * Why a step that did not pass was held, for the step table: `too little traffic: 3 requests seen of min-requests
+ * 50`; undefined when the judge was not holding it (still within its duration, passed or failed).
+ */
+export function heldReason(verdict: JudgeVerdict | undefined): string | undefined {
+  if (verdict?.kind !== 'wait' || verdict.reason === 'running') return undefined;
+  const e = verdict.evidence;
+  if (verdict.reason === 'min-requests')
+    return `too little traffic: ${e.step.requests} requests seen of min-requests ${e.settings.minRequests}`;
+  return describeVerdict(verdict, { short: true });
+}
+
 export function describeVerdict(verdict: JudgeVerdict, options: { short?: boolean } = {}): string {
   const text = options.short ? shortText(verdict) : longText(verdict);
   return options.short && text.length > 140 ? `${text.slice(0, 139)}…` : text;

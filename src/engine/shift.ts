@@ -10,7 +10,7 @@ import { clause, formatPercent } from '../model/format.js';
 import { errorMessage, UnconfirmedChange } from '../model/errors.js';
 import { sleep } from '../model/time.js';
 import type { WindowData } from '../analysis/window.js';
-import { describeVerdict, type JudgeVerdict } from '../analysis/judge.js';
+import { describeVerdict, heldReason, type JudgeVerdict } from '../analysis/judge.js';
 import type { Plan, Stage } from '../plan/plan.js';
 import type { PoolRoles } from '../plan/pools.js';
 import { startJudge, watchWindow, type JudgeRun } from './gates.js';
@@ -37,6 +37,10 @@ export interface StepReport {
     readonly verdict: string;
   }[];
   readonly passed: boolean;
+  /** Cut off while watching (timeout, cancel, the load balancer failing): it neither passed nor failed. */
+  readonly cut?: boolean;
+  /** Cut off while the judge was holding it (too little traffic, over the limit, both failing), and why. */
+  readonly held?: string;
 }
 
 /** `new p50 .. (n=..), stable p50 .. (n=..)` over a step's windows, from the load balancer's latencies. */
@@ -286,13 +290,33 @@ class Shift {
 
   /** Step i: its share of traffic in one call, then analysis windows until the step's pause is over. */
   private async runStep(i: number, stage: ShiftStage): Promise<string | undefined> {
+    const started = new Date();
+    const windows: StepReport['windows'][number][] = [];
+    const title = `Step ${i + 1}/${this.stages.length}: ${formatPercent(stage.weight)} of traffic on ${this.roles.idle.name}`;
+    let failure: string | undefined;
+    try {
+      failure = await this.stepWithin(i, stage, title, started, windows);
+    } catch (error) {
+      // Cut off while watching (timeout, cancel, the load balancer failing): the step still gets its row.
+      if (windows.length) this.recordStep(i, stage, started, windows, false, true);
+      throw error;
+    }
+    this.recordStep(i, stage, started, windows, failure === undefined);
+    return failure;
+  }
+
+  /** Step i within its log group: the checks before it, its weights, then its windows. */
+  private async stepWithin(
+    i: number,
+    stage: ShiftStage,
+    title: string,
+    started: Date,
+    windows: StepReport['windows'][number][],
+  ): Promise<string | undefined> {
     const { ctx, roles } = this;
     const target = stage.weights;
     if (!target) throw new Error('internal: a shift stage without weights');
-    const started = new Date();
-    const windows: StepReport['windows'][number][] = [];
-    const title = `Step ${i + 1}/${this.stages.length}: ${formatPercent(stage.weight)} of traffic on ${roles.idle.name}`;
-    const failure = await core.group(title, async () => {
+    return core.group(title, async () => {
       await ctx.hooks.stage(title);
       // Weight only ever moves onto servers the load balancer reports ready and passing their check.
       const unfit = await this.unfitIdle();
@@ -323,8 +347,20 @@ class Shift {
         await checks?.stop();
       }
     });
+  }
+
+  /** The step's row: its windows, and why the judge held it when it neither passed nor failed. */
+  private recordStep(
+    i: number,
+    stage: ShiftStage,
+    started: Date,
+    windows: StepReport['windows'][number][],
+    passed: boolean,
+    cut = false,
+  ): void {
     const latency = stepLatency(windows);
-    if (latency) ctx.timeline.note(`step ${i + 1} latency: ${roles.idle.name} (new) ${latency}`);
+    if (latency) this.ctx.timeline.note(`step ${i + 1} latency: ${this.roles.idle.name} (new) ${latency}`);
+    const held = cut ? heldReason(this.lastVerdict) : undefined;
     this.steps.push({
       index: i + 1,
       weight: stage.weight,
@@ -332,9 +368,10 @@ class Shift {
       startedAt: started,
       durationMs: Date.now() - started.getTime(),
       windows,
-      passed: failure === undefined,
+      passed,
+      ...(cut ? { cut } : {}),
+      ...(held ? { held } : {}),
     });
-    return failure;
   }
 
   /** Analysis windows of step i (the during checks polled with the judge) until it passes or fails. */
@@ -438,6 +475,12 @@ class Shift {
     );
   }
 
+  /** Steps that ended (passed or failed); a step cut off while watching has its row but did not end. */
+  private stepsEnded(): number {
+    const last = this.steps.at(-1);
+    return last && last.cut ? this.steps.length - 1 : this.steps.length;
+  }
+
   /** Cancelled, timed out, or the load balancer failed under us: put traffic back on the stable pool if we can. */
   private async stopped(reason: string): Promise<ShiftOutcome> {
     const liveName = this.roles.live.name;
@@ -466,7 +509,7 @@ class Shift {
     }
     return this.outcome(
       'failed',
-      `Stopped at step ${this.steps.length + 1}: ${clause(why)}. All traffic was moved back to ${liveName}.`,
+      `Stopped at step ${this.stepsEnded() + 1}: ${clause(why)}. All traffic was moved back to ${liveName}.`,
       liveName,
     );
   }
@@ -509,8 +552,8 @@ class Shift {
     if (driver.capabilities.nativeSplit && driver.split) {
       const { live, idle } = this.roles;
       await driver.split([
-        { pool: live.name, servers: this.live.map((s) => s.id), percent: 100 - share },
-        { pool: idle.name, servers: this.idle.map((s) => s.id), percent: share },
+        { pool: live.name, servers: this.live.map((s) => s.id), percent: 100 - share, role: 'stable' },
+        { pool: idle.name, servers: this.idle.map((s) => s.id), percent: share, role: 'new' },
       ]);
       timeline.note(
         `split ${live.name}=${formatPercent(100 - share)} ${idle.name}=${formatPercent(share)} (${why})`,

@@ -46,6 +46,8 @@ export interface Capabilities {
   readonly inFlight: boolean;
   /** One rollout at a time is enforced by a lock held on the load balancer itself (`Driver.lock`). */
   readonly lock?: boolean;
+  /** Counters move in steps of this period (ALB: CloudWatch's 60 s); absent where they count each request at once. */
+  readonly countsPerMs?: number;
 }
 
 /** One pool's share of a backend's traffic, for load balancers that split between pools natively. */
@@ -55,6 +57,8 @@ export interface PoolShare {
   readonly servers: readonly string[];
   /** Percent of traffic, 0-100; the shares of one split add up to 100. */
   readonly percent: number;
+  /** The pool's part in the rollout: the stable one traffic goes back to, or the new version's. */
+  readonly role?: 'stable' | 'new';
 }
 
 /** A pool as the user gave it: its name and its selectors. */

@@ -127,6 +127,13 @@ export function timelineDetails(events: readonly Event[]): string[] {
   ];
 }
 
+/** A step's verdict cell: passed, failed, or held (the run stopped while the judge held it) and why. */
+function stepVerdict(step: ShiftOutcome['steps'][number], last: string): string {
+  if (step.held) return `⏸️ held, not passed: ${md(step.held)}`;
+  if (step.cut) return `⏹️ stopped while watching: ${md(last)}`;
+  return `${step.passed ? '✅' : '❌'} ${md(last)}`;
+}
+
 export function renderShift(
   outcome: ShiftOutcome,
   settings: Settings,
@@ -152,7 +159,7 @@ export function renderShift(
     const sfail = step.windows.reduce((n, w) => n + (w.stable?.failures ?? 0), 0);
     const last = step.windows.at(-1)?.verdict ?? '';
     lines.push(
-      `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${formatPercent(step.achieved)} | ${req} | ${fail} | ${formatShare(fail, req)} | ${sreq || '-'} | ${formatShare(sfail, sreq)} | ${servedText(step.windows, 'canary')} | ${servedText(step.windows, 'stable')} | ${latencyText(step.windows.flatMap((w) => w.latencies))} | ${step.passed ? '✅' : '❌'} ${md(last)} |`,
+      `| ${step.index} | ${step.startedAt.toISOString().slice(11, 19)} | ${formatDuration(step.durationMs)} | ${formatPercent(step.achieved)} | ${req} | ${fail} | ${formatShare(fail, req)} | ${sreq || '-'} | ${formatShare(sfail, sreq)} | ${servedText(step.windows, 'canary')} | ${servedText(step.windows, 'stable')} | ${latencyText(step.windows.flatMap((w) => w.latencies))} | ${stepVerdict(step, last)} |`,
     );
   }
   lines.push(...renderCheckResults(outcome.checks ?? []));

@@ -1,13 +1,18 @@
 /**
  * The ALB lock on the stand-in, with the official SDK: two runs racing for it at every offset around the wait, and
  * the lock read by the pure tag rules. Each trial: exactly one run holds it, the other names it and leaves no tag.
+ * Then two whole action runs (dist/index.js) started together on one rule: one moves traffic, the other is refused;
+ * and the credentials resolved once for both SDK clients.
  */
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsApi } from '../../src/lb/aws-alb/api.js';
 import { AlbLock } from '../../src/lb/aws-alb/lock.js';
+import { readCounters } from '../../src/lb/aws-alb/metrics.js';
 import { contenders, decide, lockTag, winner } from '../../src/lb/aws-alb/lock-tags.js';
 import { RULE_ARN, startAlbStandIn, type AlbStandIn } from '../helpers/aws-alb.js';
-import { validated } from '../helpers/alb-lab.js';
+import { runAction, errors } from '../helpers/action.js';
+import { albInputs, useAlbLab, validated } from '../helpers/alb-lab.js';
 import { mulberry32 } from '../helpers/prng.js';
 
 let alb: AlbStandIn;
@@ -99,5 +104,75 @@ describe('ALB lock on the stand-in', () => {
     expect([...alb.rule.tags.keys()]).toEqual([expect.stringMatching(/^zero-downtime-deploy:lock:/)]);
     await lock.release('new-run');
     expect([...alb.rule.tags.keys()]).toEqual([]);
+  });
+});
+
+describe('AWS credentials', () => {
+  it('are resolved once for the ELBv2 and CloudWatch clients (one fetch from the container credentials endpoint)', async () => {
+    let fetches = 0;
+    const endpoint = createServer((_req, res) => {
+      fetches++;
+      const Expiration = new Date(Date.now() + 3_600_000).toISOString();
+      res.end(JSON.stringify({ AccessKeyId: 'AKIDCONTAINER', SecretAccessKey: 'secret', Token: 'token', Expiration }));
+    });
+    await new Promise<void>((done) => endpoint.listen(0, '127.0.0.1', done));
+    const { port } = endpoint.address() as { port: number };
+    const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY } = process.env;
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = `http://127.0.0.1:${port}/creds`;
+    try {
+      const api = new AwsApi({ region: 'us-east-1', maxAttempts: 1, timeoutMs: 5000 });
+      apis.push(api);
+      const { client, sdk } = await api.elb();
+      await api.send(client, new sdk.DescribeRulesCommand({ RuleArns: [RULE_ARN] }));
+      const group = [...alb.groups.values()][0]?.arn ?? '';
+      await readCounters(api, {
+        loadBalancer: 'app/shop/50dc6c495c0c9188',
+        targetGroups: [group.slice(group.indexOf('targetgroup/'))],
+        since: new Date(Date.now() - 60_000),
+      });
+      expect(api.calls.map((c) => c.operation)).toEqual(['DescribeRules', 'GetMetricData']);
+      expect(fetches).toBe(1);
+    } finally {
+      delete process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI;
+      Object.assign(process.env, { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY });
+      endpoint.close();
+    }
+  });
+});
+
+const lab = useAlbLab();
+
+describe('ALB lock: two action runs at once on the stand-in', () => {
+  it('started together (0 and 300 ms apart): one moves traffic, the other is refused naming it and writes no weight', async () => {
+    const l = await lab();
+    for (const [trial, offset] of [0, 300].entries()) {
+      const modifies = () => l.alb.calls.filter((c) => c.operation === 'ModifyRule').length;
+      const before = modifies();
+      const start = (run: number) =>
+        runAction(albInputs(l, { strategy: 'blue-green' }), {
+          env: { ...l.fleet.env, ...l.alb.env, GITHUB_REPOSITORY: 'acme/shop', GITHUB_RUN_ID: `${trial}0${run}` },
+          timeoutMs: 60_000,
+        });
+      const runs = await Promise.all([start(1), new Promise((done) => setTimeout(done, offset)).then(() => start(2))]);
+      const moved = runs.filter((r) => r.outputs.result === 'succeeded');
+      const refused = runs.filter((r) => r.outputs.result === 'failed');
+      expect(moved, runs.map((r) => errors(r).join(' ')).join('\n')).toHaveLength(1);
+      expect(refused).toHaveLength(1);
+      const holder = /Holding the lock on .* as (\S+) \(/.exec(moved[0]?.stdout ?? '')?.[1];
+      expect(holder).toMatch(new RegExp(`^acme:shop\\.run${trial}0[12]\\.1\\.[0-9a-f]{4}$`));
+      expect(errors(refused[0] as (typeof runs)[number]).join('\n')).toMatch(
+        new RegExp(
+          `^load-balancer: another rollout holds the lock on aws-alb:\\S+: ${holder?.replace(/\./g, '\\.')} since .*\\. Wait for it, or if that run died, take the lock over with take-over-lock: ${holder?.replace(/\./g, '\\.')}\\. Nothing was changed\\.$`,
+        ),
+      );
+      expect(refused[0]?.stdout).not.toMatch(/^split /m);
+      // One blue-green switch: one weight write, by the run that held the lock.
+      expect(modifies() - before).toBe(1);
+      expect([...l.alb.rule.tags.keys()]).toEqual([]);
+    }
+    expect(l.alb.weights()).toEqual({ 'shop-blue': 100, 'shop-green': 0 });
+    validated(l.alb);
   });
 });

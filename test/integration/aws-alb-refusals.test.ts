@@ -97,6 +97,56 @@ describe('ALB: refused before the first write', () => {
   });
 });
 
+describe('ALB: a third group given weight during the rollout', () => {
+  it('stops before moving traffic on, saying what it read back; never claims 100%', async () => {
+    const l = await standIn([
+      { name: 'shop-blue', weight: 100 },
+      { name: 'shop-green', weight: 0 },
+      { name: 'shop-legacy', weight: 0 },
+    ]);
+    const legacy = [...l.groups.values()].find((g) => g.name === 'shop-legacy')?.arn;
+    let edited = false;
+    const run = runAction(
+      {
+        'load-balancer': `aws-alb:${RULE_ARN}`,
+        'deploy-command': 'true',
+        'health-url': 'http://{address}/health',
+        ...FAST_ROLLOUT,
+        'min-requests': '0',
+        strategy: 'canary',
+        steps: '20% 2s, 100%',
+        pools: 'blue=shop-blue/*, green=shop-green/*',
+      },
+      {
+        env: { ...fleet.env, ...l.env },
+        timeoutMs: 40_000,
+        // Someone edits the rule at 20%: shop-legacy gets weight 10.
+        onLine: (line) => {
+          if (edited || !line.startsWith('split blue=80% green=20%')) return;
+          edited = true;
+          const forward = l.rule.actions.find((a) => a.Type === 'forward') as {
+            ForwardConfig: { TargetGroups: { TargetGroupArn: string; Weight: number }[] };
+          };
+          for (const t of forward.ForwardConfig.TargetGroups) if (t.TargetGroupArn === legacy) t.Weight = 10;
+        },
+      },
+    );
+    const r = await run;
+    expect(edited).toBe(true);
+    expect(r.outputs.result).toBe('failed');
+    expect(r.outputs.weight).not.toBe('100');
+    expect(errors(r).join('\n')).toBe(
+      `Stopped at step 2: ALB: target group shop-legacy weight 10 (9.1% of the traffic) is in the forward action of rule ${RULE_ARN} and in neither pool (was it changed during the rollout?); read back before the change: shop-blue 80, shop-green 20, shop-legacy 10. Not moving traffic on: the new version would not get the share reported. Set its weight to 0 (aws elbv2 modify-rule --rule-arn ${RULE_ARN} ...) and deploy again. All traffic was moved back to blue.`,
+    );
+    // The restore goes on (traffic back on blue), and warns that the third group keeps its share.
+    expect(r.stdout.replace(/%25/g, '%')).toContain(
+      `::warning::ALB: target group shop-legacy weight 10 (9.1% of the traffic) is in the forward action of rule ${RULE_ARN} and in neither pool (was it changed during the rollout?); read back after the change: shop-blue 100, shop-green 0, shop-legacy 10; it keeps that share of the traffic`,
+    );
+    expect(l.weights()).toEqual({ 'shop-blue': 100, 'shop-green': 0, 'shop-legacy': 10 });
+    validated(l);
+  });
+});
+
 const POOLS = { strategy: 'blue-green', pools: 'blue=shop-blue/*, green=shop-green/*' };
 const TWO_GROUPS = [
   { name: 'shop-blue', weight: 100 },

@@ -110,6 +110,9 @@ describe('the canary judge on HAProxy', () => {
       /Stopped at step 1: timeout 8s reached; the step was held: Both versions failing \(downstream or shared outage\?\): this step new version [\d.]+% \(\d+ of \d+\), stable [\d.]+% \(\d+ of \d+\), both over max-error-rate 1%.*Not rolling back for being worse, not promoting: holding this step \(up to timeout\)\. All traffic was moved back to blue\.$/,
     );
     expect(run.summary).toMatch(/Both versions failing \(downstream or shared outage\?\)/);
+    expect(run.summary).toMatch(
+      /\| 1 \| .* \| ⏸️ held, not passed: Holding: both failing \(new [\d.]+% vs stable [\d.]+% failed\), over 1%; downstream\? \|\n/,
+    );
     expect(weights(await lab.haproxy.servers())).toMatchObject({ 'app/green1': 0, 'app/green2': 0 });
     expect(notFromApp(stats)).toEqual([]);
   }, 120_000);

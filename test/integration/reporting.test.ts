@@ -135,6 +135,25 @@ describe('GitHub deployments', () => {
     expect(summary).toContain('| app/green1 | green | v2 | 0 |');
   });
 
+  it('a canary step held for want of min-requests has its row, held and why, and the run stops at timeout', async () => {
+    gh.lab = await startPools();
+    // No load: HAProxy counts no request, so step 1 waits for min-requests until the timeout.
+    const run = await runAction(
+      withEnvironment({ strategy: 'canary', steps: '20% 1s, 100%', 'min-requests': '50', timeout: '6s' }),
+      { env: gh.env() },
+    );
+    expect(run.outputs.result).toBe('failed');
+    expect(errors(run).join('\n')).toBe(
+      'Stopped at step 1: timeout 6s reached; the step was held: Too little traffic: 0 of min-requests 50 served this step; waiting for more (up to timeout). All traffic was moved back to blue.',
+    );
+    const row = run.summary.split('\n').find((line) => line.startsWith('| 1 |'));
+    expect(row).toMatch(
+      /^\| 1 \| [\d:]+ \| [\d.]+m?s \| 20% \| 0 \| 0 \| .* \| ⏸️ held, not passed: too little traffic: 0 requests seen of min-requests 50 \|$/,
+    );
+    expect(String(statuses().at(-1)?.description)).toMatch(/^Stopped at step 1: timeout 6s reached/);
+    expect(weights(await gh.lab.haproxy.servers())).toMatchObject({ 'app/green1': 0, 'app/green2': 0 });
+  });
+
   it('failed rolling deploy: ends in failure', async () => {
     gh.lab = await startPools();
     const run = await runAction(

@@ -1,6 +1,6 @@
 /** Which pool splits ALB's forward action can drive: pure, without the stand-in. */
 import { describe, expect, it } from 'vitest';
-import { groupsOfPool, poolSplitProblems } from '../../src/lb/aws-alb/pools.js';
+import { groupsOfPool, poolSplitProblems, trafficOutside, weightsRead } from '../../src/lb/aws-alb/pools.js';
 import { exactSelectors } from '../../src/model/selectors.js';
 
 const pool = (name: string, ...selectors: string[]) => ({ name, selectors: exactSelectors(selectors) });
@@ -56,5 +56,19 @@ describe('ALB pool split', () => {
       'pools: pool green (shop-green*/* shop-blue/10.0.0.2:80) spans target groups shop-blue, shop-green, shop-green2 of rule R; on ALB a pool is one target group, whose weight moves as one: give each pool the targets of one group (e.g. green=shop-green/*)',
       'pools: target group shop-blue is in both pools (blue, green); ALB weighs target groups, not targets: give each pool a target group of its own',
     ]);
+  });
+
+  it('traffic outside the pools, as read back mid-run: each group with weight, its share, and the weights read', () => {
+    const read = [
+      { name: 'shop-blue', weight: 80 },
+      { name: 'shop-green', weight: 20 },
+      { name: 'shop-legacy', weight: 10 },
+      { name: 'shop-old', weight: 0 },
+    ];
+    expect(trafficOutside(read, new Set(['shop-blue', 'shop-green']))).toEqual([
+      'shop-legacy weight 10 (9.1% of the traffic)',
+    ]);
+    expect(trafficOutside(read, new Set(['shop-blue', 'shop-green', 'shop-legacy']))).toEqual([]);
+    expect(weightsRead(read)).toBe('shop-blue 80, shop-green 20, shop-legacy 10, shop-old 0');
   });
 });

@@ -159,6 +159,28 @@ describe('canary on the fake driver', () => {
     expect(outcome.weight).toBe(0);
   });
 
+  it('a step held for want of min-requests, then stopped: its row says held and why', async () => {
+    const settings = canary('10% 50ms, 100%', { 'min-requests': '100000' });
+    const lb = fake(HEALTHY);
+    const { plan, roles } = await planOn(settings, lb);
+    const controller = new AbortController();
+    let stepped = 0;
+    lb.tap((call) => {
+      if (isStepApply(call)) stepped = Date.now();
+      // Well past the step's 50 ms, held for traffic: the timeout comes.
+      else if (stepped && call.method === 'counters' && Date.now() - stepped > 200)
+        controller.abort(new Error('timeout 1s reached'));
+    });
+    const outcome = await withEngine(settings, lb, controller.signal, recordingHooks().hooks, (ctx) =>
+      runShift(ctx, plan, roles!),
+    );
+    expect(outcome.message).toMatch(
+      /^Stopped at step 1: timeout 1s reached; the step was held: Too little traffic: \d+ of min-requests 100000 served this step/,
+    );
+    expect(outcome.steps.map((s) => [s.index, s.passed, s.cut])).toEqual([[1, false, true]]);
+    expect(outcome.steps[0]?.held).toMatch(/^too little traffic: \d+ requests seen of min-requests 100000$/);
+  });
+
   it('cancelled while the idle pool is verified: the cancel propagates, nothing to restore, blue still serves', async () => {
     const settings = canary();
     const lb = fake(HEALTHY);
@@ -368,8 +390,8 @@ describe('native split on the fake driver', () => {
       [0, 100],
     ]);
     expect(lb.poolShares).toEqual([
-      { pool: 'blue', servers: BLUE, percent: 0 },
-      { pool: 'green', servers: GREEN, percent: 100 },
+      { pool: 'blue', servers: BLUE, percent: 0, role: 'stable' },
+      { pool: 'green', servers: GREEN, percent: 100, role: 'new' },
     ]);
     // Only the deploy's state changes went through apply; no apply set a weight above 0.
     const applies = lb.callsOf('apply').filter((c) => c.n > started);

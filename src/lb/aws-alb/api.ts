@@ -1,5 +1,6 @@
 /**
- * The AWS SDK clients, loaded only when an ALB driver first calls AWS: HAProxy and nginx runs never load them.
+ * The AWS SDK clients, loaded only when an ALB driver first calls AWS: HAProxy and nginx runs never load them, and
+ * an ALB dry run loads only ELBv2 (it reads no CloudWatch counters).
  * Credentials come from the SDK's standard chain (environment, web identity from OIDC, profiles, instance roles);
  * endpoints from its standard variables (AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2, AWS_ENDPOINT_URL_CLOUDWATCH,
  * AWS_ENDPOINT_URL), which is also how the tests point it at their stand-in.
@@ -79,10 +80,15 @@ export class AwsApi {
     return this.elbv2;
   }
 
+  /**
+   * CloudWatch SDK module and client (loaded on first use), with the ELBv2 client's credentials: one resolution of
+   * the chain (an OIDC web identity is one AssumeRoleWithWebIdentity call, not one per client), cached and refreshed
+   * by the SDK for both.
+   */
   cw(): Promise<{ client: CloudWatch.CloudWatchClient; sdk: typeof CloudWatch }> {
-    this.cloudwatch ??= import('@aws-sdk/client-cloudwatch').then((sdk) => ({
+    this.cloudwatch ??= Promise.all([import('@aws-sdk/client-cloudwatch'), this.elb()]).then(([sdk, elb]) => ({
       sdk,
-      client: new sdk.CloudWatchClient(this.config()),
+      client: new sdk.CloudWatchClient({ ...this.config(), credentials: elb.client.config.credentials }),
     }));
     return this.cloudwatch;
   }

@@ -5,7 +5,7 @@
  * deregistered; ALB forgets it once it has drained, so the action remembers it as a tag on its target group.
  */
 import * as core from '@actions/core';
-import type { Action, TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Action } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Advice, Capabilities, Driver, PoolSelection, PoolShare } from '../driver.js';
 import type { AdminState, Change, Counters, Server } from '../../model/server.js';
 import { matchesSelector, type Selector } from '../../model/selectors.js';
@@ -16,8 +16,9 @@ import { targetGroupDimension, type AlbArn } from './arn.js';
 import { findForward, percentOf, weightDifferences, weightForPercent, withWeights, type Forward } from './forward.js';
 import { AlbLock } from './lock.js';
 import { readCounters, METRICS_PERIOD_S } from './metrics.js';
-import { groupName, targetDescription, targetIdOf, targetOf } from './ids.js';
-import { poolSplitProblems } from './pools.js';
+import { planApply, touchedGroups, type ApplyPlan, type TargetState } from './apply-plan.js';
+import { groupName, targetDescription, targetIdOf } from './ids.js';
+import { poolSplitProblems, trafficOutside, weightsRead } from './pools.js';
 import { AlbPreviews } from './previews.js';
 
 export const albCapabilities: Capabilities = {
@@ -27,6 +28,7 @@ export const albCapabilities: Capabilities = {
   nativeSplit: true,
   inFlight: false,
   lock: true,
+  countsPerMs: METRICS_PERIOD_S * 1000,
 };
 
 export const ALB_ADVICE: Advice = {
@@ -72,8 +74,6 @@ interface Snapshot {
   readonly forward: Forward;
   readonly groups: readonly Group[];
 }
-
-type TargetState = { readonly health: TargetHealthDescription | undefined; readonly out: AdminState | undefined };
 
 /**
  * The pause before the next read of a wait: 250 ms, then doubling every second read, up to a quarter or half of what
@@ -258,95 +258,47 @@ export class AlbDriver implements Driver {
     const changes = all.filter((c) => !previews.includes(c));
     if (changes.length === 0) return;
     const snap = await this.snapshot();
-    const byName = new Map(snap.groups.map((g) => [g.name, g]));
-    const groupOf = (server: string): Group => {
-      const group = byName.get(groupName(server));
-      if (!group) throw new Error(`${server}: its target group is not in the forward action of ${this.where}`);
-      return group;
-    };
-    const weights = new Map<string, number>();
-    for (const c of changes) {
-      if (c.weight === undefined) continue;
-      const group = groupOf(c.server);
-      const other = weights.get(group.arn);
-      if (other !== undefined && other !== c.weight)
-        throw new Error(
-          `ALB weighs target groups, not targets: ${group.name} cannot take weights ${other} and ${c.weight} at once`,
-        );
-      weights.set(group.arn, c.weight);
-    }
-    const groups = [...new Set(changes.map((c) => groupOf(c.server)))];
-    const targets = await this.targets(groups);
+    const groups = touchedGroups(changes, snap.groups, this.where);
+    const plan = planApply(changes, snap.groups, snap.forward.weights, await this.targets(groups), this.where);
+    await this.carryOut(snap, plan);
+  }
+
+  /** The plan's calls, in order: register, the weights, tag and deregister, then the waits. */
+  private async carryOut(snap: Snapshot, plan: ApplyPlan): Promise<void> {
     const { client, sdk } = await this.api.elb();
-    const target = (server: string) => {
-      const id = targetOf(server);
-      return { id, description: targetDescription(id) };
-    };
-    const register = new Map<Group, string[]>();
-    const deregister = new Map<Group, { server: string; admin: AdminState }[]>();
-    const retag = new Map<Group, { server: string; admin: AdminState }[]>();
-    for (const c of changes) {
-      if (!c.admin) continue;
-      const group = groupOf(c.server);
-      const state = targets.get(group.arn)?.get(target(c.server).id);
-      const health = state?.health?.TargetHealth?.State;
-      const registered = health !== undefined && health !== 'draining' && health !== 'unhealthy.draining';
-      const push = <T>(map: Map<Group, T[]>, value: T) => map.set(group, [...(map.get(group) ?? []), value]);
-      if (c.admin === 'ready') {
-        if (!registered) push(register, c.server);
-      } else if (registered) push(deregister, { server: c.server, admin: c.admin });
-      else if (state?.out !== c.admin) push(retag, { server: c.server, admin: c.admin });
-    }
-    for (const [group, servers] of register) {
+    const group = (arn: string) => snap.groups.find((g) => g.arn === arn) as Group;
+    for (const [arn, ids] of plan.register) {
       await this.api.send(
         client,
-        new sdk.RegisterTargetsCommand({
-          TargetGroupArn: group.arn,
-          Targets: servers.map((s) => target(s).description),
-        }),
+        new sdk.RegisterTargetsCommand({ TargetGroupArn: arn, Targets: ids.map(targetDescription) }),
       );
       await this.api.send(
         client,
-        new sdk.RemoveTagsCommand({ ResourceArns: [group.arn], TagKeys: servers.map((s) => OUT_TAG + target(s).id) }),
+        new sdk.RemoveTagsCommand({ ResourceArns: [arn], TagKeys: ids.map((id) => OUT_TAG + id) }),
       );
     }
-    // Only a weight that differs is written: each write is a rule change ALB takes with a delay.
-    for (const [arn, weight] of weights) if (snap.forward.weights.get(arn) === weight) weights.delete(arn);
-    if (weights.size) await this.writeWeights(snap, weights);
-    for (const [group, outs] of [...deregister, ...retag]) {
+    if (plan.weights.size) await this.writeWeights(snap, plan.weights);
+    for (const [arn, outs] of [...plan.deregister, ...plan.retag]) {
       // Remembered first: a target ALB forgets after draining is never lost to the action.
       await this.api.send(
         client,
         new sdk.AddTagsCommand({
-          ResourceArns: [group.arn],
-          Tags: outs.map((o) => ({ Key: OUT_TAG + target(o.server).id, Value: o.admin })),
+          ResourceArns: [arn],
+          Tags: outs.map((o) => ({ Key: OUT_TAG + o.id, Value: o.admin })),
         }),
       );
     }
-    for (const [group, outs] of deregister) {
+    for (const [arn, outs] of plan.deregister) {
       await this.api.send(
         client,
         new sdk.DeregisterTargetsCommand({
-          TargetGroupArn: group.arn,
-          Targets: outs.map((o) => target(o.server).description),
+          TargetGroupArn: arn,
+          Targets: outs.map((o) => targetDescription(o.id)),
         }),
       );
     }
-    for (const [group, servers] of register)
-      await this.waitJudged(
-        group,
-        servers.map((s) => target(s).id),
-      );
-    // maint is out and drained: a target still draining (deregistered now, or by an earlier drain) is waited on
-    // while its group has traffic, so a deploy never cuts requests ALB still lets it finish.
-    for (const group of groups) {
-      if ((snap.forward.weights.get(group.arn) ?? 0) === 0) continue;
-      const maint = changes
-        .filter((c) => c.admin === 'maint' && groupOf(c.server) === group)
-        .map((c) => target(c.server).id)
-        .filter((id) => targets.get(group.arn)?.get(id)?.health !== undefined);
-      if (maint.length) await this.waitDrained(group, maint);
-    }
+    for (const [arn, ids] of plan.register) await this.waitJudged(group(arn), ids);
+    for (const [arn, ids] of plan.drain) await this.waitDrained(group(arn), ids);
   }
 
   /** Target states of one group, as DescribeTargetHealth reports them (one call; no tags). */
@@ -390,7 +342,7 @@ export class AlbDriver implements Driver {
   }
 
   /** One ModifyRule/ModifyListener with the forward action's new weights, then read back until ALB shows them. */
-  private async writeWeights(snap: Snapshot, weights: ReadonlyMap<string, number>): Promise<void> {
+  private async writeWeights(snap: Snapshot, weights: ReadonlyMap<string, number>): Promise<Forward> {
     const { client, sdk } = await this.api.elb();
     const actions = withWeights(snap.actions, weights);
     if (this.options.arn.kind === 'rule')
@@ -413,7 +365,7 @@ export class AlbDriver implements Driver {
           core.info(
             `ALB: the new weights showed on read-back ${i + 1} of ${this.where}, ${formatDuration(Date.now() - started)} after the change (ALB applies rule changes with a delay)`,
           );
-        return;
+        return read;
       }
     }
     throw new Error(
@@ -440,7 +392,33 @@ export class AlbDriver implements Driver {
         `ALB: target group stickiness is on in the forward action (${snap.forward.stickiness.seconds ?? '?'} s), kept as it is: a client already sent to one group stays on it up to that long after a shift`,
       );
     }
-    await this.writeWeights(snap, weights);
+    // Traffic moving onto the new pool is refused while a third group holds a share (given it during the rollout):
+    // the run would report a share the new version does not get. Moving it back to the stable pool always goes on.
+    const onward = shares.some((s) => s.role === 'new' && s.percent > 0);
+    const inPools = new Set(snap.groups.filter((g) => weights.has(g.arn)).map((g) => g.name));
+    this.checkOutside(snap, snap.forward.weights, inPools, onward, 'before the change');
+    const read = await this.writeWeights(snap, weights);
+    this.checkOutside(snap, read.weights, inPools, onward, 'after the change');
+  }
+
+  /** Throws (onward) or warns when groups outside the pools hold traffic, saying what was read back. */
+  private checkOutside(
+    snap: Snapshot,
+    read: ReadonlyMap<string, number>,
+    inPools: ReadonlySet<string>,
+    onward: boolean,
+    when: string,
+  ): void {
+    const name = (arn: string) => snap.groups.find((g) => g.arn === arn)?.name ?? arn;
+    const groups = [...read].map(([arn, weight]) => ({ name: name(arn), weight }));
+    const outside = trafficOutside(groups, inPools);
+    if (!outside.length) return;
+    const text = `target group ${outside.join(', ')} is in the forward action of ${this.where} and in neither pool (was it changed during the rollout?); read back ${when}: ${weightsRead(groups)}`;
+    if (onward)
+      throw new Error(
+        `ALB: ${text}. Not moving traffic on: the new version would not get the share reported. Set its weight to 0 (${this.modifyCommand}) and deploy again`,
+      );
+    core.warning(`ALB: ${text}; it keeps that share of the traffic`);
   }
 
   async counters(ids: readonly string[]): Promise<Map<string, Counters>> {

@@ -54,3 +54,19 @@ export function poolSplitProblems(
   }
   return problems;
 }
+
+/**
+ * Groups holding traffic outside the pools' groups (`inPools`, by name), as `shop-legacy weight 10 (9.1% of the
+ * traffic)`: someone gave a third group weight while the rollout ran. Empty when every weighted group is a pool's.
+ */
+export function trafficOutside(groups: readonly WeightedGroup[], inPools: ReadonlySet<string>): string[] {
+  const total = groups.reduce((sum, g) => sum + g.weight, 0);
+  return groups
+    .filter((g) => g.weight > 0 && !inPools.has(g.name))
+    .map((g) => `${g.name} weight ${g.weight} (${share(g.weight, total)} of the traffic)`);
+}
+
+/** The forward action's weights as read, e.g. `shop-blue 90, shop-green 10, shop-legacy 10`. */
+export function weightsRead(groups: readonly WeightedGroup[]): string {
+  return groups.map((g) => `${g.name} ${g.weight}`).join(', ');
+}
