@@ -12,7 +12,7 @@ import { NAME_PATTERN, parseSelector, splitList, type Selector } from './model/s
 import { InputError } from './model/errors.js';
 import { redactUrlPasswords, urlPasswords } from './model/credentials.js';
 import { notifySecrets, parseNotifyTargets } from './model/notify.js';
-import { parseChecks } from './model/checks.js';
+import { parseCheckSecrets, parseChecks, secretsUsed } from './model/checks.js';
 import {
   capabilitiesOf,
   driverInputs,
@@ -82,6 +82,7 @@ const CORE_DEFAULTS = {
   'take-over-lock': '',
   notify: '',
   checks: '',
+  'check-secrets': '',
 } as const satisfies Record<string, string>;
 
 export type InputName = keyof typeof CORE_DEFAULTS;
@@ -91,7 +92,7 @@ export const INPUT_DEFAULTS: Readonly<Record<string, string>> = { ...CORE_DEFAUL
 export const INPUT_NAMES = Object.keys(INPUT_DEFAULTS);
 
 /** Inputs whose values are masked in every log line. */
-export const SECRET_INPUTS: readonly InputName[] = ['load-balancer-token', 'github-token'];
+export const SECRET_INPUTS: readonly InputName[] = ['load-balancer-token', 'github-token', 'check-secrets'];
 
 /** Reads one input's raw text (core.getInput in the action, a map in tests). */
 export type InputReader = (name: string) => string;
@@ -408,6 +409,7 @@ const schema = z.object({
   ),
   notify: parsed(parseNotifyTargets),
   checks: parsed(parseChecks),
+  'check-secrets': parsed(parseCheckSecrets),
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -427,6 +429,11 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
     problems.push(`pools: is required for strategy ${strategy} (e.g. blue=app/blue*, green=app/green*)`);
   if (usesPools && v.targets && action !== 'preview')
     problems.push(`targets: strategy ${strategy} moves traffic between pools; use pools instead`);
+  for (const use of secretsUsed(v.checks))
+    if (!v['check-secrets'].has(use.name))
+      problems.push(
+        `checks: ${use.check}: ${use.field}: check-secrets has no ${use.name} (give ${use.name}=\${{ secrets.${use.name} }} in check-secrets)`,
+      );
   if (v.checks.length && strategy === 'rolling')
     problems.push('checks: run with strategy blue-green or canary; rolling does not run them yet');
   if (raw.steps !== INPUT_DEFAULTS.steps && raw.steps !== '' && strategy !== 'canary')
@@ -635,6 +642,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     notify: v.notify,
     oneVersionPerUser: v['one-version-per-user'],
     checks: v.checks,
+    checkSecrets: v['check-secrets'],
   };
 }
 
@@ -672,6 +680,11 @@ export function readActionInputs(
     for (const password of urlPasswords(value)) core.setSecret(password);
     // Every notification URL and signing key, before the input is parsed (its errors never repeat them either).
     if (name === 'notify') for (const token of notifySecrets(value)) core.setSecret(token);
+    // Each check secret on its own (the masked whole would not hide one value printed alone).
+    if (name === 'check-secrets') {
+      const secrets = parseCheckSecrets(value);
+      if (!('error' in secrets)) for (const v of secrets.values()) if (v) core.setSecret(v);
+    }
     return value;
   }, context);
 }

@@ -103,4 +103,6 @@ export interface Settings {
   readonly oneVersionPerUser?: boolean;
   /** The team's own checks at named points of the rollout (the checks input). */
   readonly checks?: readonly CheckSpec[];
+  /** check-secrets: the keys checks name (Datadog's), by name; masked, never in a command's environment. */
+  readonly checkSecrets?: ReadonlyMap<string, string>;
 }

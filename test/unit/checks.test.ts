@@ -98,6 +98,24 @@ describe('the checks input', () => {
     ['- at: after\n  kind: command\n  run: x', 'check 1: name: is required'],
     ['name: a', 'must be a YAML list of checks'],
     ['- name: [a', 'is not YAML'],
+    ['- name: a\n  at: during\n  kind: cloudwatch', 'a: alarm: give one of alarm, metric, expression'],
+    [
+      '- name: a\n  at: during\n  kind: cloudwatch\n  alarm: x\n  metric: y',
+      'a: alarm: give one of alarm, metric, not both',
+    ],
+    [
+      '- name: a\n  at: during\n  kind: cloudwatch\n  alarm: x\n  condition: < 1',
+      'a: condition: is not used with alarm',
+    ],
+    ['- name: a\n  at: during\n  kind: cloudwatch\n  metric: y\n  condition: < 1', 'a: namespace: is required'],
+    [
+      '- name: a\n  at: during\n  kind: cloudwatch\n  expression: x\n  period: 45s\n  condition: < 1',
+      'a: period: 45s is not a CloudWatch period',
+    ],
+    ['- name: a\n  at: during\n  kind: cloudwatch\n  alarm: x\n  stat: p99', 'a: stat: is only used with metric'],
+    ['- name: a\n  at: during\n  kind: datadog\n  monitor: abc', "a: monitor: 'abc' is not a monitor id"],
+    ['- name: a\n  at: during\n  kind: datadog\n  query: avg:x{*}', 'a: condition: is required'],
+    ['- name: a\n  at: during\n  kind: datadog\n  monitor: 1\n  api-key: $X', "a: api-key: '$X' is not the name"],
   ])('refuses %j naming the check and the field', (yaml, message) => {
     expect(refusal(yaml)).toContain(message);
   });
