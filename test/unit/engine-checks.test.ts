@@ -1,4 +1,6 @@
 /** The checks' points on the fake driver, from the source: where each runs, and what a failure at each does. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,5 +106,29 @@ describe('checks on the fake driver', () => {
     const r = await rollout([check('late', 'after', 'exit 1'), check('page-oncall', 'rollback', 'exit 2')]);
     expect(r.outcome.result).toBe('rolled-back');
     expect(r.outcome.message).toContain('On rollback, check page-oncall failed: exited 2.');
+  });
+
+  it('check-url failures count against the new version like failed requests, and the verdict says so', async () => {
+    let status = 500;
+    const page = http.createServer((_req, res) => res.writeHead(status).end('ERROR: database unavailable'));
+    await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(page.address() as AddressInfo).port}/checkout`;
+    try {
+      const run = async () => {
+        const settings = fakeSettings({ strategy: 'canary', pools: POOLS, steps: '10% 50ms, 100%', 'check-url': url });
+        const lb = new FakeDriver({ servers: BLUE_GREEN, traffic: { perCall: 2 } });
+        const { plan, roles } = await planOn(settings, lb);
+        return withEngine(settings, lb, new AbortController().signal, recordingHooks().hooks, (ctx) =>
+          runShift(ctx, plan, roles!),
+        );
+      };
+      const bad = await run();
+      expect(bad.result).toBe('rolled-back');
+      expect(bad.message).toMatch(/check-url failed \d+ time\(s\) in this window/);
+      status = 200;
+      expect((await run()).result).toBe('succeeded');
+    } finally {
+      page.close();
+    }
   });
 });
