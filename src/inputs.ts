@@ -401,7 +401,7 @@ const schema = z.object({
   ),
   'preview-address': parsed(previewAddress),
   'preview-canary': parsed(optional(parsePreviewCanary)),
-  'dry-run': parsed(boolean),
+  'dry-run': parsed((t) => (t === 'checks' ? ('checks' as const) : boolean(t))),
   'take-over-lock': parsed((t) =>
     t === '' || NAME_PATTERN.test(t)
       ? t
@@ -520,6 +520,8 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
       `take-over-lock: only used by action deploy, promote and abort, and by preview with preview-canary, not ${action}${action === 'preview' ? ' without preview-canary' : ''}`,
     );
   if (v['take-over-lock'] && v['dry-run']) problems.push('take-over-lock: a dry run takes no lock');
+  if (v['dry-run'] === 'checks' && v.checks.length === 0)
+    problems.push('dry-run: checks tries the checks input once, and there are no checks; give dry-run: true');
   const pausesMs = v.steps.reduce((sum, s) => sum + (s.pause.kind === 'duration' ? s.pause.ms : 0), 0);
   if (strategy === 'canary' && action === 'deploy' && pausesMs > v.timeout)
     problems.push(
@@ -592,7 +594,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
   const problems = crossCheck(v, raw);
   const driver = driverOptions(v['load-balancer'], (name) => raw[name] ?? read(name).trim(), {
     action: v.action,
-    dryRun: v['dry-run'],
+    dryRun: v['dry-run'] !== false,
     minRequests: v['min-requests'],
   });
   if ('errors' in driver) problems.push(...driver.errors);
@@ -637,7 +639,8 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     previewCanary: v['preview-canary'],
     pullRequest: context.pullRequestNumber,
     ref: context.sha,
-    dryRun: v['dry-run'],
+    dryRun: v['dry-run'] !== false,
+    dryRunChecks: v['dry-run'] === 'checks',
     takeOverLock: v['take-over-lock'],
     notify: v.notify,
     oneVersionPerUser: v['one-version-per-user'],

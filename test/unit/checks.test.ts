@@ -138,6 +138,12 @@ describe('the checks input', () => {
       'checks: run with strategy blue-green or canary',
     );
     expect(read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', checks: check })).toBe('accepted');
+    expect(read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', 'dry-run': 'checks' })).toBe(
+      'dry-run: checks tries the checks input once, and there are no checks; give dry-run: true',
+    );
+    expect(read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', checks: check, 'dry-run': 'checks' })).toBe(
+      'accepted',
+    );
   });
 
   it('compares values as conditions say; NaN and a text against a number never pass', () => {
