@@ -47,6 +47,8 @@ export interface HttpCheck extends CheckBase {
   readonly body: string;
   readonly jsonPath: readonly string[] | undefined;
   readonly condition: Condition | undefined;
+  /** Request headers; `{secret:NAME}` in a value is filled from check-secrets when sent. */
+  readonly headers: readonly (readonly [string, string])[];
 }
 
 export interface PrometheusCheck extends CheckBase {
@@ -54,6 +56,7 @@ export interface PrometheusCheck extends CheckBase {
   readonly url: string;
   readonly query: string;
   readonly condition: Condition;
+  readonly headers: readonly (readonly [string, string])[];
 }
 
 /** A CloudWatch metric (GetMetricData: a metric's statistic, or a Metrics Insights/math expression), or an alarm. */
@@ -96,8 +99,8 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const COMMON = ['name', 'at', 'kind', 'timeout', 'interval', 'on-no-data'];
 const FIELDS: Record<CheckKind, readonly string[]> = {
   command: ['run'],
-  http: ['url', 'method', 'status', 'body', 'json-path', 'condition'],
-  prometheus: ['url', 'query', 'condition'],
+  http: ['url', 'method', 'status', 'body', 'json-path', 'condition', 'headers'],
+  prometheus: ['url', 'query', 'condition', 'headers'],
   cloudwatch: [
     'region',
     'alarm',
@@ -116,6 +119,9 @@ export const DATADOG_URL = 'https://api.datadoghq.com';
 /** CloudWatch's statistics: the named ones and percentiles, trimmed means and the like (p99, tm90, TC(10%:90%)). */
 const CLOUDWATCH_STAT = /^(SampleCount|Average|Sum|Minimum|Maximum|(p|tm|tc|ts|wm|pr|TM|TC|TS|WM|PR)\(?[\d.:%]*\)?)$/;
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `{secret:NAME}` in a header's value. */
+export const SECRET_PLACEHOLDER = /\{secret:([^}]*)\}/g;
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_INTERVAL_MS = 2_000;
 const MAX_CHECKS = 20;
@@ -251,6 +257,26 @@ export function parseJsonPath(raw: string): string[] | { error: string } {
   return keys;
 }
 
+/** `headers:` a mapping of header names to values, secrets as `{secret:NAME}` (never the secret itself). */
+function headersField(entry: Fields, problem: Problem): [string, string][] {
+  const raw = entry.headers;
+  if (raw === undefined || raw === null) return [];
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    problem('headers', 'must be a mapping of header names to values (Authorization: "Bearer {secret:TOKEN}")');
+    return [];
+  }
+  const pairs: [string, string][] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    if (!HEADER_NAME.test(name)) problem('headers', `'${name}' is not a header name`);
+    if (typeof value !== 'string' || /[\r\n]/.test(value)) problem('headers', `${name}: must be one line of text`);
+    for (const m of String(value).matchAll(SECRET_PLACEHOLDER))
+      if (!SECRET_NAME.test(m[1] ?? ''))
+        problem('headers', `${name}: '{secret:${m[1]}}' does not name a check-secrets entry (letters, digits, _)`);
+    pairs.push([name, String(value)]);
+  }
+  return pairs;
+}
+
 /** Exactly one of `names` is given (the fields that say what a check reads). */
 function oneOf(entry: Fields, names: readonly string[], problem: Problem): string | undefined {
   const given = names.filter((n) => entry[n] !== undefined && entry[n] !== '');
@@ -365,6 +391,7 @@ function parseKind(base: CheckBase & { kind: CheckKind }, entry: Fields, problem
         body: text(entry, 'body', problem),
         jsonPath: jsonPath && !('error' in jsonPath) ? jsonPath : undefined,
         condition,
+        headers: headersField(entry, problem),
       };
     }
     case 'prometheus':
@@ -374,6 +401,7 @@ function parseKind(base: CheckBase & { kind: CheckKind }, entry: Fields, problem
         url: urlField(entry, problem, false),
         query: text(entry, 'query', problem, true),
         condition: conditionField(entry, problem, true) ?? { op: '==', value: 0, text: '== 0' },
+        headers: headersField(entry, problem),
       };
     case 'cloudwatch':
       return parseCloudWatch(base, entry, problem);
@@ -471,14 +499,32 @@ export function describeCheck(check: CheckSpec): string {
 
 /** The names of the check-secrets entries the checks use. */
 export function secretsUsed(checks: readonly CheckSpec[]): { check: string; field: string; name: string }[] {
-  return checks.flatMap((c) =>
-    c.kind === 'datadog'
-      ? [
-          { check: c.name, field: 'api-key', name: c.apiKey },
-          { check: c.name, field: 'app-key', name: c.appKey },
-        ]
-      : [],
-  );
+  return checks.flatMap((c) => {
+    if (c.kind === 'datadog')
+      return [
+        { check: c.name, field: 'api-key', name: c.apiKey },
+        { check: c.name, field: 'app-key', name: c.appKey },
+      ];
+    if (c.kind !== 'http' && c.kind !== 'prometheus') return [];
+    return c.headers.flatMap(([header, value]) =>
+      [...value.matchAll(SECRET_PLACEHOLDER)].map((m) => ({
+        check: c.name,
+        field: `headers: ${header}`,
+        name: m[1] ?? '',
+      })),
+    );
+  });
+}
+
+/** A header's value with each `{secret:NAME}` filled (an entry not given stays empty: the check is refused first). */
+export function fillSecrets(value: string, secrets: ReadonlyMap<string, string> | undefined): string {
+  return value.replace(SECRET_PLACEHOLDER, (_whole, name: string) => secrets?.get(name) ?? '');
+}
+
+/** The text with every secret value in it replaced by `***` (values shorter than 4 characters are not secrets). */
+export function redactSecrets(text: string, secrets: ReadonlyMap<string, string> | undefined): string {
+  const values = [...(secrets?.values() ?? [])].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length);
+  return values.reduce((t, v) => t.replaceAll(v, '***'), text);
 }
 
 /** `check-secrets`: `NAME=value` lines (values from the workflow's secrets), or why not. */

@@ -138,6 +138,13 @@ describe('the checks input', () => {
       'checks: run with strategy blue-green or canary',
     );
     expect(read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', checks: check })).toBe('accepted');
+    const header = `- name: page\n  at: during\n  kind: http\n  url: http://x/\n  headers:\n    X-Token: "{secret:TOKEN}"`;
+    expect(read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', checks: header })).toBe(
+      'checks: page: headers: X-Token: check-secrets has no TOKEN (give TOKEN=${{ secrets.TOKEN }} in check-secrets)',
+    );
+    expect(
+      read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', checks: header, 'check-secrets': 'TOKEN=t0k3n' }),
+    ).toBe('accepted');
     expect(read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', 'dry-run': 'checks' })).toBe(
       'dry-run: checks tries the checks input once, and there are no checks; give dry-run: true',
     );
@@ -218,6 +225,11 @@ describe('faults per kind: unreachable, slow, malformed, no data never pass, and
         return;
       }
       if (req.url?.startsWith('/html')) return void res.end('<html>oops</html>');
+      // Echoes the header it got, as some error pages do.
+      if (req.url?.startsWith('/auth'))
+        return void res
+          .writeHead(req.headers.authorization === 'Bearer s3cret-token' ? 200 : 401)
+          .end(`got ${req.headers.authorization ?? 'nothing'}`);
       if (req.url?.startsWith('/empty/api/v1/query'))
         return void res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
       if (req.url?.startsWith('/json')) return void res.end(JSON.stringify({ db: {} }));
@@ -279,6 +291,18 @@ describe('faults per kind: unreachable, slow, malformed, no data never pass, and
     expect(result.verdict).toBe('fail');
     expect(result.detail).toMatch(detail);
     expect(Date.now() - started).toBeLessThan(2500);
+  });
+
+  it('sends a header from a secret, and never shows the secret, even when the server echoes it', async () => {
+    const auth = http1(`${base}/auth`, '\n  headers:\n    Authorization: "Bearer {secret:TOKEN}"');
+    const secrets = (token: string) => ({ ...context, secrets: new Map([['TOKEN', token]]) });
+    const ok = await evaluate(auth, secrets('s3cret-token'), undefined, new AbortController().signal);
+    expect(ok).toMatchObject({ verdict: 'pass', value: '200' });
+    const wrong = await evaluate(auth, secrets('wrong-token'), undefined, new AbortController().signal);
+    expect(wrong).toMatchObject({ verdict: 'fail', detail: `${base}/auth answered 401: got Bearer ***` });
+    expect(refusal('- name: a\n  at: during\n  kind: http\n  url: http://x/\n  headers: [a]')).toContain(
+      'a: headers: must be a mapping of header names to values',
+    );
   });
 
   it('passes no data only when the check says on-no-data: pass', async () => {
