@@ -434,8 +434,11 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
       problems.push(
         `checks: ${use.check}: ${use.field}: check-secrets has no ${use.name} (give ${use.name}=\${{ secrets.${use.name} }} in check-secrets)`,
       );
-  if (v.checks.length && strategy === 'rolling')
-    problems.push('checks: run with strategy blue-green or canary; rolling does not run them yet');
+  if (strategy === 'rolling')
+    for (const check of v.checks.filter((c) => c.at === 'before-promotion' || c.at === 'after'))
+      problems.push(
+        `checks: ${check.name}: at: ${check.at} is for strategy canary and blue-green; rolling runs before-traffic and during per batch, and rollback when a batch fails`,
+      );
   if (raw.steps !== INPUT_DEFAULTS.steps && raw.steps !== '' && strategy !== 'canary')
     problems.push('steps: only used by strategy canary');
   if (v['one-version-per-user'] && action === 'deploy' && !usesPools)

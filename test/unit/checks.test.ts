@@ -134,8 +134,11 @@ describe('the checks input', () => {
     expect(read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', checks: '- name: x\n  at: y' })).toContain(
       "checks: x: at: 'y' is not one of",
     );
-    expect(read({ ...lb, strategy: 'rolling', targets: 'app/*', checks: check })).toContain(
-      'checks: run with strategy blue-green or canary',
+    expect(read({ ...lb, strategy: 'rolling', targets: 'app/*', checks: check })).toBe('accepted');
+    expect(
+      read({ ...lb, strategy: 'rolling', targets: 'app/*', checks: check.replace('before-traffic', 'after') }),
+    ).toBe(
+      'checks: smoke: at: after is for strategy canary and blue-green; rolling runs before-traffic and during per batch, and rollback when a batch fails',
     );
     expect(read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', checks: check })).toBe('accepted');
     const header = `- name: page\n  at: during\n  kind: http\n  url: http://x/\n  headers:\n    X-Token: "{secret:TOKEN}"`;
