@@ -114,19 +114,40 @@ function awsWhy(error) {
         : '';
     return `${error.operation} failed${tries}: ${cause?.name ?? 'Error'}: ${cause?.message ?? error.message}${advice}`;
 }
+const IDLE_MS = 60_000;
+const clients = new Map();
+/**
+ * One client per region, timeout and endpoint, kept between polls (credentials from web identity or a role are fetched
+ * once, not every poll) and destroyed after a minute unused; its idle timer never holds the process.
+ */
+function clientFor(check) {
+    // The SDK reads its endpoint from the environment when the client is made.
+    const endpoint = process.env.AWS_ENDPOINT_URL_CLOUDWATCH ?? process.env.AWS_ENDPOINT_URL ?? '';
+    const key = `${check.region} ${check.timeoutMs} ${endpoint}`;
+    let entry = clients.get(key);
+    if (!entry) {
+        entry = {
+            api: new _lb_aws_alb_api_js__WEBPACK_IMPORTED_MODULE_0__/* .AwsApi */ .O({ region: check.region || undefined, maxAttempts: 2, timeoutMs: check.timeoutMs }),
+            idle: undefined,
+        };
+        clients.set(key, entry);
+    }
+    const kept = entry;
+    clearTimeout(kept.idle);
+    kept.idle = setTimeout(() => {
+        clients.delete(key);
+        kept.api.close();
+    }, IDLE_MS).unref();
+    return kept.api;
+}
 const cloudwatchKind = {
     async evaluate(check, context, _target, signal) {
-        // One client per evaluation, destroyed after it: nothing stays open between polls or after the run.
-        const api = new _lb_aws_alb_api_js__WEBPACK_IMPORTED_MODULE_0__/* .AwsApi */ .O({ region: check.region || undefined, maxAttempts: 2, timeoutMs: check.timeoutMs });
         try {
-            return await read(check, context, api, signal);
+            return await read(check, context, clientFor(check), signal);
         }
         catch (error) {
             const why = signal.aborted ? 'no answer within the timeout' : awsWhy(error);
             return { verdict: 'no-data', value: 'no data', detail: `CloudWatch: ${why}` };
-        }
-        finally {
-            api.close();
         }
     },
 };
