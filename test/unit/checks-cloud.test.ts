@@ -262,7 +262,7 @@ describe('one canary per kind on the fake driver', () => {
     );
   }
 
-  it('an alarm in ALARM during a step rolls back and is named; a Datadog monitor in Alert too', async () => {
+  it('an alarm in ALARM during a step rolls back and is named; a Datadog monitor in Alert and a query with no data too', async () => {
     cw.alarms.set('shop-5xx', { state: 'ALARM', reason: 'Threshold Crossed' });
     dd.monitors.set(77, 'Alert');
     const cloud = await canary('- name: alarm\n  at: during\n  kind: cloudwatch\n  alarm: shop-5xx\n  timeout: 2s');
@@ -272,5 +272,13 @@ describe('one canary per kind on the fake driver', () => {
     expect(dog.result).toBe('rolled-back');
     expect(dog.message).toContain('check mon failed: monitor 77 (monitor 77) is Alert');
     expect(JSON.stringify(dog)).not.toContain(DD_KEYS.api);
+    // No data never promotes: a query with no series fails at its timeout, and the rollback says so.
+    const empty = await canary(
+      `- name: q\n  at: before-promotion\n  kind: datadog\n  url: ${dd.url}\n  query: sum:none{*}\n  condition: < 1\n  timeout: 300ms`,
+    );
+    expect(empty.result).toBe('rolled-back');
+    expect(empty.message).toContain(
+      'check q failed: no data within its timeout 300ms: sum:none{*}: the query returned no series',
+    );
   });
 });
