@@ -12,7 +12,7 @@ import { NAME_PATTERN, parseSelector, splitList, type Selector } from './model/s
 import { InputError } from './model/errors.js';
 import { redactUrlPasswords, urlPasswords } from './model/credentials.js';
 import { notifySecrets, parseNotifyTargets } from './model/notify.js';
-import { parseChecks } from './model/checks.js';
+import { parseCheckSecrets, parseChecks, secretsUsed } from './model/checks.js';
 import {
   capabilitiesOf,
   driverInputs,
@@ -82,6 +82,7 @@ const CORE_DEFAULTS = {
   'take-over-lock': '',
   notify: '',
   checks: '',
+  'check-secrets': '',
 } as const satisfies Record<string, string>;
 
 export type InputName = keyof typeof CORE_DEFAULTS;
@@ -91,7 +92,7 @@ export const INPUT_DEFAULTS: Readonly<Record<string, string>> = { ...CORE_DEFAUL
 export const INPUT_NAMES = Object.keys(INPUT_DEFAULTS);
 
 /** Inputs whose values are masked in every log line. */
-export const SECRET_INPUTS: readonly InputName[] = ['load-balancer-token', 'github-token'];
+export const SECRET_INPUTS: readonly InputName[] = ['load-balancer-token', 'github-token', 'check-secrets'];
 
 /** Reads one input's raw text (core.getInput in the action, a map in tests). */
 export type InputReader = (name: string) => string;
@@ -400,7 +401,7 @@ const schema = z.object({
   ),
   'preview-address': parsed(previewAddress),
   'preview-canary': parsed(optional(parsePreviewCanary)),
-  'dry-run': parsed(boolean),
+  'dry-run': parsed((t) => (t === 'checks' ? ('checks' as const) : boolean(t))),
   'take-over-lock': parsed((t) =>
     t === '' || NAME_PATTERN.test(t)
       ? t
@@ -408,6 +409,7 @@ const schema = z.object({
   ),
   notify: parsed(parseNotifyTargets),
   checks: parsed(parseChecks),
+  'check-secrets': parsed(parseCheckSecrets),
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -427,8 +429,16 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
     problems.push(`pools: is required for strategy ${strategy} (e.g. blue=app/blue*, green=app/green*)`);
   if (usesPools && v.targets && action !== 'preview')
     problems.push(`targets: strategy ${strategy} moves traffic between pools; use pools instead`);
-  if (v.checks.length && strategy === 'rolling')
-    problems.push('checks: run with strategy blue-green or canary; rolling does not run them yet');
+  for (const use of secretsUsed(v.checks))
+    if (!v['check-secrets'].has(use.name))
+      problems.push(
+        `checks: ${use.check}: ${use.field}: check-secrets has no ${use.name} (give ${use.name}=\${{ secrets.${use.name} }} in check-secrets)`,
+      );
+  if (strategy === 'rolling')
+    for (const check of v.checks.filter((c) => c.at === 'before-promotion' || c.at === 'after'))
+      problems.push(
+        `checks: ${check.name}: at: ${check.at} is for strategy canary and blue-green; rolling runs before-traffic and during per batch, and rollback when a batch fails`,
+      );
   if (raw.steps !== INPUT_DEFAULTS.steps && raw.steps !== '' && strategy !== 'canary')
     problems.push('steps: only used by strategy canary');
   if (v['one-version-per-user'] && action === 'deploy' && !usesPools)
@@ -513,6 +523,8 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
       `take-over-lock: only used by action deploy, promote and abort, and by preview with preview-canary, not ${action}${action === 'preview' ? ' without preview-canary' : ''}`,
     );
   if (v['take-over-lock'] && v['dry-run']) problems.push('take-over-lock: a dry run takes no lock');
+  if (v['dry-run'] === 'checks' && v.checks.length === 0)
+    problems.push('dry-run: checks tries the checks input once, and there are no checks; give dry-run: true');
   const pausesMs = v.steps.reduce((sum, s) => sum + (s.pause.kind === 'duration' ? s.pause.ms : 0), 0);
   if (strategy === 'canary' && action === 'deploy' && pausesMs > v.timeout)
     problems.push(
@@ -585,7 +597,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
   const problems = crossCheck(v, raw);
   const driver = driverOptions(v['load-balancer'], (name) => raw[name] ?? read(name).trim(), {
     action: v.action,
-    dryRun: v['dry-run'],
+    dryRun: v['dry-run'] !== false,
     minRequests: v['min-requests'],
   });
   if ('errors' in driver) problems.push(...driver.errors);
@@ -630,11 +642,13 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
     previewCanary: v['preview-canary'],
     pullRequest: context.pullRequestNumber,
     ref: context.sha,
-    dryRun: v['dry-run'],
+    dryRun: v['dry-run'] !== false,
+    dryRunChecks: v['dry-run'] === 'checks',
     takeOverLock: v['take-over-lock'],
     notify: v.notify,
     oneVersionPerUser: v['one-version-per-user'],
     checks: v.checks,
+    checkSecrets: v['check-secrets'],
   };
 }
 
@@ -672,6 +686,11 @@ export function readActionInputs(
     for (const password of urlPasswords(value)) core.setSecret(password);
     // Every notification URL and signing key, before the input is parsed (its errors never repeat them either).
     if (name === 'notify') for (const token of notifySecrets(value)) core.setSecret(token);
+    // Each check secret on its own (the masked whole would not hide one value printed alone).
+    if (name === 'check-secrets') {
+      const secrets = parseCheckSecrets(value);
+      if (!('error' in secrets)) for (const v of secrets.values()) if (v) core.setSecret(v);
+    }
     return value;
   }, context);
 }

@@ -95,6 +95,8 @@ export interface Settings {
   /** The commit deployments are created for: the pull request's head, else GITHUB_SHA. */
   readonly ref: string;
   readonly dryRun: boolean;
+  /** dry-run: checks: also try each check that only reads, once. */
+  readonly dryRunChecks?: boolean;
   /** The holder id of a stale lock to replace (take-over-lock); empty: never take a lock over. */
   readonly takeOverLock?: string;
   /** Where rollout events go (Slack, Teams, webhooks); URLs are secrets. */
@@ -103,4 +105,6 @@ export interface Settings {
   readonly oneVersionPerUser?: boolean;
   /** The team's own checks at named points of the rollout (the checks input). */
   readonly checks?: readonly CheckSpec[];
+  /** check-secrets: the keys checks name (Datadog's), by name; masked, never in a command's environment. */
+  readonly checkSecrets?: ReadonlyMap<string, string>;
 }

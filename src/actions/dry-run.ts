@@ -9,10 +9,11 @@ import type { Counters, Server } from '../model/server.js';
 import { sleep } from '../model/time.js';
 import { formatDuration } from '../model/durations.js';
 import { headline, writeSummary } from '../report/summary.js';
-import { renderCheckPlan } from '../report/checks.js';
+import { renderCheckPlan, renderCheckTrial } from '../report/checks.js';
 import type { Settings } from '../settings.js';
 import { affinityProblems, readServers, retryLine, splitProblems, weightProblems } from './read.js';
 import { quietSteps } from '../plan/traffic.js';
+import { tryChecks } from './try-checks.js';
 
 async function readState(driver: Driver, settings: Settings): Promise<LbState> {
   try {
@@ -63,7 +64,11 @@ async function measureTraffic(driver: Driver, servers: readonly Server[]): Promi
   }
 }
 
-export async function dryRun(settings: Settings, driver: Driver): Promise<Outcome> {
+export async function dryRun(
+  settings: Settings,
+  driver: Driver,
+  cancel = new AbortController().signal,
+): Promise<Outcome> {
   // An absent load balancer still gets a plan.
   const state = await readState(driver, settings);
   const plan = buildPlan(settings, state, driver);
@@ -90,7 +95,14 @@ export async function dryRun(settings: Settings, driver: Driver): Promise<Outcom
     : {};
   const latency = latencyLines(plan, settings, traffic ?? ASSUMED_TRAFFIC, signal);
   const retries = state.reachable ? await retryLine(driver, state.servers) : undefined;
-  const markdown = `${renderPlan(plan, settings, traffic)}\n\n### Latency\n\n${latency.join('\n')}${retries ? `\n\n### Retries\n\n- ${retries}` : ''}${facts?.length ? `\n\n### Load balancer\n\n${facts.map((f) => `- ${f}`).join('\n')}` : ''}${renderCheckPlan(settings.checks ?? [])}`;
+  // dry-run: checks: each check that only reads, tried once (nothing on the load balancer changes).
+  const tried = settings.dryRunChecks
+    ? await core.group('Checks tried once (dry run)', () =>
+        tryChecks(settings, plan, state.reachable ? state.servers : [], driver.capabilities.nativeSplit, cancel),
+      )
+    : undefined;
+  const trial = tried ? renderCheckTrial(tried.records, tried.skipped) : '';
+  const markdown = `${renderPlan(plan, settings, traffic)}\n\n### Latency\n\n${latency.join('\n')}${retries ? `\n\n### Retries\n\n- ${retries}` : ''}${facts?.length ? `\n\n### Load balancer\n\n${facts.map((f) => `- ${f}`).join('\n')}` : ''}${renderCheckPlan(settings.checks ?? [])}${trial}`;
   await core.group('Plan (dry run: nothing is changed)', async () => core.info(markdownToLog(markdown)));
   const tooLong = checkPlanFitsTimeout(plan, settings);
   if (tooLong) core.warning(tooLong);

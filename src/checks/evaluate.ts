@@ -2,7 +2,7 @@
  * One check evaluated once, within its timeout: an answer with no data is asked again until the timeout, then it
  * fails (unless the check says on-no-data: pass); whatever runs over the timeout is stopped and fails.
  */
-import type { CheckSpec } from '../model/checks.js';
+import { redactSecrets, type CheckSpec } from '../model/checks.js';
 import { formatDuration } from '../model/durations.js';
 import { sleep } from '../model/time.js';
 import type { CheckContext, CheckTarget, Reading } from './kind.js';
@@ -15,7 +15,23 @@ export interface Evaluated extends Reading {
   readonly ms: number;
 }
 
+/** One evaluation, with every check secret cut out of what it read (a server may echo a header back). */
 export async function evaluate(
+  check: CheckSpec,
+  context: CheckContext,
+  target: CheckTarget | undefined,
+  signal: AbortSignal,
+): Promise<Evaluated> {
+  const result = await evaluateBounded(check, context, target, signal);
+  if (!context.secrets?.size) return result;
+  return {
+    ...result,
+    value: redactSecrets(result.value, context.secrets),
+    detail: redactSecrets(result.detail, context.secrets),
+  };
+}
+
+async function evaluateBounded(
   check: CheckSpec,
   context: CheckContext,
   target: CheckTarget | undefined,

@@ -2,7 +2,7 @@
  * `http`: GET or POST (the rollout's context as JSON) a URL, passing on a status, a text in the body and a JSON
  * path's value, as Argo Rollouts' Web metric. Connection errors and timeouts are failed requests, as for probes.
  */
-import { meets, type HttpCheck } from '../model/checks.js';
+import { fillSecrets, meets, type HttpCheck } from '../model/checks.js';
 import { errorMessage } from '../model/errors.js';
 import { contextPayload, fill, templateValues, type CheckKindRunner, type Reading } from './kind.js';
 
@@ -55,13 +55,16 @@ export const httpKind: CheckKindRunner<HttpCheck> = {
     let response: Response;
     let body: string;
     try {
+      const headers: Record<string, string> = Object.fromEntries(
+        check.headers.map(([name, value]) => [name, fillSecrets(value, context.secrets)]),
+      );
+      if (check.method === 'POST') headers['content-type'] ??= 'application/json';
       response = await fetch(url, {
         method: check.method,
         signal,
         redirect: 'manual',
-        ...(check.method === 'POST'
-          ? { body: contextPayload(context, check, target), headers: { 'content-type': 'application/json' } }
-          : {}),
+        headers,
+        ...(check.method === 'POST' ? { body: contextPayload(context, check, target) } : {}),
       });
       body = (await response.text()).slice(0, BODY_LIMIT);
     } catch (error) {

@@ -15,6 +15,8 @@ export interface CheckContext {
   readonly stablePool: string;
   readonly servers: readonly Server[];
   readonly stableServers: readonly Server[];
+  /** check-secrets by name (a Map: never serialized with the context); only the kinds that name one read it. */
+  readonly secrets?: ReadonlyMap<string, string>;
 }
 
 /** One server a per-server check (a URL with {address}) is evaluated against, and whose version it serves. */

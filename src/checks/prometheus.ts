@@ -2,7 +2,7 @@
  * `prometheus`: an instant PromQL query (`/api/v1/query`) templated with the version and pools, every series of the
  * answer held to the condition. An empty answer, NaN, an error or an unreadable body is no data, never a pass.
  */
-import { meets, type PrometheusCheck } from '../model/checks.js';
+import { fillSecrets, meets, type PrometheusCheck } from '../model/checks.js';
 import { errorMessage } from '../model/errors.js';
 import { fill, templateValues, type CheckKindRunner, type Reading } from './kind.js';
 
@@ -52,7 +52,8 @@ export const prometheusKind: CheckKindRunner<PrometheusCheck> = {
     const url = `${check.url.replace(/\/+$/, '')}/api/v1/query?query=${encodeURIComponent(query)}`;
     let text: string;
     try {
-      const response = await fetch(url, { signal, headers: { accept: 'application/json' } });
+      const headers = Object.fromEntries(check.headers.map(([n, v]) => [n, fillSecrets(v, context.secrets)]));
+      const response = await fetch(url, { signal, headers: { accept: 'application/json', ...headers } });
       text = await response.text();
     } catch (error) {
       const why = signal.aborted ? 'no answer within the timeout' : errorMessage((error as Error).cause ?? error);

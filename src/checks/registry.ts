@@ -7,7 +7,11 @@ import { prometheusKind } from './prometheus.js';
 
 const PER_SERVER = /\{(address|host|port|server|backend)\}/;
 
-export function evaluateOnce(
+/** The kinds that call a provider's API, loaded only by runs that use them (ncc puts each in a chunk of its own). */
+const cloudwatch = () => import('./cloudwatch.js').then((m) => m.cloudwatchKind);
+const datadog = () => import('./datadog.js').then((m) => m.datadogKind);
+
+export async function evaluateOnce(
   check: CheckSpec,
   context: CheckContext,
   target: CheckTarget | undefined,
@@ -20,6 +24,10 @@ export function evaluateOnce(
       return httpKind.evaluate(check, context, target, signal);
     case 'prometheus':
       return prometheusKind.evaluate(check, context, target, signal);
+    case 'cloudwatch':
+      return (await cloudwatch()).evaluate(check, context, target, signal);
+    case 'datadog':
+      return (await datadog()).evaluate(check, context, target, signal);
   }
 }
 

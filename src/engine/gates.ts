@@ -247,14 +247,12 @@ export async function watchWindow(
       results.forEach((r, i) => {
         const id = probed[i]?.[0] ?? '';
         latencies.push(r.latencyMs);
-        // check-url goes through the load balancer, mostly to the stable pool: it is not the new version's evidence.
-        if (id === 'check-url') {
-          checkUrlFailed += r.ok ? 0 : 1;
-          return;
-        }
         if (r.ok) probes.passed++;
         else probes.failed++;
-        streaks.set(id, r.ok ? 0 : (streaks.get(id) ?? 0) + 1);
+        // check-url goes through the load balancer to either version: its failures count against the new version
+        // like failed requests (the safe side), but no run of them is one new server's streak.
+        if (id === 'check-url') checkUrlFailed += r.ok ? 0 : 1;
+        else streaks.set(id, r.ok ? 0 : (streaks.get(id) ?? 0) + 1);
       });
       probesPassed += probes.passed;
       probesFailed += probes.failed;

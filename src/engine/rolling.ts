@@ -18,6 +18,9 @@ import { rollBack, updateServers, type ServerVersion } from './update.js';
 import { NOTHING_IN_FLIGHT, type EngineContext } from './context.js';
 import { applyVerified, readBack } from './writes.js';
 import { whileWatching } from './watch.js';
+import type { CheckPoint } from '../model/checks.js';
+import type { CheckContext } from '../checks/kind.js';
+import { Checks, type CheckRecord } from '../checks/runner.js';
 
 export interface ServerReport {
   readonly id: string;
@@ -45,6 +48,8 @@ export interface RollingOutcome {
   readonly shares: readonly { readonly at: Date; readonly share: number }[];
   readonly batches: readonly BatchReport[];
   readonly servers: readonly ServerReport[];
+  /** The team's checks: each one's last result per batch. */
+  readonly checks?: readonly CheckRecord[];
 }
 
 /** Problems with the targets themselves, found before anything moves. */
@@ -106,6 +111,8 @@ class Rolling {
   private current: { stage: BatchStage; batch: readonly Server[] } | undefined;
   /** The traffic change under way, if any (see exclusive). */
   private changing: Promise<unknown> = Promise.resolve();
+  /** The team's checks: before-traffic and during per batch, rollback when a batch fails. */
+  private readonly checks: Checks;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -117,6 +124,7 @@ class Rolling {
     this.versions = new Map(targets.map((s) => [s.id, 'old']));
     this.inTraffic = new Map(targets.map((s) => [s.id, s.admin === 'ready' && s.weight > 0]));
     this.judge = startJudge(ctx.settings, (text) => ctx.timeline.note(text));
+    this.checks = new Checks(ctx.settings.checks ?? []);
   }
 
   async run(): Promise<RollingOutcome> {
@@ -175,6 +183,7 @@ class Rolling {
         shares,
         batches,
         servers,
+        ...(this.checks.specs.length ? { checks: this.checks.results } : {}),
       };
     }
     const version = this.ctx.settings.version;
@@ -189,7 +198,65 @@ class Rolling {
       shares,
       batches,
       servers,
+      ...(this.checks.specs.length ? { checks: this.checks.results } : {}),
     };
+  }
+
+  /** Where a batch stands for its checks: its servers as the new ones, the targets still on the old version as stable. */
+  private checkContext(point: CheckPoint, stage: BatchStage, servers: readonly Server[]): CheckContext {
+    return {
+      point,
+      version: this.ctx.settings.version,
+      step: stage.index,
+      steps: this.stages.length,
+      share: this.shareNow(),
+      pool: servers
+        .map((s) => s.backend)
+        .filter((b, i, all) => all.indexOf(b) === i)
+        .join(','),
+      stablePool: '',
+      servers,
+      stableServers: this.targets.filter((s) => this.inTraffic.get(s.id) && this.versions.get(s.id) === 'old'),
+      ...(this.ctx.settings.checkSecrets ? { secrets: this.ctx.settings.checkSecrets } : {}),
+    };
+  }
+
+  /**
+   * The before-traffic checks of a batch's verified servers, still out of traffic: a per-server check fails only
+   * the servers it failed on, a check of the batch as a whole fails them all. Returns those that may go back.
+   */
+  private async checkBeforeTraffic(
+    stage: BatchStage,
+    ready: readonly Server[],
+    failed: Map<string, string>,
+  ): Promise<readonly Server[]> {
+    if (!ready.length || !this.checks.at('before-traffic').length) return ready;
+    const label = `batch ${stage.index} before traffic`;
+    const context = this.checkContext('before-traffic', stage, ready);
+    const failure = await core.group(`Checks ${label}`, () =>
+      this.checks.runPoint('before-traffic', label, context, this.ctx.signal),
+    );
+    this.ctx.timeline.note(`checks ${label}: ${failure ?? 'passed'}`);
+    if (!failure) return ready;
+    const mine = this.checks.results.filter((r) => r.stage === label && !r.passed);
+    const whole = mine.some((r) => !r.target);
+    const bad = ready.filter((s) => whole || mine.some((r) => r.target === s.id));
+    bad.forEach((s) => failed.set(s.id, failure));
+    // Drain still lets sticky sessions in: out of traffic altogether, as a server that failed its probes.
+    if (bad.length) await this.setState(bad, 'maint', 'failed its before-traffic checks');
+    return ready.filter((s) => !bad.includes(s));
+  }
+
+  /** The rollback checks, once a failed batch's servers had their rollback-command; what they found, for the message. */
+  private async checkRollback(stage: BatchStage, servers: readonly Server[]): Promise<string> {
+    if (!this.checks.at('rollback').length) return '';
+    const label = `batch ${stage.index} rollback`;
+    const failure = await core
+      .group(`Checks ${label}`, () =>
+        this.checks.runPoint('rollback', label, this.checkContext('rollback', stage, servers), this.ctx.signal),
+      )
+      .catch(errorMessage);
+    return failure ? ` On rollback, ${failure}.` : '';
   }
 
   /** The new version's share of the targets' traffic, by weight, in percent. */
@@ -438,7 +505,8 @@ class Rolling {
       (why) => (stage ? this.afterReload(stage, batch, why) : Promise.resolve()),
     );
     update.failed.forEach((why, id) => failed.set(id, why));
-    const ready = update.verified;
+    // The team's before-traffic checks against the verified servers, still out of traffic.
+    const ready = stage ? await this.checkBeforeTraffic(stage, update.verified, failed) : update.verified;
     // Verified servers may go back as they were; failed ones stay out on purpose.
     ctx.hooks.checkpoint({
       kind: 'restore',
@@ -468,13 +536,35 @@ class Rolling {
     const step = { index: stage.index, endsAt: Date.now() + settings.analysis.intervalMs };
     let window;
     let verdict = '';
-    do {
-      window = await watchWindow(driver, ctx.prober, { watched, stable }, settings, ctx.signal, this.judge, step);
-      seen.window = addWindows(seen.window, window.data);
-      seen.latencies = [...seen.latencies, ...window.latencies];
-      verdict = window.verdict.summary;
-      timeline.note(`batch ${stage.index} window: ${window.verdict.kind}: ${verdict}`);
-    } while (window.verdict.kind === 'wait');
+    // The during checks, polled with the judge for as long as the batch is watched.
+    const during = this.checks.at('during').length
+      ? this.checks.watch(
+          `batch ${stage.index}`,
+          this.checkContext('during', stage, watched),
+          stable.length > 0,
+          ctx.signal,
+        )
+      : undefined;
+    try {
+      do {
+        window = await watchWindow(
+          driver,
+          ctx.prober,
+          { watched, stable },
+          settings,
+          ctx.signal,
+          this.judge,
+          step,
+          during,
+        );
+        seen.window = addWindows(seen.window, window.data);
+        seen.latencies = [...seen.latencies, ...window.latencies];
+        verdict = window.verdict.summary;
+        timeline.note(`batch ${stage.index} window: ${window.verdict.kind}: ${verdict}`);
+      } while (window.verdict.kind === 'wait');
+    } finally {
+      await during?.stop();
+    }
     if (window.verdict.kind !== 'fail') return { passed: true, verdict };
     await this.setState(watched, 'maint', 'failed its analysis window');
     watched.forEach((s) => {
@@ -494,7 +584,9 @@ class Rolling {
     const { settings, timeline, signal } = this.ctx;
     const failedServers = batch.filter((srv) => failed.has(srv.id));
     (await rollBack(settings, failedServers, timeline, undefined, signal)).forEach((v, id) => this.versions.set(id, v));
-    return { passed: false, verdict: why.join('; ') };
+    const stage = this.current?.stage;
+    const checked = stage ? await this.checkRollback(stage, failedServers) : '';
+    return { passed: false, verdict: `${why.join('; ')}${checked}` };
   }
 
   /** Stopped by timeout or cancel: servers not yet changed go back as they were; unverified ones stay out. */

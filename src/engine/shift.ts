@@ -229,6 +229,7 @@ class Shift {
       stablePool: this.roles.live.name,
       servers: this.idle,
       stableServers: this.live,
+      ...(this.ctx.settings.checkSecrets ? { secrets: this.ctx.settings.checkSecrets } : {}),
     };
   }
 

@@ -9,7 +9,7 @@ import { formatDuration, parseDuration } from './durations.js';
 export const CHECK_POINTS = ['before-traffic', 'during', 'before-promotion', 'after', 'rollback'] as const;
 export type CheckPoint = (typeof CHECK_POINTS)[number];
 
-export const CHECK_KINDS = ['command', 'http', 'prometheus'] as const;
+export const CHECK_KINDS = ['command', 'http', 'prometheus', 'cloudwatch', 'datadog'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 
 export const CONDITION_OPERATORS = ['<=', '>=', '==', '!=', '<', '>'] as const;
@@ -47,6 +47,8 @@ export interface HttpCheck extends CheckBase {
   readonly body: string;
   readonly jsonPath: readonly string[] | undefined;
   readonly condition: Condition | undefined;
+  /** Request headers; `{secret:NAME}` in a value is filled from check-secrets when sent. */
+  readonly headers: readonly (readonly [string, string])[];
 }
 
 export interface PrometheusCheck extends CheckBase {
@@ -54,17 +56,72 @@ export interface PrometheusCheck extends CheckBase {
   readonly url: string;
   readonly query: string;
   readonly condition: Condition;
+  readonly headers: readonly (readonly [string, string])[];
 }
 
-export type CheckSpec = CommandCheck | HttpCheck | PrometheusCheck;
+/** A CloudWatch metric (GetMetricData: a metric's statistic, or a Metrics Insights/math expression), or an alarm. */
+export interface CloudWatchCheck extends CheckBase {
+  readonly kind: 'cloudwatch';
+  /** Empty: the SDK's own (AWS_REGION, AWS_DEFAULT_REGION, the profile). */
+  readonly region: string;
+  readonly source:
+    | { readonly alarm: string }
+    | {
+        readonly namespace: string;
+        readonly metric: string;
+        readonly dimensions: readonly (readonly [string, string])[];
+        readonly stat: string;
+      }
+    | { readonly expression: string };
+  readonly periodS: number;
+  /** How far back the query reads: its newest datapoint is judged. */
+  readonly windowMs: number;
+  /** undefined for an alarm (its state must be OK). */
+  readonly condition: Condition | undefined;
+}
+
+/** A Datadog metrics query (/api/v1/query) or a monitor's state (/api/v1/monitor/{id}); keys are check-secrets. */
+export interface DatadogCheck extends CheckBase {
+  readonly kind: 'datadog';
+  /** The site's API address, https://api.datadoghq.com by default. */
+  readonly url: string;
+  readonly source: { readonly monitor: number } | { readonly query: string };
+  readonly windowMs: number;
+  readonly condition: Condition | undefined;
+  /** Names of check-secrets entries holding the API and application keys. */
+  readonly apiKey: string;
+  readonly appKey: string;
+}
+
+export type CheckSpec = CommandCheck | HttpCheck | PrometheusCheck | CloudWatchCheck | DatadogCheck;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const COMMON = ['name', 'at', 'kind', 'timeout', 'interval', 'on-no-data'];
 const FIELDS: Record<CheckKind, readonly string[]> = {
   command: ['run'],
-  http: ['url', 'method', 'status', 'body', 'json-path', 'condition'],
-  prometheus: ['url', 'query', 'condition'],
+  http: ['url', 'method', 'status', 'body', 'json-path', 'condition', 'headers'],
+  prometheus: ['url', 'query', 'condition', 'headers'],
+  cloudwatch: [
+    'region',
+    'alarm',
+    'namespace',
+    'metric',
+    'dimensions',
+    'stat',
+    'expression',
+    'period',
+    'window',
+    'condition',
+  ],
+  datadog: ['url', 'monitor', 'query', 'window', 'condition', 'api-key', 'app-key'],
 };
+export const DATADOG_URL = 'https://api.datadoghq.com';
+/** CloudWatch's statistics: the named ones and percentiles, trimmed means and the like (p99, tm90, TC(10%:90%)). */
+const CLOUDWATCH_STAT = /^(SampleCount|Average|Sum|Minimum|Maximum|(p|tm|tc|ts|wm|pr|TM|TC|TS|WM|PR)\(?[\d.:%]*\)?)$/;
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `{secret:NAME}` in a header's value. */
+export const SECRET_PLACEHOLDER = /\{secret:([^}]*)\}/g;
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_INTERVAL_MS = 2_000;
 const MAX_CHECKS = 20;
@@ -200,6 +257,117 @@ export function parseJsonPath(raw: string): string[] | { error: string } {
   return keys;
 }
 
+/** `headers:` a mapping of header names to values, secrets as `{secret:NAME}` (never the secret itself). */
+function headersField(entry: Fields, problem: Problem): [string, string][] {
+  const raw = entry.headers;
+  if (raw === undefined || raw === null) return [];
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    problem('headers', 'must be a mapping of header names to values (Authorization: "Bearer {secret:TOKEN}")');
+    return [];
+  }
+  const pairs: [string, string][] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    if (!HEADER_NAME.test(name)) problem('headers', `'${name}' is not a header name`);
+    if (typeof value !== 'string' || /[\r\n]/.test(value)) problem('headers', `${name}: must be one line of text`);
+    for (const m of String(value).matchAll(SECRET_PLACEHOLDER))
+      if (!SECRET_NAME.test(m[1] ?? ''))
+        problem('headers', `${name}: '{secret:${m[1]}}' does not name a check-secrets entry (letters, digits, _)`);
+    pairs.push([name, String(value)]);
+  }
+  return pairs;
+}
+
+/** Exactly one of `names` is given (the fields that say what a check reads). */
+function oneOf(entry: Fields, names: readonly string[], problem: Problem): string | undefined {
+  const given = names.filter((n) => entry[n] !== undefined && entry[n] !== '');
+  if (given.length === 1) return given[0];
+  problem(
+    given[0] ?? names[0] ?? '',
+    given.length ? `give one of ${given.join(', ')}, not both` : `give one of ${names.join(', ')}`,
+  );
+  return undefined;
+}
+
+function dimensionsField(entry: Fields, problem: Problem): [string, string][] {
+  const raw = entry.dimensions;
+  if (raw === undefined || raw === null) return [];
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    problem('dimensions', 'must be a mapping of dimension names to values (LoadBalancer: app/shop/50dc6c495c0c9188)');
+    return [];
+  }
+  const pairs = Object.entries(raw).map(
+    ([k, v]) => [k, typeof v === 'string' || typeof v === 'number' ? String(v) : ''] as [string, string],
+  );
+  for (const [k, v] of pairs) if (v === '') problem('dimensions', `${k}: must be a text`);
+  if (pairs.length > 30) problem('dimensions', `has ${pairs.length} dimensions; CloudWatch allows at most 30`);
+  return pairs;
+}
+
+function parseCloudWatch(base: CheckBase, entry: Fields, problem: Problem): CloudWatchCheck {
+  const what = oneOf(entry, ['alarm', 'metric', 'expression'], problem);
+  const stat = text(entry, 'stat', problem) || 'Average';
+  if (!CLOUDWATCH_STAT.test(stat))
+    problem('stat', `'${stat}' is not a CloudWatch statistic (Average, Sum, Maximum, p99, ...)`);
+  const periodMs = durationField(entry, 'period', 60_000, 1000, problem);
+  const periodS = Math.round(periodMs / 1000);
+  if (![1, 5, 10, 30].includes(periodS) && periodS % 60 !== 0)
+    problem('period', `${periodS}s is not a CloudWatch period (1s, 5s, 10s, 30s or a multiple of 60s)`);
+  const region = text(entry, 'region', problem);
+  if (region && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
+    problem('region', `'${region}' is not an AWS region (us-east-1)`);
+  for (const field of ['namespace', 'dimensions', 'stat'])
+    if (what !== 'metric' && entry[field] !== undefined) problem(field, 'is only used with metric');
+  if (what === 'alarm' && entry.condition !== undefined)
+    problem('condition', "is not used with alarm: the check passes while the alarm's state is OK");
+  const source =
+    what === 'alarm'
+      ? { alarm: text(entry, 'alarm', problem, true) }
+      : what === 'expression'
+        ? { expression: text(entry, 'expression', problem, true) }
+        : {
+            namespace: text(entry, 'namespace', problem, what === 'metric'),
+            metric: text(entry, 'metric', problem),
+            dimensions: dimensionsField(entry, problem),
+            stat,
+          };
+  return {
+    ...base,
+    kind: 'cloudwatch',
+    region,
+    source,
+    periodS,
+    windowMs: durationField(entry, 'window', 5 * 60_000, periodMs, problem),
+    condition: what === 'alarm' ? undefined : conditionField(entry, problem, what !== undefined),
+  };
+}
+
+function parseDatadog(base: CheckBase, entry: Fields, problem: Problem): DatadogCheck {
+  const what = oneOf(entry, ['monitor', 'query'], problem);
+  const monitorText = text(entry, 'monitor', problem);
+  const monitor = Number(monitorText);
+  if (what === 'monitor' && !(Number.isInteger(monitor) && monitor > 0))
+    problem('monitor', `'${monitorText}' is not a monitor id (the number in its URL)`);
+  if (what === 'monitor' && entry.condition !== undefined)
+    problem('condition', "is not used with monitor: the check passes while the monitor's state is OK");
+  const key = (field: string, fallback: string) => {
+    const name = text(entry, field, problem) || fallback;
+    if (!SECRET_NAME.test(name))
+      problem(field, `'${name}' is not the name of a check-secrets entry (letters, digits, _)`);
+    return name;
+  };
+  const url = entry.url === undefined ? DATADOG_URL : urlField(entry, problem, false);
+  return {
+    ...base,
+    kind: 'datadog',
+    url,
+    source: what === 'monitor' ? { monitor } : { query: text(entry, 'query', problem, what === 'query') },
+    windowMs: durationField(entry, 'window', 5 * 60_000, 1000, problem),
+    condition: what === 'monitor' ? undefined : conditionField(entry, problem, what !== undefined),
+    apiKey: key('api-key', 'DD_API_KEY'),
+    appKey: key('app-key', 'DD_APP_KEY'),
+  };
+}
+
 function parseKind(base: CheckBase & { kind: CheckKind }, entry: Fields, problem: Problem): CheckSpec {
   switch (base.kind) {
     case 'command':
@@ -223,6 +391,7 @@ function parseKind(base: CheckBase & { kind: CheckKind }, entry: Fields, problem
         body: text(entry, 'body', problem),
         jsonPath: jsonPath && !('error' in jsonPath) ? jsonPath : undefined,
         condition,
+        headers: headersField(entry, problem),
       };
     }
     case 'prometheus':
@@ -232,7 +401,12 @@ function parseKind(base: CheckBase & { kind: CheckKind }, entry: Fields, problem
         url: urlField(entry, problem, false),
         query: text(entry, 'query', problem, true),
         condition: conditionField(entry, problem, true) ?? { op: '==', value: 0, text: '== 0' },
+        headers: headersField(entry, problem),
       };
+    case 'cloudwatch':
+      return parseCloudWatch(base, entry, problem);
+    case 'datadog':
+      return parseDatadog(base, entry, problem);
   }
 }
 
@@ -307,7 +481,65 @@ export function describeCheck(check: CheckSpec): string {
       return `${check.method} ${check.url}${check.condition ? ` ${check.jsonPath?.join('.')} ${check.condition.text}` : ''}`;
     case 'prometheus':
       return `${check.query} ${check.condition.text}`;
+    case 'cloudwatch': {
+      const s = check.source;
+      if ('alarm' in s) return `alarm ${s.alarm} OK`;
+      const read =
+        'expression' in s
+          ? s.expression
+          : `${s.stat} ${s.namespace} ${s.metric}${s.dimensions.map(([k, v]) => ` ${k}=${v}`).join('')}`;
+      return `${read} ${check.condition?.text ?? ''}`;
+    }
+    case 'datadog':
+      return 'monitor' in check.source
+        ? `monitor ${check.source.monitor} OK`
+        : `${check.source.query} ${check.condition?.text ?? ''}`;
   }
+}
+
+/** The names of the check-secrets entries the checks use. */
+export function secretsUsed(checks: readonly CheckSpec[]): { check: string; field: string; name: string }[] {
+  return checks.flatMap((c) => {
+    if (c.kind === 'datadog')
+      return [
+        { check: c.name, field: 'api-key', name: c.apiKey },
+        { check: c.name, field: 'app-key', name: c.appKey },
+      ];
+    if (c.kind !== 'http' && c.kind !== 'prometheus') return [];
+    return c.headers.flatMap(([header, value]) =>
+      [...value.matchAll(SECRET_PLACEHOLDER)].map((m) => ({
+        check: c.name,
+        field: `headers: ${header}`,
+        name: m[1] ?? '',
+      })),
+    );
+  });
+}
+
+/** A header's value with each `{secret:NAME}` filled (an entry not given stays empty: the check is refused first). */
+export function fillSecrets(value: string, secrets: ReadonlyMap<string, string> | undefined): string {
+  return value.replace(SECRET_PLACEHOLDER, (_whole, name: string) => secrets?.get(name) ?? '');
+}
+
+/** The text with every secret value in it replaced by `***` (values shorter than 4 characters are not secrets). */
+export function redactSecrets(text: string, secrets: ReadonlyMap<string, string> | undefined): string {
+  const values = [...(secrets?.values() ?? [])].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length);
+  return values.reduce((t, v) => t.replaceAll(v, '***'), text);
+}
+
+/** `check-secrets`: `NAME=value` lines (values from the workflow's secrets), or why not. */
+export function parseCheckSecrets(raw: string): ReadonlyMap<string, string> | { error: string } {
+  const secrets = new Map<string, string>();
+  for (const [i, line] of raw.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    const eq = line.indexOf('=');
+    const name = eq > 0 ? line.slice(0, eq).trim() : '';
+    if (!SECRET_NAME.test(name))
+      return { error: `line ${i + 1} is not NAME=value (a name of letters, digits and _, then =, then the secret)` };
+    if (secrets.has(name)) return { error: `${name} is given twice` };
+    secrets.set(name, line.slice(eq + 1).trim());
+  }
+  return secrets;
 }
 
 export const CHECK_POINT_TEXT: Record<CheckPoint, string> = {

@@ -9,11 +9,11 @@ function short(text: string): string {
 }
 
 /** Each check's last result at each stage: value, verdict, time, and how many of its runs failed there. */
-export function renderCheckResults(records: readonly CheckRecord[]): string[] {
+export function renderCheckResults(records: readonly CheckRecord[], heading = 'Checks'): string[] {
   if (records.length === 0) return [];
   return [
     '',
-    '### Checks',
+    `### ${heading}`,
     '',
     '| check | stage | against | last value | verdict | took | runs (failed) | detail |',
     '|---|---|---|---|---|---|---|---|',
@@ -37,5 +37,25 @@ export function renderCheckPlan(checks: readonly CheckSpec[]): string {
       (c) =>
         `| ${md(c.name)} | ${md(CHECK_POINT_TEXT[c.at])}${c.at === 'during' ? `, every ${formatDuration(c.intervalMs)}` : ''} | ${c.kind} | ${code(short(describeCheck(c)))} | ${formatDuration(c.timeoutMs)} |`,
     ),
+  ].join('\n');
+}
+
+/** dry-run: checks: what each check read when tried once, and the ones not tried (they may change things). */
+export function renderCheckTrial(
+  records: readonly CheckRecord[],
+  skipped: readonly { readonly name: string; readonly why: string }[],
+): string {
+  const failed = records.filter((r) => !r.passed).length;
+  return [
+    ...renderCheckResults(records, 'Checks tried once'),
+    ...(records.length
+      ? [
+          '',
+          failed
+            ? `${failed} of ${records.length} failed: the rollout would not pass them as they are now.`
+            : `All ${records.length} passed.`,
+        ]
+      : []),
+    ...(skipped.length ? ['', ...skipped.map((s) => `- ${md(s.name)}: ${s.why}`)] : []),
   ].join('\n');
 }

@@ -96,6 +96,7 @@ export function renderRolling(
       `| ${b.index} | ${md(b.servers.join(' '))} | ${b.startedAt.toISOString().slice(11, 19)} | ${formatDuration(b.durationMs)} | ${w?.requests ?? '-'} | ${w ? w.failures + w.probesFailed : '-'} | ${w ? formatFraction(errorRate(w)) : '-'} | ${latencyText(b.latencies)} | ${b.passed ? '✅' : '❌'} ${md(b.verdict)} |`,
     );
   }
+  lines.push(...renderCheckResults(outcome.checks ?? []));
   lines.push(...shareChart(outcome.shares, settings.version));
   lines.push('', '### Servers at the end', '', '| server | version | in traffic |', '|---|---|---|');
   for (const s of outcome.servers) {

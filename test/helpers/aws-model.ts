@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ActionTypeEnum } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { ScanBy } from '@aws-sdk/client-cloudwatch';
+import { AlarmType, ScanBy, StateValue } from '@aws-sdk/client-cloudwatch';
 
 export interface ShapeRef {
   readonly shape?: string;
@@ -65,10 +65,19 @@ const CONSTRAINTS: Record<string, Constraint> = {
   'Metric.Namespace': { length: [1, 255] },
   'Metric.MetricName': { length: [1, 255] },
   ScanBy: { enum: Object.values(ScanBy) },
+  AlarmTypes: { enum: Object.values(AlarmType) },
+  StateValue: { enum: Object.values(StateValue) },
+  AlarmNames: { length: [1, 255] },
 };
 
 /** List sizes the references give: ResourceArns at most 20, MetricDataQueries at most 500, Dimensions at most 30. */
-const LIST_MAX: Record<string, number> = { ResourceArns: 20, MetricDataQueries: 500, Dimensions: 30, TagKeys: 50 };
+const LIST_MAX: Record<string, number> = {
+  ResourceArns: 20,
+  MetricDataQueries: 500,
+  Dimensions: 30,
+  TagKeys: 50,
+  AlarmNames: 100,
+};
 
 function checkConstraint(path: readonly string[], value: unknown, errors: string[]): void {
   const name = path[path.length - 1] ?? '';

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errors, runAction } from '../helpers/action.js';
+import { startCloudWatchStandIn } from '../helpers/cloudwatch.js';
+import { DD_KEYS, startDatadogStandIn } from '../helpers/datadog.js';
 import { startLoad } from '../helpers/load.js';
 import { poolInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
 
@@ -51,18 +53,17 @@ describe('checks on HAProxy', () => {
     expect(weights(await lab.haproxy.servers())).toEqual(before);
   });
 
-  it('dry-run lists the checks with their points, runs none and changes nothing', async () => {
+  it('dry-run lists the checks with their points; dry-run: checks tries the reading ones once, changes nothing', async () => {
     lab = await startPools();
     const marker = join(mkdtempSync(join(tmpdir(), 'zdd-checks-')), 'ran');
     const before = weights(await lab.haproxy.servers());
-    const run = await runAction(
-      poolInputs(lab, {
+    const inputs = (dryRun: string) =>
+      poolInputs(lab!, {
         strategy: 'canary',
-        'dry-run': 'true',
+        'dry-run': dryRun,
         checks: `- name: smoke\n  at: before-traffic\n  kind: command\n  run: touch ${marker}\n${PAGE_CHECK}`,
-      }),
-      { env: lab.fleet.env },
-    );
+      });
+    const run = await runAction(inputs('true'), { env: lab.fleet.env });
     expect(run.outputs.result).toBe('unchanged');
     expect(run.summary).toMatch(
       /\| smoke \| before traffic \(new servers, weight 0\) \| command \| `touch .*` \| 30s \|/,
@@ -73,6 +74,40 @@ describe('checks on HAProxy', () => {
     expect(run.stdout).toMatch(
       /^ {2}page \| during every step \(with the judge\), every 200ms \| http \| GET http:\/\/\{address\}\/ \| 1s$/m,
     );
+    expect(run.summary).not.toContain('Checks tried once');
+    // dry-run: checks: the page check on each server of the idle pool, once; the command is listed, not run; the
+    // bundle loads the cloudwatch and datadog kinds (their chunks) and masks the keys.
+    const [cw, dd] = await Promise.all([startCloudWatchStandIn(), startDatadogStandIn()]);
+    cw.alarms.set('shop-5xx', { state: 'ALARM', reason: 'Threshold Crossed' });
+    dd.monitors.set(77, 'OK');
+    const cloud = `- name: alarm\n  at: during\n  kind: cloudwatch\n  alarm: shop-5xx\n- name: mon\n  at: after\n  kind: datadog\n  url: ${dd.url}\n  monitor: 77`;
+    const given = inputs('checks');
+    const tried = await runAction(
+      {
+        ...given,
+        checks: `${given.checks}\n${cloud}`,
+        'check-secrets': `DD_API_KEY=${DD_KEYS.api}\nDD_APP_KEY=${DD_KEYS.app}`,
+      },
+      { env: { ...lab.fleet.env, ...cw.env } },
+    ).finally(() => Promise.all([cw.stop(), dd.stop()]));
+    expect(tried.summary).toMatch(
+      /\| alarm \| dry run \| - \| `ALARM` \| ❌ fail \|.*alarm shop-5xx is in ALARM: Threshold Crossed \|/,
+    );
+    expect(tried.summary).toMatch(/\| mon \| dry run \| - \| `OK` \| ✅ pass \|/);
+    expect(dd.calls.flatMap((c) => c.errors)).toEqual([]);
+    // Each key masked on its own (the runner hides it from then on); no other line or the summary shows one.
+    const lines = tried.stdout.split('\n');
+    expect(lines).toEqual(expect.arrayContaining([`::add-mask::${DD_KEYS.api}`, `::add-mask::${DD_KEYS.app}`]));
+    const shown = [...lines.filter((l) => !l.startsWith('::add-mask::')), tried.summary].join('\n');
+    expect(shown).not.toMatch(new RegExp(`${DD_KEYS.api}|${DD_KEYS.app}`));
+    expect(tried.outputs.result).toBe('unchanged');
+    expect(tried.summary).toContain('### Checks tried once');
+    expect(tried.summary).toMatch(
+      /\| page \| dry run \| app\/green1 \| `200` \| ✅ pass \|.*\| 1 \(0\) \| http:\/\/127\.0\.0\.1:\d+\/ answered 200 \|/,
+    );
+    expect(tried.summary).toMatch(/\| page \| dry run \| app\/green2 \| `200` \| ✅ pass \|/);
+    expect(tried.summary).toContain('1 of 4 failed: the rollout would not pass them as they are now.');
+    expect(tried.summary).toContain('- smoke: a command may change things: not run by a dry run');
     expect(existsSync(marker)).toBe(false);
     expect(weights(await lab.haproxy.servers())).toEqual(before);
   });

@@ -98,6 +98,24 @@ describe('the checks input', () => {
     ['- at: after\n  kind: command\n  run: x', 'check 1: name: is required'],
     ['name: a', 'must be a YAML list of checks'],
     ['- name: [a', 'is not YAML'],
+    ['- name: a\n  at: during\n  kind: cloudwatch', 'a: alarm: give one of alarm, metric, expression'],
+    [
+      '- name: a\n  at: during\n  kind: cloudwatch\n  alarm: x\n  metric: y',
+      'a: alarm: give one of alarm, metric, not both',
+    ],
+    [
+      '- name: a\n  at: during\n  kind: cloudwatch\n  alarm: x\n  condition: < 1',
+      'a: condition: is not used with alarm',
+    ],
+    ['- name: a\n  at: during\n  kind: cloudwatch\n  metric: y\n  condition: < 1', 'a: namespace: is required'],
+    [
+      '- name: a\n  at: during\n  kind: cloudwatch\n  expression: x\n  period: 45s\n  condition: < 1',
+      'a: period: 45s is not a CloudWatch period',
+    ],
+    ['- name: a\n  at: during\n  kind: cloudwatch\n  alarm: x\n  stat: p99', 'a: stat: is only used with metric'],
+    ['- name: a\n  at: during\n  kind: datadog\n  monitor: abc', "a: monitor: 'abc' is not a monitor id"],
+    ['- name: a\n  at: during\n  kind: datadog\n  query: avg:x{*}', 'a: condition: is required'],
+    ['- name: a\n  at: during\n  kind: datadog\n  monitor: 1\n  api-key: $X', "a: api-key: '$X' is not the name"],
   ])('refuses %j naming the check and the field', (yaml, message) => {
     expect(refusal(yaml)).toContain(message);
   });
@@ -116,10 +134,26 @@ describe('the checks input', () => {
     expect(read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', checks: '- name: x\n  at: y' })).toContain(
       "checks: x: at: 'y' is not one of",
     );
-    expect(read({ ...lb, strategy: 'rolling', targets: 'app/*', checks: check })).toContain(
-      'checks: run with strategy blue-green or canary',
+    expect(read({ ...lb, strategy: 'rolling', targets: 'app/*', checks: check })).toBe('accepted');
+    expect(
+      read({ ...lb, strategy: 'rolling', targets: 'app/*', checks: check.replace('before-traffic', 'after') }),
+    ).toBe(
+      'checks: smoke: at: after is for strategy canary and blue-green; rolling runs before-traffic and during per batch, and rollback when a batch fails',
     );
     expect(read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', checks: check })).toBe('accepted');
+    const header = `- name: page\n  at: during\n  kind: http\n  url: http://x/\n  headers:\n    X-Token: "{secret:TOKEN}"`;
+    expect(read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', checks: header })).toBe(
+      'checks: page: headers: X-Token: check-secrets has no TOKEN (give TOKEN=${{ secrets.TOKEN }} in check-secrets)',
+    );
+    expect(
+      read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', checks: header, 'check-secrets': 'TOKEN=t0k3n' }),
+    ).toBe('accepted');
+    expect(read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', 'dry-run': 'checks' })).toBe(
+      'dry-run: checks tries the checks input once, and there are no checks; give dry-run: true',
+    );
+    expect(read({ ...lb, strategy: 'canary', pools: 'a=app/a*, b=app/b*', checks: check, 'dry-run': 'checks' })).toBe(
+      'accepted',
+    );
   });
 
   it('compares values as conditions say; NaN and a text against a number never pass', () => {
@@ -194,6 +228,11 @@ describe('faults per kind: unreachable, slow, malformed, no data never pass, and
         return;
       }
       if (req.url?.startsWith('/html')) return void res.end('<html>oops</html>');
+      // Echoes the header it got, as some error pages do.
+      if (req.url?.startsWith('/auth'))
+        return void res
+          .writeHead(req.headers.authorization === 'Bearer s3cret-token' ? 200 : 401)
+          .end(`got ${req.headers.authorization ?? 'nothing'}`);
       if (req.url?.startsWith('/empty/api/v1/query'))
         return void res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
       if (req.url?.startsWith('/json')) return void res.end(JSON.stringify({ db: {} }));
@@ -255,6 +294,18 @@ describe('faults per kind: unreachable, slow, malformed, no data never pass, and
     expect(result.verdict).toBe('fail');
     expect(result.detail).toMatch(detail);
     expect(Date.now() - started).toBeLessThan(2500);
+  });
+
+  it('sends a header from a secret, and never shows the secret, even when the server echoes it', async () => {
+    const auth = http1(`${base}/auth`, '\n  headers:\n    Authorization: "Bearer {secret:TOKEN}"');
+    const secrets = (token: string) => ({ ...context, secrets: new Map([['TOKEN', token]]) });
+    const ok = await evaluate(auth, secrets('s3cret-token'), undefined, new AbortController().signal);
+    expect(ok).toMatchObject({ verdict: 'pass', value: '200' });
+    const wrong = await evaluate(auth, secrets('wrong-token'), undefined, new AbortController().signal);
+    expect(wrong).toMatchObject({ verdict: 'fail', detail: `${base}/auth answered 401: got Bearer ***` });
+    expect(refusal('- name: a\n  at: during\n  kind: http\n  url: http://x/\n  headers: [a]')).toContain(
+      'a: headers: must be a mapping of header names to values',
+    );
   });
 
   it('passes no data only when the check says on-no-data: pass', async () => {

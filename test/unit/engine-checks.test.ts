@@ -1,9 +1,12 @@
 /** The checks' points on the fake driver, from the source: where each runs, and what a failure at each does. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { withEngine } from '../../src/engine/context.js';
+import { runRolling } from '../../src/engine/rolling.js';
 import { runShift } from '../../src/engine/shift.js';
 import type { Change } from '../../src/model/server.js';
 import { FakeDriver } from '../helpers/fake-driver.js';
@@ -104,5 +107,81 @@ describe('checks on the fake driver', () => {
     const r = await rollout([check('late', 'after', 'exit 1'), check('page-oncall', 'rollback', 'exit 2')]);
     expect(r.outcome.result).toBe('rolled-back');
     expect(r.outcome.message).toContain('On rollback, check page-oncall failed: exited 2.');
+  });
+
+  it('check-url failures count against the new version like failed requests, and the verdict says so', async () => {
+    let status = 500;
+    const page = http.createServer((_req, res) => res.writeHead(status).end('ERROR: database unavailable'));
+    await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(page.address() as AddressInfo).port}/checkout`;
+    try {
+      const run = async () => {
+        const settings = fakeSettings({ strategy: 'canary', pools: POOLS, steps: '10% 50ms, 100%', 'check-url': url });
+        const lb = new FakeDriver({ servers: BLUE_GREEN, traffic: { perCall: 2 } });
+        const { plan, roles } = await planOn(settings, lb);
+        return withEngine(settings, lb, new AbortController().signal, recordingHooks().hooks, (ctx) =>
+          runShift(ctx, plan, roles!),
+        );
+      };
+      const bad = await run();
+      expect(bad.result).toBe('rolled-back');
+      expect(bad.message).toMatch(/check-url failed \d+ time\(s\) in this window/);
+      status = 200;
+      expect((await run()).result).toBe('succeeded');
+    } finally {
+      page.close();
+    }
+  });
+
+  async function rollingRun(checks: string[]) {
+    const settings = fakeSettings({
+      strategy: 'rolling',
+      targets: 'app/*',
+      'batch-size': '1',
+      checks: checks.join('\n'),
+    });
+    const lb = new FakeDriver({
+      servers: ['app/web1', 'app/web2', 'app/web3'].map((id) => ({ id, weight: 100 })),
+      traffic: { perCall: 100 },
+    });
+    const { servers, plan } = await planOn(settings, lb);
+    const outcome = await withEngine(settings, lb, new AbortController().signal, recordingHooks().hooks, (ctx) =>
+      runRolling(ctx, plan, servers),
+    );
+    return { outcome, lb };
+  }
+
+  it('rolling: before-traffic per batch, against its servers out of traffic; a failure keeps them out', async () => {
+    const log = join(mkdtempSync(join(tmpdir(), 'zdd-engine-checks-')), 'log');
+    const { outcome, lb } = await rollingRun([
+      check(
+        'smoke',
+        'before-traffic',
+        `echo "$DEPLOY_STEP $DEPLOY_TARGETS" >> ${log}; test "$DEPLOY_TARGETS" != app/web2`,
+      ),
+      check('tell', 'rollback', `echo "rollback $DEPLOY_TARGETS" >> ${log}`),
+    ]);
+    expect(outcome.result).toBe('failed');
+    expect(outcome.message).toContain('Rolling deploy stopped: app/web2: check smoke failed: exited 1.');
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['1 app/web1', '2 app/web2', 'rollback app/web2']);
+    expect(lb.snapshot()).toBe('app/web1=100 ready, app/web2=100 maint, app/web3=100 ready');
+    expect(outcome.checks?.map((r) => `${r.name} ${r.stage} ${r.passed}`)).toEqual([
+      'smoke batch 1 before traffic true',
+      'smoke batch 2 before traffic false',
+      'tell batch 2 rollback true',
+    ]);
+  });
+
+  it('rolling: during checks polled with each batch window; a failure fails the batch', async () => {
+    const { outcome, lb } = await rollingRun([check('watch', 'during', 'test "$DEPLOY_STEP" != 2')]);
+    expect(outcome.result).toBe('failed');
+    expect(outcome.message).toMatch(
+      /batch 2 \(app\/web2\) failed its analysis window: .*check watch failed: exited 1/i,
+    );
+    expect(lb.snapshot()).toBe('app/web1=100 ready, app/web2=100 maint, app/web3=100 ready');
+    expect(outcome.checks?.map((r) => `${r.name} ${r.stage} ${r.passed}`)).toEqual([
+      'watch batch 1 true',
+      'watch batch 2 false',
+    ]);
   });
 });

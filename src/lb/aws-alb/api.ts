@@ -24,7 +24,8 @@ export class AwsCallError extends Error {
 }
 
 export interface ApiTuning {
-  readonly region: string;
+  /** undefined: the SDK's own chain (AWS_REGION, AWS_DEFAULT_REGION, the profile). */
+  readonly region: string | undefined;
   /** Attempts per call: the SDK retries throttling and transient errors with backoff between them. */
   readonly maxAttempts: number;
   readonly timeoutMs: number;
@@ -65,7 +66,7 @@ export class AwsApi {
     const maxAttempts =
       Number.isInteger(fromEnv) && fromEnv >= 1 ? Math.min(fromEnv, this.tuning.maxAttempts) : undefined;
     return {
-      region: this.tuning.region,
+      ...(this.tuning.region ? { region: this.tuning.region } : {}),
       maxAttempts: maxAttempts ?? this.tuning.maxAttempts,
       requestHandler: { requestTimeout: this.tuning.timeoutMs, connectionTimeout: this.tuning.timeoutMs },
     };
@@ -94,10 +95,17 @@ export class AwsApi {
   }
 
   /** Sends one command, counting its attempts; errors name the operation and AWS's error code. */
-  async send<Output>(client: { send(command: never): Promise<unknown> }, command: Sendable<Output>): Promise<Output> {
+  async send<Output>(
+    client: { send(command: never, options?: never): Promise<unknown> },
+    command: Sendable<Output>,
+    abortSignal?: AbortSignal,
+  ): Promise<Output> {
     const operation = operationName(command);
     try {
-      const output = (await client.send(command as never)) as Output & { $metadata?: { attempts?: number } };
+      const output = (await client.send(
+        command as never,
+        (abortSignal ? { abortSignal } : undefined) as never,
+      )) as Output & { $metadata?: { attempts?: number } };
       this.count(operation, output.$metadata?.attempts);
       return output;
     } catch (error) {
