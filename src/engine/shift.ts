@@ -211,7 +211,7 @@ class Shift {
     }
     const outcome = await this.outcome(
       'rolled-back',
-      `Rolled back at ${formatPercent(at)} on ${idleName}: ${clause(failure)}. All traffic is back on ${liveName}.${also}`,
+      `Rolled back at ${formatPercent(at)} on ${idleName}: ${clause(failure)}. ${this.backOn(liveName, 'is')}${also}`,
       liveName,
     );
     const verdict = this.lastVerdict ? describeVerdict(this.lastVerdict, { short: true }) : failure;
@@ -443,6 +443,13 @@ class Shift {
    * back is always allowed). Returns undefined once it took, else what was left and how to restore it by hand; the
    * checkpoint then still holds the stable weights, so the post step tries again.
    */
+  /** "All traffic is back on blue.", unless the load balancer read traffic back outside both pools. */
+  private backOn(liveName: string, verb: 'is' | 'was moved'): string {
+    const outside = this.ctx.driver.trafficOutsidePools?.();
+    const where = verb === 'is' ? `is back on ${liveName}` : `was moved back to ${liveName}`;
+    return outside ? `The pools' traffic ${where}, but ${outside}.` : `All traffic ${where}.`;
+  }
+
   private async tryRestoreStable(why: string): Promise<string | undefined> {
     let last: unknown;
     for (let attempt = 0; attempt < RESTORE_ATTEMPTS; attempt++) {
@@ -510,7 +517,7 @@ class Shift {
     }
     return this.outcome(
       'failed',
-      `Stopped at step ${this.stepsEnded() + 1}: ${clause(why)}. All traffic was moved back to ${liveName}.`,
+      `Stopped at step ${this.stepsEnded() + 1}: ${clause(why)}. ${this.backOn(liveName, 'was moved')}`,
       liveName,
     );
   }

@@ -213,6 +213,11 @@ export interface Driver {
    */
   retries?(backends: readonly string[]): Promise<RetryShield>;
   /**
+   * Traffic the last split read back on something outside both pools (an ALB target group given weight during the
+   * rollout), in the load balancer's own terms; undefined when none. Final messages say it instead of "all traffic".
+   */
+  trafficOutsidePools?(): string | undefined;
+  /**
    * Present where the load balancer splits traffic between pools itself: what in its configuration the pools cannot
    * drive (e.g. ALB: a pool over two target groups, a group holding weight outside both pools), each naming `pools`
    * and the fix. Reads only; called before anything is written, the lock included.

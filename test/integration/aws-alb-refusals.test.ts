@@ -136,7 +136,7 @@ describe('ALB: a third group given weight during the rollout', () => {
     expect(r.outputs.result).toBe('failed');
     expect(r.outputs.weight).not.toBe('100');
     expect(errors(r).join('\n')).toBe(
-      `Stopped at step 2: ALB: target group shop-legacy weight 10 (9.1% of the traffic) is in the forward action of rule ${RULE_ARN} and in neither pool (was it changed during the rollout?); read back before the change: shop-blue 80, shop-green 20, shop-legacy 10. Not moving traffic on: the new version would not get the share reported. Set its weight to 0 (aws elbv2 modify-rule --rule-arn ${RULE_ARN} ...) and deploy again. All traffic was moved back to blue.`,
+      `Stopped at step 2: ALB: target group shop-legacy weight 10 (9.1% of the traffic) is in the forward action of rule ${RULE_ARN} and in neither pool (was it changed during the rollout?); read back before the change: shop-blue 80, shop-green 20, shop-legacy 10. Not moving traffic on: the new version would not get the share reported. Set its weight to 0 (aws elbv2 modify-rule --rule-arn ${RULE_ARN} ...) and deploy again. The pools' traffic was moved back to blue, but target group shop-legacy weight 10 (9.1% of the traffic) keeps its share of the traffic (read back after the change: shop-blue 100, shop-green 0, shop-legacy 10).`,
     );
     // The restore goes on (traffic back on blue), and warns that the third group keeps its share.
     expect(r.stdout.replace(/%25/g, '%')).toContain(

@@ -92,6 +92,8 @@ export class AlbDriver implements Driver {
   private readonly groupCache = new Map<string, Group>();
   /** CloudWatch sums are taken from here on (a minute boundary before the driver started). */
   private readonly since = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 60_000);
+  /** What the last split read back outside both pools (trafficOutsidePools). */
+  private outside: string | undefined;
   private stickinessReported = false;
 
   constructor(private readonly options: AlbDriverOptions) {
@@ -412,6 +414,7 @@ export class AlbDriver implements Driver {
     const name = (arn: string) => snap.groups.find((g) => g.arn === arn)?.name ?? arn;
     const groups = [...read].map(([arn, weight]) => ({ name: name(arn), weight }));
     const outside = trafficOutside(groups, inPools);
+    this.outside = undefined;
     if (!outside.length) return;
     const text = `target group ${outside.join(', ')} is in the forward action of ${this.where} and in neither pool (was it changed during the rollout?); read back ${when}: ${weightsRead(groups)}`;
     if (onward)
@@ -419,6 +422,11 @@ export class AlbDriver implements Driver {
         `ALB: ${text}. Not moving traffic on: the new version would not get the share reported. Set its weight to 0 (${this.modifyCommand}) and deploy again`,
       );
     core.warning(`ALB: ${text}; it keeps that share of the traffic`);
+    this.outside = `target group ${outside.join(', ')} keeps its share of the traffic (read back ${when}: ${weightsRead(groups)})`;
+  }
+
+  trafficOutsidePools(): string | undefined {
+    return this.outside;
   }
 
   async counters(ids: readonly string[]): Promise<Map<string, Counters>> {

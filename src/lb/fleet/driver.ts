@@ -215,6 +215,14 @@ export class FleetDriver implements Driver {
     return lists.flatMap((problems, i) => problems.map((p) => `${this.members[i]?.url.display}: ${p}`));
   }
 
+  trafficOutsidePools(): string | undefined {
+    const said = this.members.flatMap((m) => {
+      const outside = m.driver.trafficOutsidePools?.();
+      return outside ? [`${m.url.display}: ${outside}`] : [];
+    });
+    return said.length ? said.join('; ') : undefined;
+  }
+
   async retries(backends: readonly string[]): Promise<RetryShield> {
     const shields = await this.every(
       async ({ driver: d }): Promise<RetryShield> =>
