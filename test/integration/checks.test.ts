@@ -6,17 +6,24 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errors, runAction } from '../helpers/action.js';
+import { errors, FAST_ROLLOUT, runAction } from '../helpers/action.js';
 import { startCloudWatchStandIn } from '../helpers/cloudwatch.js';
 import { DD_KEYS, startDatadogStandIn } from '../helpers/datadog.js';
+import { startFleet, type Fleet } from '../helpers/fleet.js';
+import { startHaproxy, type HaproxyInstance } from '../helpers/haproxy.js';
 import { startLoad } from '../helpers/load.js';
 import { poolInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
 
 let lab: PoolsLab | undefined;
 
+let rolling: { fleet: Fleet; haproxy: HaproxyInstance } | undefined;
+
 afterEach(async () => {
   await lab?.stop();
   lab = undefined;
+  await rolling?.haproxy.stop();
+  rolling?.fleet.stopAll();
+  rolling = undefined;
 });
 
 const STABLE = { 'app/blue1': 100, 'app/blue2': 100, 'app/green1': 0, 'app/green2': 0 };
@@ -238,5 +245,42 @@ describe('checks on HAProxy', () => {
     ])
       expect(run.summary).toMatch(row);
     expect(run.stdout).toMatch(/check approve \(before promotion\): passed in \d+ms, exited 0/);
+  });
+});
+
+describe('checks in a rolling deploy on HAProxy', () => {
+  it('a batch failing its before-traffic check stays out of traffic: no user request reaches it, the other servers untouched', async () => {
+    const fleet = await startFleet(3, 'v1');
+    const haproxy = await startHaproxy({ servers: fleet.ports.map((port, i) => ({ name: `web${i + 1}`, port })) });
+    rolling = { fleet, haproxy };
+    await haproxy.settled();
+    const load = startLoad(`http://127.0.0.1:${haproxy.frontendPort}/`, { rps: 100, maxMs: 60_000 });
+    await load.through(20);
+    const run = await runAction(
+      {
+        ...FAST_ROLLOUT,
+        strategy: 'rolling',
+        targets: 'app/*',
+        'load-balancer': `haproxy://127.0.0.1:${haproxy.adminPort}`,
+        'deploy-command': fleet.restartCommand,
+        'health-url': 'http://{address}/health',
+        checks: `- name: page\n  at: before-traffic\n  kind: http\n  url: http://{address}/\n  body: hello from\n  timeout: 2s`,
+      },
+      { env: { ...fleet.env, ...ERROR_BODY } },
+    );
+    await load.through(20);
+    const stats = await load.stop();
+    const message = errors(run).join('\n');
+    console.log(`rolling with a failing before-traffic check: exit ${run.code}; ${message}`);
+    expect(run.code).toBe(1);
+    expect(run.outputs.result).toBe('failed');
+    expect(message).toMatch(
+      /check page failed on app\/web1: http:\/\/127\.0\.0\.1:\d+\/ answered 200 without 'hello from'/,
+    );
+    expect(stats.versions.v2 ?? 0).toBe(0);
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    const servers = await haproxy.servers();
+    expect(['app/web1', 'app/web2', 'app/web3'].map((id) => servers.get(id)?.status)).toEqual(['MAINT', 'UP', 'UP']);
+    expect(run.summary).toMatch(/\| page \| batch 1 before traffic \| app\/web1 \| `200` \| ❌ fail \|/);
   });
 });
