@@ -157,6 +157,35 @@ describe('one version per user on HAProxy', () => {
     console.log(`HAProxy one version per user: ${expectOneVersionPerUser(all, sweeps)}`);
   }, 90_000);
 
+  it('rolled back: every user is back on v1 at once; before it, nobody went from v2 to v1', async () => {
+    const l = await lab(documented('haproxy').join('\n'));
+    const all = users();
+    // The rollout's own check fails 3 s into the first step: a rollback with no failed request.
+    const checks = '- name: fail-late\n  at: during\n  kind: command\n  run: sleep 3; exit 1\n  timeout: 10s';
+    const running = runAction(poolInputs(l, { ...CANARY, steps: '20% 30s, 100%', checks }), { env: l.fleet.env });
+    const { run, sweeps } = await sweepsDuring(running, l.haproxy.frontendPort, all, share(l));
+    expect(run.outputs).toMatchObject({ result: 'rolled-back', 'live-pool': 'blue' });
+    const failed = all.flatMap((u) => u.seen.filter((v) => v.startsWith('failed')));
+    expect(failed, failed.slice(0, 5).join('; ')).toEqual([]);
+    // The sweeps made while 20% was in effect, whole (a sweep during which the rollback came is left out).
+    const at20 = sweeps.filter((sw) => sw.share === 20);
+    expect(at20.length).toBeGreaterThan(1);
+    const back = all.filter((_, i) =>
+      at20
+        .map((sw) => sw.versions[i])
+        .join(' ')
+        .includes('v2 v1'),
+    );
+    expect(back.length).toBe(0);
+    const onV2 = all.filter((_, i) => at20.some((sw) => sw.versions[i] === 'v2')).length;
+    const last = sweeps.at(-1)?.versions ?? [];
+    console.log(
+      `HAProxy one version per user, rolled back: ${onV2} of ${all.length} users had v2 in ${at20.length} sweeps at 20%, none back to v1 before the rollback; the sweep after it: ${last.filter((v) => v === 'v1').length} on v1`,
+    );
+    expect(onV2).toBeGreaterThan(100);
+    expect(last.filter((v) => v !== 'v1')).toEqual([]);
+  }, 90_000);
+
   it('without them (balance roundrobin): refused naming the input and the backend, nothing moved', async () => {
     const l = await lab();
     const before = weights(await l.haproxy.servers());
