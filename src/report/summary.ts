@@ -73,6 +73,32 @@ export function shareChart(points: readonly { at: Date; share: number }[], versi
   ];
 }
 
+/**
+ * A mermaid chart of p95 latency per step, users' requests as the load balancer logged them: bars for the stable
+ * pool, a line for the new version (xychart-beta draws no legend, so the title says which is which). None without
+ * per-request latency.
+ */
+export function latencyChart(steps: ShiftOutcome['steps'], version: string): string[] {
+  const p95 = (step: ShiftOutcome['steps'][number], pool: 'canary' | 'stable') => {
+    const samples = step.windows.flatMap((w) => w.served?.[pool] ?? []);
+    return samples.length ? Math.round(summarize(samples).p95) : 0;
+  };
+  if (!steps.some((s) => p95(s, 'canary') > 0)) return [];
+  const label = (s: ShiftOutcome['steps'][number]) => `"step ${s.index} (${formatPercent(s.achieved)})"`;
+  const top = Math.max(1, ...steps.flatMap((s) => [p95(s, 'canary'), p95(s, 'stable')]));
+  return [
+    '',
+    '```mermaid',
+    'xychart-beta',
+    `    title "p95 latency per step, ms: bars stable, line ${version.replace(/"/g, '')}"`,
+    `    x-axis [${steps.map(label).join(', ')}]`,
+    `    y-axis "ms" 0 --> ${Math.ceil(top * 1.1)}`,
+    `    bar [${steps.map((s) => p95(s, 'stable')).join(', ')}]`,
+    `    line [${steps.map((s) => p95(s, 'canary')).join(', ')}]`,
+    '```',
+  ];
+}
+
 export function renderRolling(
   outcome: RollingOutcome,
   settings: Settings,
@@ -172,6 +198,7 @@ export function renderShift(
     );
   }
   lines.push(...shareChart(outcome.shares, settings.version));
+  lines.push(...latencyChart(outcome.steps, settings.version));
   lines.push('', '### Servers at the end', '', '| server | pool | version | weight |', '|---|---|---|---|');
   for (const s of outcome.servers) {
     const version = s.version === 'new' ? settings.version : s.version === 'old' ? 'previous' : s.version;

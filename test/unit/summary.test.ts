@@ -4,7 +4,7 @@ import type { RollingOutcome } from '../../src/engine/rolling.js';
 import type { ShiftOutcome } from '../../src/engine/shift.js';
 import { HAPROXY_ADVICE } from '../../src/lb/haproxy/driver.js';
 import { NGINX_ADVICE } from '../../src/lb/nginx/driver.js';
-import { renderRolling, renderShift } from '../../src/report/summary.js';
+import { latencyChart, renderRolling, renderShift } from '../../src/report/summary.js';
 import { FakeDriver } from '../helpers/fake-driver.js';
 import { fakeSettings, POOLS } from '../helpers/engine-kit.js';
 
@@ -49,5 +49,35 @@ describe('job summary advice', () => {
       "set the weights of **green** to 0 (down on nginx) and the other pool's back.",
     );
     expect(text(FAKE)).not.toMatch(/haproxy|nginx/i);
+  });
+});
+
+describe('the latency chart of the job summary', () => {
+  const step = (index: number, achieved: number, canary: number[], stable: number[]) => ({
+    index,
+    achieved,
+    windows: [{ served: { canary, stable } }],
+  });
+  it('draws each step p95 of the users requests, stable as bars and the new version as a line', () => {
+    const fast = Array.from({ length: 100 }, (_, i) => 10 + (i % 20));
+    const slow = fast.map((ms) => ms + 400);
+    const steps = [step(1, 20, slow, fast), step(2, 50, fast, fast)] as unknown as ShiftOutcome['steps'];
+    expect(latencyChart(steps, 'v2').join('\n')).toBe(
+      [
+        '',
+        '```mermaid',
+        'xychart-beta',
+        '    title "p95 latency per step, ms: bars stable, line v2"',
+        '    x-axis ["step 1 (20%)", "step 2 (50%)"]',
+        '    y-axis "ms" 0 --> 471',
+        '    bar [28, 28]',
+        '    line [428, 28]',
+        '```',
+      ].join('\n'),
+    );
+  });
+
+  it('is left out without per-request latency', () => {
+    expect(latencyChart([step(1, 20, [], [])] as unknown as ShiftOutcome['steps'], 'v2')).toEqual([]);
   });
 });
