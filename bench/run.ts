@@ -5,7 +5,8 @@
  * Section 7 (the canary judge in seeded simulation, no load balancer) comes from bench/judge.ts; `npm run bench:judge`
  * refreshes only that section and section 2's false-rollback column, in seconds.
  * Section 11 (the latency judge, simulated) comes from bench/judge-latency.ts: `npm run bench:latency`.
- * Section 2's shielded-canary table comes from bench/shielded.ts: `npm run bench:shielded`.
+ * Section 2's shielded-canary table comes from bench/shielded.ts: `npm run bench:shielded`; section 11's healthy
+ * canaries on real load balancers from bench/healthy.ts: `npm run bench:healthy`.
  */
 import { execFileSync } from 'node:child_process';
 import { execFile } from 'node:child_process';
