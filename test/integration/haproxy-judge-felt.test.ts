@@ -81,7 +81,7 @@ describe('the latency judge on HAProxy, from a log ring read with show events (d
     expect(weights(await lab.haproxy.servers())).toMatchObject({ 'app/green1': 0, 'app/green2': 0 });
     // The summary draws each step's p95 of users' requests for both versions.
     expect(run.summary).toMatch(
-      /title "p95 latency per step, ms: bars stable, line v2"\n    x-axis \["step 1 \(20%\)"\]/,
+      /title "p95 latency per step, ms: bars stable, line v2"\n {4}x-axis \["step 1 \(20%\)"\]/,
     );
   }, 90_000);
 
