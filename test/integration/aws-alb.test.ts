@@ -34,6 +34,10 @@ describe('ALB stand-in: dry run', () => {
     expect(r.summary).toContain(
       "latency shows per 1m period (this load balancer's granularity), each published about 1m after it ends",
     );
+    // The first period sets stable's thresholds, the second catches it, shown a period after it ends.
+    expect(r.summary).toContain(
+      '- a version 2x slower (stable median 100 ms, at 100 requests/s): rolled back after about 3m',
+    );
     expect(l.alb.calls.filter((c) => /^(Modify|Register|Deregister|Add|Remove)/.test(c.operation))).toEqual([]);
     console.log(`dry run: ${JSON.stringify(validated(l.alb))}`);
   });
