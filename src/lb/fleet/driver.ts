@@ -53,7 +53,7 @@ export class FleetDriver implements Driver {
   readonly capabilities: Capabilities;
   readonly advice: Advice;
   readonly lock?: FleetLock;
-  /** Present where every member logs latency: each server's answers merged over the members. */
+  /** Present where a member logs latency: each server's answers merged over the members (judged when all do). */
   readonly latency?: FleetLatency;
   /** Every change sent, as each member took it (for the job summary and benchmarks). */
   readonly writes: FleetWrite[] = [];
@@ -75,8 +75,8 @@ export class FleetDriver implements Driver {
       this.lock = new FleetLock(
         members.flatMap((m) => (m.driver.lock ? [{ member: m.url.display, lock: m.driver.lock }] : [])),
       );
-    const logs = members.flatMap((m) => (m.driver.latency ? [{ member: m.url.display, log: m.driver.latency }] : []));
-    if (logs.length === members.length) this.latency = new FleetLatency(logs);
+    if (members.some((m) => m.driver.latency))
+      this.latency = new FleetLatency(members.map((m) => ({ member: m.url.display, log: m.driver.latency })));
   }
 
   /** What every member can do: the fleet can do no more. */
