@@ -88,10 +88,13 @@ export async function dryRun(
   const signal = driver.latency
     ? state.reachable
       ? await driver.latency.missing().then(
-          (missing) => (missing ? { missing } : { source: driver.latency?.source }),
+          (missing) => (missing ? { missing } : { source: driver.latency?.source, periodMs: driver.latency?.periodMs }),
           (e: Error) => ({ missing: `could not be read: ${e.message}` }),
         )
-      : { source: `${driver.latency.source} (not checked: the load balancer was not reached)` }
+      : {
+          source: `${driver.latency.source} (not checked: the load balancer was not reached)`,
+          periodMs: driver.latency.periodMs,
+        }
     : {};
   const latency = latencyLines(plan, settings, traffic ?? ASSUMED_TRAFFIC, signal);
   const retries = state.reachable ? await retryLine(driver, state.servers) : undefined;

@@ -36,6 +36,8 @@ export interface BatchReport {
   readonly verdict: string;
   readonly window: WindowData | undefined;
   readonly latencies: readonly number[];
+  /** The answers' latencies the load balancer logged (ms): the batch's, and the old servers' in traffic beside it. */
+  readonly served?: { readonly canary: readonly number[]; readonly stable: readonly number[] };
   readonly passed: boolean;
 }
 
@@ -93,6 +95,7 @@ interface BatchEnd {
 interface BatchSeen {
   window?: WindowData;
   latencies: readonly number[];
+  served?: { canary: readonly number[]; stable: readonly number[] };
 }
 
 /** One rolling deploy: what each server runs and whether it takes traffic, and the batches that move it on. */
@@ -429,6 +432,7 @@ class Rolling {
       verdict: end.verdict,
       window: seen.window,
       latencies: seen.latencies,
+      ...(seen.served ? { served: seen.served } : {}),
       passed: end.passed,
     };
   }
@@ -559,6 +563,11 @@ class Rolling {
         );
         seen.window = addWindows(seen.window, window.data);
         seen.latencies = [...seen.latencies, ...window.latencies];
+        if (window.served)
+          seen.served = {
+            canary: [...(seen.served?.canary ?? []), ...window.served.canary],
+            stable: [...(seen.served?.stable ?? []), ...window.served.stable],
+          };
         verdict = window.verdict.summary;
         timeline.note(`batch ${stage.index} window: ${window.verdict.kind}: ${verdict}`);
       } while (window.verdict.kind === 'wait');

@@ -171,6 +171,11 @@ export interface Advice {
 export interface LatencyLog {
   /** What is measured, in the load balancer's terms, e.g. `$upstream_response_time per attempt from the access log`. */
   readonly source: string;
+  /**
+   * Answers show in periods this long (ALB: CloudWatch's 60 s), each published about a period after it ends; absent
+   * where each answer shows at once.
+   */
+  readonly periodMs?: number;
   /** Why it gives none now, naming the configuration to add; undefined when it does. Reads only. */
   missing(): Promise<string | undefined>;
   /** Per server id, the latencies (ms) of the answers logged since the previous read; the first read starts there. */

@@ -104,7 +104,7 @@ export function latencyLines(
   plan: Plan,
   settings: Settings,
   traffic: Traffic,
-  signal: { source?: string; missing?: string },
+  signal: { source?: string; missing?: string; periodMs?: number },
 ): string[] {
   const l = settings.analysis.latency;
   if (!l || (!l.tolerance && !l.limit))
@@ -118,17 +118,26 @@ export function latencyLines(
     settings: judge,
     steps: judgedSteps(plan, settings),
     requestsPerSecond: traffic.requestsPerSecond,
-    pollMs: COUNTER_POLL_MS,
+    // Answers that show per period are judged once per period, a period late (CloudWatch publishes after it ends).
+    pollMs: signal.periodMs ?? COUNTER_POLL_MS,
     medianMs: 100,
   };
+  const late = signal.periodMs ?? 0;
+  const granularity = signal.periodMs
+    ? [
+        `  - latency shows per ${formatDuration(signal.periodMs)} period (this load balancer's granularity), each published about ${formatDuration(signal.periodMs)} after it ends: the times below count both`,
+      ]
+    : [];
   const what = [
     ...(l.tolerance ? [`max-latency-increase ${describeTolerance(l.tolerance)} against stable`] : []),
     ...(l.limit ? [`max-latency ${describeLimit(l.limit)} serving alone`] : []),
   ];
   return [
     `- **Latency:** judged from ${signal.source}: ${what.join(', ')}, within the same false-rollback-rate.`,
+    ...granularity,
     ...[2, 10].map((k) => {
-      const ms = latencyDetectionMs(input, k);
+      const caught = latencyDetectionMs(input, k);
+      const ms = caught === undefined ? undefined : caught + late;
       return ms === undefined
         ? `  - a version ${k}x slower (stable median 100 ms, at ${traffic.requestsPerSecond} requests/s): likely not caught before the plan ends`
         : `  - a version ${k}x slower (stable median 100 ms, at ${traffic.requestsPerSecond} requests/s): rolled back after about ${formatDuration(ms)}`;

@@ -34,8 +34,12 @@ export function runLink(): string {
 
 /** p50/p95/p99 and count of one pool's answers as the load balancer logged them; `-` where it gives none. */
 function servedText(windows: ShiftOutcome['steps'][number]['windows'], pool: 'canary' | 'stable'): string {
-  const samples = windows.flatMap((w) => w.served?.[pool] ?? []);
-  return samples.length ? formatSummary(summarize(samples)) : '-';
+  return answersText(windows.flatMap((w) => w.served?.[pool] ?? []));
+}
+
+/** p50/p95/p99 and count of answers the load balancer logged; `-` where it gives none. */
+function answersText(samples: readonly number[] | undefined): string {
+  return samples?.length ? formatSummary(summarize(samples)) : '-';
 }
 
 /** p50 / p95 of probe latencies, e.g. `3ms / 9ms`. */
@@ -113,13 +117,13 @@ export function renderRolling(
     '',
   ];
   lines.push(
-    '| batch | servers | started | duration | requests | failed | error rate | probe p50 / p95 | verdict |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| batch | servers | started | duration | requests | failed | error rate | batch: latency | old: latency | probe p50 / p95 | verdict |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const b of outcome.batches) {
     const w = b.window;
     lines.push(
-      `| ${b.index} | ${md(b.servers.join(' '))} | ${b.startedAt.toISOString().slice(11, 19)} | ${formatDuration(b.durationMs)} | ${w?.requests ?? '-'} | ${w ? w.failures + w.probesFailed : '-'} | ${w ? formatFraction(errorRate(w)) : '-'} | ${latencyText(b.latencies)} | ${b.passed ? '✅' : '❌'} ${md(b.verdict)} |`,
+      `| ${b.index} | ${md(b.servers.join(' '))} | ${b.startedAt.toISOString().slice(11, 19)} | ${formatDuration(b.durationMs)} | ${w?.requests ?? '-'} | ${w ? w.failures + w.probesFailed : '-'} | ${w ? formatFraction(errorRate(w)) : '-'} | ${answersText(b.served?.canary)} | ${answersText(b.served?.stable)} | ${latencyText(b.latencies)} | ${b.passed ? '✅' : '❌'} ${md(b.verdict)} |`,
     );
   }
   lines.push(...renderCheckResults(outcome.checks ?? []));

@@ -30,14 +30,24 @@ export interface StandInTarget {
   next: number;
 }
 
+export interface Minute {
+  requests: number;
+  target5xx: number;
+  connErrors: number;
+  readonly times: number[];
+}
+
 export interface StandInGroup {
   readonly arn: string;
   readonly name: string;
   readonly targets: Map<string, StandInTarget>;
   readonly tags: Map<string, string>;
   readonly attributes: Map<string, string>;
-  /** Per minute (epoch seconds of its start): requests, target 5xx, connection errors. */
-  readonly minutes: Map<number, { requests: number; target5xx: number; connErrors: number }>;
+  /**
+   * Per minute (epoch seconds of its start): requests, target 5xx, connection errors, and each TargetResponseTime
+   * (seconds from the request sent to the target to its response headers, what the targets really took).
+   */
+  readonly minutes: Map<number, Minute>;
   rr: number;
   /** What CreateTargetGroup was given (groups made by the action); undefined for the lab's own groups. */
   readonly created?: Json;
@@ -254,12 +264,13 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
     Math.max(20, checkMs / 4),
   );
 
-  const count = (group: StandInGroup, what: 'requests' | 'target5xx' | 'connErrors') => {
+  const minuteOf = (group: StandInGroup): Minute => {
     const minute = Math.floor(Date.now() / 60_000) * 60;
-    const m = group.minutes.get(minute) ?? { requests: 0, target5xx: 0, connErrors: 0 };
-    m[what]++;
+    const m = group.minutes.get(minute) ?? { requests: 0, target5xx: 0, connErrors: 0, times: [] };
     group.minutes.set(minute, m);
+    return m;
   };
+  const count = (group: StandInGroup, what: 'requests' | 'target5xx' | 'connErrors') => void minuteOf(group)[what]++;
 
   // Smooth weighted round robin between the groups of the forward action.
   const current = new Map<string, number>();
@@ -319,9 +330,11 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
     count(group, 'requests');
     const target = pool[group.rr++ % Math.max(1, pool.length)];
     if (!target) return void res.writeHead(503).end('no registered target');
+    const sent = performance.now();
     const upstream = http.request(
       { host: target.id, port: target.port, path: req.url, method: req.method, headers: req.headers, agent },
       (up) => {
+        minuteOf(group).times.push((performance.now() - sent) / 1000);
         if ((up.statusCode ?? 0) >= 500) count(group, 'target5xx');
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
@@ -644,6 +657,26 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
     }
   }
 
+  /** A statistic of one minute: a Sum of a count, or TargetResponseTime's SampleCount, Average or pNN (nearest rank). */
+  const statOf = (metric: string, stat: string, m: Minute): number | undefined => {
+    if (metric !== 'TargetResponseTime') {
+      const field = {
+        RequestCount: 'requests',
+        HTTPCode_Target_5XX_Count: 'target5xx',
+        TargetConnectionErrorCount: 'connErrors',
+      }[metric] as 'requests' | 'target5xx' | 'connErrors' | undefined;
+      return field && m.requests > 0 ? m[field] : undefined;
+    }
+    const times = [...m.times].sort((a, b) => a - b);
+    if (!times.length) return undefined;
+    if (stat === 'SampleCount') return times.length;
+    if (stat === 'Average') return times.reduce((a, b) => a + b, 0) / times.length;
+    const p = /^p(\d+(?:\.\d+)?)$/.exec(stat);
+    // Other statistics (tm99, PR(...)) are valid (the model checks the name) but not computed here: no data.
+    if (!p) return undefined;
+    return times[Math.min(times.length - 1, Math.max(0, Math.ceil((Number(p[1]) / 100) * times.length) - 1))];
+  };
+
   const metricData = (input: Json): Json => {
     const results = (input.MetricDataQueries as Json[]).map((q) => {
       const stat = q.MetricStat as Json;
@@ -652,19 +685,16 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
       const group = [...groups.values()].find((g) => g.arn.endsWith(`:${dim ?? ''}`));
       const start = Number(input.StartTime);
       const end = Number(input.EndTime);
-      const field = {
-        RequestCount: 'requests',
-        HTTPCode_Target_5XX_Count: 'target5xx',
-        TargetConnectionErrorCount: 'connErrors',
-      }[metric.MetricName] as 'requests' | 'target5xx' | 'connErrors' | undefined;
       const points = [...(group?.minutes ?? [])]
-        .filter(([minute, m]) => minute >= start && minute < end && m.requests > 0 && field)
+        .filter(([minute]) => minute >= start && minute < end)
+        .map(([minute, m]) => [minute, statOf(metric.MetricName, String(stat.Stat), m)] as const)
+        .filter((p): p is readonly [number, number] => p[1] !== undefined)
         .sort(([a], [b]) => b - a);
       return {
         Id: q.Id,
         Label: metric.MetricName,
         Timestamps: points.map(([minute]) => minute),
-        Values: points.map(([, m]) => (field ? m[field] : 0)),
+        Values: points.map(([, v]) => v),
         StatusCode: 'Complete',
       };
     });

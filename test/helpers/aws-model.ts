@@ -60,6 +60,13 @@ const CONSTRAINTS: Record<string, Constraint> = {
   'HttpHeaderConfig.HttpHeaderName': { length: [1, 40] },
   'MetricDataQueries.Id': { length: [1, 255], pattern: /^[a-z][a-zA-Z0-9_]*$/ },
   'MetricStat.Period': { min: 1 },
+  // CloudWatch's statistics and extended statistics (Statistics concepts, CloudWatch User Guide): percentiles pNN.NN,
+  // trimmed and winsorized means, trimmed counts and sums, percentile ranks, IQM.
+  'MetricStat.Stat': {
+    length: [1, 255],
+    pattern:
+      /^(SampleCount|Average|Sum|Minimum|Maximum|IQM|(p|tm|wm|tc|ts)(\d{1,2}(\.\d{1,10})?|100)|(TM|WM|TC|TS|PR)\([^)]+\))$/,
+  },
   'Dimensions.Name': { length: [1, 255] },
   'Dimensions.Value': { length: [1, 1024] },
   'Metric.Namespace': { length: [1, 255] },

@@ -2,7 +2,7 @@
 import { expect, type TestContext } from 'vitest';
 import { FAST_ROLLOUT, type ActionRun } from '../helpers/action.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
-import { startHaproxy, type HaproxyInstance } from '../helpers/haproxy.js';
+import { startHaproxy, type HaproxyInstance, type HaproxySetup } from '../helpers/haproxy.js';
 import { startLoad, type Load, type LoadStats } from '../helpers/load.js';
 import { weights } from '../helpers/pools.js';
 
@@ -20,9 +20,14 @@ export interface Lab {
 
 /**
  * `count` HAProxy instances in front of the same four app processes: pools (blue live, green idle) or four webs;
- * stopped when the test ends.
+ * stopped when the test ends. `haproxy`: lines every member adds (e.g. LATENCY_RING).
  */
-export async function startLab(context: TestContext, count: number, layout: 'pools' | 'rolling'): Promise<Lab> {
+export async function startLab(
+  context: TestContext,
+  count: number,
+  layout: 'pools' | 'rolling',
+  haproxy: Pick<HaproxySetup, 'defaults' | 'sections'> = {},
+): Promise<Lab> {
   const apps = await startFleet(4, 'v1');
   const members: HaproxyInstance[] = [];
   context.onTestFinished(async () => {
@@ -39,7 +44,7 @@ export async function startLab(context: TestContext, count: number, layout: 'poo
           { name: 'green2', port: p4, options: 'check weight 0' },
         ]
       : [p1, p2, p3, p4].map((port, i) => ({ name: `web${i + 1}`, port }));
-  members.push(...(await Promise.all(Array.from({ length: count }, () => startHaproxy({ servers })))));
+  members.push(...(await Promise.all(Array.from({ length: count }, () => startHaproxy({ ...haproxy, servers })))));
   await allUp(members);
   return {
     apps,

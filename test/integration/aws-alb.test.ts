@@ -28,6 +28,16 @@ describe('ALB stand-in: dry run', () => {
     expect(r.summary).toContain('Deregistration delay: shop-blue 1 s, shop-green 1 s');
     expect(r.summary).toMatch(/Detection delay: CloudWatch counts ALB requests and 5xx per 60 s period/);
     expect(r.summary).toContain('Target group stickiness: forward action off');
+    expect(r.summary).toContain(
+      '- **Latency:** judged from TargetResponseTime per target group from CloudWatch (p50, p95, p99 and SampleCount per 60 s period)',
+    );
+    expect(r.summary).toContain(
+      "latency shows per 1m period (this load balancer's granularity), each published about 1m after it ends",
+    );
+    // The first period sets stable's thresholds, the second catches it, shown a period after it ends.
+    expect(r.summary).toContain(
+      '- a version 2x slower (stable median 100 ms, at 100 requests/s): rolled back after about 3m',
+    );
     expect(l.alb.calls.filter((c) => /^(Modify|Register|Deregister|Add|Remove)/.test(c.operation))).toEqual([]);
     console.log(`dry run: ${JSON.stringify(validated(l.alb))}`);
   });
@@ -67,6 +77,10 @@ describe('ALB stand-in: canary', () => {
     expect(r.outputs).toMatchObject({ result: 'succeeded', 'live-pool': 'green', weight: '100' });
     expect(stats.failed, `${JSON.stringify(stats.failures)}; cut by the stand-in: ${l.alb.cutResponses()}`).toBe(0);
     expect(l.alb.weights()).toEqual({ 'shop-blue': 0, 'shop-green': 100 });
+    // A healthy canary is promoted with latency judged from CloudWatch, by default.
+    expect(summaryTimeline(r).map(([, text]) => text)).toContain(
+      'latency: judged from TargetResponseTime per target group from CloudWatch (p50, p95, p99 and SampleCount per 60 s period): max-latency-increase 50% and 50ms against stable',
+    );
     const splits = summaryTimeline(r).filter(([, text]) => text.startsWith('split '));
     expect(splits.map(([, text]) => text.replace(/ \(.*$/, ''))).toEqual([
       'split blue=80% green=20%',
@@ -107,6 +121,36 @@ describe('ALB stand-in: canary', () => {
     console.log(
       `bad canary: ${stats.sent} requests, ${bad} answered 5xx by the bad version before the rollback, ${after.length} after it all v1 and 200; ${v.total} AWS requests valid per the model`,
     );
+  });
+});
+
+describe('ALB stand-in: latency from CloudWatch TargetResponseTime (default inputs)', () => {
+  it('rolls a canary answering 400 ms slower back to blue, with 0 failed requests; p50/p95/p99 and SampleCount read per target group', async () => {
+    const l = await setup();
+    const load = startLoad(l.alb.trafficUrl, { rps: 200, maxMs: 60_000 });
+    const r = await runOnAlb(l, { strategy: 'canary', steps: '20% 10s, 100%' }, { APP_NEXT_EXTRA_MS: '400' });
+    const stats = await load.stop();
+    const message = errors(r).join('\n');
+    const split = summaryTimeline(r).find(([, text]) => text.startsWith('split blue=80% green=20%'))?.[0] ?? 0;
+    const rollback = summaryTimeline(r).find(([, text]) => text.includes('rollback: all traffic back on blue'))?.[0];
+    console.log(
+      `ALB, 400 ms slower canary: ${r.outputs.result} ${(rollback ?? 0) - split}ms into its 10s step; ${stats.failed} of ${stats.sent} failed; ${message}`,
+    );
+    expect(r.outputs).toMatchObject({ result: 'rolled-back', 'live-pool': 'blue', weight: '0' });
+    expect(message).toMatch(
+      /^Rolled back at 20% on green: .*Slower than stable: v2 answered \d+ ms slower at p(50|95) than stable/,
+    );
+    expect(rollback).toBeDefined();
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    expect(l.alb.weights()).toEqual({ 'shop-blue': 100, 'shop-green': 0 });
+    const latencyQueries = l.alb.calls
+      .filter((c) => c.operation === 'GetMetricData')
+      .flatMap((c) => c.input.MetricDataQueries as { MetricStat: { Metric: { MetricName: string }; Stat: string } }[])
+      .filter((q) => q.MetricStat.Metric.MetricName === 'TargetResponseTime');
+    expect(new Set(latencyQueries.map((q) => q.MetricStat.Stat))).toEqual(
+      new Set(['SampleCount', 'p50', 'p95', 'p99']),
+    );
+    validated(l.alb);
   });
 });
 

@@ -5,8 +5,9 @@
  * its own lab on ports chosen at run time and stops it when it ends.
  */
 import { describe, expect, it } from 'vitest';
-import { errors, runAction } from '../helpers/action.js';
-import { type HaproxyInstance } from '../helpers/haproxy.js';
+import { errors, runAction, summaryTimeline } from '../helpers/action.js';
+import { LATENCY_RING, type HaproxyInstance } from '../helpers/haproxy.js';
+import { startLoad } from '../helpers/load.js';
 import { weights } from '../helpers/pools.js';
 import { startRelay } from '../helpers/relay.js';
 import {
@@ -47,6 +48,34 @@ describe('moved as one: canary with a standby, rolling', () => {
     const rows = fleetRows(run);
     expect(rows.length).toBeGreaterThanOrEqual(3);
     for (const row of rows) expect(row).toMatch(/(\| \+\d+ms ){3}\| \d+ms \|$/);
+  }, 90_000);
+
+  it('latency merged over the members: a canary 400 ms slower, its users all through the second HAProxy, rolled back before its second step with 0 failed', async (context) => {
+    const lab = await startLab(context, 2, 'pools', LATENCY_RING);
+    const [, b] = lab.members as [HaproxyInstance, HaproxyInstance];
+    // Only the second member's ring holds the slow answers: judged from the first member alone, nothing is slower.
+    const load = startLoad(`http://127.0.0.1:${b.frontendPort}/`, { rps: 150, connections: 64, maxMs: 40_000 });
+    const run = await runAction(
+      lab.inputs(lab.list(), { strategy: 'canary', pools: POOLS, steps: '20% 5s, 50% 5s, 100%' }),
+      {
+        env: { ...lab.apps.env, APP_NEXT_EXTRA_MS: '400' },
+      },
+    );
+    const stats = await load.stop();
+    const message = errors(run).join('\n');
+    const note = summaryTimeline(run).find(([, t]) => t.startsWith('latency: '))?.[1];
+    console.log(
+      `fleet, 400 ms slower canary through member 2: ${run.outputs.result}; ${stats.failed} of ${stats.sent} failed; ${message}`,
+    );
+    expect(note).toMatch(
+      /^latency: judged from %Ta per request, from HAProxy's ring 'zdd' .*, merged over the 2 load balancers: max-latency-increase/,
+    );
+    expect(run.outputs.result).toBe('rolled-back');
+    expect(message).toMatch(
+      /^Rolled back at 20% on green: .*Slower than stable: v2 answered \d+ ms slower at p(50|95) than stable/,
+    );
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    for (const m of lab.members) expect(servedWeights(await m.servers())).toEqual(STABLE);
   }, 90_000);
 
   it('rolling through two HAProxy: each server drained on both before its restart, 0 failed through either', async (context) => {

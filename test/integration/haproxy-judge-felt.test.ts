@@ -9,6 +9,7 @@ import { documentedLines } from '../helpers/docs.js';
 import { requestsExactly, startLoad, type LoadStats } from '../helpers/load.js';
 import { poolInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
 import { LATENCY_RING } from '../helpers/haproxy.js';
+import { summarize } from '../../src/model/latency.js';
 
 let lab: PoolsLab | undefined;
 afterEach(async () => {
@@ -83,6 +84,42 @@ describe('the latency judge on HAProxy, from a log ring read with show events (d
     expect(run.summary).toMatch(
       /title "p95 latency per step, ms: bars stable, line v2"\n {4}x-axis \["step 1 \(20%\)"\]/,
     );
+  }, 90_000);
+
+  it('rolls back a canary 2x slower at p95 only (median unchanged) with max-latency-increase 20%, with 0 failed requests', async () => {
+    // Both versions answer in about 100 ms (well above a busy machine's jitter); the canary's slowest fifth takes
+    // 100 ms more: its p95 about 2x, its p50 and p80 the same.
+    lab = await startPools({ APP_NEXT_DELAY_MS: '100' }, LATENCY_RING);
+    const load = startLoad(lab.url, { rps: 150, connections: 64, maxMs: 40_000 });
+    const run = await runAction(
+      poolInputs(lab, { strategy: 'canary', steps: '20% 10s, 100%', 'max-latency-increase': '20%' }),
+      { env: { ...lab.fleet.env, APP_NEXT_SLOW_SHARE: '0.2', APP_NEXT_SLOW_MS: '100' } },
+    );
+    const stats = await load.stop();
+    const message = errors(run).join('\n');
+    const [stepSent = 0] = sentAt(run, 'weights ');
+    const [rollback = 0] = sentAt(run, 'rollback: all traffic back on');
+    // What the clients felt from each version, over the step.
+    const felt = (version: string) =>
+      summarize(
+        stats.requests
+          .filter((r) => r.version === version && r.start >= stepSent && r.end <= rollback)
+          .map((r) => r.end - r.start),
+      );
+    const [v1, v2] = [felt('v1'), felt('v2')];
+    console.log(
+      `HAProxy, canary 2x slower at p95 only: ${run.outputs.result} ${rollback - stepSent}ms into its 10s step; clients felt v1 p50 ${v1.p50} p95 ${v1.p95} ms (n=${v1.count}), v2 p50 ${v2.p50} p95 ${v2.p95} ms (n=${v2.count}); ${stats.failed} of ${stats.sent} failed; ${message}`,
+    );
+    expect(run.outputs.result).toBe('rolled-back');
+    expect(message).toMatch(
+      /^Rolled back at 20% on green: .*Slower than stable: v2 answered \d+ ms slower at p95 than stable/,
+    );
+    expect(rollback - stepSent).toBeLessThan(10_000);
+    // The median the clients felt did not move; the p95 did.
+    expect(Math.abs(v2.p50 - v1.p50)).toBeLessThanOrEqual(10);
+    expect(v2.p95).toBeGreaterThan(v1.p95 * 1.5);
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+    expect(weights(await lab.haproxy.servers())).toMatchObject({ 'app/green1': 0, 'app/green2': 0 });
   }, 90_000);
 
   it('promotes a healthy canary with the same heavy-tailed latency as stable, with 0 failed requests', async () => {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errors, FAST_ROLLOUT, runAction } from '../helpers/action.js';
 import { APP_CTL, startFleet, type Fleet } from '../helpers/fleet.js';
-import { startHaproxy, type HaproxyInstance } from '../helpers/haproxy.js';
+import { LATENCY_RING, startHaproxy, type HaproxyInstance, type HaproxySetup } from '../helpers/haproxy.js';
 import { requestsExactly, startLoad } from '../helpers/load.js';
 import { waitForPort } from '../helpers/ports.js';
 import { startRelay } from '../helpers/relay.js';
@@ -22,9 +22,9 @@ afterEach(async () => {
   fleet = undefined;
 });
 
-async function setup(count = 4) {
+async function setup(count = 4, lines: Pick<HaproxySetup, 'defaults' | 'sections'> = {}) {
   fleet = await startFleet(count, 'v1');
-  haproxy = await startHaproxy({ servers: fleet.ports.map((port, i) => ({ name: `web${i + 1}`, port })) });
+  haproxy = await startHaproxy({ ...lines, servers: fleet.ports.map((port, i) => ({ name: `web${i + 1}`, port })) });
   await haproxy.settled(); // HAProxy's first checks, before load starts
   return { fleet, haproxy };
 }
@@ -36,8 +36,8 @@ const FAST = {
 };
 
 describe('rolling deploy on HAProxy', () => {
-  it('updates 4 servers under keep-alive load with 0 failed requests and restores weights', async () => {
-    const { fleet, haproxy } = await setup();
+  it('updates 4 servers under keep-alive load with 0 failed requests and restores weights; each batch latency in the summary', async () => {
+    const { fleet, haproxy } = await setup(4, LATENCY_RING);
     await haproxy.cli('set server app/web3 weight 50');
     const before = await haproxy.servers();
     const load = startLoad(`http://127.0.0.1:${haproxy.frontendPort}/`, { rps: 200, maxMs: 90_000 });
@@ -70,6 +70,14 @@ describe('rolling deploy on HAProxy', () => {
     expect(end.versions).toEqual({ v2: 100 });
     expect(run.summary).toContain('Succeeded');
     expect(run.summary).toMatch(/\| app\/web4 \| v2 \| yes \|/);
+    // Each batch's answers and the old servers' beside it, from the ring; the last batch has no old server left.
+    const rows = run.summary.split('\n').filter((l) => /^\| \d \| app\/web\d \|/.test(l));
+    const answers = '(p50 \\d+ms p95 \\d+ms p99 \\d+ms \\(n=\\d+\\))';
+    expect(rows).toHaveLength(4);
+    for (const row of rows.slice(0, 3))
+      expect(row).toMatch(new RegExp(`\\| ${answers} \\| ${answers} \\| [^|]+ \\| ✅`));
+    expect(rows[3]).toMatch(new RegExp(`\\| ${answers} \\| - \\| [^|]+ \\| ✅`));
+    console.log(rows.join('\n'));
   });
 
   it('stops after the first batch when the new version never becomes healthy, with 0 failed requests', async () => {

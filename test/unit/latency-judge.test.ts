@@ -118,4 +118,22 @@ describe('the dry run: time to catch a slower version at the plan traffic', () =
     expect(latencyDetectionMs(input, 10)).toBeLessThan(latencyDetectionMs(input, 2) ?? 0);
     expect(latencyDetectionMs(input, 1)).toBeUndefined();
   });
+
+  it('with latency per 60 s period (ALB), catches 2x and 10x slower at the second period, never a version as fast', () => {
+    const input = {
+      settings: { ...SETTINGS, minRequests: 0 },
+      steps: [
+        { share: 0.1, durationMs: 120_000 },
+        { share: 1, durationMs: 60_000 },
+      ],
+      requestsPerSecond: 100,
+      pollMs: 60_000,
+      medianMs: 100,
+    };
+    // The first period only gives the stable thresholds (taken before a poll's answers are seen); the dry run adds
+    // the period's publication delay (one more period) to these: about 3 minutes on ALB.
+    expect(latencyDetectionMs(input, 2)).toBe(120_000);
+    expect(latencyDetectionMs(input, 10)).toBe(120_000);
+    expect(latencyDetectionMs(input, 1)).toBeUndefined();
+  });
 });

@@ -81,3 +81,39 @@ describe('the latency chart of the job summary', () => {
     expect(latencyChart([step(1, 20, [], [])] as unknown as ShiftOutcome['steps'], 'v2')).toEqual([]);
   });
 });
+
+describe('rolling batches in the job summary', () => {
+  it("has each batch's latency and the old servers' beside it, as the load balancer logged them; - where it gives none", () => {
+    const settings = fakeSettings({ strategy: 'rolling', targets: 'app/*' });
+    const batch = {
+      index: 1,
+      servers: ['app/a'],
+      startedAt: new Date('2026-12-08T00:00:00Z'),
+      durationMs: 3000,
+      verdict: 'passed',
+      window: undefined,
+      latencies: [],
+      passed: true,
+    };
+    const served = { canary: [20, 21, 22, 430], stable: [20, 20, 21, 21, 22] };
+    const text = renderRolling(
+      {
+        ...rolling,
+        batches: [
+          { ...batch, served },
+          { ...batch, index: 2 },
+        ],
+      },
+      settings,
+      [],
+      FAKE,
+    );
+    expect(text).toContain(
+      '| batch | servers | started | duration | requests | failed | error rate | batch: latency | old: latency |',
+    );
+    expect(text).toContain(
+      '| 1 | app/a | 00:00:00 | 3s | - | - | - | p50 21ms p95 430ms p99 430ms (n=4) | p50 21ms p95 22ms p99 22ms (n=5) | - |',
+    );
+    expect(text).toContain('| 2 | app/a | 00:00:00 | 3s | - | - | - | - | - | - |');
+  });
+});

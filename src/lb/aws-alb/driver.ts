@@ -16,6 +16,7 @@ import { targetGroupDimension, type AlbArn } from './arn.js';
 import { findForward, percentOf, weightDifferences, weightForPercent, withWeights, type Forward } from './forward.js';
 import { AlbLock } from './lock.js';
 import { readCounters, METRICS_PERIOD_S } from './metrics.js';
+import { AlbLatency, type LatencyGroup } from './latency.js';
 import { planApply, touchedGroups, type ApplyPlan, type TargetState } from './apply-plan.js';
 import { groupName, targetDescription, targetIdOf } from './ids.js';
 import { poolSplitProblems, trafficOutside, weightsRead } from './pools.js';
@@ -88,6 +89,7 @@ export class AlbDriver implements Driver {
   readonly advice = ALB_ADVICE;
   readonly lock: AlbLock;
   readonly previews: AlbPreviews;
+  readonly latency: AlbLatency;
   private readonly api: AwsApi;
   private readonly groupCache = new Map<string, Group>();
   /** CloudWatch sums are taken from here on (a minute boundary before the driver started). */
@@ -104,6 +106,7 @@ export class AlbDriver implements Driver {
     });
     this.lock = new AlbLock(this.api, options.arn.arn);
     this.previews = new AlbPreviews(this.api, options.arn, options.previewBackend);
+    this.latency = new AlbLatency(this.api, options.arn.loadBalancer, this.since, (ids) => this.metricGroups(ids));
   }
 
   /** Whether a server id or selector is in the preview backend (target groups of previews, not of the forward action). */
@@ -429,30 +432,36 @@ export class AlbDriver implements Driver {
     return this.outside;
   }
 
-  async counters(ids: readonly string[]): Promise<Map<string, Counters>> {
+  /**
+   * The target groups of these server ids, each with the first of its ids asked for: CloudWatch counts per target
+   * group, so a group's figures go to that id; sums over a pool (a group) are right and a lone target of a rolling
+   * batch shows its whole group. Polled every probe interval: the rule is read only for a group not seen yet.
+   */
+  private async metricGroups(ids: readonly string[]): Promise<LatencyGroup[]> {
     const known = [...this.groupCache.values()];
     const names = new Set(ids.map(groupName));
-    // Polled every probe interval: the groups read before serve, the rule is read only for a group not seen yet.
     const groupsKnown = [...names].every((n) => known.some((g) => g.name === n));
-    const snap = { groups: groupsKnown ? known : (await this.snapshot()).groups };
+    const groups = groupsKnown ? known : (await this.snapshot()).groups;
     const firstOfGroup = new Map<string, string>();
     for (const id of ids) {
       const name = groupName(id);
       if (!firstOfGroup.has(name)) firstOfGroup.set(name, id);
     }
-    const groups = snap.groups.filter((g) => firstOfGroup.has(g.name));
+    return groups.flatMap((g) => {
+      const serverId = firstOfGroup.get(g.name);
+      return serverId ? [{ dimension: targetGroupDimension(g.arn), serverId }] : [];
+    });
+  }
+
+  async counters(ids: readonly string[]): Promise<Map<string, Counters>> {
+    const groups = await this.metricGroups(ids);
     const sums = await readCounters(this.api, {
       loadBalancer: this.options.arn.loadBalancer,
-      targetGroups: groups.map((g) => targetGroupDimension(g.arn)),
+      targetGroups: groups.map((g) => g.dimension),
       since: this.since,
     });
-    // CloudWatch counts per target group: a group's counts go to the first of its targets asked for, so sums over a
-    // pool (a group) are right and a lone target of a rolling batch shows its whole group.
     const result = new Map<string, Counters>(ids.map((id) => [id, { requests: 0, failures: 0 }]));
-    groups.forEach((g, i) => {
-      const id = firstOfGroup.get(g.name);
-      if (id) result.set(id, sums[i] ?? { requests: 0, failures: 0 });
-    });
+    groups.forEach((g, i) => result.set(g.serverId, sums[i] ?? { requests: 0, failures: 0 }));
     return result;
   }
 
@@ -516,7 +525,7 @@ export class AlbDriver implements Driver {
       `ALB ${this.where}: forward to ${groups.join(', ')}; each traffic change is one ${mode} call (weights 0-100 of ALB's 0-999), then read back until ALB shows it.`,
       `Target group stickiness: forward action ${sticky.enabled ? `on (${sticky.seconds ?? '?'} s), kept` : 'off'}; ${snap.groups.map((g) => `${g.name} ${g.stickiness}`).join(', ')}.`,
       `Deregistration delay: ${snap.groups.map((g) => `${g.name} ${g.delaySeconds} s`).join(', ')}; a target taken out of a group that has traffic is waited on that long (at most drain-timeout) before its deploy.`,
-      `Detection delay: CloudWatch counts ALB requests and 5xx per ${METRICS_PERIOD_S} s period, published about a minute after the period, so a failure shows in the counters up to ~${2 * METRICS_PERIOD_S} s after it happens; probes (health-url, check-url) see it within probe-interval x unhealthy-threshold.`,
+      `Detection delay: CloudWatch counts ALB requests and 5xx per ${METRICS_PERIOD_S} s period, published about a minute after the period, so a failure shows in the counters up to ~${2 * METRICS_PERIOD_S} s after it happens; probes (health-url, check-url) see it within probe-interval x unhealthy-threshold. Latency (TargetResponseTime per target group, p50/p95/p99) shows in the same ${METRICS_PERIOD_S} s steps and delay.`,
     ];
   }
 

@@ -10,6 +10,7 @@ import type { Selector } from '../../model/selectors.js';
 import { describeChanges, type Change, type Counters, type Server } from '../../model/server.js';
 import { describeRead, disagreements, merged, surveyed, type MemberRead } from './agreement.js';
 import { FleetLock } from './lock.js';
+import { FleetLatency } from './latency.js';
 
 export interface FleetMember {
   readonly url: LoadBalancerUrl;
@@ -52,6 +53,8 @@ export class FleetDriver implements Driver {
   readonly capabilities: Capabilities;
   readonly advice: Advice;
   readonly lock?: FleetLock;
+  /** Present where a member logs latency: each server's answers merged over the members (judged when all do). */
+  readonly latency?: FleetLatency;
   /** Every change sent, as each member took it (for the job summary and benchmarks). */
   readonly writes: FleetWrite[] = [];
   /** Per member and server (`INDEX ID`): the counters last read, and what earlier resets took off them. */
@@ -72,6 +75,8 @@ export class FleetDriver implements Driver {
       this.lock = new FleetLock(
         members.flatMap((m) => (m.driver.lock ? [{ member: m.url.display, lock: m.driver.lock }] : [])),
       );
+    if (members.some((m) => m.driver.latency))
+      this.latency = new FleetLatency(members.map((m) => ({ member: m.url.display, log: m.driver.latency })));
   }
 
   /** What every member can do: the fleet can do no more. */
