@@ -124,10 +124,16 @@ const latencyWanted = (s: Settings) => Boolean(s.analysis.latency?.tolerance || 
 
 async function judgeState(driver: Driver, judge: JudgeRun, ids: readonly string[]): Promise<JudgeState> {
   if (judge.state) return judge.state;
-  // Whether users are shielded from the failures the judge counts, said once (the summary's timeline).
+  // Whether users are shielded from the failures the judge counts, said once (the summary's timeline), read beside
+  // the first window rather than before it: a step's traffic is already moving.
   const backends = [...new Set(ids.map((id) => id.split('/')[0] ?? id))];
-  const retries = await driver.retries?.(backends).catch((e: Error) => ({ text: `could not be read: ${e.message}` }));
-  if (retries) judge.note(`retries: ${retries.text}`);
+  void driver
+    .retries?.(backends)
+    .then(
+      (r) => r.text,
+      (e: Error) => `could not be read: ${e.message}`,
+    )
+    .then((text) => judge.note(`retries: ${text}`));
   if (driver.latency && latencyWanted(judge.settings)) {
     judge.latencyMissing = await driver.latency.missing().catch((e: Error) => `could not be read: ${e.message}`);
     judge.latency = judge.latencyMissing ? undefined : driver.latency;

@@ -438,11 +438,6 @@ class Shift {
     this.ctx.hooks.checkpoint(NOTHING_IN_FLIGHT);
   }
 
-  /**
-   * restoreStable, tried again on a refusal or a lost connection (whatever the cancel signal says: putting traffic
-   * back is always allowed). Returns undefined once it took, else what was left and how to restore it by hand; the
-   * checkpoint then still holds the stable weights, so the post step tries again.
-   */
   /** "All traffic is back on blue.", unless the load balancer read traffic back outside both pools. */
   private backOn(liveName: string, verb: 'is' | 'was moved'): string {
     const outside = this.ctx.driver.trafficOutsidePools?.();
@@ -450,6 +445,11 @@ class Shift {
     return outside ? `The pools' traffic ${where}, but ${outside}.` : `All traffic ${where}.`;
   }
 
+  /**
+   * restoreStable, tried again on a refusal or a lost connection (whatever the cancel signal says: putting traffic
+   * back is always allowed). Returns undefined once it took, else what was left and how to restore it by hand; the
+   * checkpoint then still holds the stable weights, so the post step tries again.
+   */
   private async tryRestoreStable(why: string): Promise<string | undefined> {
     let last: unknown;
     for (let attempt = 0; attempt < RESTORE_ATTEMPTS; attempt++) {

@@ -151,7 +151,7 @@ describe('shielded canaries on nginx: retried failures still count, users see no
     expect(failedOf(got), JSON.stringify(got.failures)).toEqual([]);
     expect(fromV2(got)).toBeGreaterThan(0);
     expect(run.stdout).toContain(
-      "Users shielded from a bad version's failed requests: yes: proxy_next_upstream error timeout http_500 http_502 http_503 http_504:",
+      "Users shielded from a bad version's failed requests: yes: proxy_next_upstream error timeout http_500 http_502 http_503 http_504, proxy_next_upstream_tries 3 (where nginx proxies to app): a failed idempotent request",
     );
     // The failing version at half the traffic again, by hand, never taken out for fail_timeout (max_fails=0): GETs
     // are retried on another server, POSTs never.

@@ -229,10 +229,13 @@ export class FleetDriver implements Driver {
   }
 
   async retries(backends: readonly string[]): Promise<RetryShield> {
-    const shields = await this.every(
-      async ({ driver: d }): Promise<RetryShield> =>
-        d.retries ? d.retries(backends) : { shielded: 'unknown', text: 'this load balancer does not say' },
-      'reading',
+    // Not through every(): a member that cannot say is not one whose last call failed (manualSteps).
+    const shields = await Promise.all(
+      this.members.map(async ({ driver: d }): Promise<RetryShield> =>
+        d.retries
+          ? d.retries(backends).catch((e: Error) => ({ shielded: 'unknown', text: `could not be read: ${e.message}` }))
+          : { shielded: 'unknown', text: 'this load balancer does not say' },
+      ),
     );
     const kinds = new Set(shields.map((r) => r.shielded));
     // Members that disagree shield some users and not others.

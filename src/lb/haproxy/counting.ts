@@ -67,8 +67,9 @@ const LINES = 'docs/strategies.md#shielded-canaries';
  */
 export function retryShield(rows: readonly { backend: string; row: Row | undefined }[]): RetryShield {
   const said = rows.map(({ backend, row }) => {
-    const retried = row ? num(row, 'wretr') : 0;
-    const redispatched = row ? num(row, 'wredis') : 0;
+    if (!row) return `backend ${backend} could not be read (no BACKEND row in show stat)`;
+    const retried = num(row, 'wretr');
+    const redispatched = num(row, 'wredis');
     return retried + redispatched > 0
       ? `backend ${backend} retried ${retried} times and redispatched ${redispatched} since HAProxy started`
       : `backend ${backend} retried nothing since HAProxy started`;

@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import type { Change, Counters, Server } from '../../model/server.js';
 import type { Advice, Capabilities, Driver, LatencyLog, RetryShield } from '../driver.js';
-import { nginxRetryShield } from './retries.js';
+import { dumpCommand, nginxRetryShield } from './retries.js';
 import { sleep } from '../../model/time.js';
 import { matchesSelector, type Selector } from '../../model/selectors.js';
 import {
@@ -53,6 +53,7 @@ export const NGINX_ADVICE: Advice = {
 };
 
 export class NginxDriver implements Driver {
+  private shield: Promise<RetryShield> | undefined;
   readonly capabilities = nginxCapabilities;
   readonly advice = NGINX_ADVICE;
   roundTrips = 0;
@@ -310,10 +311,29 @@ export class NginxDriver implements Driver {
     return undefined;
   }
 
-  /** From the whole configuration: the test command with -T (test and dump) prints it. */
-  async retries(): Promise<RetryShield> {
-    const dump = await this.options.host.run(`${this.options.testCommand} -T`);
-    return nginxRetryShield(dump.code === 0 ? dump.output : '');
+  /**
+   * From the whole configuration, which the test command prints with -T (test and dump): read once a run (the plan
+   * and the judge both say it).
+   */
+  retries(backends: readonly string[]): Promise<RetryShield> {
+    this.shield ??= this.readRetries(backends);
+    return this.shield;
+  }
+
+  private async readRetries(backends: readonly string[]): Promise<RetryShield> {
+    const command = dumpCommand(this.options.testCommand);
+    if (!command)
+      return {
+        shielded: 'unknown',
+        text: `nginx-test-command '${this.options.testCommand}' is not a plain nginx command, so the action does not run it with -T to read nginx's retries (docs/strategies.md#shielded-canaries)`,
+      };
+    const dump = await this.options.host.run(command);
+    if (dump.code !== 0)
+      return {
+        shielded: 'unknown',
+        text: `${command} exited ${dump.code}, so nginx's retries are not known (docs/strategies.md#shielded-canaries)`,
+      };
+    return nginxRetryShield(dump.output, backends);
   }
 
   async affinityProblems(backends: readonly string[]): Promise<string[]> {
