@@ -10,10 +10,10 @@ import { probeUrl } from '../probes/http.js';
 import type { Plan } from '../plan/plan.js';
 import type { Advice } from '../lb/driver.js';
 import { clause } from '../model/format.js';
-import { formatDuration } from '../model/durations.js';
 import type { Settings } from '../settings.js';
 import type { WindowData } from '../analysis/window.js';
-import { startJudge, waitDrained, watchWindow, type JudgeRun } from './gates.js';
+import { startJudge, watchWindow, type JudgeRun } from './gates.js';
+import { drainBatch } from './drain.js';
 import { rollBack, updateServers, type ServerVersion } from './update.js';
 import { NOTHING_IN_FLIGHT, type EngineContext } from './context.js';
 import { applyVerified, readBack } from './writes.js';
@@ -454,10 +454,9 @@ class Rolling {
     }
   }
 
-  /** Step 1: drain, wait for in-flight requests, maint; refused (nothing moved) when no other server would serve. */
+  /** Step 1: drain, wait for in-flight requests (closing long-lived ones by drain-long-lived), maint; refused (nothing moved) when no other server would serve. */
   private async takeOut(stage: BatchStage, batch: readonly Server[]): Promise<BatchEnd | undefined> {
     const { ctx } = this;
-    const { settings, driver, timeline } = ctx;
     // Cancelled or timed out: no further batch leaves traffic.
     ctx.signal.throwIfAborted();
     // Read now, not at the start: an earlier batch's servers may have gone down since.
@@ -471,12 +470,10 @@ class Rolling {
     });
     await this.setState(batch, 'drain', 'new requests stop, in-flight ones finish');
     batch.forEach((s) => this.inTraffic.set(s.id, false));
-    const ids = batch.map((s) => s.id);
-    const left = await waitDrained(driver, ids, settings.drainTimeoutMs, ctx.signal);
-    if (left > 0)
-      timeline.note(
-        `drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`,
-      );
+    await drainBatch(
+      ctx,
+      batch.map((s) => s.id),
+    );
     // From here a server's version is unknown until verified: stopped now, the batch stays out of traffic until
     // each passes its check, which puts it back as it was (the post step does that).
     ctx.hooks.checkpoint({ kind: 'leave', pending: this.pending(batch) });
