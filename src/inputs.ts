@@ -555,9 +555,11 @@ function drainLongLivedProblems(v: Parsed): string[] {
     'aws-alb':
       "ALB keeps a deregistered target's connections for the target group's deregistration delay and has no call that closes them sooner: lower deregistration_delay.timeout_seconds instead (docs/strategies.md#long-lived-connections)",
   };
-  const reasons = kindsOf(lb).map((k) => why[k] ?? `${k} cannot close a server's connections`);
+  // A fleet names only the members that cannot (HAProxy members can).
+  const reasons = [...new Set(kindsOf(lb).flatMap((k) => (why[k] ? [why[k]] : [])))];
+  const because = reasons.length ? reasons.join('; ') : "this load balancer cannot close a server's connections";
   return [
-    `drain-long-lived: ${policy} needs a load balancer that closes a server's connections (haproxy); ${[...new Set(reasons)].join('; ')}; use wait`,
+    `drain-long-lived: ${policy} needs a load balancer that closes a server's connections (haproxy); ${because}; use wait`,
   ];
 }
 
