@@ -45,7 +45,8 @@ export async function drainBatch(ctx: EngineContext, ids: readonly string[]): Pr
   const left = await waitDrained(driver, ids, settings.drainTimeoutMs, signal);
   const took = () => formatDuration(Date.now() - started);
   if (left === 0) {
-    timeline.note(`${ids.join(', ')} drained in ${took()}`);
+    // Where nothing in flight is known (ALB), the load balancer's own drain comes with maint: no time to give here.
+    if (driver.capabilities.inFlight) timeline.note(`${ids.join(', ')} drained in ${took()}`);
     return;
   }
   const deadline = `drain-timeout ${formatDuration(settings.drainTimeoutMs)}`;
