@@ -1,7 +1,8 @@
 /**
- * Long-lived connections on HAProxy: counted from `show sess all` (one block per stream, naming its backend, its
- * server and its answer's status: 101 for an upgraded WebSocket), closed with `shutdown session ID` (WebSockets
- * only: requests in flight finish) or `shutdown sessions server B/S` (everything still open).
+ * Long-lived connections on HAProxy: the streams of the servers asked for, found in `show sess` (one line per stream:
+ * `be=app srv=web1`), each read with `show sess ID` (its answer's status: 101 for an upgraded WebSocket), so a busy
+ * HAProxy's other streams are never dumped in full; closed with `shutdown session ID` (WebSockets only: requests in
+ * flight finish) or `shutdown sessions server B/S` (everything still open).
  */
 import type { ConnectionControl, OpenConnections } from '../driver.js';
 import { refusal, type RuntimeApi, type Reply } from './runtime-api.js';
@@ -12,7 +13,16 @@ export interface Sessions {
   readonly webSocketStreams: ReadonlyMap<string, readonly string[]>;
 }
 
-/** Per server id (`BACKEND/SERVER`), what `show sess all` lists for the ids asked for; zeros for the rest. */
+/** The ids of the streams on the servers asked for, from `show sess`'s one line per stream. */
+export function streamsOn(text: string, ids: readonly string[]): string[] {
+  const wanted = new Set(ids);
+  return text.split('\n').flatMap((line) => {
+    const m = /^(0x[0-9a-f]+): .*?\bbe=(\S+) srv=(\S+)/.exec(line);
+    return m?.[1] && wanted.has(`${m[2]}/${m[3]}`) ? [m[1]] : [];
+  });
+}
+
+/** Per server id (`BACKEND/SERVER`) asked for, what the `show sess ID` blocks detail; zeros for the rest. */
 export function parseSessions(text: string, ids: readonly string[]): Sessions {
   const counts = new Map(ids.map((id) => [id, { webSockets: 0, requests: 0 }]));
   const streams = new Map<string, string[]>(ids.map((id) => [id, []]));
@@ -51,11 +61,14 @@ export class HaproxyConnections implements ConnectionControl {
 
   private async sessions(ids: readonly string[]): Promise<Sessions> {
     ids.forEach(this.check);
-    const [reply] = await this.api.run(['show sess all']);
-    const text = reply?.text ?? '';
+    const [list] = await this.api.run(['show sess']);
+    const text = list?.text ?? '';
     // A refusal is one numbered line (`[3]: Permission denied`); a listing starts with a stream's id.
-    if (reply && /^\[\d\]: /.test(text)) throw new Error(`HAProxy refused 'show sess all': ${refusal(reply) ?? text}`);
-    return parseSessions(text, ids);
+    if (list && /^\[\d\]: /.test(text)) throw new Error(`HAProxy refused 'show sess': ${refusal(list) ?? text}`);
+    const streams = streamsOn(text, ids);
+    // A stream that ended since it was listed answers without a block, and is not counted.
+    const details = streams.length ? await this.api.run(streams.map((s) => `show sess ${s}`)) : [];
+    return parseSessions(details.map((r) => r.text).join('\n'), ids);
   }
 
   async open(ids: readonly string[]): Promise<OpenConnections[]> {
