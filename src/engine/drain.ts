@@ -28,16 +28,19 @@ export function describeConnections(list: readonly OpenConnections[], what: stri
 /**
  * Waits out the batch's drain by the policy; the batch is in drain when called and still in drain on return.
  * close-at-start closes WebSockets at once and gives requests in flight drain-timeout; close-at-deadline closes
- * whatever is still open at drain-timeout; wait leaves it to deploy-command, counted.
+ * whatever is still open at drain-timeout; wait leaves it to deploy-command, counted. Returns what was closed or left
+ * open, one line per server (for the summary's batches).
  */
-export async function drainBatch(ctx: EngineContext, ids: readonly string[]): Promise<void> {
+export async function drainBatch(ctx: EngineContext, ids: readonly string[]): Promise<string[]> {
   const { settings, driver, timeline, signal } = ctx;
   const policy = settings.drainLongLived ?? 'wait';
   const control = driver.connections;
   const started = Date.now();
   const by = `drain-long-lived: ${policy}`;
+  const seen: string[] = [];
   if (control && policy === 'close-at-start') {
     const lines = describeConnections(await control.close(ids, 'webSockets'), 'closed on {server} at drain start');
+    seen.push(...lines);
     timeline.note(
       lines.length ? `${lines.join('; ')} (${by})` : `no WebSocket open on ${ids.join(', ')} at drain start`,
     );
@@ -47,21 +50,27 @@ export async function drainBatch(ctx: EngineContext, ids: readonly string[]): Pr
   if (left === 0) {
     // Where nothing in flight is known (ALB), the load balancer's own drain comes with maint: no time to give here.
     if (driver.capabilities.inFlight) timeline.note(`${ids.join(', ')} drained in ${took()}`);
-    return;
+    return seen;
   }
   const deadline = `drain-timeout ${formatDuration(settings.drainTimeoutMs)}`;
   if (control && policy !== 'wait') {
-    const closed = describeConnections(await control.close(ids, 'all'), 'closed on {server}').join('; ');
+    const closed = await control.close(ids, 'all');
+    seen.push(...describeConnections(closed, 'closed on {server} at drain-timeout'));
     // Closed connections leave the load balancer's count within milliseconds: read back before maint.
     await waitDrained(driver, ids, 1000, signal);
+    const named = describeConnections(closed, 'closed on {server}').join('; ');
     timeline.note(
-      `${deadline} reached: ${closed || `${left} requests in flight`} (${by}); ${ids.join(', ')} drained in ${took()}`,
+      `${deadline} reached: ${named || `${left} requests in flight`} (${by}); ${ids.join(', ')} drained in ${took()}`,
     );
-    return;
+    return seen;
   }
   const open = control ? await control.open(ids).catch(() => undefined) : undefined;
   const named = open ? describeConnections(open, 'open on {server}').join('; ') : '';
+  seen.push(
+    ...(open ? describeConnections(open, 'left open on {server} at drain-timeout, cut by deploy-command') : []),
+  );
   timeline.note(
     `${deadline} reached with ${named || `${left} requests in flight`}; taking the batch out anyway: deploy-command cuts what is still open (${by})`,
   );
+  return seen;
 }

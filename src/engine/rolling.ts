@@ -37,6 +37,8 @@ export interface BatchReport {
   readonly window: WindowData | undefined;
   readonly latencies: readonly number[];
   readonly passed: boolean;
+  /** Long-lived connections its drain closed or left open, one line per server (drain-long-lived). */
+  readonly connections?: readonly string[];
 }
 
 export interface RollingOutcome {
@@ -93,6 +95,7 @@ interface BatchEnd {
 interface BatchSeen {
   window?: WindowData;
   latencies: readonly number[];
+  connections?: readonly string[];
 }
 
 /** One rolling deploy: what each server runs and whether it takes traffic, and the batches that move it on. */
@@ -430,6 +433,7 @@ class Rolling {
       window: seen.window,
       latencies: seen.latencies,
       passed: end.passed,
+      ...(seen.connections?.length ? { connections: seen.connections } : {}),
     };
   }
 
@@ -437,7 +441,7 @@ class Rolling {
   private async batchSteps(stage: BatchStage, batch: readonly Server[], seen: BatchSeen): Promise<BatchEnd> {
     const failed = new Map<string, string>();
     try {
-      const refused = await this.takeOut(stage, batch);
+      const refused = await this.takeOut(stage, batch, seen);
       if (refused) return refused;
       await this.deploy(batch, failed);
       if (failed.size)
@@ -455,7 +459,7 @@ class Rolling {
   }
 
   /** Step 1: drain, wait for in-flight requests (closing long-lived ones by drain-long-lived), maint; refused (nothing moved) when no other server would serve. */
-  private async takeOut(stage: BatchStage, batch: readonly Server[]): Promise<BatchEnd | undefined> {
+  private async takeOut(stage: BatchStage, batch: readonly Server[], seen: BatchSeen): Promise<BatchEnd | undefined> {
     const { ctx } = this;
     // Cancelled or timed out: no further batch leaves traffic.
     ctx.signal.throwIfAborted();
@@ -470,7 +474,7 @@ class Rolling {
     });
     await this.setState(batch, 'drain', 'new requests stop, in-flight ones finish');
     batch.forEach((s) => this.inTraffic.set(s.id, false));
-    await drainBatch(
+    seen.connections = await drainBatch(
       ctx,
       batch.map((s) => s.id),
     );

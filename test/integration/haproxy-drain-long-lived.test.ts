@@ -101,6 +101,10 @@ describe('drain-long-lived on HAProxy, WebSockets on every server under keep-ali
     expect(run.stdout).toMatch(
       /drain-timeout 500ms reached with \d+ WebSocket connections? open on app\/web1; taking the batch out anyway: deploy-command cuts what is still open \(drain-long-lived: wait\)/,
     );
+    // The summary names each server's, beside the batches.
+    expect(run.summary).toMatch(
+      /Long-lived connections \(drain-long-lived: wait\): \d+ WebSocket connections? left open on app\/web1 at drain-timeout, cut by deploy-command; /,
+    );
   });
 
   it('close-at-start: HAProxy closes each server WebSockets as its drain starts; the app closes none', async () => {
@@ -113,6 +117,9 @@ describe('drain-long-lived on HAProxy, WebSockets on every server under keep-ali
     }
     expect(run.summary).toMatch(
       /\d+ WebSocket connections? closed on app\/web1 at drain start \(drain-long-lived: close-at-start\)/,
+    );
+    expect(run.summary).toMatch(
+      /Long-lived connections \(drain-long-lived: close-at-start\): \d+ WebSocket connections? closed on app\/web1 at drain start; /,
     );
     // The plan says it before anything moves.
     expect(run.stdout).toContain(

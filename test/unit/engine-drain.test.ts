@@ -56,17 +56,21 @@ async function drain(policy: DrainLongLived, requestMs?: number) {
     { drainTimeoutMs: 300, drainLongLived: policy },
   );
   const started = Date.now();
-  const events = await withEngine(settings, lb, new AbortController().signal, NO_HOOKS, async (ctx) => {
-    await drainBatch(ctx, IDS);
-    return ctx.timeline.events.map((e) => e.text.replace(/drained in \d+ms/, 'drained in Nms'));
+  const { events, lines } = await withEngine(settings, lb, new AbortController().signal, NO_HOOKS, async (ctx) => {
+    const lines = await drainBatch(ctx, IDS);
+    return { lines, events: ctx.timeline.events.map((e) => e.text.replace(/drained in \d+ms/, 'drained in Nms')) };
   });
-  return { events, closes, tookMs: Date.now() - started };
+  return { events, lines, closes, tookMs: Date.now() - started };
 }
 
 describe('drain-long-lived on the fake driver', () => {
   it('wait: nothing is closed; at drain-timeout the timeline counts what deploy-command will cut', async () => {
-    const { events, closes, tookMs } = await drain('wait');
+    const { events, lines, closes, tookMs } = await drain('wait');
     expect(closes).toEqual([]);
+    expect(lines).toEqual([
+      '3 WebSocket connections left open on app/web1 at drain-timeout, cut by deploy-command',
+      '1 request left open on app/web2 at drain-timeout, cut by deploy-command',
+    ]);
     expect(tookMs).toBeGreaterThanOrEqual(300);
     expect(events).toEqual([
       'drain-timeout 300ms reached with 3 WebSocket connections open on app/web1; 1 request open on app/web2; taking the batch out anyway: deploy-command cuts what is still open (drain-long-lived: wait)',
@@ -84,8 +88,13 @@ describe('drain-long-lived on the fake driver', () => {
   });
 
   it('close-at-start: a request still in flight at drain-timeout is closed then', async () => {
-    const { events, closes } = await drain('close-at-start');
+    const { events, lines, closes } = await drain('close-at-start');
     expect(closes).toEqual(['webSockets', 'all']);
+    // For the summary's batches: each close, when it happened.
+    expect(lines).toEqual([
+      '3 WebSocket connections closed on app/web1 at drain start',
+      '1 request closed on app/web2 at drain-timeout',
+    ]);
     expect(events[1]).toBe(
       'drain-timeout 300ms reached: 1 request closed on app/web2 (drain-long-lived: close-at-start); app/web1, app/web2 drained in Nms',
     );
