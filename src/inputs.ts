@@ -25,6 +25,7 @@ import {
 } from './lb/registry.js';
 import {
   ACTIONS,
+  DRAIN_LONG_LIVED,
   STRATEGIES,
   type ActionName,
   type BatchSize,
@@ -68,6 +69,7 @@ const CORE_DEFAULTS = {
   'max-latency': '',
   'analysis-interval': '30s',
   'drain-timeout': '30s',
+  'drain-long-lived': 'wait',
   'startup-timeout': '2m',
   timeout: '30m',
   version: '',
@@ -376,6 +378,7 @@ const schema = z.object({
   'max-latency': parsed(parseLatencyLimit),
   'analysis-interval': duration(1000, '1s'),
   'drain-timeout': duration(0, '0s'),
+  'drain-long-lived': oneOf(DRAIN_LONG_LIVED),
   'startup-timeout': duration(1000, '1s'),
   timeout: duration(1000, '1s'),
   // A label, never shell syntax: it reaches remote shells through commands users write (see docs/connecting.md).
@@ -522,6 +525,7 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
     problems.push(
       `take-over-lock: only used by action deploy, promote and abort, and by preview with preview-canary, not ${action}${action === 'preview' ? ' without preview-canary' : ''}`,
     );
+  problems.push(...drainLongLivedProblems(v));
   if (v['take-over-lock'] && v['dry-run']) problems.push('take-over-lock: a dry run takes no lock');
   if (v['dry-run'] === 'checks' && v.checks.length === 0)
     problems.push('dry-run: checks tries the checks input once, and there are no checks; give dry-run: true');
@@ -533,6 +537,30 @@ function crossCheck(v: Parsed, raw: Readonly<Record<string, string>>): string[] 
   if (v['probe-timeout'] > v['probe-interval'] * 10)
     problems.push('probe-timeout: is more than ten probe-intervals; a hung server would stall the checks');
   return problems;
+}
+
+/** Where a drain-long-lived policy other than wait can act: a rolling deploy on a load balancer that closes connections. */
+function drainLongLivedProblems(v: Parsed): string[] {
+  const policy = v['drain-long-lived'];
+  if (policy === 'wait') return [];
+  if (v.strategy !== 'rolling' || v.action !== 'deploy')
+    return [
+      `drain-long-lived: ${policy} applies to strategy rolling, which drains each batch before its deploy-command; blue-green and canary leave the old pool's connections open`,
+    ];
+  const lb = v['load-balancer'];
+  if (capabilitiesOf(lb).closesConnections) return [];
+  const why: Record<string, string> = {
+    nginx:
+      "nginx cannot close one server's connections: a reload leaves them on the old workers until they end or worker_shutdown_timeout passes (docs/strategies.md#long-lived-connections)",
+    'aws-alb':
+      "ALB keeps a deregistered target's connections for the target group's deregistration delay and has no call that closes them sooner: lower deregistration_delay.timeout_seconds instead (docs/strategies.md#long-lived-connections)",
+  };
+  // A fleet names only the members that cannot (HAProxy members can).
+  const reasons = [...new Set(kindsOf(lb).flatMap((k) => (why[k] ? [why[k]] : [])))];
+  const because = reasons.length ? reasons.join('; ') : "this load balancer cannot close a server's connections";
+  return [
+    `drain-long-lived: ${policy} needs a load balancer that closes a server's connections (haproxy); ${because}; use wait`,
+  ];
 }
 
 function toStrategy(v: Parsed): Strategy | undefined {
@@ -629,6 +657,7 @@ export function readInputs(read: InputReader, context: RunContext): Settings {
       latency: { tolerance: v['max-latency-increase'], limit: v['max-latency'] },
     },
     drainTimeoutMs: v['drain-timeout'],
+    drainLongLived: v['drain-long-lived'],
     startupTimeoutMs: v['startup-timeout'],
     timeoutMs: v.timeout,
     version: v.version,

@@ -9,6 +9,10 @@ export const ACTIONS = ['deploy', 'promote', 'abort', 'status', 'preview', 'clos
 export type ActionName = (typeof ACTIONS)[number];
 
 export const STRATEGIES = ['rolling', 'blue-green', 'canary'] as const;
+
+/** What a drain does with long-lived connections (WebSocket, server-sent events, long polls): drain-long-lived. */
+export const DRAIN_LONG_LIVED = ['wait', 'close-at-start', 'close-at-deadline'] as const;
+export type DrainLongLived = (typeof DRAIN_LONG_LIVED)[number];
 export type StrategyName = (typeof STRATEGIES)[number];
 
 export interface PoolSpec {
@@ -77,6 +81,8 @@ export interface Settings {
   readonly probe: ProbeSettings;
   readonly analysis: AnalysisSettings;
   readonly drainTimeoutMs: number;
+  /** Long-lived connections of a draining server: waited for up to drain-timeout, or closed at its start or end. */
+  readonly drainLongLived?: DrainLongLived;
   readonly startupTimeoutMs: number;
   readonly timeoutMs: number;
   readonly version: string;

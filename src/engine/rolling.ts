@@ -10,10 +10,10 @@ import { probeUrl } from '../probes/http.js';
 import type { Plan } from '../plan/plan.js';
 import type { Advice } from '../lb/driver.js';
 import { clause } from '../model/format.js';
-import { formatDuration } from '../model/durations.js';
 import type { Settings } from '../settings.js';
 import type { WindowData } from '../analysis/window.js';
-import { startJudge, waitDrained, watchWindow, type JudgeRun } from './gates.js';
+import { startJudge, watchWindow, type JudgeRun } from './gates.js';
+import { drainBatch } from './drain.js';
 import { rollBack, updateServers, type ServerVersion } from './update.js';
 import { NOTHING_IN_FLIGHT, type EngineContext } from './context.js';
 import { applyVerified, readBack } from './writes.js';
@@ -39,6 +39,8 @@ export interface BatchReport {
   /** The answers' latencies the load balancer logged (ms): the batch's, and the old servers' in traffic beside it. */
   readonly served?: { readonly canary: readonly number[]; readonly stable: readonly number[] };
   readonly passed: boolean;
+  /** Long-lived connections its drain closed or left open, one line per server (drain-long-lived). */
+  readonly connections?: readonly string[];
 }
 
 export interface RollingOutcome {
@@ -96,6 +98,7 @@ interface BatchSeen {
   window?: WindowData;
   latencies: readonly number[];
   served?: { canary: readonly number[]; stable: readonly number[] };
+  connections?: readonly string[];
 }
 
 /** One rolling deploy: what each server runs and whether it takes traffic, and the batches that move it on. */
@@ -434,6 +437,7 @@ class Rolling {
       latencies: seen.latencies,
       ...(seen.served ? { served: seen.served } : {}),
       passed: end.passed,
+      ...(seen.connections?.length ? { connections: seen.connections } : {}),
     };
   }
 
@@ -441,7 +445,7 @@ class Rolling {
   private async batchSteps(stage: BatchStage, batch: readonly Server[], seen: BatchSeen): Promise<BatchEnd> {
     const failed = new Map<string, string>();
     try {
-      const refused = await this.takeOut(stage, batch);
+      const refused = await this.takeOut(stage, batch, seen);
       if (refused) return refused;
       await this.deploy(batch, failed);
       if (failed.size)
@@ -458,10 +462,9 @@ class Rolling {
     }
   }
 
-  /** Step 1: drain, wait for in-flight requests, maint; refused (nothing moved) when no other server would serve. */
-  private async takeOut(stage: BatchStage, batch: readonly Server[]): Promise<BatchEnd | undefined> {
+  /** Step 1: drain, wait for in-flight requests (closing long-lived ones by drain-long-lived), maint; refused (nothing moved) when no other server would serve. */
+  private async takeOut(stage: BatchStage, batch: readonly Server[], seen: BatchSeen): Promise<BatchEnd | undefined> {
     const { ctx } = this;
-    const { settings, driver, timeline } = ctx;
     // Cancelled or timed out: no further batch leaves traffic.
     ctx.signal.throwIfAborted();
     // Read now, not at the start: an earlier batch's servers may have gone down since.
@@ -475,12 +478,10 @@ class Rolling {
     });
     await this.setState(batch, 'drain', 'new requests stop, in-flight ones finish');
     batch.forEach((s) => this.inTraffic.set(s.id, false));
-    const ids = batch.map((s) => s.id);
-    const left = await waitDrained(driver, ids, settings.drainTimeoutMs, ctx.signal);
-    if (left > 0)
-      timeline.note(
-        `drain-timeout ${formatDuration(settings.drainTimeoutMs)} reached with ${left} requests in flight; taking the batch out anyway`,
-      );
+    seen.connections = await drainBatch(
+      ctx,
+      batch.map((s) => s.id),
+    );
     // From here a server's version is unknown until verified: stopped now, the batch stays out of traffic until
     // each passes its check, which puts it back as it was (the post step does that).
     ctx.hooks.checkpoint({ kind: 'leave', pending: this.pending(batch) });

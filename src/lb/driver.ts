@@ -48,6 +48,32 @@ export interface Capabilities {
   readonly lock?: boolean;
   /** Counters move in steps of this period (ALB: CloudWatch's 60 s); absent where they count each request at once. */
   readonly countsPerMs?: number;
+  /** A server's open connections can be counted and closed on purpose (`Driver.connections`, drain-long-lived). */
+  readonly closesConnections?: boolean;
+}
+
+/** What is still open to one server while it drains: upgraded connections (WebSocket) and requests in flight. */
+export interface OpenConnections {
+  readonly server: string;
+  /** Connections the server upgraded (HTTP 101: WebSocket), which never end on their own. */
+  readonly webSockets: number;
+  /** Requests still in flight: slow answers, server-sent events, long polls. */
+  readonly requests: number;
+}
+
+/**
+ * Optional capability: the connections still open to servers, counted and closed on purpose, so a drain does not
+ * leave long-lived ones (WebSocket, server-sent events, long polls) to die uncounted when deploy-command restarts the
+ * process (drain-long-lived).
+ */
+export interface ConnectionControl {
+  /** What each server still has open, read now; servers with nothing open are listed with zeros. Reads only. */
+  open(ids: readonly string[]): Promise<OpenConnections[]>;
+  /**
+   * Closes the connections still open to the servers (the clients see them end): only the upgraded ones
+   * (`webSockets`: requests in flight finish) or `all`. Returns what it closed, counted just before.
+   */
+  close(ids: readonly string[], which: 'webSockets' | 'all'): Promise<OpenConnections[]>;
 }
 
 /** One pool's share of a backend's traffic, for load balancers that split between pools natively. */
@@ -257,6 +283,8 @@ export interface Driver {
   survey?(): Promise<Server[]>;
   /** Present when `capabilities.lock`: one rollout per load balancer at a time. */
   readonly lock?: RolloutLock;
+  /** Present when `capabilities.closesConnections`. */
+  readonly connections?: ConnectionControl;
   /**
    * Facts of this load balancer a plan must state, in its own terms (e.g. ALB: target groups and their weights, the
    * deregistration delay, how late its metrics show a failure). Reads only; absent where there is nothing to add.

@@ -116,6 +116,13 @@ function planRolling(
       `Servers are read from the load balancer at run time; batches of ${size} of ${strategy.targets.map((t) => t.text).join(' ')}.`,
     );
   }
+  // Today's drain (wait) adds nothing to the plan; a close policy is said once.
+  const closes = { 'close-at-start': 'at drain start (WebSockets)', 'close-at-deadline': 'at drain-timeout' } as const;
+  const policy = settings.drainLongLived ?? 'wait';
+  if (policy !== 'wait')
+    notes.push(
+      `Long-lived connections (WebSocket, server-sent events, long polls) of each batch are closed by the load balancer ${closes[policy]}, before deploy-command, counted per server in the log (drain-long-lived: ${policy}).`,
+    );
   return {
     strategy: 'rolling',
     stages,

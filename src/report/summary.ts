@@ -126,6 +126,12 @@ export function renderRolling(
       `| ${b.index} | ${md(b.servers.join(' '))} | ${b.startedAt.toISOString().slice(11, 19)} | ${formatDuration(b.durationMs)} | ${w?.requests ?? '-'} | ${w ? w.failures + w.probesFailed : '-'} | ${w ? formatFraction(errorRate(w)) : '-'} | ${answersText(b.served?.canary)} | ${answersText(b.served?.stable)} | ${latencyText(b.latencies)} | ${b.passed ? '✅' : '❌'} ${md(b.verdict)} |`,
     );
   }
+  const connections = outcome.batches.flatMap((b) => b.connections ?? []);
+  if (connections.length)
+    lines.push(
+      '',
+      `Long-lived connections (drain-long-lived: ${settings.drainLongLived ?? 'wait'}): ${md(connections.join('; '))}.`,
+    );
   lines.push(...renderCheckResults(outcome.checks ?? []));
   lines.push(...shareChart(outcome.shares, settings.version));
   lines.push('', '### Servers at the end', '', '| server | version | in traffic |', '|---|---|---|');

@@ -430,3 +430,39 @@ describe('the lock of a fleet', () => {
     expect([l1.current, l2.current]).toEqual([undefined, undefined]);
   });
 });
+
+describe('long-lived connections on a fleet', () => {
+  /** A fake member that counts `webSockets` on app/web1 and one request on each server, and logs each close. */
+  function closing(name: string, webSockets: number, log: string[]): FakeDriver {
+    const driver = new FakeDriver({ servers: [{ id: 'app/web1' }, { id: 'app/web2' }] });
+    const open = (ids: readonly string[]) =>
+      ids.map((server) => ({ server, webSockets: server === 'app/web1' ? webSockets : 0, requests: 1 }));
+    return Object.assign(driver, {
+      capabilities: { ...driver.capabilities, closesConnections: true },
+      connections: {
+        open: async (ids: readonly string[]) => open(ids),
+        close: async (ids: readonly string[], which: string) => {
+          log.push(`${name} ${which} ${ids.join(' ')}`);
+          return open(ids);
+        },
+      },
+    });
+  }
+
+  it("sums each server's connections over the members and closes them on every member", async () => {
+    const log: string[] = [];
+    const fleet = fleetOf(closing('lb1', 3, log), closing('lb2', 2, log));
+    expect(fleet.capabilities.closesConnections).toBe(true);
+    expect(await fleet.connections?.close(['app/web1', 'app/web2'], 'webSockets')).toEqual([
+      { server: 'app/web1', webSockets: 5, requests: 2 },
+      { server: 'app/web2', webSockets: 0, requests: 2 },
+    ]);
+    expect(log).toEqual(['lb1 webSockets app/web1 app/web2', 'lb2 webSockets app/web1 app/web2']);
+  });
+
+  it('cannot close them when one member cannot', () => {
+    const fleet = fleetOf(closing('lb1', 3, []), new FakeDriver({ servers: [{ id: 'app/web1' }] }));
+    expect(fleet.capabilities.closesConnections).toBe(false);
+    expect(fleet.connections).toBeUndefined();
+  });
+});

@@ -123,3 +123,22 @@ describe('readInputs', () => {
     expect(found.map((p) => p.split(':')[0])).toEqual(['probe-interval', 'max-error-rate', 'version']);
   });
 });
+
+describe('drain-long-lived', () => {
+  it('is wait by default and takes a close policy on HAProxy and on a fleet of HAProxys', () => {
+    expect(read({ ...LB, ...ROLLING }).drainLongLived).toBe('wait');
+    expect(read({ ...LB, ...ROLLING, 'drain-long-lived': 'close-at-start' }).drainLongLived).toBe('close-at-start');
+    const pair = { 'load-balancer': 'haproxy://127.0.0.1:9999\nhaproxy+unix:///run/h.sock' };
+    expect(read({ ...pair, ...ROLLING, 'drain-long-lived': 'close-at-deadline' }).drainLongLived).toBe(
+      'close-at-deadline',
+    );
+  });
+
+  it('refuses a close policy on a fleet with an nginx member, naming nginx alone', () => {
+    const mixed = { 'load-balancer': 'haproxy://127.0.0.1:9999\nnginx+file:///etc/nginx/upstreams.conf' };
+    const found = problems({ ...mixed, ...ROLLING, 'min-requests': '0', 'drain-long-lived': 'close-at-start' });
+    expect(found).toEqual([
+      "drain-long-lived: close-at-start needs a load balancer that closes a server's connections (haproxy); nginx cannot close one server's connections: a reload leaves them on the old workers until they end or worker_shutdown_timeout passes (docs/strategies.md#long-lived-connections); use wait",
+    ]);
+  });
+});

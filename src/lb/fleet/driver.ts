@@ -4,7 +4,16 @@
  * read asks them all; a read where members disagree on a server's address, weight or state is refused with what each
  * member has, so the engine never acts on one member's view while another routes differently.
  */
-import type { Advice, Capabilities, Driver, LoadBalancerUrl, PoolShare, RetryShield } from '../driver.js';
+import type {
+  Advice,
+  Capabilities,
+  ConnectionControl,
+  Driver,
+  LoadBalancerUrl,
+  OpenConnections,
+  PoolShare,
+  RetryShield,
+} from '../driver.js';
 import { errorMessage, FleetError, LoadBalancerRestarted, MembersDisagree } from '../../model/errors.js';
 import type { Selector } from '../../model/selectors.js';
 import { describeChanges, type Change, type Counters, type Server } from '../../model/server.js';
@@ -37,7 +46,20 @@ function fleetCapabilities(all: readonly Capabilities[]): Capabilities {
     nativeSplit: false,
     inFlight: all.every((c) => c.inFlight),
     lock: all.every((c) => c.lock),
+    closesConnections: all.every((c) => c.closesConnections),
   };
+}
+
+/** Each server's connections summed over the members (a client holds its connection through one of them). */
+function summed(lists: readonly (readonly OpenConnections[])[], ids: readonly string[]): OpenConnections[] {
+  return ids.map((server) => {
+    const mine = lists.flatMap((list) => list.filter((o) => o.server === server));
+    return {
+      server,
+      webSockets: mine.reduce((n, o) => n + o.webSockets, 0),
+      requests: mine.reduce((n, o) => n + o.requests, 0),
+    };
+  });
 }
 
 /** Epoch ms with sub-ms precision: members on loopback answer within a millisecond of each other. */
@@ -62,6 +84,7 @@ export class FleetDriver implements Driver {
   private readonly counterBase = new Map<string, Counters>();
   /** Members whose last call failed, with why: manual steps name them first. */
   private readonly unanswered = new Map<string, string>();
+  readonly connections?: ConnectionControl;
 
   constructor(readonly members: readonly FleetMember[]) {
     this.capabilities = FleetDriver.combine(members.map((m) => m.driver.capabilities));
@@ -77,6 +100,20 @@ export class FleetDriver implements Driver {
       );
     if (members.some((m) => m.driver.latency))
       this.latency = new FleetLatency(members.map((m) => ({ member: m.url.display, log: m.driver.latency })));
+    if (this.capabilities.closesConnections) {
+      this.connections = {
+        open: async (ids) =>
+          summed(
+            await this.every(async (m) => (await m.driver.connections?.open(ids)) ?? [], 'counting connections'),
+            ids,
+          ),
+        close: async (ids, which) =>
+          summed(
+            await this.every(async (m) => (await m.driver.connections?.close(ids, which)) ?? [], 'closing connections'),
+            ids,
+          ),
+      };
+    }
   }
 
   /** What every member can do: the fleet can do no more. */

@@ -11,6 +11,7 @@ import { HaproxyPreviews, type HaproxyPreviewOptions } from './previews.js';
 import { HaproxyLock, isLockServer } from './lock.js';
 import { retryShield, UnansweredCounter } from './counting.js';
 import { HaproxyRing } from './latency.js';
+import { HaproxyConnections } from './sessions.js';
 
 export interface HaproxyOptions {
   readonly transport: Transport;
@@ -78,6 +79,7 @@ export const haproxyCapabilities: Capabilities = {
   nativeSplit: false,
   inFlight: true,
   lock: true,
+  closesConnections: true,
 };
 
 export const HAPROXY_ADVICE: Advice = {
@@ -110,6 +112,7 @@ export class HaproxyDriver implements Driver {
   readonly previews: HaproxyPreviews | undefined;
   readonly lock: HaproxyLock;
   readonly latency: HaproxyRing;
+  readonly connections: HaproxyConnections;
 
   private readonly transport: Transport;
   /** Requests that ended without a status, per server (see counting.ts). */
@@ -132,6 +135,7 @@ export class HaproxyDriver implements Driver {
       : undefined;
     this.lock = new HaproxyLock(this.api);
     this.latency = new HaproxyRing(this.api);
+    this.connections = new HaproxyConnections(this.api, assertName);
   }
 
   get roundTrips(): number {
