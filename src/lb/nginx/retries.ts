@@ -44,8 +44,10 @@ function tokens(text: string): string[] {
       else word += c;
     } else if (c === '"' || c === "'") quote = c;
     else if (c === '#') while (i + 1 < text.length && text[i + 1] !== '\n') i++;
-    else if (c === ';' || c === '{' || c === '}') (flush(), out.push(c));
-    else if (/\s/.test(c)) flush();
+    else if (c === ';' || c === '{' || c === '}') {
+      flush();
+      out.push(c);
+    } else if (/\s/.test(c)) flush();
     else word += c;
   }
   flush();
