@@ -124,6 +124,29 @@ describe('ALB stand-in: canary', () => {
   });
 });
 
+describe('ALB stand-in: every failed request counts (TargetConnectionErrorCount)', () => {
+  it('rolls back a canary dropping 5% of its connections without an answer, counting what the clients saw', async () => {
+    const l = await setup();
+    const load = startLoad(l.alb.trafficUrl, { rps: 200, maxMs: 60_000 });
+    const r = await runOnAlb(l, { strategy: 'canary', steps: '20% 10s, 100%' }, { APP_NEXT_DROP_RATE: '0.05' });
+    const stats = await load.stop();
+    const message = errors(r).join('\n');
+    const counted = /new version [\d.]+% failed \((\d+) of (\d+)\)/.exec(message);
+    const felt = stats.requests.filter((q) => q.status === 0 || q.status >= 500).length;
+    console.log(
+      `ALB, 5% dropping canary: ${r.outputs.result}; the verdict counted ${counted?.[1]} failed, clients saw ${felt} of ${stats.sent}; ${message}`,
+    );
+    expect(r.outputs).toMatchObject({ result: 'rolled-back', 'live-pool': 'blue', weight: '0' });
+    expect(counted, message).not.toBeNull();
+    expect(Number(counted?.[1])).toBeGreaterThan(0);
+    // The stand-in answers a target's dropped connection 502, as ALB does: every one counted was one a client saw.
+    expect(Number(counted?.[1])).toBeLessThanOrEqual(felt);
+    expect(stats.requests.filter((q) => q.status !== 200 && q.version === 'v1')).toEqual([]);
+    expect(l.alb.weights()).toEqual({ 'shop-blue': 100, 'shop-green': 0 });
+    validated(l.alb);
+  });
+});
+
 describe('ALB stand-in: latency from CloudWatch TargetResponseTime (default inputs)', () => {
   it('rolls a canary answering 400 ms slower back to blue, with 0 failed requests; p50/p95/p99 and SampleCount read per target group', async () => {
     const l = await setup();
