@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { errors, FAST_ROLLOUT, runAction, summaryTimeline } from '../helpers/action.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { requestsExactly, startLoad, type LoadStats } from '../helpers/load.js';
+import { summarize } from '../../src/model/latency.js';
 import { documentedLines } from '../helpers/docs.js';
 import { startNginx, type NginxExtra, type NginxInstance } from '../helpers/nginx.js';
 
@@ -111,6 +112,40 @@ describe('the latency judge on nginx (default inputs)', () => {
     expect(message).toMatch(
       /^Rolled back at 20% on green: .*Slower than stable: v2 answered \d+ ms slower at p(50|95) than stable/,
     );
+    expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
+  }, 90_000);
+
+  it('rolls back a canary 2x slower at p95 only (median unchanged) with max-latency-increase 20%, with 0 failed requests', async () => {
+    // Both versions answer in about 100 ms; the canary's slowest fifth takes 100 ms more (p95 about 2x, p50 the same).
+    const lab = await startPools({ APP_NEXT_DELAY_MS: '100' });
+    ({ fleet, nginx } = lab);
+    const load = startLoad(lab.url, { rps: 150, connections: 64, maxMs: 40_000, retryResets: true });
+    const run = await runAction(
+      { ...canaryInputs(lab, '20% 10s, 100%'), 'max-latency-increase': '20%' },
+      { env: { ...lab.fleet.env, APP_NEXT_DELAY_MS: '100', APP_NEXT_SLOW_SHARE: '0.2', APP_NEXT_SLOW_MS: '100' } },
+    );
+    const stats = await load.stop();
+    const message = errors(run).join('\n');
+    const timeline = summaryTimeline(run);
+    const stepAt = timeline.find(([, t]) => t.startsWith('weights '))?.[0] ?? 0;
+    const rollback = timeline.find(([, t]) => t.includes('rollback: all traffic back on'))?.[0] ?? 0;
+    const felt = (version: string) =>
+      summarize(
+        stats.requests
+          .filter((r) => r.version === version && r.start >= stepAt && r.end <= rollback)
+          .map((r) => r.end - r.start),
+      );
+    const [v1, v2] = [felt('v1'), felt('v2')];
+    console.log(
+      `nginx, canary 2x slower at p95 only: ${run.outputs.result} ${rollback - stepAt}ms into its 10s step; clients felt v1 p50 ${v1.p50} p95 ${v1.p95} ms (n=${v1.count}), v2 p50 ${v2.p50} p95 ${v2.p95} ms (n=${v2.count}); ${stats.failed} of ${stats.sent} failed; ${message}`,
+    );
+    expect(run.outputs.result).toBe('rolled-back');
+    expect(message).toMatch(
+      /^Rolled back at 20% on green: .*Slower than stable: v2 answered \d+ ms slower at p95 than stable/,
+    );
+    expect(rollback - stepAt).toBeLessThan(10_000);
+    expect(Math.abs(v2.p50 - v1.p50)).toBeLessThanOrEqual(10);
+    expect(v2.p95).toBeGreaterThan(v1.p95 * 1.5);
     expect(stats.failed, JSON.stringify(stats.failures)).toBe(0);
   }, 90_000);
 
