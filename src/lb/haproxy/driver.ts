@@ -17,6 +17,8 @@ export interface HaproxyOptions {
   readonly timeoutMs?: number;
   readonly retries?: number;
   readonly retryDelayMs?: number;
+  /** The run's cancel (Tuning.signal). */
+  readonly signal?: AbortSignal;
   /** Where previews are routed (map and backend); the driver offers preview routing when given. */
   readonly previews?: HaproxyPreviewOptions;
 }
@@ -122,6 +124,7 @@ export class HaproxyDriver implements Driver {
       timeoutMs: options.timeoutMs ?? 10_000,
       retries: options.retries ?? 3,
       retryDelayMs: options.retryDelayMs ?? 250,
+      signal: options.signal,
     });
     this.previews = options.previews
       ? new HaproxyPreviews(this.api, options.previews, {
@@ -374,6 +377,7 @@ export class HaproxyDriver implements Driver {
         transport,
         'prompt\nset severity-output number\nshow info\nshow cli level\nquit\n',
         timeoutMs,
+        this.api.signal,
       );
     } catch (error) {
       const message = (error as Error).message;

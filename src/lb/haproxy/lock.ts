@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { LockAttempt, LockCheck, LockHolder, RolloutLock } from '../driver.js';
 import { NAME_PATTERN } from '../../model/selectors.js';
+import { pollUntil } from '../../model/poll.js';
 import { sleep } from '../../model/time.js';
 import { refusal, type Reply, type RuntimeApi } from './runtime-api.js';
 import { num, parseServersState, parseStatCsv, type Row } from './stat.js';
@@ -136,7 +137,16 @@ export class HaproxyLock implements RolloutLock {
   private async settled(backend: string, owner: string, uptimeS: number, where: string): Promise<LockAttempt> {
     const fresh = freshWorkerS();
     if (uptimeS >= fresh) return { held: where };
-    await sleep((fresh - uptimeS) * 1000);
+    const waited = await sleep((fresh - uptimeS) * 1000, this.api.signal).then(
+      () => true,
+      () => false,
+    );
+    if (!waited) {
+      await this.release(owner);
+      throw new Error(
+        `the run was cancelled while it waited for HAProxy's worker to be ${fresh} s old before using its lock; the lock was released`,
+      );
+    }
     const holder = this.holderIn(await this.state(backend));
     if (holder?.owner === owner) return { held: where };
     return holder ? { holder } : this.acquire(owner, undefined, 2);
@@ -167,9 +177,11 @@ export class HaproxyLock implements RolloutLock {
     // We lost: our owner server names nobody's lock.
     if (!failed(replies[1])) await this.api.run([`del server ${backend}/${OWNER_PREFIX}${owner}`]);
     // The winner's owner server comes with its lock in one batch; another connection may see the lock an instant first.
-    for (let i = 0; holder?.owner === 'unknown' && i < 5; i++) {
-      await sleep(100);
-      holder = this.holderIn(await this.state(backend));
+    if (holder?.owner === 'unknown') {
+      const read = async () => this.holderIn(await this.state(backend));
+      holder = (
+        await pollUntil(read, (h) => h?.owner !== 'unknown', { pause: () => 100, attempts: 5, signal: this.api.signal })
+      ).value;
     }
     if (!holder) return this.acquire(owner, takeOver, attempt + 1, reclaiming); // released meanwhile
     if (takeOver === undefined || takeOver !== holder.owner) return { holder };

@@ -5,7 +5,7 @@
 import { TransportError } from '../../model/errors.js';
 import { exchange } from './transport.js';
 import type { Transport } from '../driver.js';
-import { sleep } from '../../model/time.js';
+import { backoff, CallBudget, retry } from '../../model/poll.js';
 
 export interface Reply {
   readonly command: string;
@@ -18,6 +18,8 @@ export interface RuntimeApiOptions {
   /** Further attempts after a connection failure (commands we send are idempotent: absolute weights and states). */
   readonly retries: number;
   readonly retryDelayMs: number;
+  /** The run's cancel: retries stop and a command in flight is given up (see Tuning.signal). */
+  readonly signal?: AbortSignal;
 }
 
 /** Runtime API commands take names we validated; a newline or ';' would split a command, so refuse them outright. */
@@ -41,30 +43,47 @@ export function splitReplies(text: string, commands: readonly string[]): Reply[]
 
 export class RuntimeApi {
   roundTrips = 0;
+  private readonly budget: CallBudget;
 
-  constructor(private readonly options: RuntimeApiOptions) {}
+  constructor(private readonly options: RuntimeApiOptions) {
+    this.budget = new CallBudget(options.signal);
+  }
+
+  /** The run's cancel, for the driver's own waits. */
+  get signal(): AbortSignal | undefined {
+    return this.budget.signal();
+  }
 
   /** Runs the commands in order on one connection and returns each one's reply. */
   async run(commands: readonly string[]): Promise<Reply[]> {
     commands.forEach(assertSafe);
     const request = `prompt\nset severity-output number\n${commands.join('\n')}\nquit\n`;
-    let lastError: unknown;
     let attempts = 0;
-    for (let attempt = 0; attempt <= this.options.retries; attempt++) {
-      if (attempt > 0) await sleep(this.options.retryDelayMs * 2 ** (attempt - 1));
-      try {
-        this.roundTrips++;
-        attempts++;
-        const text = await exchange(this.options.transport, request, this.options.timeoutMs);
-        return splitReplies(text, commands);
-      } catch (error) {
-        lastError = error;
-        if (!(error instanceof TransportError) || !error.retryable) break;
-      }
+    let stopped = '';
+    const signal = this.budget.signal();
+    try {
+      return await retry(
+        async () => {
+          this.roundTrips++;
+          attempts++;
+          return splitReplies(
+            await exchange(this.options.transport, request, this.options.timeoutMs, signal),
+            commands,
+          );
+        },
+        (error) => error instanceof TransportError && error.retryable,
+        {
+          pause: backoff(this.options.retryDelayMs, Number.MAX_SAFE_INTEGER),
+          attempts: this.options.retries + 1,
+          signal,
+          gaveUp: (ended) => (stopped = ended === 'aborted' ? '; no more attempts: the run was cancelled' : ''),
+        },
+      );
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
+      throw new Error(`HAProxy Runtime API failed after ${tries}: ${reason}${stopped}`, { cause: error });
     }
-    const reason = lastError instanceof Error ? lastError.message : String(lastError);
-    const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
-    throw new Error(`HAProxy Runtime API failed after ${tries}: ${reason}`);
   }
 }
 
