@@ -41,9 +41,21 @@ export function splitReplies(text: string, commands: readonly string[]): Reply[]
   return commands.map((command, i) => ({ command, text: (parts[i + 2] ?? '').replace(/\n+$/, '') }));
 }
 
+/** How long a read carried on an earlier round trip answers the same read (see RuntimeApi.run's `then`). */
+export const FOLD_MS = 250;
+
+/** A command that changes HAProxy's state: it makes every read carried before it stale. */
+function isWrite(command: string): boolean {
+  return /^(set|add|del|enable|disable|clear|commit|new|shutdown)\b/.test(command);
+}
+
 export class RuntimeApi {
   roundTrips = 0;
+  /** Round trips that carried a write so far: a read taken at an older count may be stale. */
+  writes = 0;
   private readonly budget: CallBudget;
+  /** Reads carried on a round trip, by their command text: answered once more, within FOLD_MS, without one. */
+  private readonly folded = new Map<string, { at: number; replies: Reply[] }>();
 
   constructor(private readonly options: RuntimeApiOptions) {
     this.budget = new CallBudget(options.signal);
@@ -54,8 +66,33 @@ export class RuntimeApi {
     return this.budget.signal();
   }
 
-  /** Runs the commands in order on one connection and returns each one's reply. */
-  async run(commands: readonly string[]): Promise<Reply[]> {
+  /**
+   * Runs the commands in order on one connection and returns each one's reply. `then`: reads the caller will make
+   * next (a write's read-back, a lock check), sent after the commands on the same connection; the first run of
+   * exactly one of them within FOLD_MS is answered from there, with no round trip of its own. A read carried so is
+   * what a separate read would have seen a moment later; any write in between makes it stale.
+   */
+  async run(commands: readonly string[], then: readonly (readonly string[])[] = []): Promise<Reply[]> {
+    const key = commands.join('\n');
+    const carried = this.folded.get(key);
+    this.folded.delete(key);
+    // (What this read would carry is in the map already: the round trip that carried it carried those too.)
+    if (carried && Date.now() - carried.at <= FOLD_MS && !commands.some(isWrite)) return carried.replies;
+    if (commands.some(isWrite)) {
+      this.folded.clear();
+      this.writes++;
+    }
+    const all = [...commands, ...then.flat()];
+    const replies = await this.send(all);
+    let at = commands.length;
+    for (const read of then) {
+      this.folded.set(read.join('\n'), { at: Date.now(), replies: replies.slice(at, at + read.length) });
+      at += read.length;
+    }
+    return replies.slice(0, commands.length);
+  }
+
+  private async send(commands: readonly string[]): Promise<Reply[]> {
     commands.forEach(assertSafe);
     const request = `prompt\nset severity-output number\n${commands.join('\n')}\nquit\n`;
     let attempts = 0;
