@@ -89,7 +89,7 @@ export async function run(options: RunOptions = {}): Promise<RunEnd> {
     driver = createDriver(
       settings.loadBalancer,
       settings.driverOptions,
-      settings.dryRun ? { retries: 0, timeoutMs: 3000 } : {},
+      settings.dryRun ? { retries: 0, timeoutMs: 3000 } : { signal: controller.signal },
     );
     if (settings.dryRun) return ended(await dryRun(settings, driver));
     // Before anything moves: the load balancer answers, as the kind of endpoint the action needs.

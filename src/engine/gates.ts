@@ -17,9 +17,16 @@ import { exactSelectors } from '../model/selectors.js';
 import { COUNTER_POLL_MS } from '../plan/build.js';
 import type { Settings } from '../settings.js';
 import { sleep } from '../model/time.js';
+import { pollUntil, type Polled } from '../model/poll.js';
 import type { DuringChecks } from '../checks/runner.js';
 
 const POLL_MS = 200;
+
+/** Throws the signal's reason when the wait ended by it (the engine's waits end a cancelled run with its reason). */
+function unlessAborted<T>(polled: Polled<T>, signal: AbortSignal): Polled<T> {
+  if (!polled.done && polled.ended === 'aborted') throw signal.reason;
+  return polled;
+}
 
 /** Waits until no request is in flight on the servers, or the timeout; returns what is still in flight. */
 export async function waitDrained(
@@ -28,13 +35,11 @@ export async function waitDrained(
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<number> {
+  const read = async () => (await driver.servers(exactSelectors(ids))).reduce((sum, s) => sum + s.inFlight, 0);
+  // The last pause is cut to end at the deadline, so the drain gets all of drain-timeout and is read once at its end.
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const servers = await driver.servers(exactSelectors(ids));
-    const inFlight = servers.reduce((sum, s) => sum + s.inFlight, 0);
-    if (inFlight === 0 || Date.now() >= deadline) return inFlight;
-    await sleep(POLL_MS, signal);
-  }
+  const pacing = { pause: () => Math.max(1, Math.min(POLL_MS, deadline - Date.now())), deadline, signal };
+  return unlessAborted(await pollUntil(read, (inFlight) => inFlight === 0, pacing), signal).value;
 }
 
 /** Probes one server directly until healthy-threshold passes in a row; throws with the last reason at the deadline. */
@@ -46,19 +51,17 @@ export async function waitProbesPass(
   signal: AbortSignal,
 ): Promise<void> {
   let streak = 0;
-  let last: string;
-  for (;;) {
+  const probe = async () => {
     const result = await prober.probe(url);
     streak = result.ok ? streak + 1 : 0;
-    last = result.reason;
-    if (streak >= settings.probe.healthyThreshold) return;
-    if (Date.now() + settings.probe.intervalMs > deadline) {
-      throw new Error(
-        `${url} did not pass ${settings.probe.healthyThreshold} probes in a row within startup-timeout (last: ${last})`,
-      );
-    }
-    await sleep(settings.probe.intervalMs, signal);
-  }
+    return result.reason;
+  };
+  const pacing = { pause: () => settings.probe.intervalMs, deadline, signal };
+  const polled = unlessAborted(await pollUntil(probe, () => streak >= settings.probe.healthyThreshold, pacing), signal);
+  if (!polled.done)
+    throw new Error(
+      `${url} did not pass ${settings.probe.healthyThreshold} probes in a row within startup-timeout (last: ${polled.value})`,
+    );
 }
 
 /** Waits until the load balancer's own check passed since the server changed state. Servers without checks pass. */
@@ -68,13 +71,10 @@ export async function waitLbHealthy(
   deadline: number,
   signal: AbortSignal,
 ): Promise<Map<string, string>> {
-  for (;;) {
-    const servers = await driver.servers(exactSelectors(ids));
-    const pending = servers.filter((s) => s.check && !s.check.settled);
-    if (pending.length === 0) return new Map();
-    if (Date.now() + POLL_MS > deadline) return new Map(pending.map((s) => [s.id, s.check?.status ?? 'unknown']));
-    await sleep(POLL_MS, signal);
-  }
+  const read = async () => (await driver.servers(exactSelectors(ids))).filter((s) => s.check && !s.check.settled);
+  const pacing = { pause: () => POLL_MS, deadline, signal };
+  const { value: pending } = unlessAborted(await pollUntil(read, (p) => p.length === 0, pacing), signal);
+  return new Map(pending.map((s) => [s.id, s.check?.status ?? 'unknown']));
 }
 
 /** What each server served since the last read; a counter that went backwards (a reload) counts from zero. */

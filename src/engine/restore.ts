@@ -6,7 +6,7 @@
  */
 import type { Driver } from '../lb/driver.js';
 import type { Change, PendingRestore } from '../model/server.js';
-import { sleep } from '../model/time.js';
+import { pollUntil } from '../model/poll.js';
 import { Prober } from '../probes/http.js';
 import type { ProbeSettings } from '../settings.js';
 import { waitLbHealthy } from './gates.js';
@@ -27,15 +27,16 @@ export function originalOf(pending: PendingRestore): Change {
 
 async function probePasses(prober: Prober, url: string, probe: ProbeSettings, deadline: number): Promise<string> {
   let streak = 0;
-  let last = 'not probed';
-  while (Date.now() < deadline) {
+  const read = async () => {
     const result = await prober.probe(url);
     streak = result.ok ? streak + 1 : 0;
-    last = result.reason;
-    if (streak >= probe.healthyThreshold) return '';
-    await sleep(probe.intervalMs);
-  }
-  return `${url} did not pass ${probe.healthyThreshold} probes in a row (last: ${last})`;
+    return result.reason;
+  };
+  const polled = await pollUntil(read, () => streak >= probe.healthyThreshold, {
+    pause: () => probe.intervalMs,
+    deadline,
+  });
+  return polled.done ? '' : `${url} did not pass ${probe.healthyThreshold} probes in a row (last: ${polled.value})`;
 }
 
 export async function restoreVerified(

@@ -8,7 +8,7 @@ import type { AdminState, Change, Counters, Server } from '../model/server.js';
 import { formatSummary, summarize } from '../model/latency.js';
 import { clause, formatPercent } from '../model/format.js';
 import { errorMessage, UnconfirmedChange } from '../model/errors.js';
-import { sleep } from '../model/time.js';
+import { retry } from '../model/poll.js';
 import type { WindowData } from '../analysis/window.js';
 import { describeVerdict, heldReason, type JudgeVerdict } from '../analysis/judge.js';
 import type { Plan, Stage } from '../plan/plan.js';
@@ -452,14 +452,16 @@ class Shift {
    */
   private async tryRestoreStable(why: string): Promise<string | undefined> {
     let last: unknown;
-    for (let attempt = 0; attempt < RESTORE_ATTEMPTS; attempt++) {
-      if (attempt > 0) await sleep(RESTORE_RETRY_MS * attempt);
-      try {
-        await this.restoreStable(why);
-        return undefined;
-      } catch (error) {
-        last = error;
-      }
+    try {
+      // No signal: putting traffic back is tried whatever the cancel says (the driver bounds its calls after one).
+      await retry(
+        () => this.restoreStable(why),
+        () => true,
+        { pause: (n) => RESTORE_RETRY_MS * n, attempts: RESTORE_ATTEMPTS },
+      );
+      return undefined;
+    } catch (error) {
+      last = error;
     }
     let unread = '';
     const read = await readBack(

@@ -4,7 +4,7 @@
  * still go elsewhere, and a check passed since. Shared by rolling batches and idle pools.
  */
 import type { AdminState, Server } from '../model/server.js';
-import { LockLost } from '../model/errors.js';
+import { errorMessage, LockLost } from '../model/errors.js';
 import { probeUrl } from '../probes/http.js';
 import type { Settings } from '../settings.js';
 import { commandFailure, runCommand } from '../exec.js';
@@ -26,6 +26,19 @@ export interface UpdateResult {
  * within startup-timeout counted from the end of the command. Throws with why the server is not fit; `setVersion`
  * follows what the server runs. Returns the server's deadline (for the load balancer's own check).
  */
+/** The lock could not be re-read around a command (the load balancer did not answer): the batch stops, not one server. */
+class LockUnread extends Error {}
+
+/** ctx.guard.check, a failure to read the lock made LockUnread (a lost lock stays LockLost). */
+async function recheck(ctx: EngineContext, moment: string): Promise<void> {
+  try {
+    await ctx.guard.check(moment);
+  } catch (error) {
+    if (error instanceof LockLost) throw error;
+    throw new LockUnread(`the lock could not be re-read ${moment} (${errorMessage(error)})`, { cause: error });
+  }
+}
+
 export async function deployAndProbe(
   ctx: EngineContext,
   server: Server,
@@ -34,12 +47,12 @@ export async function deployAndProbe(
 ): Promise<number> {
   const { settings } = ctx;
   if (settings.deployCommand) {
-    await ctx.guard.check(`before the deploy-command on ${server.id}`);
+    await recheck(ctx, `before the deploy-command on ${server.id}`);
     setVersion(server.id, 'unknown');
     const result = await runCommand(settings.deployCommand, { server, pool, version: settings.version }, ctx.signal);
     if (result.stopped || result.exitCode !== 0) throw new Error(commandFailure('deploy-command', server.id, result));
     ctx.timeline.note(`${server.id}: deploy-command done`);
-    await ctx.guard.check(`after the deploy-command on ${server.id}`);
+    await recheck(ctx, `after the deploy-command on ${server.id}`);
   }
   // startup-timeout starts once the server has the new version: a slow deploy (an image pull) does not eat it.
   const deadline = Date.now() + settings.startupTimeoutMs;
@@ -72,7 +85,7 @@ export async function updateServers(
         group.forEach((s) => deadlines.set(s.id, deadline));
       } catch (error) {
         // A lost lock stops the batch, not one server: another run may be moving them all.
-        if (ctx.signal.aborted || error instanceof LockLost) throw error;
+        if (ctx.signal.aborted || error instanceof LockLost || error instanceof LockUnread) throw error;
         group.forEach((s) => failed.set(s.id, (error as Error).message));
       }
     }),

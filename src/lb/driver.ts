@@ -307,6 +307,12 @@ export interface Scheme {
 export interface Tuning {
   readonly retries?: number;
   readonly timeoutMs?: number;
+  /**
+   * The run's cancel. Once it fires, the driver's waits (read-backs, retries, settling, drains) end at once and a
+   * call in flight is given up; calls made after it (putting traffic back, reading it) each attempt once, within
+   * about 1.5 s in all (model/poll.ts CallBudget), so a cancel ends the run within 2 s.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface OptionsContext {

@@ -614,8 +614,9 @@ export async function startAlbStandIn(options: StandInOptions): Promise<AlbStand
       if (input.Conditions) rule.conditions = input.Conditions as Json[];
       if (input.Actions) {
         const actions = stored(input.Actions as Json[], false);
-        if (changeDelayMs > 0) rule.pending = { actions, visibleAt: Date.now() + changeDelayMs };
-        else rule.actions = actions;
+        // The last write wins, as on ALB: one not delayed replaces a change still pending.
+        rule.pending = changeDelayMs > 0 ? { actions, visibleAt: Date.now() + changeDelayMs } : undefined;
+        if (changeDelayMs <= 0) rule.actions = actions;
         changeDelayMs = 0;
       }
       // ALB answers with the rule as written, even before it takes effect.

@@ -2,7 +2,8 @@
 import { expect, type TestContext } from 'vitest';
 import { FAST_ROLLOUT, type ActionRun } from '../helpers/action.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
-import { startHaproxy, type HaproxyInstance, type HaproxySetup } from '../helpers/haproxy.js';
+import { startHaproxy, type HaproxyInstance, type HaproxyServerLine, type HaproxySetup } from '../helpers/haproxy.js';
+import { freePort } from '../helpers/ports.js';
 import { startLoad, type Load, type LoadStats } from '../helpers/load.js';
 import { weights } from '../helpers/pools.js';
 
@@ -20,13 +21,19 @@ export interface Lab {
 
 /**
  * `count` HAProxy instances in front of the same four app processes: pools (blue live, green idle) or four webs;
- * stopped when the test ends. `haproxy`: lines every member adds (e.g. LATENCY_RING).
+ * stopped when the test ends.
  */
 export async function startLab(
   context: TestContext,
   count: number,
   layout: 'pools' | 'rolling',
-  haproxy: Pick<HaproxySetup, 'defaults' | 'sections'> = {},
+  /**
+   * Lines every member adds (e.g. LATENCY_RING), or further config per member (e.g. an extra backend), given the app
+   * servers.
+   */
+  haproxy:
+    | Pick<HaproxySetup, 'defaults' | 'sections'>
+    | ((index: number, servers: readonly HaproxyServerLine[]) => Promise<Partial<HaproxySetup>>) = {},
 ): Promise<Lab> {
   const apps = await startFleet(4, 'v1');
   const members: HaproxyInstance[] = [];
@@ -44,7 +51,12 @@ export async function startLab(
           { name: 'green2', port: p4, options: 'check weight 0' },
         ]
       : [p1, p2, p3, p4].map((port, i) => ({ name: `web${i + 1}`, port }));
-  members.push(...(await Promise.all(Array.from({ length: count }, () => startHaproxy({ ...haproxy, servers })))));
+  const setups = await Promise.all(
+    Array.from({ length: count }, async (_, i) =>
+      typeof haproxy === 'function' ? await haproxy(i, servers) : haproxy,
+    ),
+  );
+  members.push(...(await Promise.all(setups.map((setup) => startHaproxy({ servers, ...setup })))));
   await allUp(members);
   return {
     apps,
@@ -59,6 +71,29 @@ export async function startLab(
       ...extra,
     }),
   };
+}
+
+/**
+ * A frontend and a backend of another name at some of the same app processes (one process behind two backends), on
+ * a port of its own: HaproxySetup.sections.
+ */
+export async function extraBackend(
+  name: string,
+  servers: readonly HaproxyServerLine[],
+): Promise<{ port: number; sections: string }> {
+  const port = await freePort();
+  const sections = [
+    `frontend fe_${name}`,
+    `    bind 127.0.0.1:${port}`,
+    `    default_backend ${name}`,
+    `backend ${name}`,
+    '    balance roundrobin',
+    '    option httpchk',
+    '    http-check send meth GET uri /health',
+    '    http-check expect status 200',
+    ...servers.map((s) => `    server ${s.name} 127.0.0.1:${s.port} check`),
+  ].join('\n');
+  return { port, sections };
 }
 
 /** Until every member's own checks see every server UP (they start DOWN until `rise` checks passed). */

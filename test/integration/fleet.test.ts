@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { errors, runAction, summaryTimeline } from '../helpers/action.js';
-import { LATENCY_RING, type HaproxyInstance } from '../helpers/haproxy.js';
+import { LATENCY_RING, statRows, type HaproxyInstance } from '../helpers/haproxy.js';
 import { startLoad } from '../helpers/load.js';
 import { weights } from '../helpers/pools.js';
 import { startRelay } from '../helpers/relay.js';
@@ -19,6 +19,7 @@ import {
   loadThrough,
   servedWeights,
   expectNoFailures,
+  extraBackend,
   watchAgreement,
   fleetRows,
   escape,
@@ -97,6 +98,38 @@ describe('moved as one: canary with a standby, rolling', () => {
         'app/web3': 100,
         'app/web4': 100,
       });
+  }, 90_000);
+
+  it('rolling through two HAProxy with different extra backends at the same processes: each shared entry drained with its server, 0 failed on every backend', async (context) => {
+    // Member A also serves `api` at all four processes, member B `admin` at web3 and web4: they disagree nowhere a
+    // member has the backend, and each extra entry must leave traffic with the process it shares.
+    const ports: number[] = [];
+    const lab = await startLab(context, 2, 'rolling', async (i, servers) => {
+      const extra = await extraBackend(i === 0 ? 'api' : 'admin', i === 0 ? servers : servers.slice(2));
+      ports.push(extra.port);
+      return { sections: extra.sections };
+    });
+    const [a, b] = lab.members as [HaproxyInstance, HaproxyInstance];
+    const load = loadThrough([a.frontendPort, b.frontendPort, ...ports]);
+    const run = await runAction(lab.inputs(lab.list(), { strategy: 'rolling', targets: 'app/*' }), {
+      env: lab.apps.env,
+    });
+    const stats = await load.stop();
+    expect(errors(run)).toEqual([]);
+    expect(run.outputs.result).toBe('succeeded');
+    expectNoFailures(stats);
+    for (const s of stats) expect(s.versions.v2 ?? 0).toBeGreaterThan(0);
+    // The shared entries were taken out with their process on the member that has them, and put back.
+    expect(run.stdout).toMatch(/api\/web1.*maint/);
+    expect(run.stdout).toMatch(/admin\/web3.*maint/);
+    const every = { 'app/web1': 100, 'app/web2': 100, 'app/web3': 100, 'app/web4': 100 };
+    for (const m of lab.members) expect(servedWeights(await m.servers())).toEqual(every);
+    const extra = async (m: HaproxyInstance, backend: string) =>
+      statRows(await m.cli(`show stat ${backend} 4 -1`)).map((r) => `${r.pxname}/${r.svname} ${r.weight} ${r.status}`);
+    expect(await extra(a, 'api')).toEqual([1, 2, 3, 4].map((n) => `api/web${n} 100 UP`));
+    expect(await extra(b, 'admin')).toEqual([3, 4].map((n) => `admin/web${n} 100 UP`));
+    expect(await trafficOnUnready(a)).toEqual([]);
+    expect(await trafficOnUnready(b)).toEqual([]);
   }, 90_000);
 });
 

@@ -273,6 +273,38 @@ describe('a fleet moved as one', () => {
     expect([...c.callsOf('apply'), ...d.callsOf('apply')]).toEqual([]);
   });
 
+  it('a rolling deploy with extra backends on one member at the same processes: moved there with their process, never sent to the other', async () => {
+    vi.stubEnv('GITHUB_STEP_SUMMARY', '');
+    vi.stubEnv('GITHUB_STATE', '');
+    vi.stubEnv('GITHUB_OUTPUT', '');
+    const { deploy } = await import('../../src/actions/deploy.js');
+    const settings = fakeSettings({ strategy: 'rolling', targets: 'app/a app/b' });
+    const signal = new AbortController().signal;
+    const app = [
+      { id: 'app/a', address: '10.0.0.1:80' },
+      { id: 'app/b', address: '10.0.0.2:80' },
+    ];
+    const api = [
+      { id: 'api/a', address: '10.0.0.1:80' },
+      { id: 'api/b', address: '10.0.0.2:80' },
+    ];
+    const a = new FakeDriver({ servers: [...app, ...api], traffic: HEALTHY });
+    const b = new FakeDriver({ servers: app, traffic: HEALTHY });
+    expect((await deploy(settings, fleetOf(a, b), signal)).result).toBe('succeeded');
+    const sent = (d: FakeDriver) =>
+      d.callsOf('apply').flatMap((c) => (c.args as { server: string }[]).map((x) => x.server));
+    expect(sent(a)).toContain('api/a');
+    expect(sent(b).filter((id) => id.startsWith('api/'))).toEqual([]);
+    expect(a.state('api/a')).toMatchObject({ weight: 100, admin: 'ready' });
+    // Where a member has the backend, a missing entry is still a disagreement.
+    const c = new FakeDriver({ servers: [...app, ...api], traffic: HEALTHY });
+    const d = new FakeDriver({ servers: [...app, { id: 'api/z', address: '10.0.0.9:80' }], traffic: HEALTHY });
+    await expect(deploy(settings, fleetOf(c, d), signal)).rejects.toThrow(
+      /disagree .*api\/a: .* missing on fake:\/\/lb2/,
+    );
+    expect([...c.callsOf('apply'), ...d.callsOf('apply')]).toEqual([]);
+  });
+
   it('a member whose API is cut mid-canary: the rollout stops, the other is back on stable, the message has both', async () => {
     const [a, b] = fakes(2) as [FakeDriver, FakeDriver];
     const lb = fleetOf(a, b);

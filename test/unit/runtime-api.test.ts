@@ -107,3 +107,43 @@ describe('Runtime API failures', () => {
     expect(api.roundTrips).toBe(retries + 1);
   });
 });
+
+describe('reads carried on a round trip (run with then)', () => {
+  /** A prompt-mode Runtime API stand-in: each command answered `N <command>`, N counting every answer it gave. */
+  async function numbering(): Promise<{ port: number; close: () => Promise<void> }> {
+    let n = 0;
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString()));
+      socket.on('end', () => {
+        const commands = text.split('\n').slice(2, -2);
+        socket.end(`\n> \n> ${commands.map((c) => `${++n} ${c}\n\n> `).join('')}`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return { port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+
+  it('answers the carried read once from the write round trip, then from HAProxy again; a write makes it stale', async () => {
+    const lb = await numbering();
+    const api = new RuntimeApi({
+      transport: { type: 'tcp', host: '127.0.0.1', port: lb.port },
+      timeoutMs: 1000,
+      retries: 0,
+      retryDelayMs: 1,
+    });
+    const read = ['show stat app 4 1', 'show info'];
+    const [set] = await api.run(['set server app/a state drain'], [read]);
+    expect(set?.text).toBe('1 set server app/a state drain');
+    expect((await api.run(read)).map((r) => r.text)).toEqual(['2 show stat app 4 1', '3 show info']);
+    expect(api.roundTrips).toBe(1);
+    expect((await api.run(read)).map((r) => r.text)).toEqual(['4 show stat app 4 1', '5 show info']);
+    expect(api.roundTrips).toBe(2);
+    // Carried, then a write before it is asked: read afresh.
+    await api.run(['show info'], [read]);
+    await api.run(['set server app/a state ready']);
+    expect((await api.run(read))[0]?.text).toBe('10 show stat app 4 1');
+    await lb.close();
+  });
+});

@@ -8,6 +8,7 @@
 import type * as Elbv2 from '@aws-sdk/client-elastic-load-balancing-v2';
 import type * as CloudWatch from '@aws-sdk/client-cloudwatch';
 import { awsAdvice, classifyAwsError, type AwsErrorKind, type AwsErrorLike } from './errors.js';
+import { CallBudget } from '../../model/poll.js';
 
 /** A call AWS refused or never answered: its kind tells bad input from credentials, throttling and outages. */
 export class AwsCallError extends Error {
@@ -29,6 +30,8 @@ export interface ApiTuning {
   /** Attempts per call: the SDK retries throttling and transient errors with backoff between them. */
   readonly maxAttempts: number;
   readonly timeoutMs: number;
+  /** The run's cancel (Tuning.signal): a call in flight is given up, its SDK retries with it. */
+  readonly signal?: AbortSignal;
 }
 
 /** One call's cost: attempts made (more than one when AWS throttled or failed transiently). */
@@ -58,7 +61,16 @@ export class AwsApi {
   retries = 0;
   readonly calls: CallRecord[] = [];
 
-  constructor(private readonly tuning: ApiTuning) {}
+  private readonly budget: CallBudget;
+
+  constructor(private readonly tuning: ApiTuning) {
+    this.budget = new CallBudget(tuning.signal);
+  }
+
+  /** What the driver's own waits end on: the run's cancel, then the short time left after it. */
+  get signal(): AbortSignal | undefined {
+    return this.budget.signal();
+  }
 
   private config() {
     // The SDK's standard AWS_MAX_ATTEMPTS may lower the attempts per call (never raise them: a dry run reads once).
@@ -101,10 +113,13 @@ export class AwsApi {
     abortSignal?: AbortSignal,
   ): Promise<Output> {
     const operation = operationName(command);
+    // The caller's signal (a check's timeout) and the run's cancel budget: whichever ends first.
+    const signals = [abortSignal, this.budget.signal()].filter((x): x is AbortSignal => x !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     try {
       const output = (await client.send(
         command as never,
-        (abortSignal ? { abortSignal } : undefined) as never,
+        (signal ? { abortSignal: signal } : undefined) as never,
       )) as Output & { $metadata?: { attempts?: number } };
       this.count(operation, output.$metadata?.attempts);
       return output;

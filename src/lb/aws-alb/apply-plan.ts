@@ -75,6 +75,7 @@ function registered(state: TargetState | undefined): boolean {
  * The plan of `changes` against the forward action's weights (`forward`, ARN -> weight) and the touched groups'
  * targets (ARN -> target id -> state). ready registers a target not registered; drain and maint deregister a
  * registered one (remembered by a tag first) or only retag one already out; maint on a group with traffic waits.
+ * `writeAll`: after a write ALB had not shown yet, what it shows is no guide, so every wanted weight is written.
  */
 export function planApply(
   changes: readonly Change[],
@@ -82,10 +83,11 @@ export function planApply(
   forward: ReadonlyMap<string, number>,
   targets: ReadonlyMap<string, ReadonlyMap<string, TargetState>>,
   where: string,
+  writeAll = false,
 ): ApplyPlan {
   const weights = wantedWeights(changes, groups, where);
   // Only a weight that differs is written: each write is a rule change ALB takes with a delay.
-  for (const [arn, weight] of weights) if (forward.get(arn) === weight) weights.delete(arn);
+  if (!writeAll) for (const [arn, weight] of weights) if (forward.get(arn) === weight) weights.delete(arn);
   const register = new Map<string, string[]>();
   const deregister = new Map<string, { id: string; admin: AdminState }[]>();
   const retag = new Map<string, { id: string; admin: AdminState }[]>();

@@ -10,7 +10,7 @@ import type { Advice, Capabilities, Driver, PoolSelection, PoolShare } from '../
 import type { AdminState, Change, Counters, Server } from '../../model/server.js';
 import { matchesSelector, type Selector } from '../../model/selectors.js';
 import { formatDuration } from '../../model/durations.js';
-import { sleep } from '../../model/time.js';
+import { fromList, pollUntil } from '../../model/poll.js';
 import { AwsApi, AwsCallError } from './api.js';
 import { targetGroupDimension, type AlbArn } from './arn.js';
 import { findForward, percentOf, weightDifferences, weightForPercent, withWeights, type Forward } from './forward.js';
@@ -50,6 +50,8 @@ export interface AlbDriverOptions {
   readonly arn: AlbArn;
   readonly retries?: number;
   readonly timeoutMs?: number;
+  /** The run's cancel (Tuning.signal). */
+  readonly signal?: AbortSignal;
   /** drain-timeout: the longest a deregistered target of a group in traffic is waited on to finish draining. */
   readonly drainTimeoutMs: number;
   /** A rolling deploy: drain-timeout is checked against the deregistration delay of every group in traffic. */
@@ -97,12 +99,15 @@ export class AlbDriver implements Driver {
   /** What the last split read back outside both pools (trafficOutsidePools). */
   private outside: string | undefined;
   private stickinessReported = false;
+  /** A weight change was written and not yet seen on a read-back: ALB may still apply it. */
+  private unconfirmed = false;
 
   constructor(private readonly options: AlbDriverOptions) {
     this.api = new AwsApi({
       region: options.arn.region,
       maxAttempts: (options.retries ?? 7) + 1,
       timeoutMs: options.timeoutMs ?? 10_000,
+      signal: options.signal,
     });
     this.lock = new AlbLock(this.api, options.arn.arn);
     this.previews = new AlbPreviews(this.api, options.arn, options.previewBackend);
@@ -264,7 +269,14 @@ export class AlbDriver implements Driver {
     if (changes.length === 0) return;
     const snap = await this.snapshot();
     const groups = touchedGroups(changes, snap.groups, this.where);
-    const plan = planApply(changes, snap.groups, snap.forward.weights, await this.targets(groups), this.where);
+    const plan = planApply(
+      changes,
+      snap.groups,
+      snap.forward.weights,
+      await this.targets(groups),
+      this.where,
+      this.unconfirmed,
+    );
     await this.carryOut(snap, plan);
   }
 
@@ -315,35 +327,39 @@ export class AlbDriver implements Driver {
 
   /** Until ALB has judged newly registered targets (no longer `initial`), within the group's health check time. */
   private async waitJudged(group: Group, ids: readonly string[]): Promise<void> {
-    const deadline = Date.now() + group.settleMs;
-    for (let poll = 0; ; poll++) {
-      const states = await this.states(group);
-      const initial = ids.filter((id) => (states.get(id) ?? 'initial') === 'initial');
-      const pause = pollPause(poll, group.healthCheckMs / 2);
-      if (initial.length === 0 || Date.now() + pause > deadline) return;
-      await sleep(pause);
-    }
+    await pollUntil(
+      () => this.states(group),
+      (states) => ids.every((id) => (states.get(id) ?? 'initial') !== 'initial'),
+      {
+        pause: (n) => pollPause(n - 1, group.healthCheckMs / 2),
+        deadline: Date.now() + group.settleMs,
+        signal: this.api.signal,
+      },
+    );
   }
 
   /** Until deregistered targets of a group in traffic have drained (ALB's deregistration delay), at most drain-timeout. */
   private async waitDrained(group: Group, ids: readonly string[]): Promise<void> {
     const limitMs = Math.min(this.options.drainTimeoutMs, group.delaySeconds * 1000) + 5000;
     const started = Date.now();
-    for (let poll = 0; ; poll++) {
-      const states = await this.states(group);
-      const draining = ids.filter((id) => states.has(id));
-      if (draining.length === 0) {
-        core.info(`ALB: ${group.name}: ${ids.join(', ')} drained in ${formatDuration(Date.now() - started)}`);
-        return;
-      }
-      if (Date.now() - started > limitMs) {
-        core.warning(
-          `ALB: ${group.name}: ${draining.join(', ')} still draining after ${formatDuration(limitMs)} (deregistration delay ${group.delaySeconds} s); going on`,
-        );
-        return;
-      }
-      await sleep(pollPause(poll, (group.delaySeconds * 1000) / 4));
-    }
+    const polled = await pollUntil(
+      async () => {
+        const states = await this.states(group);
+        return ids.filter((id) => states.has(id));
+      },
+      (draining) => draining.length === 0,
+      {
+        pause: (n) => pollPause(n - 1, (group.delaySeconds * 1000) / 4),
+        deadline: started + limitMs,
+        signal: this.api.signal,
+      },
+    );
+    const took = formatDuration(Date.now() - started);
+    if (polled.done) return core.info(`ALB: ${group.name}: ${ids.join(', ')} drained in ${took}`);
+    const why = polled.ended === 'aborted' ? 'when the run was cancelled' : `after ${formatDuration(limitMs)}`;
+    core.warning(
+      `ALB: ${group.name}: ${polled.value.join(', ')} still draining ${why} (${took}; deregistration delay ${group.delaySeconds} s); going on`,
+    );
   }
 
   /** One ModifyRule/ModifyListener with the forward action's new weights, then read back until ALB shows them. */
@@ -357,25 +373,37 @@ export class AlbDriver implements Driver {
         client,
         new sdk.ModifyListenerCommand({ ListenerArn: this.options.arn.arn, DefaultActions: actions }),
       );
+    this.unconfirmed = true;
     const name = (arn: string) => snap.groups.find((g) => g.arn === arn)?.name ?? arn;
     const started = Date.now();
-    let wrong: string[] = [];
-    for (const [i, delay] of VERIFY_DELAYS_MS.entries()) {
-      await sleep(delay);
-      const read = findForward(await this.readActions(), this.where);
-      if (typeof read === 'string') throw new Error(`after the change, ${read}`);
-      wrong = weightDifferences(weights, read.weights, name);
-      if (wrong.length === 0) {
-        if (i > 0)
-          core.info(
-            `ALB: the new weights showed on read-back ${i + 1} of ${this.where}, ${formatDuration(Date.now() - started)} after the change (ALB applies rule changes with a delay)`,
-          );
-        return read;
-      }
-    }
-    throw new Error(
-      `ALB did not show the new weights ${formatDuration(Date.now() - started)} after the change (${wrong.join('; ')}); read back ${VERIFY_DELAYS_MS.length} times`,
+    // Set by the poll (TypeScript does not follow assignments in a closure: hence the annotation by `as`).
+    let shown = undefined as Forward | undefined;
+    const read = await pollUntil(
+      async () => {
+        const forward = findForward(await this.readActions(), this.where);
+        if (typeof forward === 'string') throw new Error(`after the change, ${forward}`);
+        shown = forward;
+        return weightDifferences(weights, forward.weights, name);
+      },
+      (wrong) => wrong.length === 0,
+      { ...fromList(VERIFY_DELAYS_MS), signal: this.api.signal },
     );
+    const after = formatDuration(Date.now() - started);
+    this.unconfirmed = !read.done;
+    if (read.done) {
+      if (read.reads > 1)
+        core.info(
+          `ALB: the new weights showed on read-back ${read.reads} of ${this.where}, ${after} after the change (ALB applies rule changes with a delay)`,
+        );
+      // Done means a read showed the weights: `shown` is that read.
+      return shown as Forward;
+    }
+    const times = `read back ${read.reads} time${read.reads === 1 ? '' : 's'}`;
+    if (read.ended === 'aborted')
+      throw new Error(
+        `ALB took the change but had not shown the new weights when the run was cancelled, ${after} after it (${read.value.join('; ')}); ${times}`,
+      );
+    throw new Error(`ALB did not show the new weights ${after} after the change (${read.value.join('; ')}); ${times}`);
   }
 
   async split(shares: readonly PoolShare[]): Promise<void> {

@@ -50,7 +50,16 @@ export class AlbLock implements RolloutLock {
     const mine = lockTag(randomBytes(6).toString('hex'), owner, Date.now());
     const { client, sdk } = await this.api.elb();
     await this.api.send(client, new sdk.AddTagsCommand({ ResourceArns: [this.arn], Tags: [mine] }));
-    await sleep(this.settleMs);
+    const settled = await sleep(this.settleMs, this.api.signal).then(
+      () => true,
+      () => false,
+    );
+    if (!settled) {
+      await this.remove([mine.Key]);
+      throw new Error(
+        `the run was cancelled while it waited for its lock tag to settle on ${this.arn}; the tag was removed`,
+      );
+    }
     const after = await this.read();
     const own = after.find((c) => c.key === mine.Key);
     // This owner's older tags (an attempt whose answer was lost) are no rivals.

@@ -24,7 +24,7 @@ import type {
 import type { PreviewCheck, PreviewRouting } from '../driver.js';
 import type { Change, Server } from '../../model/server.js';
 import { matchesSelector, type Selector } from '../../model/selectors.js';
-import { sleep } from '../../model/time.js';
+import { backoff, fromList, pollUntil, retry } from '../../model/poll.js';
 import type { AwsApi } from './api.js';
 import type { AlbArn } from './arn.js';
 import { targetDescription, targetIdOf } from './ids.js';
@@ -463,15 +463,18 @@ export class AlbPreviews implements PreviewRouting {
   /** The rules' forward actions after a change, read back until ALB shows only `groupArn`. */
   private async verify(arns: readonly string[], groupArn: string): Promise<void> {
     const { client, sdk } = await this.elb();
-    for (const delay of VERIFY_DELAYS_MS) {
-      await sleep(delay);
+    const read = async () => {
       const out = await this.api.send(client, new sdk.DescribeRulesCommand({ RuleArns: [...arns] }));
-      const wrong = (out.Rules ?? []).filter((r) => {
+      return (out.Rules ?? []).filter((r) => {
         const live = tuplesOf(r.Actions).filter((t) => t.weight > 0);
         return live.length !== 1 || live[0]?.arn !== groupArn;
       });
-      if (wrong.length === 0) return;
-    }
+    };
+    const polled = await pollUntil(read, (wrong) => wrong.length === 0, {
+      ...fromList(VERIFY_DELAYS_MS),
+      signal: this.api.signal,
+    });
+    if (polled.done) return;
     throw new Error(`ALB did not show the preview rules ${arns.join(', ')} forwarding to ${groupArn} after the change`);
   }
 
@@ -609,17 +612,16 @@ export class AlbPreviews implements PreviewRouting {
         );
       }
     }
-    const deadline = Date.now() + timeoutMs;
-    for (let poll = 0; (await this.health(group)) && Date.now() < deadline; poll++)
-      await sleep(Math.min(250 * 2 ** poll, 5000));
-    for (const pause of [...IN_USE_RETRIES_MS, undefined]) {
-      try {
-        await this.api.send(client, new sdk.DeleteTargetGroupCommand({ TargetGroupArn: group.arn }));
-        return;
-      } catch (error) {
-        if (pause === undefined || !/ResourceInUse/.test((error as Error).message)) throw error;
-        await sleep(pause);
-      }
-    }
+    const signal = this.api.signal;
+    await pollUntil(
+      () => this.health(group),
+      (health) => !health,
+      { pause: backoff(250, 5000), deadline: Date.now() + timeoutMs, signal },
+    );
+    await retry(
+      () => this.api.send(client, new sdk.DeleteTargetGroupCommand({ TargetGroupArn: group.arn })),
+      (error) => /ResourceInUse/.test((error as Error).message),
+      { ...fromList([0, ...IN_USE_RETRIES_MS]), signal },
+    );
   }
 }

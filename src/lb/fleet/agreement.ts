@@ -15,31 +15,43 @@ function setting(server: Server): string {
   return `${server.address} weight ${server.weight} ${server.admin}`;
 }
 
+/** Whether the member's read has any server of the backend: a member without it does not route it at all. */
+function hasBackend(read: MemberRead, backend: string): boolean {
+  return read.servers.some((s) => s.backend === backend);
+}
+
 /**
- * Each server on which members differ, with what each member has: `app/web1: weight 100 ready on haproxy://a,
- * weight 0 maint on haproxy://b, missing on nginx+file:///u.conf`. Empty when they all agree.
+ * Each server on which members differ, with what each has: `app/web1: weight 100 ready on haproxy://a,
+ * weight 0 maint on haproxy://b, missing on nginx+file:///u.conf`. Empty when they all agree. A member that has no
+ * server of the server's backend does not route that backend (one member's extra backend at the same processes, as
+ * `api` beside `app`): it is left out, not counted as missing; one that has the backend must have the server too.
  */
 export function disagreements(reads: readonly MemberRead[]): string[] {
   const ids = [...new Set(reads.flatMap((r) => r.servers.map((s) => s.id)))];
   return ids.flatMap((id) => {
-    const seen = reads.map((r) => {
-      const server = r.servers.find((s) => s.id === id);
-      return { member: r.member, value: server ? setting(server) : 'missing' };
-    });
+    const backend = id.slice(0, id.indexOf('/'));
+    const seen = reads
+      .filter((r) => hasBackend(r, backend))
+      .map((r) => {
+        const server = r.servers.find((s) => s.id === id);
+        return { member: r.member, value: server ? setting(server) : 'missing' };
+      });
     if (new Set(seen.map((s) => s.value)).size <= 1) return [];
     return [`${id}: ${seen.map((s) => `${s.value} on ${s.member}`).join(', ')}`];
   });
 }
 
 /**
- * The servers as one load balancer would show them, from members that agree: a server's own check passes only when
- * it passes on every member that checks it (and is settled only when settled on all); in-flight requests add up.
+ * The servers as one load balancer would show them, from members that agree (each server from the members that have
+ * it, in the first member's order, then the others'): a server's own check passes only when it passes on every
+ * member that checks it (and is settled only when settled on all); in-flight requests add up.
  */
 export function merged(reads: readonly MemberRead[]): Server[] {
-  const [first, ...rest] = reads;
-  if (!first) return [];
-  return first.servers.map((server) => {
-    const same = [server, ...rest.flatMap((r) => r.servers.filter((s) => s.id === server.id))];
+  const firsts = new Map<string, Server>();
+  for (const read of reads)
+    for (const server of read.servers) if (!firsts.has(server.id)) firsts.set(server.id, server);
+  return [...firsts.values()].map((server) => {
+    const same = reads.flatMap((r) => r.servers.filter((s) => s.id === server.id));
     const checks = same.flatMap((s) => (s.check ? [s.check] : []));
     const failing = checks.filter((c) => !c.passing);
     return {

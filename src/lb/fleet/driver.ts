@@ -2,7 +2,8 @@
  * Several load balancers in front of the same servers, moved as one: an HA pair (the standby too), active-active
  * instances behind DNS or ECMP, an internal and an external one. Every change goes to every member at once and every
  * read asks them all; a read where members disagree on a server's address, weight or state is refused with what each
- * member has, so the engine never acts on one member's view while another routes differently.
+ * member has, so the engine never acts on one member's view while another routes differently. A backend only some
+ * members have (an extra backend at the same processes) is read, moved and counted on those members alone.
  */
 import type {
   Advice,
@@ -85,6 +86,33 @@ export class FleetDriver implements Driver {
   /** Members whose last call failed, with why: manual steps name them first. */
   private readonly unanswered = new Map<string, string>();
   readonly connections?: ConnectionControl;
+  /**
+   * Per backend, the members (by index) whose reads had servers of it. A backend only some members have (an extra
+   * backend at the same processes) is moved and counted on those alone; one not read yet, on every member.
+   */
+  private readonly backendOn = new Map<string, Set<number>>();
+
+  /** Notes which members have which backends, from what each read returned. */
+  private learn(lists: readonly (readonly Server[])[]): void {
+    lists.forEach((servers, i) => {
+      for (const s of servers) {
+        const on = this.backendOn.get(s.backend) ?? new Set<number>();
+        on.add(i);
+        this.backendOn.set(s.backend, on);
+      }
+    });
+  }
+
+  /** Whether member i has the server's backend (or nothing says it does not). */
+  private routes(i: number, id: string): boolean {
+    const on = this.backendOn.get(id.slice(0, id.indexOf('/')));
+    return !on || on.has(i);
+  }
+
+  /** The member's index in the list. */
+  private indexOf(member: FleetMember): number {
+    return this.members.indexOf(member);
+  }
 
   constructor(readonly members: readonly FleetMember[]) {
     this.capabilities = FleetDriver.combine(members.map((m) => m.driver.capabilities));
@@ -154,6 +182,7 @@ export class FleetDriver implements Driver {
 
   async servers(selectors: readonly Selector[]): Promise<Server[]> {
     const lists = await this.every((m) => m.driver.servers(selectors), 'reading', describeRead);
+    this.learn(lists);
     const reads: MemberRead[] = lists.map((servers, i) => ({ member: this.members[i]?.url.display ?? '', servers }));
     const differ = disagreements(reads);
     if (differ.length)
@@ -170,6 +199,7 @@ export class FleetDriver implements Driver {
   async survey(): Promise<Server[]> {
     const every = [{ text: '*/*', backend: '*', server: '*' }];
     const lists = await this.every((m) => m.driver.servers(every), 'reading', describeRead);
+    this.learn(lists);
     return surveyed(lists.map((servers, i) => ({ member: this.members[i]?.url.display ?? '', servers })));
   }
 
@@ -179,11 +209,13 @@ export class FleetDriver implements Driver {
     const write: FleetWrite = { changes: describeChanges(changes), members };
     this.writes.push(write);
     await this.every(
-      async ({ url, driver }) => {
-        const member = url.display;
+      async (m) => {
+        const member = m.url.display;
         const sentAt = preciseNow();
+        // A member without a backend the changes touch (an extra backend on another member) gets the rest.
+        const mine = changes.filter((c) => this.routes(this.indexOf(m), c.server));
         try {
-          await driver.apply(changes);
+          if (mine.length) await m.driver.apply(mine);
           members.push({ member, sentAt, doneAt: preciseNow() });
         } catch (error) {
           members.push({ member, sentAt, doneAt: preciseNow(), error: errorMessage(error) });
@@ -205,7 +237,10 @@ export class FleetDriver implements Driver {
    * backwards and one member's reset never counts the others' history again.
    */
   async counters(ids: readonly string[]): Promise<Map<string, Counters>> {
-    const maps = await this.every((m) => m.driver.counters(ids), 'reading counters');
+    const maps = await this.every(async (m) => {
+      const mine = ids.filter((id) => this.routes(this.indexOf(m), id));
+      return mine.length ? m.driver.counters(mine) : new Map<string, Counters>();
+    }, 'reading counters');
     const sum = new Map<string, Counters>();
     maps.forEach((map, i) => {
       for (const [id, c] of map) {

@@ -18,6 +18,8 @@ export interface HaproxyOptions {
   readonly timeoutMs?: number;
   readonly retries?: number;
   readonly retryDelayMs?: number;
+  /** The run's cancel (Tuning.signal). */
+  readonly signal?: AbortSignal;
   /** Where previews are routed (map and backend); the driver offers preview routing when given. */
   readonly previews?: HaproxyPreviewOptions;
 }
@@ -125,6 +127,7 @@ export class HaproxyDriver implements Driver {
       timeoutMs: options.timeoutMs ?? 10_000,
       retries: options.retries ?? 3,
       retryDelayMs: options.retryDelayMs ?? 250,
+      signal: options.signal,
     });
     this.previews = options.previews
       ? new HaproxyPreviews(this.api, options.previews, {
@@ -142,13 +145,19 @@ export class HaproxyDriver implements Driver {
     return this.api.roundTrips;
   }
 
+  /** The lock's re-check, to carry on a round trip the engine makes just before it (none while no lock is held). */
+  private lockRead(): string[][] {
+    const read = this.lock.confirmRead();
+    return read ? [read] : [];
+  }
+
   private async stats(backends: readonly string[] | undefined): Promise<{ stat: Row[]; state: Row[] }> {
     const names = backends ?? ['-1'];
     const commands = [
       ...names.map((b) => `show stat ${b} 4 -1`),
       ...(backends ?? ['']).map((b) => `show servers state ${b}`.trim()),
     ];
-    const replies = await this.api.run(commands);
+    const replies = await this.api.run(commands, this.lockRead());
     const stat: Row[] = [];
     const state: Row[] = [];
     replies.forEach((reply, i) => {
@@ -175,9 +184,9 @@ export class HaproxyDriver implements Driver {
   }
 
   /** `show stat` rows, read with `show info` in the same round trip so a reload or restart is noticed at once. */
-  private async statRows(commands: readonly string[]): Promise<Row[]> {
+  private async statRows(commands: readonly string[], then: readonly string[][] = []): Promise<Row[]> {
     const rows: Row[] = [];
-    const replies = await this.api.run([...commands, 'show info']);
+    const replies = await this.api.run([...commands, 'show info'], then);
     this.checkProcess(replies.at(-1)?.text ?? '');
     for (const reply of replies.slice(0, -1)) {
       if (/^\[\d\]: /.test(reply.text)) throw new Error(`HAProxy refused '${reply.command}': ${refusal(reply)}`);
@@ -275,7 +284,8 @@ export class HaproxyDriver implements Driver {
     const exact = selectors.every((sel) => !sel.backend.includes('*') && !sel.server.includes('*'));
     const fast = exact ? this.perServer(selectors.map((sel) => `${sel.backend}/${sel.server}`)) : undefined;
     if (fast) {
-      const rows = (await this.statRows(fast)).filter((row) => !isLockServer(row['svname'] ?? ''));
+      // A read-back or a wait's poll: the lock's re-check that follows it rides along (one row).
+      const rows = (await this.statRows(fast, this.lockRead())).filter((row) => !isLockServer(row['svname'] ?? ''));
       if (!rows.some((row) => /^DOWN/.test(row['status'] ?? ''))) return rows.map((row) => toServer(row, undefined));
     }
     // Only the named backends when no selector globs over backends: cheaper on large configurations.
@@ -322,7 +332,10 @@ export class HaproxyDriver implements Driver {
       if (change.admin) commands.push(`set server ${backend}/${server} state ${change.admin}`);
     }
     if (commands.length === 0) return;
-    const replies = await this.api.run(commands);
+    // The read-back of the changed servers and the lock's re-check ride on the write's own round trip.
+    const readBack = this.perServer([...new Set(changes.map((c) => c.server))]);
+    const then = [...(readBack ? [[...readBack, 'show info']] : []), ...this.lockRead()];
+    const replies = await this.api.run(commands, then);
     const refused = replies.map((r) => ({ r, why: refusal(r) })).filter((x) => x.why !== undefined);
     if (refused.length) {
       throw new Error(
@@ -389,6 +402,7 @@ export class HaproxyDriver implements Driver {
         transport,
         'prompt\nset severity-output number\nshow info\nshow cli level\nquit\n',
         timeoutMs,
+        this.api.signal,
       );
     } catch (error) {
       const message = (error as Error).message;

@@ -9,8 +9,9 @@
 import { createHash } from 'node:crypto';
 import type { LockAttempt, LockCheck, LockHolder, RolloutLock } from '../driver.js';
 import { NAME_PATTERN } from '../../model/selectors.js';
+import { pollUntil } from '../../model/poll.js';
 import { sleep } from '../../model/time.js';
-import { refusal, type Reply, type RuntimeApi } from './runtime-api.js';
+import { FOLD_MS, refusal, type Reply, type RuntimeApi } from './runtime-api.js';
 import { num, parseServersState, parseStatCsv, type Row } from './stat.js';
 
 export const LOCK_SERVER = 'zdd-lock';
@@ -76,6 +77,16 @@ export class HaproxyLock implements RolloutLock {
   private chosen: string | undefined;
   /** The worker on which the lock was last seen ours. */
   private worker: string | undefined;
+  /** The lock server's id on that worker, while ours: a re-check reads its one row (`show stat B 4 ID`). */
+  private lockSid: string | undefined;
+
+  /** When the lock was last read as ours, and at which write count (RuntimeApi.writes). */
+  private lastHeld: { at: number; writes: number } | undefined;
+
+  /** Notes the lock server's id from `show servers state` rows (undefined when it is not there). */
+  private noteSid(rows: readonly Row[]): void {
+    this.lockSid = rows.find((r) => r['srv_name'] === LOCK_SERVER)?.['srv_id'];
+  }
 
   constructor(private readonly api: RuntimeApi) {}
 
@@ -126,7 +137,9 @@ export class HaproxyLock implements RolloutLock {
     ]);
     const { worker, uptimeS } = workerOf(replies[3]?.text ?? '');
     this.worker = worker;
-    return { lockAdded: !failed(replies[0]), rows: parseServersState(replies[2]?.text ?? ''), replies, uptimeS };
+    const rows = parseServersState(replies[2]?.text ?? '');
+    this.noteSid(rows);
+    return { lockAdded: !failed(replies[0]), rows, replies, uptimeS };
   }
 
   /**
@@ -136,7 +149,16 @@ export class HaproxyLock implements RolloutLock {
   private async settled(backend: string, owner: string, uptimeS: number, where: string): Promise<LockAttempt> {
     const fresh = freshWorkerS();
     if (uptimeS >= fresh) return { held: where };
-    await sleep((fresh - uptimeS) * 1000);
+    const waited = await sleep((fresh - uptimeS) * 1000, this.api.signal).then(
+      () => true,
+      () => false,
+    );
+    if (!waited) {
+      await this.release(owner);
+      throw new Error(
+        `the run was cancelled while it waited for HAProxy's worker to be ${fresh} s old before using its lock; the lock was released`,
+      );
+    }
     const holder = this.holderIn(await this.state(backend));
     if (holder?.owner === owner) return { held: where };
     return holder ? { holder } : this.acquire(owner, undefined, 2);
@@ -167,9 +189,11 @@ export class HaproxyLock implements RolloutLock {
     // We lost: our owner server names nobody's lock.
     if (!failed(replies[1])) await this.api.run([`del server ${backend}/${OWNER_PREFIX}${owner}`]);
     // The winner's owner server comes with its lock in one batch; another connection may see the lock an instant first.
-    for (let i = 0; holder?.owner === 'unknown' && i < 5; i++) {
-      await sleep(100);
-      holder = this.holderIn(await this.state(backend));
+    if (holder?.owner === 'unknown') {
+      const read = async () => this.holderIn(await this.state(backend));
+      holder = (
+        await pollUntil(read, (h) => h?.owner !== 'unknown', { pause: () => 100, attempts: 5, signal: this.api.signal })
+      ).value;
     }
     if (!holder) return this.acquire(owner, takeOver, attempt + 1, reclaiming); // released meanwhile
     if (takeOver === undefined || takeOver !== holder.owner) return { holder };
@@ -182,17 +206,47 @@ export class HaproxyLock implements RolloutLock {
    * it was last seen ours, less than RECLAIM_S seconds ago: a reload dropped it, and it is taken back (from a run
    * that took it since, which is still waiting for it to settle and has moved nothing).
    */
+  /**
+   * What `confirm` reads first while the lock is ours: the lock server's one row and `show info`, the same size on a
+   * backend of 10 servers or 1,000. A round trip made just before may carry it (RuntimeApi.run's `then`).
+   */
+  confirmRead(): string[] | undefined {
+    return this.chosen && this.lockSid ? [`show stat ${this.chosen} 4 ${this.lockSid}`, 'show info'] : undefined;
+  }
+
+  /** Whether the lock server's row, read on the same worker as before, still has `owner`'s address. */
+  private async stillOurs(owner: string): Promise<boolean> {
+    const read = this.confirmRead();
+    if (!read) return false;
+    const [row, info] = await this.api.run(read);
+    const lock = parseStatCsv(row?.text ?? '').find((r) => r['svname'] === LOCK_SERVER);
+    const address = (lock?.['addr'] ?? '').replace(/^\[(.*)\]:\d+$/, '$1');
+    return !!lock && workerOf(info?.text ?? '').worker === this.worker && sameAddress(lockAddress(owner), address);
+  }
+
   async confirm(owner: string): Promise<LockCheck> {
     const backend = await this.backend();
     if (typeof backend !== 'string') return { held: true };
+    // Read as ours a moment ago with nothing written since (two re-checks back to back): that read answers.
+    const last = this.lastHeld;
+    if (last && last.writes === this.api.writes && Date.now() - last.at <= FOLD_MS) return { held: true };
+    this.lastHeld = undefined;
+    if (await this.stillOurs(owner)) {
+      this.lastHeld = { at: Date.now(), writes: this.api.writes };
+      return { held: true };
+    }
+    // Anything else (a reload, another holder, a changed id): the whole backend says who holds it.
     const replies = await this.api.run([`show servers state ${backend}`, 'show info']);
-    const holder = this.holderIn(parseServersState(replies[0]?.text ?? ''));
+    const rows = parseServersState(replies[0]?.text ?? '');
+    const holder = this.holderIn(rows);
     const { worker, uptimeS } = workerOf(replies[1]?.text ?? '');
     const before = this.worker;
     if (holder?.owner === owner) {
       this.worker = worker;
+      this.noteSid(rows);
       return { held: true };
     }
+    this.lockSid = undefined;
     const reloaded = before !== undefined && before !== worker;
     const how = `HAProxy was reloaded ${uptimeS}s ago (worker ${before?.split('@')[0]} -> ${worker.split('@')[0]}), which drops the lock`;
     if (reloaded && uptimeS <= RECLAIM_S) {
@@ -236,6 +290,8 @@ export class HaproxyLock implements RolloutLock {
   }
 
   async release(owner: string): Promise<void> {
+    this.lockSid = undefined;
+    this.lastHeld = undefined;
     const backend = await this.backend();
     if (typeof backend !== 'string') return;
     const rows = await this.state(backend);

@@ -7,7 +7,7 @@ import type { Server } from '../../model/server.js';
 import type { PreviewCheck, PreviewRouting } from '../driver.js';
 import { NAME_PATTERN, type Selector } from '../../model/selectors.js';
 import { refusal, type Reply, type RuntimeApi } from './runtime-api.js';
-import { sleep } from '../../model/time.js';
+import { backoff, pollUntil } from '../../model/poll.js';
 
 export interface HaproxyPreviewOptions {
   /** The map file as haproxy.cfg names it. */
@@ -162,18 +162,18 @@ export class HaproxyPreviews implements PreviewRouting {
 
   async unregister(serverId: string, timeoutMs: number): Promise<void> {
     const id = this.idOf(serverId);
-    const deadline = Date.now() + timeoutMs;
-    for (let attempt = 0; ; attempt++) {
+    // Idle or in-flight connections block the delete for a moment after maint.
+    const blocked = (why: string | undefined) => why !== undefined && /connection|queue/i.test(why);
+    const attempt = async () => {
       const [reply] = await this.api.run([`del server ${id}`]);
-      const why = reply ? refusal(reply) : undefined;
-      if (!why) {
-        this.lb.forget(id);
-        return;
-      }
-      // Idle or in-flight connections block the delete for a moment after maint.
-      if (!/connection|queue/i.test(why) || Date.now() >= deadline)
-        throw new Error(`HAProxy refused 'del server ${id}': ${why}`);
-      await sleep(Math.min(1000, 100 * 2 ** attempt));
-    }
+      return reply ? refusal(reply) : undefined;
+    };
+    const { value: why } = await pollUntil(attempt, (why) => !blocked(why), {
+      pause: backoff(100, 1000),
+      deadline: Date.now() + timeoutMs,
+      signal: this.api.signal,
+    });
+    if (why) throw new Error(`HAProxy refused 'del server ${id}': ${why}`);
+    this.lb.forget(id);
   }
 }

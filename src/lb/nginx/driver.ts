@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import type { Change, Counters, Server } from '../../model/server.js';
 import type { Advice, Capabilities, Driver, LatencyLog, RetryShield } from '../driver.js';
 import { dumpCommand, nginxRetryShield } from './retries.js';
-import { sleep } from '../../model/time.js';
+import { CallBudget, pollUntil } from '../../model/poll.js';
 import { matchesSelector, type Selector } from '../../model/selectors.js';
 import {
   effectiveConfig,
@@ -33,6 +33,8 @@ export interface NginxOptions {
   readonly accessLog: string;
   /** How long a reload may take to bring up new workers. */
   readonly reloadTimeoutMs?: number;
+  /** The run's cancel (Tuning.signal): a test or reload command is stopped, the wait for new workers ends. */
+  readonly signal?: AbortSignal;
 }
 
 export const nginxCapabilities: Capabilities = {
@@ -67,8 +69,10 @@ export class NginxDriver implements Driver {
   readonly latency: LatencyLog | undefined;
 
   readonly lock: NginxLock;
+  private readonly budget: CallBudget;
 
   constructor(private readonly options: NginxOptions) {
+    this.budget = new CallBudget(options.signal);
     this.lock = new NginxLock(options.host, options.path);
     this.latency = options.accessLog
       ? {
@@ -186,7 +190,7 @@ export class NginxDriver implements Driver {
     await this.write(renderUpstreams(next));
     if (effectiveConfig(next) === effectiveConfig(lines)) return; // only the recorded states changed
     this.roundTrips++;
-    const test = await this.options.host.run(this.options.testCommand);
+    const test = await this.options.host.run(this.options.testCommand, this.budget.signal());
     if (test.code !== 0) {
       await this.write(before);
       throw new Error(
@@ -205,21 +209,34 @@ export class NginxDriver implements Driver {
     this.roundTrips++;
     const { master, workers: old } = await this.options.host.workers(this.options.pidFile);
     this.roundTrips++;
-    const result = await this.options.host.run(this.options.reloadCommand);
-    const deadline = Date.now() + (this.options.reloadTimeoutMs ?? 5000);
-    while (Date.now() < deadline) {
-      this.roundTrips++;
-      const now = await this.options.host.workers(this.options.pidFile);
-      if (now.master === master && [...now.workers].some((pid) => !old.has(pid))) {
-        for (const pid of old) this.draining.add(pid);
-        return;
-      }
-      await sleep(50);
+    const signal = this.budget.signal();
+    const result = await this.options.host.run(this.options.reloadCommand, signal);
+    if (result.stopped) {
+      await this.write(previous);
+      throw new Error(
+        `nginx's reload was stopped (${this.options.reloadCommand}: ${result.stopped}); the old upstreams file is restored, and nginx may or may not have read the new one`,
+      );
+    }
+    const reloaded = await pollUntil(
+      async () => {
+        this.roundTrips++;
+        return this.options.host.workers(this.options.pidFile);
+      },
+      (now) => now.master === master && [...now.workers].some((pid) => !old.has(pid)),
+      { pause: () => 50, deadline: Date.now() + (this.options.reloadTimeoutMs ?? 5000), signal },
+    );
+    if (reloaded.done) {
+      for (const pid of old) this.draining.add(pid);
+      return;
     }
     await this.write(previous);
+    const within =
+      reloaded.ended === 'aborted'
+        ? 'before the run was cancelled'
+        : `within ${this.options.reloadTimeoutMs ?? 5000}ms`;
     throw new Error(
-      `nginx did not reload: ${this.options.reloadCommand} exited ${result.code}${result.output ? ` (${result.output})` : ''} but no new worker process appeared within ` +
-        `${this.options.reloadTimeoutMs ?? 5000}ms; the old upstreams file is restored. Look for [emerg] in nginx's error log.`,
+      `nginx did not reload: ${this.options.reloadCommand} exited ${result.code}${result.output ? ` (${result.output})` : ''} but no new worker process appeared ${within}; ` +
+        `the old upstreams file is restored. Look for [emerg] in nginx's error log.`,
     );
   }
 

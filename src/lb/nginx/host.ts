@@ -2,7 +2,7 @@
  * Where nginx runs: this machine, or another one reached through the system ssh (batch mode, host keys checked).
  * The nginx driver needs only these operations; each is one round trip.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -21,13 +21,19 @@ import {
   closeSync,
 } from 'node:fs';
 import { childEnv } from '../../model/env.js';
+import { abortReason } from '../../model/poll.js';
 import type { Transport } from '../driver.js';
 import { remotePath, runSsh, sshWhere, type SshTarget } from '../ssh.js';
 
 export interface CommandResult {
   readonly code: number;
   readonly output: string;
+  /** Set when the command was stopped before it ended (the run's cancel, or 30 s): why. */
+  readonly stopped?: string;
 }
+
+/** The longest a test or reload command may run. */
+const COMMAND_MS = 30_000;
 
 export interface Host {
   readonly where: string;
@@ -37,7 +43,8 @@ export interface Host {
    * symlink it replaces the target, and the file keeps its mode and owner.
    */
   write(path: string, text: string): Promise<void>;
-  run(command: string): Promise<CommandResult>;
+  /** Runs a shell command; `signal` stops it (its whole process group on this machine). */
+  run(command: string, signal?: AbortSignal): Promise<CommandResult>;
   /** The live master process in the pid file and its worker processes. */
   workers(pidFile: string): Promise<{ master: number; workers: Set<number> }>;
   /** Which of these processes are still running. */
@@ -90,14 +97,38 @@ export class LocalHost implements Host {
     renameSync(temporary, target);
   }
 
-  run(command: string): Promise<CommandResult> {
+  run(command: string, signal?: AbortSignal): Promise<CommandResult> {
     return new Promise((resolve) => {
-      execFile('sh', ['-c', command], { timeout: 30_000, env: childEnv() }, (error, stdout, stderr) => {
-        resolve({
-          code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
-          output: `${stdout}${stderr}`.trim(),
-        });
+      // A process group of its own, so a stop reaches whatever the shell started.
+      const child = spawn('sh', ['-c', command], {
+        env: childEnv(),
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
+      let output = '';
+      let stopped: string | undefined;
+      const collect = (chunk: Buffer) => void (output += chunk.toString('utf8'));
+      child.stdout.on('data', collect);
+      child.stderr.on('data', collect);
+      const stop = (why: string) => {
+        stopped ??= why;
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+        } catch {
+          // gone already
+        }
+      };
+      const timer = setTimeout(() => stop(`it ran past ${COMMAND_MS / 1000} s`), COMMAND_MS);
+      const onAbort = () => stop(abortReason(signal));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+      const end = (code: number, extra = '') => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve({ code, output: `${output}${extra}`.trim(), ...(stopped ? { stopped } : {}) });
+      };
+      child.on('error', (error) => end(1, error.message));
+      child.on('close', (code) => end(code ?? 1));
     });
   }
 

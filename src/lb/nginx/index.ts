@@ -54,9 +54,10 @@ export const nginx: DriverModule<NginxModuleOptions> = {
     }
     return errors.length ? { errors } : { options };
   },
-  create(url, options) {
+  create(url, options, tuning) {
     const host = hostFor(url.transport);
     if ('error' in host) throw new Error(host.error);
-    return new NginxDriver({ host, path: 'path' in url.transport ? url.transport.path : '', ...options });
+    const path = 'path' in url.transport ? url.transport.path : '';
+    return new NginxDriver({ host, path, ...options, signal: tuning.signal });
   },
 };
