@@ -3,6 +3,7 @@
  * would see (non-2xx, resets, timeouts) and which version answered.
  */
 import http from 'node:http';
+import { summarize, type LatencySummary } from '../../src/model/latency.js';
 
 export interface LoadStats {
   readonly sent: number;
@@ -174,4 +175,11 @@ export async function requestsExactly(
     if (s.ok + s.failed >= count) return load.stop();
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** What the clients felt from one version between two moments (epoch ms): p50, p95, p99 of its requests' times. */
+export function feltLatency(stats: LoadStats, version: string, from: number, to: number): LatencySummary {
+  return summarize(
+    stats.requests.filter((r) => r.version === version && r.start >= from && r.end <= to).map((r) => r.end - r.start),
+  );
 }

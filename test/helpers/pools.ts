@@ -56,6 +56,23 @@ export function poolInputs(lab: PoolsLab, extra: Record<string, string>): Record
   };
 }
 
+/** Inputs for a fast rolling deploy of every server of backend app on this HAProxy, restarted by the fleet's command. */
+export function rollingInputs(
+  fleet: Fleet,
+  haproxy: HaproxyInstance,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ...FAST_ROLLOUT,
+    strategy: 'rolling',
+    targets: 'app/*',
+    'load-balancer': `haproxy://127.0.0.1:${haproxy.adminPort}`,
+    'deploy-command': fleet.restartCommand,
+    'health-url': 'http://{address}/health',
+    ...extra,
+  };
+}
+
 /** When the action's timeline says it set the weights for each share (the call had returned). */
 export function shifts(run: ActionRun): { at: number; sent: number; share: string }[] {
   return summaryTimeline(run)

@@ -6,13 +6,13 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errors, FAST_ROLLOUT, runAction } from '../helpers/action.js';
+import { errors, runAction } from '../helpers/action.js';
 import { startCloudWatchStandIn } from '../helpers/cloudwatch.js';
 import { DD_KEYS, startDatadogStandIn } from '../helpers/datadog.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { startHaproxy, type HaproxyInstance } from '../helpers/haproxy.js';
 import { startLoad } from '../helpers/load.js';
-import { poolInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
+import { poolInputs, rollingInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
 
 let lab: PoolsLab | undefined;
 
@@ -257,15 +257,9 @@ describe('checks in a rolling deploy on HAProxy', () => {
     const load = startLoad(`http://127.0.0.1:${haproxy.frontendPort}/`, { rps: 100, maxMs: 60_000 });
     await load.through(20);
     const run = await runAction(
-      {
-        ...FAST_ROLLOUT,
-        strategy: 'rolling',
-        targets: 'app/*',
-        'load-balancer': `haproxy://127.0.0.1:${haproxy.adminPort}`,
-        'deploy-command': fleet.restartCommand,
-        'health-url': 'http://{address}/health',
+      rollingInputs(fleet, haproxy, {
         checks: `- name: page\n  at: before-traffic\n  kind: http\n  url: http://{address}/\n  body: hello from\n  timeout: 2s`,
-      },
+      }),
       { env: { ...fleet.env, ...ERROR_BODY } },
     );
     await load.through(20);

@@ -5,10 +5,11 @@
  * deploy-command (its close frame 1001 "going away"); the counts the action logs must be the clients' own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_ROLLOUT, runAction, type ActionRun } from '../helpers/action.js';
+import { runAction, type ActionRun } from '../helpers/action.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { startHaproxy, type HaproxyInstance } from '../helpers/haproxy.js';
 import { startLoad, type Load } from '../helpers/load.js';
+import { rollingInputs } from '../helpers/pools.js';
 import { startWebSockets, type WebSocketClients } from '../helpers/websockets.js';
 
 let haproxy: HaproxyInstance;
@@ -65,17 +66,7 @@ async function deploy(policy: string, version: string) {
   const from = clients.closes.length;
   const sent = load.snapshot();
   const run = await runAction(
-    {
-      ...FAST_ROLLOUT,
-      strategy: 'rolling',
-      targets: 'app/*',
-      'load-balancer': `haproxy://127.0.0.1:${haproxy.adminPort}`,
-      'deploy-command': fleet.restartCommand,
-      'health-url': 'http://{address}/health',
-      'drain-timeout': '500ms',
-      'drain-long-lived': policy,
-      version,
-    },
+    rollingInputs(fleet, haproxy, { 'drain-timeout': '500ms', 'drain-long-lived': policy, version }),
     { env: fleet.env },
   );
   const now = load.snapshot();

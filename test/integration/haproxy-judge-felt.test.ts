@@ -6,10 +6,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { errors, runAction, summaryTimeline } from '../helpers/action.js';
 import { documentedLines } from '../helpers/docs.js';
-import { requestsExactly, startLoad, type LoadStats } from '../helpers/load.js';
+import { requestsExactly, feltLatency, startLoad, type LoadStats } from '../helpers/load.js';
 import { poolInputs, startPools, weights, type PoolsLab } from '../helpers/pools.js';
 import { LATENCY_RING } from '../helpers/haproxy.js';
-import { summarize } from '../../src/model/latency.js';
 
 let lab: PoolsLab | undefined;
 afterEach(async () => {
@@ -100,13 +99,7 @@ describe('the latency judge on HAProxy, from a log ring read with show events (d
     const [stepSent = 0] = sentAt(run, 'weights ');
     const [rollback = 0] = sentAt(run, 'rollback: all traffic back on');
     // What the clients felt from each version, over the step.
-    const felt = (version: string) =>
-      summarize(
-        stats.requests
-          .filter((r) => r.version === version && r.start >= stepSent && r.end <= rollback)
-          .map((r) => r.end - r.start),
-      );
-    const [v1, v2] = [felt('v1'), felt('v2')];
+    const [v1, v2] = [feltLatency(stats, 'v1', stepSent, rollback), feltLatency(stats, 'v2', stepSent, rollback)];
     console.log(
       `HAProxy, canary 2x slower at p95 only: ${run.outputs.result} ${rollback - stepSent}ms into its 10s step; clients felt v1 p50 ${v1.p50} p95 ${v1.p95} ms (n=${v1.count}), v2 p50 ${v2.p50} p95 ${v2.p95} ms (n=${v2.count}); ${stats.failed} of ${stats.sent} failed; ${message}`,
     );

@@ -8,8 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errors, FAST_ROLLOUT, runAction, summaryTimeline } from '../helpers/action.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
-import { requestsExactly, startLoad, type LoadStats } from '../helpers/load.js';
-import { summarize } from '../../src/model/latency.js';
+import { requestsExactly, feltLatency, startLoad, type LoadStats } from '../helpers/load.js';
 import { documentedLines } from '../helpers/docs.js';
 import { startNginx, type NginxExtra, type NginxInstance } from '../helpers/nginx.js';
 
@@ -129,13 +128,8 @@ describe('the latency judge on nginx (default inputs)', () => {
     const timeline = summaryTimeline(run);
     const stepAt = timeline.find(([, t]) => t.startsWith('weights '))?.[0] ?? 0;
     const rollback = timeline.find(([, t]) => t.includes('rollback: all traffic back on'))?.[0] ?? 0;
-    const felt = (version: string) =>
-      summarize(
-        stats.requests
-          .filter((r) => r.version === version && r.start >= stepAt && r.end <= rollback)
-          .map((r) => r.end - r.start),
-      );
-    const [v1, v2] = [felt('v1'), felt('v2')];
+    // What the clients felt from each version, over the step.
+    const [v1, v2] = [feltLatency(stats, 'v1', stepAt, rollback), feltLatency(stats, 'v2', stepAt, rollback)];
     console.log(
       `nginx, canary 2x slower at p95 only: ${run.outputs.result} ${rollback - stepAt}ms into its 10s step; clients felt v1 p50 ${v1.p50} p95 ${v1.p95} ms (n=${v1.count}), v2 p50 ${v2.p50} p95 ${v2.p95} ms (n=${v2.count}); ${stats.failed} of ${stats.sent} failed; ${message}`,
     );
