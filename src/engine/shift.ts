@@ -184,7 +184,10 @@ class Shift {
       const after = await this.runChecks('after', 'after the end', this.stages.length);
       if (after !== undefined) return await this.rollBackTraffic(after);
     } catch (error) {
-      return this.stopped(errorMessage(error));
+      // A run ended by its timeout or a cancel stops for that reason, not for the load balancer call it cut short
+      // ("HAProxy Runtime API failed ...: gave up waiting for ...: timeout 8s reached").
+      const { signal } = this.ctx;
+      return this.stopped(errorMessage(signal.aborted ? signal.reason : error));
     }
     hooks.checkpoint(NOTHING_IN_FLIGHT);
     return this.outcome(

@@ -181,6 +181,27 @@ describe('canary on the fake driver', () => {
     expect(outcome.steps[0]?.held).toMatch(/^too little traffic: \d+ requests seen of min-requests 100000$/);
   });
 
+  it('the timeout cutting a load balancer call short: the run says the timeout, not the call it cut', async () => {
+    const settings = canary('10% 50ms, 100%', { 'min-requests': '100000' });
+    const lb = fake(HEALTHY);
+    const { plan, roles } = await planOn(settings, lb);
+    const controller = new AbortController();
+    let stepped = 0;
+    // The counters call in flight when the timeout comes fails with the transport's own words.
+    lb.faults.when(() => controller.signal.aborted, 'refuse', 1);
+    lb.tap((call) => {
+      if (isStepApply(call)) stepped = Date.now();
+      else if (stepped && call.method === 'counters' && Date.now() - stepped > 200 && !controller.signal.aborted)
+        controller.abort(new Error('timeout 1s reached'));
+    });
+    const outcome = await withEngine(settings, lb, controller.signal, recordingHooks().hooks, (ctx) =>
+      runShift(ctx, plan, roles!),
+    );
+    expect(lb.calls.some((c) => c.outcome === 'refused')).toBe(true);
+    expect(outcome.message).toMatch(/^Stopped at step 1: timeout 1s reached; the step was held: Too little traffic/);
+    expect(outcome.message).toMatch(/All traffic was moved back to blue\.$/);
+  });
+
   it('cancelled while the idle pool is verified: the cancel propagates, nothing to restore, blue still serves', async () => {
     const settings = canary();
     const lb = fake(HEALTHY);
