@@ -184,10 +184,11 @@ class Shift {
       const after = await this.runChecks('after', 'after the end', this.stages.length);
       if (after !== undefined) return await this.rollBackTraffic(after);
     } catch (error) {
-      // A run ended by its timeout or a cancel stops for that reason, not for the load balancer call it cut short
-      // ("HAProxy Runtime API failed ...: gave up waiting for ...: timeout 8s reached").
-      const { signal } = this.ctx;
-      return this.stopped(errorMessage(signal.aborted ? signal.reason : error));
+      // A call the timeout or a cancel cut short that only echoes it ("HAProxy Runtime API failed ...: gave up waiting
+      // for ...: timeout 8s reached") stops the run for that reason; a call that says more (what it left) keeps its words.
+      const message = errorMessage(error);
+      const reason = this.ctx.signal.aborted ? errorMessage(this.ctx.signal.reason) : undefined;
+      return this.stopped(reason && message.endsWith(reason) ? reason : message);
     }
     hooks.checkpoint(NOTHING_IN_FLIGHT);
     return this.outcome(

@@ -187,17 +187,20 @@ describe('canary on the fake driver', () => {
     const { plan, roles } = await planOn(settings, lb);
     const controller = new AbortController();
     let stepped = 0;
-    // The counters call in flight when the timeout comes fails with the transport's own words.
-    lb.faults.when(() => controller.signal.aborted, 'refuse', 1);
+    // The counters call in flight when the timeout comes fails with the transport's own words, echoing the reason.
+    let cut = false;
     lb.tap((call) => {
       if (isStepApply(call)) stepped = Date.now();
-      else if (stepped && call.method === 'counters' && Date.now() - stepped > 200 && !controller.signal.aborted)
+      else if (stepped && call.method === 'counters' && Date.now() - stepped > 200 && !cut) {
+        cut = true;
         controller.abort(new Error('timeout 1s reached'));
+        throw new Error('fake API failed after 1 attempt: gave up waiting for fake: timeout 1s reached');
+      }
     });
     const outcome = await withEngine(settings, lb, controller.signal, recordingHooks().hooks, (ctx) =>
       runShift(ctx, plan, roles!),
     );
-    expect(lb.calls.some((c) => c.outcome === 'refused')).toBe(true);
+    expect(cut).toBe(true);
     expect(outcome.message).toMatch(/^Stopped at step 1: timeout 1s reached; the step was held: Too little traffic/);
     expect(outcome.message).toMatch(/All traffic was moved back to blue\.$/);
   });
